@@ -1,0 +1,1 @@
+"""The Flask app (webhook, conversation) and the `dxbot` command line."""

@@ -1,0 +1,1 @@
+"""Domain data: SQLModel tables, the plan importer, queries, fiscal years and the clock (no Flask, no LINE)."""
