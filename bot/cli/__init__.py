@@ -1,0 +1,28 @@
+"""The `dxbot` command line: one click group per area, each in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli import db, members, plan, sections, serve
+from bot.cli.common import CliError, Runtime
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Operate dx-progress-bot: database, plan, members and sections (settings come from DXBOT_* variables)."""
+    ctx.obj = Runtime()
+    ctx.call_on_close(ctx.obj.close)
+
+
+for group in (db.group, plan.group, members.group, sections.group, serve.serve):
+    cli.add_command(group)
+
+
+def main() -> None:
+    """Entry point of the `dxbot` console script."""
+    cli(prog_name="dxbot")
+
+
+__all__ = ["CliError", "cli", "main"]

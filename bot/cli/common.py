@@ -1,0 +1,94 @@
+"""What every `dxbot` command shares: configuration, the database, the clock and error reporting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+import click
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import Config, ConfigError
+from models.clock import Clock
+from models.db import make_engine, session_factory
+
+
+class CliError(click.ClickException):
+    """A one-line error for the operator; exit code 2, nothing written."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class Runtime:
+    """Lazily built configuration, engine and clock for one command run."""
+
+    @cached_property
+    def config(self) -> Config:
+        try:
+            return Config.from_env()
+        except ConfigError as exc:
+            raise CliError(str(exc)) from exc
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.config.database_url)
+
+    @cached_property
+    def clock(self) -> Clock:
+        return self.config.clock()
+
+    def close(self) -> None:
+        """Release the database connections this command opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+    def session(self) -> Session:
+        return session_factory(self.engine)()
+
+    def require_schema(self) -> None:
+        """Stop with a helpful message when the database was never initialised."""
+        if not inspect(self.engine).has_table("measure"):
+            raise CliError("the database has no tables yet; run `dxbot db init` first")
+
+    @contextmanager
+    def write(self, dry_run: bool = False) -> Iterator[Session]:
+        """A short write transaction; rolled back on error or when DRY_RUN."""
+        self.require_schema()
+        session = self.session()
+        try:
+            yield session
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session."""
+        self.require_schema()
+        session = self.session()
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def echo_json(data) -> None:
+    """Print DATA as UTF-8 JSON (Japanese kept readable)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+pass_runtime = click.make_pass_decorator(Runtime)

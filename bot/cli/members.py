@@ -1,0 +1,114 @@
+"""`dxbot member`: register staff, managers and admins, move them between sections, deactivate them."""
+
+from __future__ import annotations
+
+import click
+from sqlmodel import select
+
+from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from models.members import (
+    MemberError,
+    add_member,
+    current_sections,
+    deactivate_member,
+    member_as_dict,
+    move_member,
+)
+from models.sections import UnknownSectionError, find_section
+from models.tables import Member
+
+
+@click.group("member")
+def group() -> None:
+    """People the bot talks to."""
+
+
+def _sections(session, names: tuple[str, ...]):
+    try:
+        return [find_section(session, name) for name in names]
+    except UnknownSectionError as exc:
+        raise CliError(str(exc)) from exc
+
+
+@group.command("add")
+@click.argument("line_user_id")
+@click.option("--name", required=True, help="Display name, e.g. 山田 太郎.")
+@click.option("--section", "sections", multiple=True, required=True, help="Section; repeat for several.")
+@click.option("--role", required=True, help="staff, manager or admin.")
+@click.option("--locale", help="ja (default) or en.")
+@click.option("--update", is_flag=True, help="Change the member if the id is already registered.")
+@pass_runtime
+def add(runtime, line_user_id, name, sections, role, locale, update) -> None:
+    """Register a member by LINE user id."""
+    with runtime.write() as session:
+        chosen = _sections(session, sections)
+        try:
+            member, created = add_member(
+                session,
+                line_user_id=line_user_id.strip(),
+                name=name,
+                sections=chosen,
+                role=role.strip(),
+                now=runtime.clock.now(),
+                update=update,
+                locale=locale,
+            )
+        except MemberError as exc:
+            raise CliError(str(exc)) from exc
+        names = "、".join(s.name for s in current_sections(session, member))
+    click.echo(f"{'added' if created else 'updated'} {member.display_name} ({member.role}, {names})")
+
+
+@group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--all", "include_inactive", is_flag=True, help="Include deactivated members.")
+@pass_runtime
+def list_members(runtime: Runtime, as_json: bool, include_inactive: bool) -> None:
+    """List members with their role and sections."""
+    with runtime.read() as session:
+        query = select(Member).order_by(Member.id)
+        if not include_inactive and not as_json:
+            query = query.where(Member.active.is_(True))
+        rows = [member_as_dict(session, m) for m in session.exec(query).all()]
+    if as_json:
+        echo_json({"members": rows})
+        return
+    if not rows:
+        click.echo("no members yet; add one with `dxbot member add`")
+    for row in rows:
+        state = "" if row["active"] else "  (inactive)"
+        click.echo(
+            f"{row['line_user_id']}\t{row['name']}\t{row['role']}\t{'、'.join(row['sections'])}{state}"
+        )
+
+
+@group.command("move")
+@click.argument("line_user_id")
+@click.option(
+    "--section", "sections", multiple=True, required=True, help="The new section; repeat for several."
+)
+@pass_runtime
+def move(runtime: Runtime, line_user_id: str, sections: tuple[str, ...]) -> None:
+    """人事異動: move a member to new sections; earlier assignments and reports stay on record."""
+    with runtime.write() as session:
+        chosen = _sections(session, sections)
+        try:
+            member = move_member(
+                session, line_user_id=line_user_id.strip(), sections=chosen, now=runtime.clock.now()
+            )
+        except MemberError as exc:
+            raise CliError(str(exc)) from exc
+    click.echo(f"moved {member.display_name} to {'、'.join(s.name for s in chosen)}")
+
+
+@group.command("remove")
+@click.argument("line_user_id")
+@pass_runtime
+def remove(runtime: Runtime, line_user_id: str) -> None:
+    """Deactivate a member (the bot stops writing to them); their reports stay."""
+    with runtime.write() as session:
+        try:
+            member = deactivate_member(session, line_user_id=line_user_id.strip(), now=runtime.clock.now())
+        except MemberError as exc:
+            raise CliError(str(exc)) from exc
+    click.echo(f"deactivated {member.display_name}; their reports are kept")

@@ -1,0 +1,24 @@
+"""`dxbot serve`: run the web app locally (development server; production uses gunicorn)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from bot.cli.common import Runtime, pass_runtime
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    """Run the bot's web app on HOST:PORT with Flask's development server."""
+    from bot.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime.require_schema()
+    app = create_app(runtime.config)
+    click.echo(f"dx-progress-bot on http://{host}:{port}/ (sender: {runtime.config.sender}; Ctrl+C stops)")
+    app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -1,0 +1,146 @@
+"""Members: who the bot talks to, their role and sections (with the history of 人事異動)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models.plan_format import closest
+from models.tables import ROLES, Member, MemberSection, Section
+
+LINE_USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
+
+
+class MemberError(ValueError):
+    """A member command that cannot be carried out; the message says why."""
+
+
+class MemberExistsError(MemberError):
+    """The LINE user id is already registered."""
+
+
+def check_role(role: str) -> str:
+    """Return ROLE if valid, else raise naming the closest valid role."""
+    if role not in ROLES:
+        raise MemberError(f"unknown role {role!r}{closest(role, ROLES)}; choose one of: {', '.join(ROLES)}")
+    return role
+
+
+def check_line_user_id(user_id: str) -> str:
+    """LINE user ids are 'U' and 32 hex digits; catch typos before they become silent pushes to nobody."""
+    if not LINE_USER_ID_RE.match(user_id):
+        raise MemberError(
+            f"{user_id!r} is not a LINE user id (U followed by 32 hex digits, e.g. U4af4980629…)"
+        )
+    return user_id
+
+
+def get_member(session: Session, line_user_id: str) -> Member | None:
+    """The member with that LINE user id, or None."""
+    return session.exec(select(Member).where(Member.line_user_id == line_user_id)).first()
+
+
+def require_member(session: Session, line_user_id: str) -> Member:
+    """The member with that LINE user id, or a MemberError."""
+    member = get_member(session, line_user_id)
+    if member is None:
+        known = [m.line_user_id for m in session.exec(select(Member)).all()]
+        raise MemberError(f"no member with LINE user id {line_user_id!r}{closest(line_user_id, known)}")
+    return member
+
+
+def current_sections(session: Session, member: Member) -> list[Section]:
+    """The sections MEMBER belongs to now."""
+    rows = session.exec(
+        select(Section)
+        .join(MemberSection, MemberSection.section_id == Section.id)
+        .where(MemberSection.member_id == member.id, MemberSection.until.is_(None))
+        .order_by(MemberSection.id)
+    ).all()
+    return list(rows)
+
+
+def add_member(
+    session: Session,
+    *,
+    line_user_id: str,
+    name: str,
+    sections: list[Section],
+    role: str,
+    now: datetime,
+    update: bool = False,
+    locale: str | None = None,
+) -> tuple[Member, bool]:
+    """Register a member (or, with update, change an existing one); True when newly created."""
+    check_line_user_id(line_user_id)
+    check_role(role)
+    if not name.strip():
+        raise MemberError("a member needs a display name (--name)")
+    if not sections:
+        raise MemberError("a member needs at least one section (--section)")
+    member = get_member(session, line_user_id)
+    created = member is None
+    if member is not None and not update:
+        raise MemberExistsError(
+            f"{line_user_id} is already registered as {member.display_name}; add --update to change it"
+        )
+    if member is None:
+        member = Member(
+            line_user_id=line_user_id, display_name=name.strip(), role=role, created_at=now, updated_at=now
+        )
+        session.add(member)
+        session.flush()
+    else:
+        member.display_name, member.role, member.active, member.updated_at = name.strip(), role, True, now
+    if locale:
+        member.locale = locale
+    _set_sections(session, member, sections, now)
+    return member, created
+
+
+def move_member(session: Session, *, line_user_id: str, sections: list[Section], now: datetime) -> Member:
+    """人事異動: end the member's current sections and start the new ones; history stays."""
+    member = require_member(session, line_user_id)
+    if not sections:
+        raise MemberError("name the new section with --section")
+    _set_sections(session, member, sections, now)
+    member.updated_at = now
+    return member
+
+
+def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> Member:
+    """Stop talking to a member; their reports and history stay."""
+    member = require_member(session, line_user_id)
+    member.active = False
+    member.updated_at = now
+    return member
+
+
+def _set_sections(session: Session, member: Member, sections: list[Section], now: datetime) -> None:
+    wanted = {s.id for s in sections}
+    current = session.exec(
+        select(MemberSection).where(MemberSection.member_id == member.id, MemberSection.until.is_(None))
+    ).all()
+    for link in current:
+        if link.section_id not in wanted:
+            link.until = now
+    have = {link.section_id for link in current}
+    for section in sections:
+        if section.id not in have:
+            session.add(MemberSection(member_id=member.id, section_id=section.id, since=now))
+    session.flush()
+
+
+def member_as_dict(session: Session, member: Member) -> dict:
+    """A member as plain data (for `dxbot member list --json`)."""
+    return {
+        "line_user_id": member.line_user_id,
+        "name": member.display_name,
+        "role": member.role,
+        "sections": [s.name for s in current_sections(session, member)],
+        "locale": member.locale,
+        "active": member.active,
+        "created_at": member.created_at.isoformat(),
+    }

@@ -1,0 +1,70 @@
+"""Run Alembic migrations from code (`dxbot db init`, tests) and check the schema has not drifted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Tables that other libraries own (APScheduler's job store) and Alembic must leave alone.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Keep tables that are not ours out of migrations and the drift check."""
+    if type_ == "table" and name in FOREIGN_TABLES:
+        return False
+    table = getattr(obj, "table", None)
+    return not (table is not None and table.name in FOREIGN_TABLES)
+
+
+def alembic_config() -> AlembicConfig:
+    """Alembic's configuration pointing at the project's migrations folder."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind ENGINE up to REVISION."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the database behind ENGINE down to REVISION."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision in the migrations folder."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def schema_drift(engine: Engine) -> list:
+    """Differences between the tables in code and the migrated database (empty when in step)."""
+    import models.tables  # noqa: F401
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include_object, "compare_type": True}
+        )
+        return compare_metadata(context, SQLModel.metadata)

@@ -1,0 +1,212 @@
+"""The plan's YAML form: checking it, reading it and writing it byte for byte the same."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import yaml
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "plan"
+PLAN_YAML = DATA_DIR / "plan.yaml"
+SECTIONS_YAML = DATA_DIR / "sections.yaml"
+
+KINDS = ("level", "increase", "reduction")
+PERIODS = ("year", "month")
+BETTER = ("higher", "lower")
+
+HEADER = """\
+# 京田辺市DX推進計画 実行計画 (令和5–8年度 / FY2023–FY2026), as data.
+# Generated from the city's document by `dxbot plan convert`; edit deliberately (e.g. the yearly
+# KPI revision, 毎年度見直し) and load with `dxbot plan import data/plan/plan.yaml`.
+# ids are stable: initiative "8-1" = measure (8), 1st initiative; KPI series "8-1/a" follows one
+# KPI across years even when its name changes. The first section listed is the lead section.
+# kind: level | increase (5%増) | reduction (削減);  better: higher | lower;  period: year | month | null
+"""
+
+
+class PlanFormatError(ValueError):
+    """A plan file that cannot be read; the message names the place and the problem."""
+
+
+def closest(word: str, choices) -> str:
+    """' (did you mean X?)' for the closest valid choice, or '' when nothing is close."""
+    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.4)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+class _PlanDumper(yaml.SafeDumper):
+    """A dumper that writes Decimal targets as plain numbers and never sorts keys."""
+
+
+def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal):
+    text = format(value.normalize(), "f")
+    if "." in text:
+        return dumper.represent_scalar("tag:yaml.org,2002:float", text)
+    return dumper.represent_scalar("tag:yaml.org,2002:int", text)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_PlanDumper.add_representer(Decimal, _represent_decimal)
+_PlanDumper.add_representer(str, _represent_str)
+
+
+def dump_plan(plan: dict) -> str:
+    """Write the plan as readable YAML, the same bytes for the same plan."""
+    body = yaml.dump(
+        plan, Dumper=_PlanDumper, allow_unicode=True, sort_keys=False, width=4096, default_flow_style=False
+    )
+    return HEADER + body
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def _number(value, where: str) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise PlanFormatError(f"{where}: target must be a number, got {value!r}")
+    try:
+        number = Decimal(str(value).replace(",", ""))
+    except InvalidOperation as exc:
+        raise PlanFormatError(f"{where}: target must be a number, got {value!r}") from exc
+    if not number.is_finite():
+        raise PlanFormatError(f"{where}: target must be a finite number, got {value!r}")
+    return number
+
+
+def _need(mapping, key: str, typ, where: str):
+    if not isinstance(mapping, dict):
+        raise PlanFormatError(f"{where}: expected a mapping, got {type(mapping).__name__}")
+    if key not in mapping:
+        raise PlanFormatError(f"{where}: missing {key!r}{closest(key, mapping.keys())}")
+    value = mapping[key]
+    if typ is not None and not isinstance(value, typ):
+        raise PlanFormatError(f"{where}.{key}: expected {getattr(typ, '__name__', typ)}, got {value!r}")
+    return value
+
+
+def _choice(value, choices, where: str, optional: bool = False):
+    if value is None and optional:
+        return None
+    if value not in choices:
+        raise PlanFormatError(
+            f"{where}: {value!r} is not one of {', '.join(choices)}{closest(value, choices)}"
+        )
+    return value
+
+
+def parse_plan_yaml(text: str, source: str = "plan") -> dict:
+    """Read and check a plan YAML text; return the plan with Decimal targets."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise PlanFormatError(f"{source}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    return check_plan(data, source)
+
+
+def check_plan(data, source: str = "plan") -> dict:
+    """Check the plan's shape and values; raise PlanFormatError naming the first problem."""
+    measures = _need(data, "measures", list, source)
+    if not measures:
+        raise PlanFormatError(f"{source}: the plan has no measures")
+    initiative_ids: set[str] = set()
+    series_years: set[tuple[str, int]] = set()
+    measure_nos: set[int] = set()
+    for m_index, measure in enumerate(measures):
+        where = f"{source}: measures[{m_index}]"
+        no = _need(measure, "no", int, where)
+        if no in measure_nos:
+            raise PlanFormatError(f"{where}: measure number {no} appears twice")
+        measure_nos.add(no)
+        _need(measure, "title", str, where)
+        for i_index, initiative in enumerate(_need(measure, "initiatives", list, where)):
+            iwhere = f"{where}.initiatives[{i_index}]"
+            iid = str(_need(initiative, "id", None, iwhere))
+            initiative["id"] = iid
+            iwhere = f"{source}: initiative {iid}"
+            if not re.fullmatch(rf"{no}-\d+", iid):
+                raise PlanFormatError(f"{iwhere}: id should be '{no}-N' (measure {no})")
+            if iid in initiative_ids:
+                raise PlanFormatError(f"{iwhere}: id {iid} appears twice")
+            initiative_ids.add(iid)
+            for key in ("title", "summary"):
+                _need(initiative, key, str, iwhere)
+            _need(initiative, "departments", list, iwhere)
+            sections = _need(initiative, "sections", list, iwhere)
+            if not sections or not all(isinstance(s, str) and s.strip() for s in sections):
+                raise PlanFormatError(f"{iwhere}: sections must be a non-empty list of names")
+            lead = initiative.get("lead_section") or sections[0]
+            if lead not in sections:
+                raise PlanFormatError(
+                    f"{iwhere}: lead_section {lead!r} is not among its sections{closest(lead, sections)}"
+                )
+            initiative["lead_section"] = lead
+            for year in _need(initiative, "years", list, iwhere):
+                fy = _need(year, "fiscal_year", int, iwhere)
+                ywhere = f"{iwhere} FY{fy}"
+                actions = _need(year, "actions", list, ywhere)
+                if not all(isinstance(a, str) and a.strip() for a in actions):
+                    raise PlanFormatError(f"{ywhere}: every action must be a non-empty text")
+                for k_index, kpi in enumerate(_need(year, "kpis", list, ywhere)):
+                    kwhere = f"{ywhere} kpis[{k_index}]"
+                    sid = str(_need(kpi, "id", None, kwhere))
+                    if not sid.startswith(f"{iid}/"):
+                        raise PlanFormatError(f"{kwhere}: KPI id {sid!r} should start with '{iid}/'")
+                    if (sid, fy) in series_years:
+                        raise PlanFormatError(f"{kwhere}: KPI {sid} has two targets in FY{fy}")
+                    series_years.add((sid, fy))
+                    kpi["id"] = sid
+                    _need(kpi, "name", str, kwhere)
+                    kpi["target"] = _number(_need(kpi, "target", None, kwhere), kwhere)
+                    _need(kpi, "unit", str, kwhere)
+                    kpi["period"] = _choice(kpi.get("period"), PERIODS, f"{kwhere}.period", optional=True)
+                    kpi["kind"] = _choice(kpi.get("kind", "level"), KINDS, f"{kwhere}.kind")
+                    kpi["better"] = _choice(kpi.get("better", "higher"), BETTER, f"{kwhere}.better")
+                    kpi.setdefault("note", None)
+                    kpi.setdefault("raw", f"{kpi['name']}：{kpi['target']}{kpi['unit']}")
+    return data
+
+
+def parse_sections_yaml(text: str, source: str = "sections") -> list[dict]:
+    """Read the section→department table: a list of {name, department[, short_name]}."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PlanFormatError(f"{source}: not valid YAML: {exc}") from exc
+    rows = _need(data, "sections", list, source)
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        where = f"{source}: sections[{index}]"
+        name = _need(row, "name", str, where)
+        _need(row, "department", str, where)
+        if name in seen:
+            raise PlanFormatError(f"{where}: {name} appears twice")
+        seen.add(name)
+    return rows
+
+
+def load_plan_file(path: Path) -> tuple[dict, list[str]]:
+    """Read a plan from the seed document or the plan YAML (told apart by content)."""
+    from models.plan_seed import parse_seed
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PlanFormatError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise PlanFormatError(f"{path}: not UTF-8 text") from exc
+    if re.search(r"^施策\t", text, re.M):
+        result = parse_seed(text, source=str(path))
+        return check_plan(result.plan, str(path)), result.warnings
+    return parse_plan_yaml(text, str(path)), []

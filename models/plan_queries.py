@@ -1,0 +1,90 @@
+"""Read the plan back out of the database, in the shape `dxbot plan show --json` promises."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from models.sections import initiative_ids_for_section
+from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, Section
+
+
+def json_number(value: Decimal) -> int | float:
+    """A Decimal as a JSON number: an int when whole, else a float."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def kpi_as_dict(target: KpiTarget) -> dict:
+    """One yearly KPI target in the contract's shape."""
+    return {
+        "id": target.series_id,
+        "name": target.name,
+        "target": json_number(target.target),
+        "unit": target.unit,
+        "period": target.period,
+        "kind": target.kind,
+        "better": target.better,
+        "note": target.note,
+        "raw": target.raw,
+    }
+
+
+def plan_as_dict(session: Session, *, fiscal_year: int | None = None, section: Section | None = None) -> dict:
+    """The whole plan (or one year's, or one section's part of it) as plain data, in plan order."""
+    wanted_ids = set(initiative_ids_for_section(session, section)) if section is not None else None
+    measures = session.exec(select(Measure).order_by(Measure.no)).all()
+    initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
+
+    links: dict[str, list[InitiativeSection]] = defaultdict(list)
+    for link in session.exec(select(InitiativeSection).order_by(InitiativeSection.position)):
+        links[link.initiative_id].append(link)
+    actions: dict[tuple[str, int], list[ActionItem]] = defaultdict(list)
+    action_query = select(ActionItem).where(ActionItem.removed_at.is_(None)).order_by(ActionItem.position)
+    targets: dict[tuple[str, int], list[KpiTarget]] = defaultdict(list)
+    target_query = select(KpiTarget).where(KpiTarget.removed_at.is_(None)).order_by(KpiTarget.position)
+    if fiscal_year is not None:
+        action_query = action_query.where(ActionItem.fiscal_year == fiscal_year)
+        target_query = target_query.where(KpiTarget.fiscal_year == fiscal_year)
+    for item in session.exec(action_query):
+        actions[(item.initiative_id, item.fiscal_year)].append(item)
+    for target in session.exec(target_query):
+        targets[(target.initiative_id, target.fiscal_year)].append(target)
+    years_of: dict[str, set[int]] = defaultdict(set)
+    for initiative_id, year in [*actions, *targets]:
+        years_of[initiative_id].add(year)
+
+    result = []
+    for measure in measures:
+        entries = []
+        for initiative in initiatives:
+            if initiative.measure_no != measure.no or (
+                wanted_ids is not None and initiative.id not in wanted_ids
+            ):
+                continue
+            lead = next((link.label for link in links[initiative.id] if link.is_lead), None)
+            entries.append(
+                {
+                    "id": initiative.id,
+                    "title": initiative.title,
+                    "departments": list(initiative.departments),
+                    "sections": [link.label for link in links[initiative.id]],
+                    "lead_section": lead,
+                    "summary": initiative.summary,
+                    "years": [
+                        {
+                            "fiscal_year": year,
+                            "actions": [
+                                {"id": a.id, "text": a.text, "status": a.status}
+                                for a in actions[(initiative.id, year)]
+                            ],
+                            "kpis": [kpi_as_dict(t) for t in targets[(initiative.id, year)]],
+                        }
+                        for year in sorted(years_of[initiative.id])
+                    ],
+                }
+            )
+        if entries or (wanted_ids is None):
+            result.append({"no": measure.no, "title": measure.title, "initiatives": entries})
+    return {"measures": result}

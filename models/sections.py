@@ -1,0 +1,82 @@
+"""Sections (課・室): finding one by the name people type, and resolving the plan's group placeholders."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from sqlmodel import Session, select
+
+from models.plan_format import closest
+from models.tables import Initiative, InitiativeSection, Section
+
+
+class UnknownSectionError(LookupError):
+    """No section answers to that name."""
+
+
+def normalise_name(name: str) -> str:
+    """Compare names the way people type them: NFKC, no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+
+
+def short_name_of(name: str) -> str | None:
+    """The section part of a site name (上水道課 for 上水道課 薪浄水場), or None for a plain section."""
+    parts = name.split()
+    return parts[0] if len(parts) > 1 else None
+
+
+def find_section(session: Session, name: str) -> Section:
+    """Return the section called NAME (exactly, ignoring width and spaces, or by a site's short name)."""
+    sections = session.exec(select(Section)).all()
+    wanted = normalise_name(name)
+    for section in sections:
+        if normalise_name(section.name) == wanted:
+            return section
+    by_short = [s for s in sections if s.short_name and normalise_name(s.short_name) == wanted]
+    if len(by_short) == 1:
+        return by_short[0]
+    if len(by_short) > 1:
+        names = "、".join(s.name for s in by_short)
+        raise UnknownSectionError(f"{name!r} could mean several sections: {names}; give the full name")
+    raise UnknownSectionError(f"unknown section {name!r}{closest(name, [s.name for s in sections])}")
+
+
+def ensure_section(session: Session, name: str, department: str | None = None) -> tuple[Section, bool]:
+    """Return the section NAME, creating it (with its short name) if new; True when created."""
+    section = session.exec(select(Section).where(Section.name == name)).first()
+    if section is not None:
+        return section, False
+    section = Section(name=name, department=department, short_name=short_name_of(name))
+    session.add(section)
+    session.flush()
+    return section, True
+
+
+def covers(link: InitiativeSection, section: Section, sections_by_id: dict[int, Section]) -> bool:
+    """Whether an initiative's 担当課・室 entry includes SECTION (directly, via a site, or a group)."""
+    if link.section_id is not None:
+        if link.section_id == section.id:
+            return True
+        linked = sections_by_id.get(link.section_id)
+        return bool(linked and linked.short_name == section.name)
+    if link.group_kind == "all":
+        return True
+    if link.group_kind == "department":
+        return section.department == link.group_department
+    return False  # 関係所属: only the sections an admin names later
+
+
+def initiative_ids_for_section(session: Session, section: Section) -> list[str]:
+    """The initiatives SECTION is responsible for, in plan order."""
+    sections_by_id = {s.id: s for s in session.exec(select(Section)).all()}
+    links = session.exec(select(InitiativeSection)).all()
+    ids = {link.initiative_id for link in links if covers(link, section, sections_by_id)}
+    initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
+    return [i.id for i in initiatives if i.id in ids]
+
+
+def sections_of_department(session: Session, department: str) -> Iterable[Section]:
+    """Every section of DEPARTMENT (for 建設部の全所属)."""
+    return session.exec(select(Section).where(Section.department == department).order_by(Section.name)).all()

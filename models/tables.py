@@ -1,0 +1,222 @@
+"""The database tables: the plan, its sections, people, their reports and what the bot said."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import AwareDateTime, ExactDecimal, utcnow
+
+ACTION_STATUSES = ("未着手", "進行中", "遅延", "完了", "延期")
+ROLES = ("staff", "manager", "admin")
+KPI_KINDS = ("level", "increase", "reduction")
+KPI_PERIODS = ("year", "month")
+KPI_BETTER = ("higher", "lower")
+
+
+def aware(**kwargs: Any) -> Any:
+    """A timezone-aware datetime column."""
+    nullable = kwargs.pop("nullable", False)
+    default_factory = kwargs.pop("default_factory", None)
+    column = Column(AwareDateTime(), nullable=nullable, index=kwargs.pop("index", False))
+    if default_factory is not None:
+        return Field(default_factory=default_factory, sa_column=column, **kwargs)
+    return Field(default=None, sa_column=column, **kwargs)
+
+
+def decimal(nullable: bool = False) -> Any:
+    """An exact decimal column."""
+    return Field(default=None, sa_column=Column(ExactDecimal(), nullable=nullable))
+
+
+def json_list() -> Any:
+    """A JSON list column."""
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+class Measure(SQLModel, table=True):
+    """A 施策 of the plan, numbered (1)–(12)."""
+
+    no: int = Field(primary_key=True)
+    title: str
+
+
+class Section(SQLModel, table=True):
+    """A 課・室 of the city (or one of its sites), with the department (部局) it belongs to."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    department: str | None = Field(default=None, index=True)
+    short_name: str | None = Field(default=None, index=True)  # 上水道課 for 上水道課 薪浄水場
+    created_at: datetime = aware(default_factory=utcnow)
+
+
+class Initiative(SQLModel, table=True):
+    """A 取組み, identified as measure-position (e.g. 8-1)."""
+
+    id: str = Field(primary_key=True, max_length=16)
+    measure_no: int = Field(foreign_key="measure.no", index=True)
+    position: int
+    title: str
+    summary: str
+    departments: list[str] = json_list()
+
+
+class InitiativeSection(SQLModel, table=True):
+    """One entry of an initiative's 担当課・室: a section, or a group placeholder resolved at query time."""
+
+    __table_args__ = (UniqueConstraint("initiative_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: str = Field(foreign_key="initiative.id", index=True)
+    position: int
+    label: str  # as written in the plan: 社会教育課 中央公民館, 建設部の全所属
+    section_id: int | None = Field(default=None, foreign_key="section.id", index=True)
+    group_kind: str | None = None  # all | department | related
+    group_department: str | None = None
+    is_lead: bool = False
+
+
+class ActionItem(SQLModel, table=True):
+    """One 行動計画 item of an initiative for one fiscal year, with its current status."""
+
+    __table_args__ = (Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: str = Field(foreign_key="initiative.id")
+    fiscal_year: int = Field(index=True)
+    position: int
+    text: str
+    status: str = "未着手"
+    status_changed_at: datetime | None = aware(nullable=True)
+    removed_at: datetime | None = aware(nullable=True)  # dropped by a later plan revision; history kept
+
+
+class ActionStatusChange(SQLModel, table=True):
+    """Who moved an action item to which status, when, and from which message."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_item_id: int = Field(foreign_key="actionitem.id", index=True)
+    previous_status: str
+    status: str
+    changed_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    source_message_id: str | None = None
+    note: str | None = None
+    changed_at: datetime = aware(default_factory=utcnow)
+
+
+class KpiTarget(SQLModel, table=True):
+    """The target of one KPI series for one fiscal year (e.g. 8-1/a in FY2024: 100%)."""
+
+    __table_args__ = (UniqueConstraint("series_id", "fiscal_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: str = Field(index=True, max_length=24)
+    initiative_id: str = Field(foreign_key="initiative.id", index=True)
+    fiscal_year: int = Field(index=True)
+    position: int
+    name: str
+    target: Decimal = decimal()
+    unit: str
+    period: str | None = None  # year | month | None
+    kind: str = "level"  # level | increase | reduction
+    better: str = "higher"  # higher | lower
+    note: str | None = None
+    raw: str
+    removed_at: datetime | None = aware(nullable=True)
+    updated_at: datetime = aware(default_factory=utcnow)
+
+
+class KpiTargetRevision(SQLModel, table=True):
+    """An earlier value of a KPI target, kept when a revised plan (毎年度見直し) changes it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kpi_target_id: int = Field(foreign_key="kpitarget.id", index=True)
+    name: str
+    target: Decimal = decimal()
+    unit: str
+    period: str | None = None
+    kind: str
+    better: str
+    note: str | None = None
+    raw: str
+    replaced_at: datetime = aware(default_factory=utcnow)
+
+
+class PlanImport(SQLModel, table=True):
+    """A record of each plan load: when, from where, and what changed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    digest: str
+    imported_at: datetime = aware(default_factory=utcnow)
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class Member(SQLModel, table=True):
+    """A person the bot talks to: section staff, a manager or an admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_user_id: str = Field(unique=True, index=True, max_length=64)
+    display_name: str
+    role: str = "staff"
+    locale: str = "ja"
+    active: bool = True
+    created_at: datetime = aware(default_factory=utcnow)
+    updated_at: datetime = aware(default_factory=utcnow)
+
+
+class MemberSection(SQLModel, table=True):
+    """A member's assignment to a section; ended (not deleted) by 人事異動 so history stays."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    section_id: int = Field(foreign_key="section.id", index=True)
+    since: datetime = aware(default_factory=utcnow)
+    until: datetime | None = aware(nullable=True)
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+class KpiReport(SQLModel, table=True):
+    """A figure a section reported for a KPI target; corrected by voiding, never deleted."""
+
+    __table_args__ = (Index("ix_kpireport_target_section", "kpi_target_id", "section_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kpi_target_id: int = Field(foreign_key="kpitarget.id")
+    section_id: int = Field(foreign_key="section.id", index=True)
+    value: Decimal = decimal()
+    unit_written: str | None = None
+    reporter_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    source_message_id: str | None = Field(default=None, index=True)
+    source_text: str | None = None
+    reported_at: datetime = aware(default_factory=utcnow, index=True)
+    voided_at: datetime | None = aware(nullable=True)
+    voided_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    void_reason: str | None = None
+
+
+# --- what the bot said --------------------------------------------------------------------------
+
+
+class TranscriptEntry(SQLModel, table=True):
+    """One request the console sender printed instead of sending to LINE."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = aware(default_factory=utcnow, index=True)
+    kind: str  # reply | push | multicast
+    recipients: list[str] = json_list()
+    reply_token: str | None = None
+    messages: list[dict] = json_list()

@@ -1,0 +1,168 @@
+"""Shared fixtures: a migrated database per run (SQLite, or PostgreSQL via DXBOT_TEST_DATABASE_URL),
+a clean one per test, the real plan, a frozen clock, a recording sender and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+import models.tables  # noqa: F401  (registers the tables)
+from bot.config import Config
+from models import migrate
+from models.clock import FrozenClock
+from models.db import make_engine, normalise_database_url
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
+
+
+def _postgres_admin_url(url: str):
+    return make_url(normalise_database_url(url))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """One migrated database for the whole run: a SQLite file, or a fresh PostgreSQL database."""
+    base = os.environ.get("DXBOT_TEST_DATABASE_URL", "").strip()
+    if not base or base.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    admin_url = _postgres_admin_url(base)
+    name = f"dxbot_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    """The engine on the run's database."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _clean(engine) -> None:
+    tables = [t for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(engine):
+    """A clean database for this test (every table emptied first)."""
+    _clean(engine)
+    return engine
+
+
+@pytest.fixture
+def session(db):
+    """A session on the clean database."""
+    with Session(db, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def clock():
+    """The clock frozen at 2026-11-24 10:00 JST (fiscal year 2026, 令和8年度)."""
+    return FrozenClock(NOW, TOKYO)
+
+
+@pytest.fixture
+def plan(db, clock):
+    """The real plan (data/plan) loaded into the clean database, as `dxbot db init` loads it."""
+    from models.plan_format import PLAN_YAML, SECTIONS_YAML, load_plan_file, parse_sections_yaml
+    from models.plan_load import apply_plan, load_sections_table
+
+    plan_data, _ = load_plan_file(PLAN_YAML)
+    with Session(db) as s:
+        load_sections_table(s, parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8")))
+        apply_plan(s, plan_data, now=clock.now(), source="plan.yaml")
+        s.commit()
+    return plan_data
+
+
+@pytest.fixture
+def config(database_url):
+    """A test configuration on the run's database, console sender, frozen clock."""
+    return Config.from_env(
+        {
+            "DXBOT_DATABASE_URL": database_url,
+            "DXBOT_NOW": NOW.isoformat(),
+            "LINE_CHANNEL_SECRET": "test-secret",
+        },
+        testing=True,
+    )
+
+
+@pytest.fixture
+def app(config, db):
+    """The Flask app on the clean test database."""
+    from bot.app import create_app
+
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def sender(clock):
+    """The recording fake sender: every request is checked against LINE's limits and kept."""
+    from messages.senders import RecordingSender
+
+    return RecordingSender(clock=clock)
+
+
+class Dxbot:
+    """Run `dxbot` commands in-process against the test database."""
+
+    def __init__(self, database_url: str):
+        self.env = {
+            "DXBOT_DATABASE_URL": database_url,
+            "DXBOT_NOW": NOW.isoformat(),
+            "DXBOT_SENDER": "console",
+            "LINE_CHANNEL_ACCESS_TOKEN": "",
+        }
+
+    def __call__(self, *args: str, env: dict | None = None):
+        from bot.cli import cli
+
+        runner = CliRunner()
+        return runner.invoke(cli, list(args), env={**self.env, **(env or {})}, catch_exceptions=False)
+
+
+@pytest.fixture
+def dxbot(db, database_url):
+    """Run a dxbot command: dxbot("plan", "show", "--json") → click Result (exit_code, output)."""
+    return Dxbot(database_url)

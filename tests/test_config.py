@@ -1,0 +1,56 @@
+"""Configuration comes from the environment, with the documented defaults and clear errors."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pytest
+
+from bot.config import Config, ConfigError
+
+
+def test_defaults_without_any_variable():
+    config = Config.from_env({})
+    assert config.database_url.startswith("sqlite:///")
+    assert config.database_url.endswith("instance/dxbot.sqlite3")
+    assert config.sender == "console"
+    assert config.uses_development_secret
+    assert config.clock().tz.key == "Asia/Tokyo"
+
+
+def test_token_switches_to_the_line_sender_and_is_not_in_repr():
+    config = Config.from_env({"LINE_CHANNEL_ACCESS_TOKEN": "tok-secret", "LINE_CHANNEL_SECRET": "sec"})
+    assert config.sender == "line"
+    assert "tok-secret" not in repr(config)
+    assert not config.uses_development_secret
+
+
+def test_dxbot_now_freezes_the_clock():
+    clock = Config.from_env({"DXBOT_NOW": "2026-03-31T23:59:00+09:00"}).clock()
+    assert clock.now() == datetime.fromisoformat("2026-03-31T23:59:00+09:00")
+    assert clock.now() == clock.now()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DXBOT_NOW": "2026-04-01T09:00:00"}, "DXBOT_NOW"),
+        ({"DXBOT_NOW": "tomorrow"}, "DXBOT_NOW"),
+        ({"DXBOT_TIMEZONE": "Asia/Tokio"}, "DXBOT_TIMEZONE"),
+        ({"DXBOT_SENDER": "fax"}, "DXBOT_SENDER"),
+        ({"DXBOT_SENDER": "line"}, "LINE_CHANNEL_ACCESS_TOKEN"),
+    ],
+)
+def test_bad_values_name_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(env)
+
+
+def test_app_without_channel_secret_warns_loudly(database_url, caplog):
+    from bot.app import create_app
+
+    with caplog.at_level(logging.WARNING):
+        app = create_app(Config.from_env({"DXBOT_DATABASE_URL": database_url}))
+    assert "LINE_CHANNEL_SECRET is not set" in caplog.text
+    assert app.test_client().get("/healthz").json == {"status": "ok"}
