@@ -1,0 +1,276 @@
+"""The Sender protocol: one narrow door for everything the bot says, with a console and a test sender."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol, TextIO
+
+from linebot.v3.messaging import Message
+
+from models.clock import Clock, SystemClock
+
+Kind = Literal["reply", "push", "multicast"]
+KINDS: tuple[Kind, ...] = ("reply", "push", "multicast")
+
+MAX_MESSAGES = 5
+MAX_MULTICAST_RECIPIENTS = 500
+MAX_TEXT_UTF16 = 5000
+TEXT_TYPES = ("text", "textV2")
+_RETRY_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class MessageLimitError(ValueError):
+    """A request LINE would refuse (400), caught before it leaves the bot."""
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """One request as LINE would receive it, kept for transcripts and test assertions."""
+
+    kind: Kind
+    to: tuple[str, ...]
+    reply_token: str | None
+    messages: tuple[dict, ...]
+    retry_key: str | None
+    at: datetime
+
+    def texts(self) -> list[str]:
+        """What a reader sees first in each message: the text, or the alt text of a Flex message."""
+        return [t for t in (message_text(m) for m in self.messages) if t is not None]
+
+
+class Sender(Protocol):
+    """Anything that can deliver the bot's messages: LINE itself, the console, or a test recorder."""
+
+    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> None: ...
+
+    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> None: ...
+
+    def multicast(
+        self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
+    ) -> None: ...
+
+
+def utf16_length(text: str) -> int:
+    """Length as LINE counts it: UTF-16 code units, so 𠮷 or an emoji counts as 2."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _recipients(kind: str, to: str | Sequence[str] | None) -> tuple[str, ...]:
+    if to is None:
+        return ()
+    if isinstance(to, str):
+        if kind == "multicast":
+            raise TypeError("multicast takes a list of user ids, not a single string")
+        return (to,)
+    return tuple(to)
+
+
+def check_request(
+    kind: str,
+    to: str | Sequence[str] | None,
+    messages: Sequence[Message],
+    *,
+    reply_token: str | None = None,
+    retry_key: str | None = None,
+) -> None:
+    """Raise MessageLimitError for a request LINE's request-level limits would reject.
+
+    A reply token is checked when given (the senders always give it); Flex validation lives elsewhere.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown request kind {kind!r}; expected one of: {', '.join(KINDS)}")
+    if isinstance(messages, Message | str | bytes) or not isinstance(messages, Sequence):
+        raise TypeError("messages must be a list of linebot.v3.messaging.Message objects")
+    recipients = _recipients(kind, to)
+
+    if kind == "reply":
+        if reply_token is not None and not reply_token.strip():
+            raise MessageLimitError("reply token is empty")
+        if retry_key is not None:
+            raise MessageLimitError("a reply cannot carry a retry key (LINE answers 400 to X-Line-Retry-Key)")
+    elif kind == "push":
+        if len(recipients) != 1:
+            raise MessageLimitError(f"push needs exactly one recipient, got {len(recipients)}")
+        if not recipients[0].strip():
+            raise MessageLimitError("push recipient id is empty")
+    else:
+        if not 1 <= len(recipients) <= MAX_MULTICAST_RECIPIENTS:
+            raise MessageLimitError(
+                f"multicast needs 1 to {MAX_MULTICAST_RECIPIENTS} recipients, got {len(recipients)}"
+            )
+        if any(not r.strip() for r in recipients):
+            raise MessageLimitError("multicast recipient list contains an empty id")
+        duplicates = sorted(r for r, n in Counter(recipients).items() if n > 1)
+        if duplicates:
+            raise MessageLimitError(f"multicast recipients are duplicated: {', '.join(duplicates)}")
+    if retry_key is not None and not _RETRY_KEY.fullmatch(retry_key):
+        raise MessageLimitError(
+            f"retry key {retry_key!r} is not a UUID like 123e4567-e89b-12d3-a456-426614174000"
+        )
+
+    if not 1 <= len(messages) <= MAX_MESSAGES:
+        raise MessageLimitError(f"a {kind} takes 1 to {MAX_MESSAGES} messages, got {len(messages)}")
+    for number, message in enumerate(messages, start=1):
+        if not isinstance(message, Message):
+            raise TypeError(
+                f"message {number} is a {type(message).__name__}, not a linebot.v3.messaging.Message"
+            )
+        if message.type in TEXT_TYPES:
+            text = getattr(message, "text", "") or ""
+            if not text:
+                raise MessageLimitError(f"message {number}: text is empty")
+            units = utf16_length(text)
+            if units > MAX_TEXT_UTF16:
+                raise MessageLimitError(
+                    f"message {number}: text is {units} UTF-16 units long; LINE allows at most {MAX_TEXT_UTF16}"
+                )
+
+
+def build_request(
+    kind: Kind,
+    messages: Sequence[Message],
+    *,
+    clock: Clock,
+    to: str | Sequence[str] | None = None,
+    reply_token: str | None = None,
+    retry_key: str | None = None,
+) -> SentRequest:
+    """Check a request and freeze it as LINE's JSON, so every sender records the same thing."""
+    if kind == "reply" and not reply_token:
+        raise MessageLimitError("reply token is empty")
+    check_request(kind, to, messages, reply_token=reply_token, retry_key=retry_key)
+    return SentRequest(
+        kind=kind,
+        to=_recipients(kind, to),
+        reply_token=reply_token,
+        messages=tuple(m.to_dict() for m in messages),
+        retry_key=retry_key,
+        at=clock.now(),
+    )
+
+
+def message_text(message: dict) -> str | None:
+    """The words a message shows (text, or a Flex alt text), None for stickers, images and the like."""
+    if message.get("type") in TEXT_TYPES:
+        return message.get("text")
+    if message.get("type") == "flex":
+        return message.get("altText")
+    return None
+
+
+def render_text(message: dict) -> str:
+    """Show one message (LINE JSON) as plain lines, for the console, the simulator and the CLI."""
+    kind = message.get("type", "?")
+    if kind in TEXT_TYPES:
+        lines = [message.get("text", "")]
+    elif kind == "flex":
+        lines = [f"[Flex] {message.get('altText', '')}"]
+    elif message.get("altText"):
+        lines = [f"[{kind}] {message['altText']}"]
+    else:
+        lines = [f"[{kind}]"]
+    items = (message.get("quickReply") or {}).get("items") or []
+    if items:
+        labels = []
+        for item in items:
+            action = item.get("action") or {}
+            labels.append(f"[{action.get('label') or action.get('type') or '?'}]")
+        lines.append("  (選択肢) " + " ".join(labels))
+    return "\n".join(lines)
+
+
+def render_request(request: SentRequest) -> str:
+    """Show a whole request: who it goes to, then each message."""
+    if request.kind == "reply":
+        header = f"→ reply to {request.to[0]}" if request.to else "→ reply"
+    elif request.kind == "push":
+        header = f"→ push to {request.to[0]}"
+    else:
+        count = len(request.to)
+        header = f"→ multicast to {count} recipient{'' if count == 1 else 's'}"
+    return "\n".join([header, *(render_text(m) for m in request.messages)])
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Write even to a stream that cannot encode Japanese (escaped rather than crashing the bot)."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
+
+
+class _CheckingSender:
+    """Shared plumbing: check each request, freeze it, hand it to _deliver."""
+
+    def __init__(self, clock: Clock | None = None):
+        self.clock: Clock = clock or SystemClock()
+
+    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> None:
+        self._deliver(build_request("reply", messages, clock=self.clock, to=to, reply_token=reply_token))
+
+    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> None:
+        self._deliver(build_request("push", messages, clock=self.clock, to=to, retry_key=retry_key))
+
+    def multicast(
+        self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
+    ) -> None:
+        self._deliver(build_request("multicast", messages, clock=self.clock, to=to, retry_key=retry_key))
+
+    def _deliver(self, request: SentRequest) -> None:
+        raise NotImplementedError
+
+
+class ConsoleSender(_CheckingSender):
+    """Prints what the bot would send, so it can run without a LINE channel."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        clock: Clock | None = None,
+        record: Callable[[SentRequest], None] | None = None,
+    ):
+        super().__init__(clock)
+        self.stream = stream
+        self.record = record
+
+    def _deliver(self, request: SentRequest) -> None:
+        # sys.stdout is looked up at print time so redirection (and pytest's capture) is honoured.
+        _write(self.stream or sys.stdout, render_request(request) + "\n")
+        if self.record is not None:
+            self.record(request)
+
+
+class RecordingSender(_CheckingSender):
+    """The test fake: keeps every (checked) request so tests can assert on what users would see."""
+
+    def __init__(self, clock: Clock | None = None):
+        super().__init__(clock)
+        self.sent: list[SentRequest] = []
+
+    def _deliver(self, request: SentRequest) -> None:
+        self.sent.append(request)
+
+    @property
+    def last(self) -> SentRequest | None:
+        """The most recent request, or None when nothing was sent."""
+        return self.sent[-1] if self.sent else None
+
+    def texts(self) -> list[str]:
+        """Every text (and Flex alt text) sent so far, in order."""
+        return [text for request in self.sent for text in request.texts()]
+
+    def to(self, user_id: str) -> list[SentRequest]:
+        """The requests addressed to USER_ID, including replies whose recipient was named."""
+        return [request for request in self.sent if user_id in request.to]
+
+    def clear(self) -> None:
+        """Forget what was sent (between the steps of a test)."""
+        self.sent.clear()

@@ -1,0 +1,259 @@
+"""The senders: what the console shows, what gets recorded, and which requests LINE would refuse."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from linebot.v3.messaging import (
+    FlexBox,
+    FlexBubble,
+    FlexMessage,
+    FlexText,
+    MessageAction,
+    PostbackAction,
+    QuickReply,
+    QuickReplyItem,
+    StickerMessage,
+    TextMessage,
+)
+
+from messages.senders import (
+    ConsoleSender,
+    MessageLimitError,
+    RecordingSender,
+    SentRequest,
+    check_request,
+    render_text,
+)
+from models.clock import FrozenClock
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+MOMENT = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
+ALICE = "U" + "a" * 32
+BOB = "U" + "b" * 32
+RETRY_KEY = "123e4567-e89b-12d3-a456-426614174000"
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(MOMENT, TOKYO)
+
+
+def text(body: str = "こんにちは") -> TextMessage:
+    return TextMessage(text=body)
+
+
+def question() -> TextMessage:
+    return TextMessage(
+        text="今月の進捗を報告しますか？",
+        quick_reply=QuickReply(
+            items=[
+                QuickReplyItem(action=MessageAction(label="はい", text="はい")),
+                QuickReplyItem(action=PostbackAction(label="あとで", data="later")),
+            ]
+        ),
+    )
+
+
+def flex(alt_text: str = "DX推進計画の進捗") -> FlexMessage:
+    body = FlexBox(layout="vertical", contents=[FlexText(text="進捗")])
+    return FlexMessage(alt_text=alt_text, contents=FlexBubble(body=body))
+
+
+# --- the console sender -------------------------------------------------------------------------
+
+
+def test_console_prints_japanese_text_and_quick_reply_labels(clock):
+    out = io.StringIO()
+    ConsoleSender(stream=out, clock=clock).reply("token-1", [question()], to=ALICE)
+
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        f"→ reply to {ALICE}",
+        "今月の進捗を報告しますか？",
+        "  (選択肢) [はい] [あとで]",
+    ]
+
+
+def test_console_shows_flex_alt_text_other_types_and_multicast_count(clock):
+    out = io.StringIO()
+    sticker = StickerMessage(package_id="446", sticker_id="1988")
+    ConsoleSender(stream=out, clock=clock).multicast([ALICE, BOB, "U3"], [flex(), sticker])
+
+    assert out.getvalue().splitlines() == [
+        "→ multicast to 3 recipients",
+        "[Flex] DX推進計画の進捗",
+        "[sticker]",
+    ]
+
+
+def test_console_does_not_crash_on_a_stream_that_cannot_encode_japanese(clock):
+    raw = io.BytesIO()
+    ascii_stream = io.TextIOWrapper(raw, encoding="ascii")
+    ConsoleSender(stream=ascii_stream, clock=clock).push(ALICE, [text("報告ありがとうございます")])
+
+    output = raw.getvalue().decode("ascii")
+    assert f"push to {ALICE}" in output
+    assert "\\u5831" in output  # 報, escaped rather than lost
+
+
+def test_console_defaults_to_stdout_at_print_time(clock, capsys):
+    ConsoleSender(clock=clock).push(ALICE, [text("標準出力へ")])
+
+    assert "標準出力へ" in capsys.readouterr().out
+
+
+def test_console_records_the_request_as_line_json(clock):
+    recorded: list[SentRequest] = []
+    sender = ConsoleSender(stream=io.StringIO(), clock=clock, record=recorded.append)
+
+    sender.push(ALICE, [question()], retry_key=RETRY_KEY)
+
+    assert recorded == [
+        SentRequest(
+            kind="push",
+            to=(ALICE,),
+            reply_token=None,
+            messages=(
+                {
+                    "type": "text",
+                    "text": "今月の進捗を報告しますか？",
+                    "quickReply": {
+                        "items": [
+                            {
+                                "type": "action",
+                                "action": {"type": "message", "label": "はい", "text": "はい"},
+                            },
+                            {
+                                "type": "action",
+                                "action": {"type": "postback", "label": "あとで", "data": "later"},
+                            },
+                        ]
+                    },
+                },
+            ),
+            retry_key=RETRY_KEY,
+            at=MOMENT,
+        )
+    ]
+
+
+def test_console_neither_prints_nor_records_a_rejected_request(clock):
+    out = io.StringIO()
+    recorded: list[SentRequest] = []
+    sender = ConsoleSender(stream=out, clock=clock, record=recorded.append)
+
+    with pytest.raises(MessageLimitError):
+        sender.push(ALICE, [text()] * 6)
+
+    assert out.getvalue() == ""
+    assert recorded == []
+
+
+def test_render_text_is_reusable_on_stored_json():
+    stored = question().to_dict()
+
+    assert render_text(stored) == "今月の進捗を報告しますか？\n  (選択肢) [はい] [あとで]"
+    assert render_text(flex("週報").to_dict()) == "[Flex] 週報"
+
+
+# --- LINE's request limits ----------------------------------------------------------------------
+
+
+def test_five_messages_pass_six_are_rejected(sender):
+    sender.push(ALICE, [text()] * 5)
+
+    with pytest.raises(MessageLimitError, match="1 to 5 messages, got 6"):
+        sender.push(ALICE, [text()] * 6)
+    with pytest.raises(MessageLimitError, match="got 0"):
+        sender.reply("token-1", [])
+    assert len(sender.sent) == 1
+
+
+def test_multicast_takes_at_most_500_distinct_recipients(sender):
+    ids = [f"U{n:032x}" for n in range(501)]
+    sender.multicast(ids[:500], [text()])
+
+    with pytest.raises(MessageLimitError, match="1 to 500 recipients, got 501"):
+        sender.multicast(ids, [text()])
+    with pytest.raises(MessageLimitError, match="got 0"):
+        sender.multicast([], [text()])
+    with pytest.raises(MessageLimitError, match="duplicated"):
+        sender.multicast([ALICE, BOB, ALICE], [text()])
+    with pytest.raises(TypeError):
+        sender.multicast(ALICE, [text()])  # a single id string, not a list
+    assert len(sender.sent) == 1
+
+
+def test_text_length_counts_utf16_units(sender):
+    sender.push(ALICE, [text("あ" * 5000)])
+    sender.push(ALICE, [text("𠮷" * 2500)])  # 5,000 UTF-16 units
+
+    with pytest.raises(MessageLimitError, match="5001 UTF-16 units"):
+        sender.push(ALICE, [text("あ" * 5001)])
+    with pytest.raises(MessageLimitError, match="5002 UTF-16 units"):
+        sender.push(ALICE, [text("𠮷" * 2501)])  # only 2,501 characters, but surrogate pairs
+    with pytest.raises(MessageLimitError, match="text is empty"):
+        sender.push(ALICE, [text("")])
+    assert len(sender.sent) == 2
+
+
+def test_push_and_reply_need_a_recipient_and_a_token(sender):
+    with pytest.raises(MessageLimitError, match="recipient id is empty"):
+        sender.push("", [text()])
+    with pytest.raises(MessageLimitError, match="reply token is empty"):
+        sender.reply("", [text()])
+    with pytest.raises(MessageLimitError, match="retry key"):
+        sender.push(ALICE, [text()], retry_key="not-a-uuid")
+    assert sender.sent == []
+
+
+def test_check_request_on_its_own():
+    check_request("multicast", [ALICE, BOB], [text(), flex()])
+
+    with pytest.raises(MessageLimitError, match="exactly one recipient"):
+        check_request("push", [ALICE, BOB], [text()])
+    with pytest.raises(MessageLimitError, match="cannot carry a retry key"):
+        check_request("reply", None, [text()], reply_token="t", retry_key=RETRY_KEY)
+    with pytest.raises(TypeError, match="list of"):
+        check_request("push", ALICE, text())  # a message where a list was meant
+
+
+# --- the recording sender -----------------------------------------------------------------------
+
+
+def test_recording_sender_collects_and_filters(sender):
+    assert sender.last is None
+
+    sender.reply("token-1", [text("了解しました")], to=ALICE)
+    sender.push(BOB, [flex("今週の進捗")])
+    sender.multicast([ALICE, BOB], [text("全体連絡"), StickerMessage(package_id="446", sticker_id="1988")])
+
+    assert sender.texts() == ["了解しました", "今週の進捗", "全体連絡"]
+    assert sender.last.kind == "multicast"
+    assert [r.kind for r in sender.to(ALICE)] == ["reply", "multicast"]
+    assert [r.kind for r in sender.to(BOB)] == ["push", "multicast"]
+    assert sender.sent[0].reply_token == "token-1"
+    assert sender.sent[0].retry_key is None
+    assert all(r.at == MOMENT for r in sender.sent)
+
+    sender.clear()
+    assert sender.sent == [] and sender.last is None and sender.texts() == []
+
+
+def test_a_reply_without_to_is_addressed_to_nobody(sender):
+    sender.reply("token-1", [text()])
+
+    assert sender.last.to == ()
+    assert sender.to(ALICE) == []
+
+
+def test_without_a_clock_the_real_time_is_stamped():
+    sender = RecordingSender()
+    sender.push(ALICE, [text()])
+
+    assert sender.last.at.tzinfo is not None
+    assert sender.last.at.year >= 2025
