@@ -1,0 +1,140 @@
+"""Pieces the builders share: colours, progress bars, KPI phrases, quick replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from linebot.v3.messaging import QuickReply
+
+from messages.formatting import format_number, format_short_day, format_target, format_value
+from messages.i18n import N_, Translator
+from messages.intents import Choice, KpiLine
+from messages.layout import MAX_LABEL, shorten
+
+GREEN = "#06C755"
+AMBER = "#F5A623"
+RED = "#E5484D"
+GREY = "#8C8C8C"
+TRACK = "#E6E6E6"
+MAX_QUICK_REPLY = 13
+
+STATUS_LABELS = {
+    "未着手": N_("Not started"),
+    "進行中": N_("In progress"),
+    "遅延": N_("Delayed"),
+    "完了": N_("Done"),
+    "延期": N_("Postponed"),
+}
+
+
+def status_label(status: str, _: Translator) -> str:
+    """An action item status in the reader's language (the stored value is Japanese)."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def achievement_colour(achievement: Decimal | None) -> str:
+    """Green from 100%, amber from 80%, red below, grey when unknown."""
+    if achievement is None:
+        return GREY
+    if achievement >= 100:
+        return GREEN
+    return AMBER if achievement >= 80 else RED
+
+
+def progress_bar(achievement: Decimal | None) -> dict:
+    """A Flex progress bar filled to the achievement rate (capped at 100%)."""
+    filled = 0 if achievement is None else max(0, min(100, int(achievement)))
+    bar = {
+        "type": "box",
+        "layout": "vertical",
+        "contents": [],
+        "height": "6px",
+        "backgroundColor": TRACK,
+        "cornerRadius": "3px",
+    }
+    if filled:
+        bar["contents"] = [
+            {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [],
+                "height": "6px",
+                "width": f"{filled}%",
+                "backgroundColor": achievement_colour(achievement),
+                "cornerRadius": "3px",
+            }
+        ]
+    else:
+        bar["contents"] = [{"type": "filler"}]
+    return bar
+
+
+def kpi_target_text(kpi: KpiLine, _: Translator) -> str:
+    """'目標 35%' / 'Target 35%'."""
+    return _("Target %(target)s", target=format_target(kpi.target, kpi.unit, kpi.kind, _.locale))
+
+
+def kpi_last_text(kpi: KpiLine, _: Translator) -> str:
+    """'前回 18%（11月20日(金)）' or '未報告'."""
+    if kpi.last_value is None:
+        return _("Not reported yet")
+    shown = format_value(kpi.last_value, kpi.unit, _.locale)
+    if kpi.last_reported_at is not None:
+        return _(
+            "Last: %(value)s (%(day)s)", value=shown, day=format_short_day(kpi.last_reported_at, _.locale)
+        )
+    return _("Last: %(value)s", value=shown)
+
+
+def achievement_text(achievement: Decimal | None, _: Translator) -> str:
+    """'達成率 92%' or '' when unknown."""
+    if achievement is None:
+        return ""
+    rounded = achievement.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return _("Achievement %(rate)s%%", rate=format_number(rounded, _.locale))
+
+
+def due_text(due: date | None, _: Translator) -> str:
+    """'期限 12月8日(火)'."""
+    return _("Due %(day)s", day=format_short_day(due, _.locale)) if due else ""
+
+
+def fill_in_text(kpi: KpiLine) -> str:
+    """What the keyboard opens with: the KPI name and its last value, ready to edit."""
+    if kpi.last_value is None:
+        return f"{kpi.name} "
+    return f"{kpi.name} {format_number(kpi.last_value)}{kpi.unit}"
+
+
+def example_report(kpi: KpiLine) -> str:
+    """A realistic example message for this KPI: 「オンライン申請率 35%」."""
+    value = kpi.last_value if kpi.last_value is not None else kpi.target
+    return f"{kpi.name} {format_number(value)}{kpi.unit}"
+
+
+def quick_reply(choices: Sequence[Choice]) -> QuickReply | None:
+    """A quick reply of up to 13 postback choices with readable labels (≤ 20 characters)."""
+    if not choices:
+        return None
+    items = []
+    for choice in list(choices)[:MAX_QUICK_REPLY]:
+        action = {"type": "postback", "label": shorten(choice.label, MAX_LABEL), "data": choice.data}
+        if choice.display_text:
+            action["displayText"] = choice.display_text[:300]
+        items.append({"type": "action", "action": action})
+    return QuickReply.from_dict({"items": items})
+
+
+def kpi_label(kpi: KpiLine, ambiguous_names: bool = False) -> str:
+    """A short label for a KPI; with the initiative's title when names alone would be ambiguous."""
+    if ambiguous_names:
+        return shorten(f"{shorten(kpi.initiative_title, 9)}:{kpi.name}", MAX_LABEL)
+    return shorten(kpi.name, MAX_LABEL)
+
+
+def names_repeat(kpis: Sequence[KpiLine]) -> bool:
+    """Whether two KPIs in the list share a name (so labels must say which initiative)."""
+    names = [k.name for k in kpis]
+    return len(names) != len(set(names))

@@ -1,0 +1,65 @@
+"""Questions: nothing was recorded yet; say why and offer choices to tap."""
+
+from __future__ import annotations
+
+from linebot.v3.messaging import Message, TextMessage
+
+from messages.builders.common import fill_in_text, kpi_last_text, kpi_target_text, quick_reply
+from messages.formatting import format_value
+from messages.i18n import N_, Translator
+from messages.intents import NumberPrompt, Question
+from messages.layout import MAX_TEXT, fit_utf16
+
+REASONS = {
+    "which_kpi": N_("Which KPI is 「%(text)s」 for? Please choose below."),
+    "unit_mismatch": N_(
+        "The unit in 「%(text)s」 does not fit %(kpi)s (%(unit)s). Nothing was recorded; please send it again."
+    ),
+    "impossible_value": N_(
+        "「%(text)s」 cannot be right for %(kpi)s. Nothing was recorded; please check the figure."
+    ),
+    "malformed_number": N_(
+        "I could not read the number in 「%(text)s」. Nothing was recorded; please write it like 1,050."
+    ),
+    "no_figure": N_(
+        "I could not find a figure in 「%(text)s」. Send it like 「%(example)s」, or 「ヘルプ」 for help."
+    ),
+    "several_figures": N_("「%(text)s」 has several numbers. Please send one figure per KPI, one per line."),
+    "which_year": N_(
+        "Is 「%(text)s」 the final figure of the year just closed, or this year's? Please choose."
+    ),
+}
+
+
+def build_question(intent: Question, locale: str, plain: bool = False) -> list[Message]:
+    """The question with its choices as a quick reply (≤ 13); the choices are also listed when many."""
+    _ = Translator(locale)
+    kpi = intent.kpi
+    values = {
+        "text": intent.text.strip()[:200],
+        "kpi": kpi.name if kpi else "",
+        "unit": kpi.unit if kpi else "",
+        "example": f"{kpi.name} {format_value(kpi.target, kpi.unit, 'ja')}"
+        if kpi
+        else "オンライン申請率 41%",
+    }
+    text = _(REASONS.get(intent.reason, REASONS["no_figure"]), **values)
+    if len(intent.choices) > 13:
+        listed = "\n".join(f"{i}. {c.label}" for i, c in enumerate(intent.choices, start=1))
+        text += "\n" + listed
+    return [TextMessage(text=fit_utf16(text, MAX_TEXT), quick_reply=quick_reply(intent.choices))]
+
+
+def build_number_prompt(intent: NumberPrompt, locale: str, plain: bool = False) -> list[Message]:
+    """Ask for one KPI's figure (the member tapped it; the keyboard is already open)."""
+    _ = Translator(locale)
+    kpi = intent.kpi
+    text = _(
+        "Send the figure for %(name)s (%(title)s). %(target)s / %(last)s",
+        name=kpi.name,
+        title=kpi.initiative_title,
+        target=kpi_target_text(kpi, _),
+        last=kpi_last_text(kpi, _),
+    )
+    text += "\n" + _("Example: 「%(example)s」", example=fill_in_text(kpi).strip() or kpi.name)
+    return [TextMessage(text=text)]

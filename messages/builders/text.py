@@ -1,0 +1,73 @@
+"""Plain-text messages: admin results, help and short notices."""
+
+from __future__ import annotations
+
+from linebot.v3.messaging import Message, TextMessage
+
+from messages.i18n import N_, Translator
+from messages.intents import AdminResult, Help, Notice
+from messages.layout import chunk_lines
+
+NOTICES = {
+    "greeting": N_(
+        "Thank you for adding the DX plan bot. To start, send the registration code you received "
+        "from the digital information section (デジタル情報課), e.g. 「登録 ABCD-1234」."
+    ),
+    "register_first": N_(
+        "You are not registered yet. Send your registration code, e.g. 「登録 ABCD-1234」. "
+        "Ask the digital information section (デジタル情報課) for a code."
+    ),
+    "registered": N_("Registered: %(name)s, %(section)s (%(role)s). Send 「ヘルプ」 to see what you can do."),
+    "bad_code": N_("That registration code is unknown, used or expired. Please ask for a new one."),
+    "unsupported": N_("I can only read text. Send your figures as text, or 「ヘルプ」 for help."),
+    "not_allowed": N_("%(section)s is not one of your sections, so nothing was recorded."),
+    "no_open_kpis": N_("%(section)s has no KPI to report in %(year)s."),
+    "nothing_to_undo": N_("There is no report of yours to cancel."),
+    "language": N_("I will write in English from now on."),
+    "error": N_("Sorry, something went wrong and nothing was recorded. Please try again in a moment."),
+    "old_button": N_("That button is from an older message and no longer works. Please use the latest one."),
+}
+
+ROLE_NAMES = {"staff": N_("staff"), "manager": N_("manager"), "admin": N_("admin")}
+
+
+def build_notice(intent: Notice, locale: str, plain: bool = False) -> list[Message]:
+    """A short message from the table above, in the member's language."""
+    _ = Translator(locale)
+    values = dict(intent.values)
+    if "role" in values:
+        values["role"] = _(ROLE_NAMES.get(values["role"], values["role"]))
+    return [TextMessage(text=_(NOTICES[intent.key], **values))]
+
+
+def build_help(intent: Help, locale: str, plain: bool = False) -> list[Message]:
+    """What to send, with examples from the member's own KPIs."""
+    _ = Translator(locale)
+    if not intent.registered:
+        return build_notice(Notice("register_first"), locale)
+    lines = [
+        _("What you can send:"),
+        _("・A figure, e.g. 「%(example)s」", example=(intent.examples or ("オンライン申請率 41%",))[0]),
+    ]
+    lines += [f"　「{e}」" for e in intent.examples[1:4]]
+    lines += [
+        _("・「報告する」 to choose a KPI and enter its figure"),
+        _("・「状況」 for this year's KPIs and what is late"),
+        _("・「今年度の行動計画」 for your action items; 「2 完了」 to update one"),
+        _("・「訂正 40%%」 to correct, 「取り消し」 to cancel your last report"),
+        _("・「English」/「日本語」 to switch language"),
+    ]
+    if intent.role in ("manager", "admin"):
+        lines.append(_("・「ダッシュボード」 for a one-time link to the dashboard"))
+    return [TextMessage(text="\n".join(lines))]
+
+
+def build_admin_result(intent: AdminResult, locale: str, plain: bool = False) -> list[Message]:
+    """A heading and lines, split into ≤ 5 messages; what does not fit is counted, with where to see it."""
+    _ = Translator(locale)
+    hint = intent.more_hint or _("use the dxbot CLI or the dashboard")
+
+    def overflow(n: int) -> str:
+        return _.ngettext("…and %(n)s more line (%(hint)s)", "…and %(n)s more lines (%(hint)s)", n, hint=hint)
+
+    return [TextMessage(text=t) for t in chunk_lines([intent.title, *intent.lines], overflow=overflow)]
