@@ -118,6 +118,16 @@ class NumberPrompt:
 
 
 @dataclass(frozen=True)
+class KpiStatus:
+    """A section's KPIs this year (latest value, target, achievement) and its delayed action items."""
+
+    section: str
+    fiscal_year: int
+    kpis: tuple[KpiLine, ...]
+    delayed_actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ActionLine:
     """One numbered action item with its status."""
 

@@ -12,6 +12,7 @@ from typing import Literal, Protocol, TextIO
 
 from linebot.v3.messaging import Message
 
+from messages.validator import check_request_body
 from models.clock import Clock, SystemClock
 
 Kind = Literal["reply", "push", "multicast"]
@@ -248,14 +249,29 @@ class ConsoleSender(_CheckingSender):
             self.record(request)
 
 
+def line_request_body(request: SentRequest) -> dict:
+    """The JSON body LINE's API receives for REQUEST (the retry key travels as a header, not here)."""
+    messages = [dict(m) for m in request.messages]
+    if request.kind == "reply":
+        return {"replyToken": request.reply_token, "messages": messages}
+    if request.kind == "push":
+        return {"to": request.to[0], "messages": messages}
+    return {"to": list(request.to), "messages": messages}
+
+
 class RecordingSender(_CheckingSender):
-    """The test fake: keeps every (checked) request so tests can assert on what users would see."""
+    """The test fake: keeps every (checked) request so tests can assert on what users would see.
+
+    Every request is also validated against LINE's OpenAPI spec with its discriminators resolved and
+    LINE's documented limits (messages.validator); an invalid one raises LineValidationError and is not kept.
+    """
 
     def __init__(self, clock: Clock | None = None):
         super().__init__(clock)
         self.sent: list[SentRequest] = []
 
     def _deliver(self, request: SentRequest) -> None:
+        check_request_body(request.kind, line_request_body(request))
         self.sent.append(request)
 
     @property

@@ -12,7 +12,7 @@ from messages.builders.confirmation import build_confirmation, build_voided
 from messages.builders.digest import build_digest
 from messages.builders.kpi_request import build_kpi_request, build_nudge
 from messages.builders.question import build_number_prompt, build_question
-from messages.builders.text import build_admin_result, build_help, build_notice
+from messages.builders.text import build_admin_result, build_help, build_notice, build_status
 from messages.i18n import normalise_locale
 
 Builder = Callable[..., list[Message]]
@@ -31,6 +31,7 @@ BUILDERS: dict[type, Builder] = {
     intents.AdminResult: build_admin_result,
     intents.Help: build_help,
     intents.Notice: build_notice,
+    intents.KpiStatus: build_status,
 }
 
 

@@ -111,6 +111,7 @@ def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator
         )
     bubble = {
         "type": "bubble",
+        "size": "kilo",
         "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": rows},
     }
     if intent.dashboard_url:

@@ -11,6 +11,7 @@ from messages.intents import NumberPrompt, Question
 from messages.layout import MAX_TEXT, fit_utf16
 
 REASONS = {
+    "choose_kpi": N_("Which KPI will you report? Choose below, then send the figure."),
     "which_kpi": N_("Which KPI is 「%(text)s」 for? Please choose below."),
     "unit_mismatch": N_(
         "The unit in 「%(text)s」 does not fit %(kpi)s (%(unit)s). Nothing was recorded; please send it again."

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from linebot.v3.messaging import Message, TextMessage
 
+from messages.builders.common import achievement_text, kpi_last_text, kpi_target_text
+from messages.formatting import fiscal_year_label
 from messages.i18n import N_, Translator
-from messages.intents import AdminResult, Help, Notice
+from messages.intents import AdminResult, Help, KpiStatus, Notice
 from messages.layout import chunk_lines
 
 NOTICES = {
@@ -24,6 +26,17 @@ NOTICES = {
     "no_open_kpis": N_("%(section)s has no KPI to report in %(year)s."),
     "nothing_to_undo": N_("There is no report of yours to cancel."),
     "language": N_("I will write in English from now on."),
+    "language_ja": N_("I will write in Japanese from now on."),
+    "bad_year": N_("I could not read the fiscal year 「%(text)s」. Write it like 令和8年度 or 2026."),
+    "no_such_action": N_(
+        "There is no action item number %(no)s (this year's list has %(count)s). Send 「今年度の行動計画」 to see the numbers."
+    ),
+    "group_greeting": N_(
+        "Thank you for adding me to this group. To link it to a section, send the section's registration code here, e.g. 「登録 ABCD-1234」."
+    ),
+    "group_bound": N_(
+        "This group is now linked to %(section)s. Members can report figures here; I stay quiet otherwise."
+    ),
     "error": N_("Sorry, something went wrong and nothing was recorded. Please try again in a moment."),
     "old_button": N_("That button is from an older message and no longer works. Please use the latest one."),
 }
@@ -71,3 +84,27 @@ def build_admin_result(intent: AdminResult, locale: str, plain: bool = False) ->
         return _.ngettext("…and %(n)s more line (%(hint)s)", "…and %(n)s more lines (%(hint)s)", n, hint=hint)
 
     return [TextMessage(text=t) for t in chunk_lines([intent.title, *intent.lines], overflow=overflow)]
+
+
+def build_status(intent: KpiStatus, locale: str, plain: bool = False) -> list[Message]:
+    """「状況」: each KPI with latest value, target and achievement; then delayed action items."""
+    _ = Translator(locale)
+    lines = [
+        _(
+            "Status of %(section)s, %(year)s",
+            section=intent.section,
+            year=fiscal_year_label(intent.fiscal_year, locale),
+        )
+    ]
+    if not intent.kpis:
+        lines.append(_("No KPI to report this year."))
+    for kpi in intent.kpis:
+        rate = achievement_text(kpi.achievement, _)
+        lines.append(f"・{kpi.name}（{kpi.initiative_title}）")
+        lines.append(
+            f"　{kpi_last_text(kpi, _)} / {kpi_target_text(kpi, _)}" + (f" / {rate}" if rate else "")
+        )
+    if intent.delayed_actions:
+        lines.append(_("Delayed action items:"))
+        lines.extend(f"・{text}" for text in intent.delayed_actions)
+    return [TextMessage(text=t) for t in chunk_lines(lines)]

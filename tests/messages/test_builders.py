@@ -290,6 +290,7 @@ def test_every_kind_has_a_builder_and_builds_in_both_languages(plan, sender, loc
         intents.Digest(title_scope="x", fiscal_year=2026, as_of=date(2026, 11, 24), sections=()),
         intents.AdminResult(title="members", lines=("a", "b")),
         intents.Help(role="manager", examples=("オンライン申請率 41%",)),
+        intents.KpiStatus(section="デジタル情報課", fiscal_year=2026, kpis=kpis, delayed_actions=("システム運用開始",)),
         intents.Notice("registered", {"name": "山田", "section": "国保医療課", "role": "staff"}),
     ]
     assert {type(s) for s in samples} == set(BUILDERS)
