@@ -93,7 +93,8 @@ def add_member(
         session.add(member)
         session.flush()
     else:
-        member.display_name, member.role, member.active, member.updated_at = name.strip(), role, True, now
+        member.display_name, member.role, member.updated_at = name.strip(), role, now
+        member.active, member.inactive_reason = True, None
     if locale:
         member.locale = locale
     _set_sections(session, member, sections, now)
@@ -114,6 +115,7 @@ def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> 
     """Stop talking to a member; their reports and history stay."""
     member = require_member(session, line_user_id)
     member.active = False
+    member.inactive_reason = "removed"
     member.updated_at = now
     return member
 

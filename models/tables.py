@@ -172,6 +172,7 @@ class Member(SQLModel, table=True):
     role: str = "staff"
     locale: str = "ja"
     active: bool = True
+    inactive_reason: str | None = None  # unfollow (they blocked the bot) | removed (by an admin)
     created_at: datetime = aware(default_factory=utcnow)
     updated_at: datetime = aware(default_factory=utcnow)
 
@@ -220,3 +221,57 @@ class TranscriptEntry(SQLModel, table=True):
     recipients: list[str] = json_list()
     reply_token: str | None = None
     messages: list[dict] = json_list()
+
+
+# --- conversation -------------------------------------------------------------------------------
+
+
+class InboxEvent(SQLModel, table=True):
+    """Every webhook event LINE delivered, written before it is handled (dedup by webhookEventId)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_event_id: str = Field(unique=True, index=True, max_length=64)
+    event_type: str
+    event_timestamp: datetime = aware()
+    is_redelivery: bool = False
+    source_type: str | None = None  # user | group | room
+    received_at: datetime = aware(default_factory=utcnow)
+    handled_at: datetime | None = aware(nullable=True)
+    body: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # registered members only
+    outcome: str | None = None  # what handling did, in a word (recorded, question, ignored, error…)
+
+
+class InviteCode(SQLModel, table=True):
+    """A single-use registration code an admin hands out: whoever sends it joins SECTION with ROLE."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=16)
+    section_id: int = Field(foreign_key="section.id")
+    role: str = "staff"
+    created_at: datetime = aware(default_factory=utcnow)
+    expires_at: datetime = aware()
+    created_by: str | None = None
+    used_at: datetime | None = aware(nullable=True)
+    used_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    used_for_group_id: str | None = None
+
+
+class GroupBinding(SQLModel, table=True):
+    """A LINE group chat bound to a section (by sending an invite code in it)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: str = Field(unique=True, index=True, max_length=64)
+    section_id: int = Field(foreign_key="section.id")
+    bound_at: datetime = aware(default_factory=utcnow)
+    active: bool = True
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a member's conversation stands (a named state and its data), so a reply can continue it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", unique=True)
+    state: str  # e.g. awaiting_number, awaiting_kpi_choice
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = aware(default_factory=utcnow)
+    expires_at: datetime = aware()

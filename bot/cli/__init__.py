@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import db, members, plan, sections, serve
+from bot.cli import db, invites, kpi, members, plan, sections, serve
 from bot.cli.common import CliError, Runtime
 
 
@@ -16,7 +16,8 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for group in (db.group, plan.group, members.group, sections.group, serve.serve):
+COMMANDS = (db.group, plan.group, members.group, sections.group, invites.group, kpi.group, serve.serve)
+for group in COMMANDS:
     cli.add_command(group)
 
 

@@ -1,0 +1,137 @@
+"""Invite codes: how people (and group chats) join a section with a role, once, before the code expires."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from models.members import add_member, check_role, get_member
+from models.tables import GroupBinding, InviteCode, Member, Section
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I/O: people read codes aloud and type them on phones
+DIGITS = "23456789"
+CODE_RE = re.compile(r"\b([A-Z]{4})-?(\d{4})\b")
+
+
+class InviteError(ValueError):
+    """A code that cannot be used (unknown, used, expired)."""
+
+
+def new_code() -> str:
+    """A fresh code like KPTR-4827."""
+    return (
+        "".join(secrets.choice(ALPHABET) for _ in range(4))
+        + "-"
+        + "".join(secrets.choice(DIGITS) for _ in range(4))
+    )
+
+
+def find_code_in(text: str) -> str | None:
+    """The invite code in a message (「登録 ABCD-1234」, 「abcd1234」, full-width too), normalised, or None."""
+    normal = unicodedata.normalize("NFKC", text).upper()
+    match = CODE_RE.search(normal)
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def create_invite(
+    session: Session,
+    *,
+    section: Section,
+    role: str,
+    now: datetime,
+    valid_for: timedelta,
+    created_by: str | None = None,
+) -> InviteCode:
+    """Make a single-use code for SECTION and ROLE, valid for VALID_FOR."""
+    check_role(role)
+    while True:
+        code = new_code()
+        if session.exec(select(InviteCode).where(InviteCode.code == code)).first() is None:
+            break
+    invite = InviteCode(
+        code=code,
+        section_id=section.id,
+        role=role,
+        created_at=now,
+        expires_at=now + valid_for,
+        created_by=created_by,
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def usable_invite(session: Session, code: str, now: datetime) -> InviteCode:
+    """The invite for CODE if it can still be used, else InviteError."""
+    invite = session.exec(select(InviteCode).where(InviteCode.code == code)).first()
+    if invite is None:
+        raise InviteError("unknown code")
+    if invite.used_at is not None:
+        raise InviteError("code already used")
+    if invite.expires_at <= now:
+        raise InviteError("code expired")
+    return invite
+
+
+def redeem_for_member(
+    session: Session, code: str, *, line_user_id: str, display_name: str, now: datetime
+) -> tuple[Member, Section]:
+    """Register LINE_USER_ID with the code's section and role (adding the section if already a member)."""
+    invite = usable_invite(session, code, now)
+    section = session.get(Section, invite.section_id)
+    existing = get_member(session, line_user_id)
+    if existing is not None:
+        from models.members import current_sections
+
+        sections = [*current_sections(session, existing), section]
+        member, _ = add_member(
+            session,
+            line_user_id=line_user_id,
+            name=existing.display_name,
+            sections=list({s.id: s for s in sections}.values()),
+            role=invite.role,
+            now=now,
+            update=True,
+        )
+    else:
+        member, _ = add_member(
+            session,
+            line_user_id=line_user_id,
+            name=display_name,
+            sections=[section],
+            role=invite.role,
+            now=now,
+        )
+    invite.used_at = now
+    invite.used_by_member_id = member.id
+    session.add(invite)
+    session.flush()
+    return member, section
+
+
+def redeem_for_group(session: Session, code: str, *, group_id: str, now: datetime) -> Section:
+    """Bind a group chat to the code's section (the code is used up)."""
+    invite = usable_invite(session, code, now)
+    binding = session.exec(select(GroupBinding).where(GroupBinding.group_id == group_id)).first()
+    if binding is None:
+        binding = GroupBinding(group_id=group_id, section_id=invite.section_id, bound_at=now)
+    else:
+        binding.section_id, binding.bound_at, binding.active = invite.section_id, now, True
+    session.add(binding)
+    invite.used_at = now
+    invite.used_for_group_id = group_id
+    session.add(invite)
+    session.flush()
+    return session.get(Section, invite.section_id)
+
+
+def group_section(session: Session, group_id: str) -> Section | None:
+    """The section a group chat is bound to, if any."""
+    binding = session.exec(
+        select(GroupBinding).where(GroupBinding.group_id == group_id, GroupBinding.active.is_(True))
+    ).first()
+    return session.get(Section, binding.section_id) if binding else None

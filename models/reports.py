@@ -1,0 +1,178 @@
+"""KPI reports: which targets a section may report now, recording, correcting and reading them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlmodel import Session, col, select
+
+from models.tables import Initiative, InitiativeSection, KpiReport, KpiTarget, Member, Section
+
+
+@dataclass(frozen=True)
+class OpenTarget:
+    """A KPI target a section can report for, with its initiative and latest report."""
+
+    target: KpiTarget
+    initiative: Initiative
+    latest: KpiReport | None
+
+
+def directly_named_initiative_ids(session: Session, section: Section) -> set[str]:
+    """Initiatives that list SECTION itself in 担当課・室 (not through 全所属 or other groups)."""
+    rows = session.exec(
+        select(InitiativeSection.initiative_id).where(InitiativeSection.section_id == section.id)
+    )
+    return set(rows.all())
+
+
+def open_targets(session: Session, section: Section, fiscal_year: int) -> list[OpenTarget]:
+    """The KPI targets of FISCAL_YEAR that SECTION reports, in plan order, with their latest report."""
+    ids = directly_named_initiative_ids(session, section)
+    if not ids:
+        return []
+    targets = session.exec(
+        select(KpiTarget, Initiative)
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .where(
+            col(KpiTarget.initiative_id).in_(ids),
+            KpiTarget.fiscal_year == fiscal_year,
+            KpiTarget.removed_at.is_(None),
+        )
+        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
+    ).all()
+    latest = latest_reports(session, [t.id for t, _ in targets], section.id)
+    return [OpenTarget(target=t, initiative=i, latest=latest.get(t.id)) for t, i in targets]
+
+
+def latest_reports(session: Session, target_ids: list[int], section_id: int) -> dict[int, KpiReport]:
+    """The newest valid report per target for one section (one query)."""
+    if not target_ids:
+        return {}
+    rows = session.exec(
+        select(KpiReport)
+        .where(
+            col(KpiReport.kpi_target_id).in_(target_ids),
+            KpiReport.section_id == section_id,
+            KpiReport.voided_at.is_(None),
+        )
+        .order_by(KpiReport.reported_at, KpiReport.id)
+    ).all()
+    return {r.kpi_target_id: r for r in rows}
+
+
+def achievement(target: KpiTarget, value: Decimal | None) -> Decimal | None:
+    """Percent of the target reached, in the KPI's own direction (lower-is-better inverts it)."""
+    if value is None or target.target is None:
+        return None
+    if target.better == "lower":
+        if value <= 0:
+            return None
+        rate = target.target / value * 100
+    else:
+        if target.target == 0:
+            return None
+        rate = value / target.target * 100
+    return rate.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def record_report(
+    session: Session,
+    *,
+    target: KpiTarget,
+    section: Section,
+    value: Decimal,
+    now: datetime,
+    reporter: Member | None = None,
+    unit_written: str | None = None,
+    source_message_id: str | None = None,
+    source_text: str | None = None,
+) -> KpiReport:
+    """Store a figure for TARGET on behalf of SECTION; who, when and from which message go with it."""
+    report = KpiReport(
+        kpi_target_id=target.id,
+        section_id=section.id,
+        value=value,
+        unit_written=unit_written,
+        reporter_member_id=reporter.id if reporter else None,
+        source_message_id=source_message_id,
+        source_text=source_text,
+        reported_at=now,
+    )
+    session.add(report)
+    session.flush()
+    return report
+
+
+def last_report_by(session: Session, member: Member) -> KpiReport | None:
+    """The member's most recent report that is still valid."""
+    return session.exec(
+        select(KpiReport)
+        .where(KpiReport.reporter_member_id == member.id, KpiReport.voided_at.is_(None))
+        .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
+        .limit(1)
+    ).first()
+
+
+def void_report(
+    session: Session, report: KpiReport, *, by: Member | None, now: datetime, reason: str
+) -> KpiReport:
+    """Mark a report voided (kept for audit, never deleted)."""
+    report.voided_at = now
+    report.voided_by_member_id = by.id if by else None
+    report.void_reason = reason
+    session.add(report)
+    session.flush()
+    return report
+
+
+def reports_listing(
+    session: Session, *, fiscal_year: int | None = None, section: Section | None = None
+) -> list[dict]:
+    """Reports of all years (or one), latest first, voided ones included and marked — for `dxbot kpi list`."""
+    query = (
+        select(KpiReport, KpiTarget, Initiative, Section, Member)
+        .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Section, Section.id == KpiReport.section_id)
+        .outerjoin(Member, Member.id == KpiReport.reporter_member_id)
+        .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
+    )
+    if fiscal_year is not None:
+        query = query.where(KpiTarget.fiscal_year == fiscal_year)
+    if section is not None:
+        query = query.where(KpiReport.section_id == section.id)
+    rows = []
+    for report, target, initiative, report_section, member in session.exec(query).all():
+        rows.append(
+            {
+                "id": report.id,
+                "initiative": initiative.title,
+                "initiative_id": initiative.id,
+                "kpi": target.name,
+                "kpi_id": target.series_id,
+                "section": report_section.name,
+                "fiscal_year": target.fiscal_year,
+                "value": float(report.value)
+                if report.value != report.value.to_integral_value()
+                else int(report.value),
+                "unit": target.unit,
+                "unit_as_written": report.unit_written,
+                "target": float(target.target)
+                if target.target != target.target.to_integral_value()
+                else int(target.target),
+                "achievement": _json_rate(achievement(target, report.value)),
+                "reporter": member.display_name if member else None,
+                "reported_at": report.reported_at.isoformat(),
+                "source_message_id": report.source_message_id,
+                "voided": report.voided_at is not None,
+                "voided_at": report.voided_at.isoformat() if report.voided_at else None,
+            }
+        )
+    return rows
+
+
+def _json_rate(rate: Decimal | None) -> float | None:
+    return float(rate) if rate is not None else None
