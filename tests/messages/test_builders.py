@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,52 +13,15 @@ from messages.builders import BUILDERS, build
 from messages.layout import shorten
 from messages.postback import PostbackError, decode, encode
 from messages.senders import utf16_length
-from models.plan_format import PLAN_YAML, load_plan_file
+from tests.messages.samples import NOW, kpi_lines, real_plan, sections_of, worst_case_samples
 
-TOKYO = ZoneInfo("Asia/Tokyo")
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
 LOCALES = ("ja", "en")
 USER = "U" + "5" * 32
 
 
 @pytest.fixture(scope="module")
 def plan():
-    return load_plan_file(PLAN_YAML)[0]
-
-
-def kpi_lines(plan, fiscal_year=2026, section=None, with_values=True):
-    lines = []
-    for measure in plan["measures"]:
-        for initiative in measure["initiatives"]:
-            if section and section not in initiative["sections"]:
-                continue
-            for year in initiative["years"]:
-                if year["fiscal_year"] != fiscal_year:
-                    continue
-                for n, kpi in enumerate(year["kpis"]):
-                    last = kpi["target"] * Decimal("0.8") if with_values and n % 2 == 0 else None
-                    lines.append(
-                        intents.KpiLine(
-                            key=str(len(lines) + 1),
-                            series_id=kpi["id"],
-                            name=kpi["name"],
-                            initiative_title=initiative["title"],
-                            unit=kpi["unit"],
-                            target=kpi["target"],
-                            fiscal_year=fiscal_year,
-                            kind=kpi["kind"],
-                            better=kpi["better"],
-                            last_value=last,
-                            last_reported_at=NOW if last is not None else None,
-                            achievement=Decimal(80) if last is not None else None,
-                            due=date(2026, 12, 8),
-                        )
-                    )
-    return tuple(lines)
-
-
-def sections_of(plan):
-    return sorted({s for m in plan["measures"] for i in m["initiatives"] for s in i["sections"]})
+    return real_plan()
 
 
 def assert_within_limits(messages):
@@ -290,7 +252,9 @@ def test_every_kind_has_a_builder_and_builds_in_both_languages(plan, sender, loc
         intents.Digest(title_scope="x", fiscal_year=2026, as_of=date(2026, 11, 24), sections=()),
         intents.AdminResult(title="members", lines=("a", "b")),
         intents.Help(role="manager", examples=("オンライン申請率 41%",)),
-        intents.KpiStatus(section="デジタル情報課", fiscal_year=2026, kpis=kpis, delayed_actions=("システム運用開始",)),
+        intents.KpiStatus(
+            section="デジタル情報課", fiscal_year=2026, kpis=kpis, delayed_actions=("システム運用開始",)
+        ),
         intents.Notice("registered", {"name": "山田", "section": "国保医療課", "role": "staff"}),
     ]
     assert {type(s) for s in samples} == set(BUILDERS)
@@ -321,3 +285,12 @@ def test_labels_are_shortened_readably():
     long_name = shorten("維持管理業務の対応人数と緊急時対応業務の回数")
     assert len(long_name) == 20 and long_name.endswith("…") and long_name.startswith("維持管理業務の対応人数")
     assert len(shorten("あ" * 50)) == 20
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_worst_case_samples_fit_in_both_forms(sender, locale):
+    for intent in worst_case_samples(real_plan()).values():
+        for plain in (False, True):
+            messages = build(intent, locale, plain=plain)
+            assert_within_limits(messages)
+            sender.push(USER, messages)
