@@ -7,6 +7,8 @@ import logging
 from flask import Flask, jsonify
 
 from bot.config import Config
+from bot.webhook import blueprint as webhook_blueprint
+from messages.line_sender import make_sender
 from models.db import make_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -18,17 +20,23 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(TESTING=config.testing, SECRET_KEY=config.secret_key or "dev-only-secret-key")
     engine = make_engine(config.database_url)
+    factory = session_factory(engine)
+    clock = config.clock()
     app.extensions["dxbot"] = {
         "config": config,
         "engine": engine,
-        "session_factory": session_factory(engine),
-        "clock": config.clock(),
+        "session_factory": factory,
+        "clock": clock,
+        # Everything the bot says goes through this one object; tests swap in a RecordingSender.
+        "sender": make_sender(config, factory, clock),
     }
     if config.uses_development_secret:
         log.warning(
             "LINE_CHANNEL_SECRET is not set: webhook signatures are checked with a DEVELOPMENT secret. "
             "Never run like this in production."
         )
+
+    app.register_blueprint(webhook_blueprint)
 
     @app.get("/healthz")
     def healthz():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import db, invites, kpi, members, plan, sections, serve
+from bot.cli import db, invites, kpi, members, plan, richmenu, say, sections, serve
 from bot.cli.common import CliError, Runtime
 
 
@@ -16,7 +16,17 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-COMMANDS = (db.group, plan.group, members.group, sections.group, invites.group, kpi.group, serve.serve)
+COMMANDS = (
+    db.group,
+    plan.group,
+    members.group,
+    sections.group,
+    invites.group,
+    kpi.group,
+    serve.serve,
+    say.say,
+    richmenu.group,
+)
 for group in COMMANDS:
     cli.add_command(group)
 

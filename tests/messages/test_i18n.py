@@ -78,3 +78,13 @@ def test_numbers_values_and_dates_by_locale():
 def test_percent_signs_survive_translation():
     assert Translator("ja")("Achievement %(rate)s%%", rate="92") == "達成率 92%"
     assert Translator("en")("Achievement %(rate)s%%", rate="92") == "Achievement 92%"
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_catalogs_load_without_warnings(locale, capsys):
+    from messages.i18n import translations
+
+    translations.cache_clear()
+    translations(locale)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -1,0 +1,273 @@
+"""`dxbot richmenu`: draw the rich menus (messages/richmenus/*.json) and put them on LINE.
+
+`deploy` goes through line-bot-sdk's real clients: validate, create, upload the PNG, then make the staff
+menu the default and link the manager menu to every active manager and admin; older menus of the same
+name are deleted afterwards (unless --keep-old), so deploys do not pile up. LINE_API_BASE_URL sends every
+call, the image upload included, to a mock server instead of LINE.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import click
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MessagingApi,
+    MessagingApiBlob,
+    RichMenuBulkLinkRequest,
+    RichMenuRequest,
+)
+from sqlmodel import select
+
+from bot.cli.common import CliError, Runtime, pass_runtime
+from messages.richmenu import (
+    DEFINITIONS_DIR,
+    KINDS,
+    FontNotFoundError,
+    RichMenuDefinition,
+    RichMenuError,
+    find_font,
+    load_definition,
+    render_image,
+)
+from models.tables import Member
+
+LINK_BATCH = 500  # LINE: at most 500 user ids per bulk link request
+MANAGER_ROLES = ("manager", "admin")
+KIND_CHOICES = click.Choice([*KINDS, "all"])
+
+
+@click.group("richmenu")
+def group() -> None:
+    """Rich menus: draw their images and deploy them to LINE."""
+
+
+def _kinds(kind: str) -> tuple[str, ...]:
+    return KINDS if kind == "all" else (kind,)
+
+
+def _definition(kind: str) -> RichMenuDefinition:
+    try:
+        return load_definition(kind)
+    except RichMenuError as exc:
+        raise CliError(exc.one_line()) from exc
+
+
+def _render(definition: RichMenuDefinition) -> bytes:
+    try:
+        return render_image(definition)
+    except (FontNotFoundError, RichMenuError) as exc:
+        raise CliError(exc.one_line() if isinstance(exc, RichMenuError) else str(exc)) from exc
+
+
+@group.command("render")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFINITIONS_DIR,
+    show_default=True,
+    help="Folder to write KIND.png into.",
+)
+@click.option("--kind", type=KIND_CHOICES, default="all", show_default=True)
+def render(out_dir: Path, kind: str) -> None:
+    """Draw the menus' images (2500×843 PNG) from their definitions."""
+    try:
+        font = find_font()
+    except FontNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    definitions = [_definition(name) for name in _kinds(kind)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for definition in definitions:
+        image = _render(definition)
+        target = out_dir / f"{definition.kind}.png"
+        target.write_bytes(image)
+        click.echo(f"wrote {target} ({definition.width}×{definition.height}, {len(image):,} bytes)")
+    click.echo(f"font: {font}")
+
+
+# --- LINE ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def line_clients(runtime: Runtime, what: str) -> Iterator[tuple[MessagingApi, MessagingApiBlob]]:
+    """MessagingApi and MessagingApiBlob on one ApiClient, pointed at LINE_API_BASE_URL when it is set."""
+    config = runtime.config
+    _require_token(runtime, what)
+    configuration = Configuration(
+        access_token=config.channel_access_token,
+        host=(config.line_api_base_url or "").rstrip("/") or None,  # None: LINE's own hosts
+    )
+    with ApiClient(configuration) as client:
+        yield MessagingApi(client), MessagingApiBlob(client)
+
+
+def _require_token(runtime: Runtime, what: str) -> None:
+    if not runtime.config.channel_access_token:
+        raise CliError(f"LINE_CHANNEL_ACCESS_TOKEN is needed to {what} (the channel's long-lived token)")
+
+
+def _line_message(exc: ApiException) -> str:
+    """LINE's error body ({"message", "details"}) in one line."""
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
+    try:
+        data = json.loads(body) if body else {}
+    except json.JSONDecodeError:
+        return (body or exc.reason or "no message")[:200]
+    if not isinstance(data, dict):
+        return str(data)[:200]
+    details = "; ".join(
+        f"{d.get('property')}: {d.get('message')}" if d.get("property") else str(d.get("message"))
+        for d in data.get("details") or []
+        if isinstance(d, dict)
+    )
+    message = str(data.get("message") or exc.reason or "no message")
+    return f"{message} ({details})" if details else message
+
+
+def _refused(step: str, exc: ApiException) -> CliError:
+    return CliError(f"LINE refused {step}: {exc.status} {_line_message(exc)}")
+
+
+def _manager_ids(runtime: Runtime) -> list[str]:
+    with runtime.read() as session:
+        query = (
+            select(Member.line_user_id)
+            .where(Member.active.is_(True), Member.role.in_(MANAGER_ROLES))
+            .order_by(Member.id)
+        )
+        return list(session.exec(query).all())
+
+
+def _batches(items: Sequence[str], size: int = LINK_BATCH) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def deploy_menu(
+    api: MessagingApi,
+    blob: MessagingApiBlob,
+    definition: RichMenuDefinition,
+    image: bytes,
+    *,
+    default: bool = False,
+    user_ids: Sequence[str] = (),
+    keep_old: bool = False,
+) -> list[str]:
+    """Validate, create, upload, then set as default and/or link to USER_IDS; returns what was done.
+
+    Previous menus with the same name are deleted last (unless KEEP_OLD), once the new one is in place.
+    A menu created here is deleted again when a later step fails, so a failed deploy leaves nothing behind.
+    """
+    kind = definition.kind
+    try:
+        request = RichMenuRequest.from_dict(definition.request_body())
+    except ValueError as exc:  # line-bot-sdk's model refuses it (pydantic's ValidationError)
+        problems = " ".join(str(exc).split())  # one line
+        raise CliError(f"the {kind} menu is not a RichMenuRequest line-bot-sdk accepts: {problems}") from exc
+    try:
+        api.validate_rich_menu_object(request)
+    except ApiException as exc:
+        raise _refused(f"the {kind} menu's definition", exc) from exc
+    try:
+        rich_menu_id = api.create_rich_menu(request).rich_menu_id
+    except ApiException as exc:
+        raise _refused(f"creating the {kind} menu", exc) from exc
+    done = [f"{kind}: created rich menu {rich_menu_id} ({definition.name!r})"]
+    step = "uploading its image"
+    try:
+        blob.set_rich_menu_image(rich_menu_id, body=image, _headers={"Content-Type": "image/png"})
+        done.append(f"{kind}: uploaded the image ({len(image):,} bytes, image/png)")
+        if default:
+            step = "making it the default"
+            api.set_default_rich_menu(rich_menu_id)
+            done.append(f"{kind}: set {rich_menu_id} as the default rich menu")
+        if user_ids:
+            step = "linking it to members"
+            batches = list(_batches(list(user_ids)))
+            for batch in batches:
+                api.link_rich_menu_id_to_users(
+                    RichMenuBulkLinkRequest(rich_menu_id=rich_menu_id, user_ids=list(batch))
+                )
+            done.append(
+                f"{kind}: linked {rich_menu_id} to {len(user_ids)} member(s) in {len(batches)} request(s)"
+            )
+    except ApiException as exc:
+        with suppress(ApiException):
+            api.delete_rich_menu(rich_menu_id)
+        raise _refused(
+            f"{step} for the {kind} menu {rich_menu_id} (the new menu was deleted again)", exc
+        ) from exc
+    if not keep_old:
+        try:
+            menus = api.get_rich_menu_list().richmenus
+            for menu in menus:
+                if menu.name == definition.name and menu.rich_menu_id != rich_menu_id:
+                    api.delete_rich_menu(menu.rich_menu_id)
+                    done.append(f"{kind}: deleted the previous menu {menu.rich_menu_id}")
+        except ApiException as exc:
+            raise _refused(
+                f"cleaning up older {kind} menus (the new menu {rich_menu_id} is live)", exc
+            ) from exc
+    return done
+
+
+@group.command("deploy")
+@click.option("--kind", type=KIND_CHOICES, default="all", show_default=True)
+@click.option("--keep-old", is_flag=True, help="Keep earlier menus of the same name (default: delete them).")
+@pass_runtime
+def deploy(runtime: Runtime, kind: str, keep_old: bool) -> None:
+    """Create the menus on LINE: staff as everyone's default, manager linked to managers and admins."""
+    _require_token(runtime, "deploy rich menus")
+    kinds = _kinds(kind)
+    definitions = [_definition(name) for name in kinds]
+    images = [_render(definition) for definition in definitions]
+    managers = _manager_ids(runtime) if "manager" in kinds else []
+    with line_clients(runtime, "deploy rich menus") as (api, blob):
+        for definition, image in zip(definitions, images, strict=True):
+            is_manager = definition.kind == "manager"
+            for line in deploy_menu(
+                api,
+                blob,
+                definition,
+                image,
+                default=definition.kind == "staff",
+                user_ids=managers if is_manager else (),
+                keep_old=keep_old,
+            ):
+                click.echo(line)
+            if is_manager and not managers:
+                click.echo(
+                    "manager: no active managers or admins to link yet; deploy again after adding them"
+                )
+
+
+@group.command("list")
+@pass_runtime
+def list_menus(runtime: Runtime) -> None:
+    """Show the rich menus LINE has for the channel (* marks the default)."""
+    with line_clients(runtime, "list rich menus") as (api, _):
+        try:
+            menus = api.get_rich_menu_list().richmenus
+        except ApiException as exc:
+            raise _refused("listing rich menus", exc) from exc
+        try:
+            default = api.get_default_rich_menu_id().rich_menu_id
+        except ApiException as exc:
+            if exc.status != 404:  # 404: no default rich menu is set
+                raise _refused("reading the default rich menu", exc) from exc
+            default = None
+    if not menus:
+        click.echo("LINE has no rich menus for this channel; create them with `dxbot richmenu deploy`")
+    for menu in menus:
+        mark = "*" if menu.rich_menu_id == default else " "
+        click.echo(
+            f"{mark} {menu.rich_menu_id}\t{menu.name}\t{menu.chat_bar_text}\t"
+            f"{menu.size.width}×{menu.size.height}\t{len(menu.areas)} area(s)"
+        )

@@ -1,0 +1,168 @@
+"""`dxbot say`: send one message as someone, through exactly the webhook's handling, and show the answer."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+import click
+
+from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from bot.webhook import InboxUnavailable, handle_payload
+from messages.senders import RecordingSender, SentRequest, message_text
+from messages.transcript import transcript_recorder
+from models.db import session_factory
+
+SIMULATED_BOT_ID = "U" + "0" * 32  # the `destination` of simulated bodies: no real channel is involved
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class TranscribingSender(RecordingSender):
+    """Check every request against LINE's schema, keep it, and write it to the transcript; never call LINE."""
+
+    def __init__(self, clock, record: Callable[[SentRequest], None]):
+        super().__init__(clock)
+        self._record = record
+
+    def _deliver(self, request: SentRequest) -> None:
+        super()._deliver(request)
+        self._record(request)
+
+
+def new_webhook_event_id(at: datetime) -> str:
+    """A ULID like LINE's webhookEventId: 48 bits of milliseconds, then 80 random bits, in Crockford base32."""
+    value = (int(at.timestamp() * 1000) << 80) | secrets.randbits(80)
+    return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def simulated_event(
+    *,
+    user_id: str,
+    at: datetime,
+    text: str | None = None,
+    postback_data: str | None = None,
+    group_id: str | None = None,
+    mention: bool = False,
+) -> dict:
+    """One webhook event shaped like LINE's: a fresh webhookEventId and replyToken, time from the clock."""
+    source = (
+        {"type": "group", "groupId": group_id, "userId": user_id}
+        if group_id
+        else {"type": "user", "userId": user_id}
+    )
+    event: dict = {
+        "replyToken": uuid.uuid4().hex,
+        "mode": "active",
+        "timestamp": int(at.timestamp() * 1000),
+        "source": source,
+        "webhookEventId": new_webhook_event_id(at),
+        "deliveryContext": {"isRedelivery": False},
+    }
+    if postback_data is not None:
+        event.update(type="postback", postback={"data": postback_data})
+        return event
+    text = text or ""
+    message: dict = {
+        "id": str(secrets.randbelow(10**18)),
+        "type": "text",
+        "text": text,
+        "quoteToken": uuid.uuid4().hex,
+    }
+    if mention:
+        if not text.startswith("@"):
+            text = message["text"] = f"@dxbot {text}"
+        handle = text.split()[0]
+        message["mention"] = {
+            "mentionees": [{"index": 0, "length": len(handle), "type": "user", "isSelf": True}]
+        }
+    event.update(type="message", message=message)
+    return event
+
+
+def render_messages(messages: tuple[dict, ...]) -> list[str]:
+    """A reply as an operator reads it: texts as they are, a Flex as its alt text, quick replies numbered."""
+    lines: list[str] = []
+    for message in messages:
+        shown = message_text(message)
+        lines.append(shown if shown is not None else f"[{message.get('type', '?')}]")
+        items = (message.get("quickReply") or {}).get("items") or []
+        for number, item in enumerate(items, start=1):
+            action = item.get("action") or {}
+            lines.append(f"  {number}) {action.get('label') or action.get('text') or action.get('type')}")
+    return lines
+
+
+@click.command("say")
+@click.option(
+    "--as",
+    "user_id",
+    required=True,
+    metavar="LINE_USER_ID",
+    help="Who speaks (an unknown id is an unregistered user).",
+)
+@click.option("--group", "group_id", metavar="GROUP_ID", help="Say it in this LINE group chat.")
+@click.option("--mention", is_flag=True, help="@mention the bot (in a group it answers only when addressed).")
+@click.option(
+    "--postback", "postback_data", metavar="DATA", help="Tap a button carrying DATA instead of sending text."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"replies": [...], "pushes": [...]} as LINE JSON.'
+)
+@click.argument("text", required=False)
+@pass_runtime
+def say(
+    runtime: Runtime,
+    user_id: str,
+    group_id: str | None,
+    mention: bool,
+    postback_data: str | None,
+    as_json: bool,
+    text: str | None,
+) -> None:
+    """Send TEXT (or a --postback) as LINE_USER_ID and print what the bot answers; nothing goes to LINE."""
+    if (text is None) == (postback_data is None):
+        raise CliError('give either a TEXT to send or --postback DATA, e.g. dxbot say --as U… "ヘルプ"')
+    if not user_id.strip():
+        raise CliError("--as needs a LINE user id, e.g. U4af4980629…")
+    runtime.require_schema()
+    clock = runtime.clock
+    factory = session_factory(runtime.engine)
+    sender = TranscribingSender(clock, transcript_recorder(factory))
+    event = simulated_event(
+        user_id=user_id.strip(),
+        at=clock.now(),
+        text=text,
+        postback_data=postback_data,
+        group_id=group_id,
+        mention=mention,
+    )
+    payload = {"destination": SIMULATED_BOT_ID, "events": [event]}
+    try:
+        # Whatever the handling code prints goes to stderr: stdout carries only the answer (and --json).
+        with contextlib.redirect_stdout(sys.stderr):
+            results = handle_payload(payload, session_factory=factory, sender=sender, clock=clock)
+    except InboxUnavailable as exc:
+        raise CliError(f"the event could not be stored: {exc}") from exc
+    outcome = results[0].outcome if results else "error"  # no result: an unexpected failure, logged
+
+    if as_json:
+        echo_json(
+            {
+                "replies": [list(r.messages) for r in sender.sent if r.kind == "reply"],
+                "pushes": [list(r.messages) for r in sender.sent if r.kind != "reply"],
+                "outcome": outcome,
+            }
+        )
+    else:
+        for request in sender.sent:
+            if request.kind != "reply":
+                click.echo(f"(pushed to {request.to[0] if request.to else '?'})")
+            click.echo("\n".join(render_messages(request.messages)))
+        if not sender.sent:
+            click.echo(f"(no reply; outcome: {outcome})")
+    if outcome == "error":
+        raise CliError("handling this message failed; see the log above")

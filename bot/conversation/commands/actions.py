@@ -1,0 +1,107 @@
+"""「今年度の行動計画」 lists the section's action items; 「2 完了」/「完了 2」 sets one's status."""
+
+from __future__ import annotations
+
+import re
+
+from bot.conversation.context import Context
+from bot.conversation.incoming import Response
+from bot.conversation.views import action_line
+from messages.intents import ActionList, ActionUpdated, Notice
+from models.actions import section_action_items, set_status
+from models.fiscal_year import parse_fiscal_year
+
+STATUS_WORDS = {
+    "未着手": "未着手",
+    "まだ": "未着手",
+    "進行中": "進行中",
+    "着手": "進行中",
+    "実施中": "進行中",
+    "対応中": "進行中",
+    "開始": "進行中",
+    "遅延": "遅延",
+    "遅れ": "遅延",
+    "遅れています": "遅延",
+    "遅れてる": "遅延",
+    "遅れ気味": "遅延",
+    "完了": "完了",
+    "済み": "完了",
+    "済": "完了",
+    "終了": "完了",
+    "終わりました": "完了",
+    "完了しました": "完了",
+    "延期": "延期",
+    "見送り": "延期",
+}
+_WORDS = "|".join(sorted(map(re.escape, STATUS_WORDS), key=len, reverse=True))
+LIST_RE = re.compile(
+    r"(?:(?P<which>今年度|昨年度|前年度|来年度)|(?P<before>(?:令和|R|FY)?\s*\S{1,4}年度|R\d+|FY\d{4}))?\s*の?"
+    r"行動計画(?:\s*(?P<year>\S+))?",
+    re.I,
+)
+UPDATE_RE = re.compile(
+    rf"(?:No\.?|#|番号)?\s*(?P<no>\d{{1,3}})\s*(?:番|\.|:)?\s*(?:は|を|が)?\s*(?P<status>{_WORDS})(?:です|にする|にして)?[。!]?"
+)
+UPDATE_REVERSED_RE = re.compile(rf"(?P<status>{_WORDS})\s*(?:No\.?|#)?\s*(?P<no>\d{{1,3}})\s*番?")
+
+
+def _year(ctx: Context, match: re.Match) -> int | None:
+    which, year = match.group("which"), match.group("year") or match.group("before")
+    if year:
+        try:
+            return parse_fiscal_year(year)
+        except ValueError:
+            return None
+    return ctx.fiscal_year + {"昨年度": -1, "前年度": -1, "来年度": 1}.get(which or "", 0)
+
+
+def list_intent(ctx: Context, fiscal_year: int) -> list:
+    """The numbered action list of each reporting section for FISCAL_YEAR."""
+    intents = []
+    for section in ctx.reporting_sections:
+        rows = section_action_items(ctx.session, section, fiscal_year)
+        items = tuple(action_line(n, item, initiative) for n, (item, initiative) in enumerate(rows, start=1))
+        intents.append(ActionList(section=section.name, fiscal_year=fiscal_year, items=items))
+    return intents
+
+
+def handle_list(ctx: Context, match: re.Match) -> Response:
+    """List action items (this year unless another year is named)."""
+    year = _year(ctx, match)
+    if year is None:
+        return Response(
+            intents=[Notice("bad_year", {"text": match.group("year")})], locale=ctx.locale, outcome="refused"
+        )
+    return Response(intents=list_intent(ctx, year), locale=ctx.locale, outcome="command")
+
+
+def handle_update(ctx: Context, match: re.Match) -> Response:
+    """Set the status of item number N of this year's list (numbered as 「今年度の行動計画」 shows it)."""
+    number = int(match.group("no"))
+    status = STATUS_WORDS[match.group("status")]
+    rows = [
+        row
+        for section in ctx.reporting_sections[:1]
+        for row in section_action_items(ctx.session, section, ctx.fiscal_year)
+    ]
+    if not 1 <= number <= len(rows):
+        return Response(
+            intents=[Notice("no_such_action", {"no": number, "count": len(rows)})],
+            locale=ctx.locale,
+            outcome="refused",
+        )
+    item, initiative = rows[number - 1]
+    return update_item(ctx, item, initiative, number, status)
+
+
+def update_item(ctx: Context, item, initiative, number: int, status: str) -> Response:
+    """Change one item's status (history kept) and confirm."""
+    previous = item.status
+    set_status(
+        ctx.session, item, status, now=ctx.now, by=ctx.member, source_message_id=ctx.incoming.message_id
+    )
+    return Response(
+        intents=[ActionUpdated(item=action_line(number, item, initiative), previous_status=previous)],
+        locale=ctx.locale,
+        outcome="recorded",
+    )

@@ -1,0 +1,26 @@
+"""「状況」: the section's KPIs this year (latest value, target, achievement) and its late action items."""
+
+from __future__ import annotations
+
+from bot.conversation.context import Context
+from bot.conversation.incoming import Response
+from bot.conversation.views import open_line
+from messages.intents import KpiStatus
+from models.actions import section_action_items
+from models.reports import open_targets
+
+
+def handle(ctx: Context, match) -> Response:
+    """One status intent per reporting section."""
+    intents = []
+    for section in ctx.reporting_sections:
+        kpis = tuple(open_line(t) for t in open_targets(ctx.session, section, ctx.fiscal_year))
+        delayed = tuple(
+            item.text
+            for item, _ in section_action_items(ctx.session, section, ctx.fiscal_year)
+            if item.status == "遅延"
+        )
+        intents.append(
+            KpiStatus(section=section.name, fiscal_year=ctx.fiscal_year, kpis=kpis, delayed_actions=delayed)
+        )
+    return Response(intents=intents[:5], locale=ctx.locale, outcome="command")

@@ -1,0 +1,214 @@
+"""A member's figures in ordinary Japanese → KPI reports, or a question when anything is unclear.
+
+Nothing is recorded from a message that leaves any doubt: which KPI, which unit, which year, or
+whether the number can be right. The bot asks with choices instead, and records after the tap.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import select
+
+from bot.conversation.context import Context
+from bot.conversation.incoming import Response
+from bot.conversation.state import AWAITING_KPI_CHOICE, clear_state, set_state
+from bot.conversation.views import kpi_line
+from messages.builders.common import kpi_label, names_repeat
+from messages.intents import AdminResult, Choice, Confirmation, Question
+from messages.postback import encode
+from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
+from models.reports import open_targets, record_report
+from models.sections import normalise_name
+from models.tables import Initiative, KpiTarget, Section
+
+MAX_CONFIRMATIONS = 5
+
+
+def target_key(target_id: int, section_id: int) -> str:
+    """Postback-safe key of 'this target, reported for this section'."""
+    return f"{target_id}@{section_id}"
+
+
+def split_key(key: str) -> tuple[int, int]:
+    """Inverse of target_key; ValueError on anything else."""
+    target_id, section_id = key.split("@")
+    return int(target_id), int(section_id)
+
+
+def candidate_kpis(ctx: Context, sections: list[Section], fiscal_year: int) -> list[OpenKpi]:
+    """The open KPIs of these sections for FISCAL_YEAR, as the parser sees them."""
+    kpis = []
+    for section in sections:
+        for open_target in open_targets(ctx.session, section, fiscal_year):
+            target, initiative = open_target.target, open_target.initiative
+            kpis.append(
+                OpenKpi(
+                    key=target_key(target.id, section.id),
+                    series_id=target.series_id,
+                    name=target.name,
+                    unit=target.unit,
+                    kind=target.kind,
+                    initiative_id=initiative.id,
+                    initiative_title=initiative.title,
+                )
+            )
+    return kpis
+
+
+def _named_section(ctx: Context, text: str) -> tuple[list[Section], str]:
+    """Admins report for any section by naming it first (「国保医療課 申請率 18%」)."""
+    if ctx.member is None or ctx.member.role != "admin":
+        return ctx.reporting_sections, text
+    normal = normalise_name(text)
+    for section in sorted(ctx.session.exec(select(Section)).all(), key=lambda s: -len(s.name)):
+        for name in (section.name, section.short_name):
+            if name and normal.startswith(normalise_name(name)):
+                rest = text.strip()[len(name) :] if text.strip().startswith(name) else text
+                return [section], rest
+    return ctx.reporting_sections, text
+
+
+def reply_with_figures(
+    ctx: Context,
+    text: str,
+    *,
+    pending_target: KpiTarget | None = None,
+    section_id: int | None = None,
+    addressed: bool = True,
+) -> Response:
+    """Parse TEXT against the member's open KPIs; record when clear, else ask."""
+    sections, text = _named_section(ctx, text)
+    if section_id is not None:
+        sections = [s for s in sections if s.id == section_id] or [ctx.session.get(Section, section_id)]
+    fiscal_year = pending_target.fiscal_year if pending_target is not None else ctx.fiscal_year
+    kpis = candidate_kpis(ctx, sections, fiscal_year)
+    pending = None
+    if pending_target is not None:
+        section = sections[0]
+        pending = next((k for k in kpis if k.key == target_key(pending_target.id, section.id)), None)
+    outcome: ParseOutcome = parse_reply(text, kpis, pending=pending)
+    if outcome.questions or not outcome.reports:
+        if not addressed and not outcome.reports and all(q.reason == "no_figure" for q in outcome.questions):
+            return Response(outcome="ignored")  # ordinary chatter in a group
+        return ask(ctx, text, outcome)
+    year_question = _which_year(ctx, outcome, pending_target)
+    if year_question is not None:
+        return Response(intents=[year_question], locale=ctx.locale, outcome="question", plain=ctx.in_group)
+    intents = [
+        record(ctx, report.kpi.key, report.value, report.unit_as_written, report.text)
+        for report in outcome.reports
+    ]
+    clear_state(ctx.session, ctx.member)
+    if len(intents) > MAX_CONFIRMATIONS:
+        intents = [_summary(ctx, intents)]
+    return Response(intents=intents, locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
+
+
+def record(
+    ctx: Context, key: str, value: Decimal, unit_written: str | None, text: str | None
+) -> Confirmation:
+    """Store one report and say exactly what was stored."""
+    target_id, section_id = split_key(key)
+    target = ctx.session.get(KpiTarget, target_id)
+    section = ctx.session.get(Section, section_id)
+    report = record_report(
+        ctx.session,
+        target=target,
+        section=section,
+        value=value,
+        now=ctx.now,
+        reporter=ctx.member,
+        unit_written=unit_written,
+        source_message_id=ctx.incoming.message_id,
+        source_text=text,
+    )
+    initiative = ctx.session.get(Initiative, target.initiative_id)
+    line = kpi_line(target, initiative, report)
+    return Confirmation(
+        kpi=line, value=value, report_id=report.id, section=section.name, reported_at=report.reported_at
+    )
+
+
+def _summary(ctx: Context, confirmations: list[Confirmation]) -> AdminResult:
+    from messages.formatting import format_value
+
+    lines = tuple(
+        f"・{c.kpi.name}（{c.kpi.initiative_title}）: {format_value(c.value, c.kpi.unit, ctx.locale)}"
+        for c in confirmations
+    )
+    return AdminResult(title=f"{len(confirmations)}", lines=lines)
+
+
+def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
+    """Turn the parser's first doubt into a question with choices; remember what was asked."""
+    question = outcome.questions[0] if outcome.questions else None
+    reason = question.reason if question else "no_figure"
+    figure = question.figure if question else None
+    kpi = None
+    choices: tuple[Choice, ...] = ()
+    if question and question.candidates:
+        lines = [_line(ctx, k.key) for k in question.candidates]
+        repeat = names_repeat(lines)
+        if reason == "which_kpi" and figure is not None and not figure.negative:
+            value = format(figure.value.normalize(), "f")
+            choices = tuple(
+                Choice(
+                    label=kpi_label(line, repeat), data=encode("pick", k.key, value), display_text=line.name
+                )
+                for k, line in zip(question.candidates, lines, strict=True)
+            )
+            set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, {"value": value, "text": text}, ctx.now)
+        kpi = lines[0] if len(lines) == 1 or reason != "which_kpi" else None
+    shown = question.text if question and question.text else text
+    return Response(
+        intents=[
+            Question(
+                reason=reason, text=shown, choices=choices, kpi=kpi, value=figure.value if figure else None
+            )
+        ],
+        locale=ctx.locale,
+        outcome="question",
+        plain=ctx.in_group,
+    )
+
+
+def _line(ctx: Context, key: str):
+    target_id, _section_id = split_key(key)
+    target = ctx.session.get(KpiTarget, target_id)
+    return kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+
+
+def _which_year(ctx: Context, outcome: ParseOutcome, pending_target: KpiTarget | None) -> Question | None:
+    """In April and May a figure may be the closed year's final actuals: ask when both years have the KPI."""
+    if pending_target is not None or ctx.now.month not in (4, 5) or len(outcome.reports) != 1:
+        return None
+    report = outcome.reports[0]
+    target_id, section_id = split_key(report.kpi.key)
+    target = ctx.session.get(KpiTarget, target_id)
+    previous = ctx.session.exec(
+        select(KpiTarget).where(
+            KpiTarget.series_id == target.series_id,
+            KpiTarget.fiscal_year == target.fiscal_year - 1,
+            KpiTarget.removed_at.is_(None),
+        )
+    ).first()
+    if previous is None:
+        return None
+    value = format(report.value.normalize(), "f")
+    from models.fiscal_year import short_fiscal_year
+
+    choices = tuple(
+        Choice(
+            label=short_fiscal_year(t.fiscal_year, ctx.locale),
+            data=encode("fy", t.fiscal_year, target_key(t.id, section_id), value),
+        )
+        for t in (previous, target)
+    )
+    return Question(
+        reason="which_year",
+        text=report.text or value,
+        choices=choices,
+        kpi=_line(ctx, report.kpi.key),
+        value=report.value,
+    )

@@ -1,0 +1,165 @@
+"""Postbacks (buttons and quick replies): one handler per postback action, found through a table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from bot.conversation.commands import actions as action_commands
+from bot.conversation.commands import help as help_command
+from bot.conversation.commands import report_menu, status
+from bot.conversation.context import Context
+from bot.conversation.incoming import Response
+from bot.conversation.kpi_reply import record, split_key, target_key
+from bot.conversation.state import AWAITING_NUMBER, clear_state, set_state
+from bot.conversation.views import kpi_line
+from messages.intents import Notice, NumberPrompt, Voided
+from messages.postback import Postback, PostbackError, decode
+from models.actions import section_action_items
+from models.reports import open_targets, void_report
+from models.tables import ACTION_STATUSES, Initiative, KpiReport, KpiTarget
+
+
+def _allowed_key(ctx: Context, key: str) -> bool:
+    """Whether this member may report for that target and section (their sections, or any for an admin)."""
+    try:
+        target_id, section_id = split_key(key)
+    except ValueError:
+        return False
+    if ctx.member.role != "admin" and section_id not in {s.id for s in ctx.reporting_sections}:
+        return False
+    target = ctx.session.get(KpiTarget, target_id)
+    if target is None or target.removed_at is not None:
+        return False
+    from models.tables import Section
+
+    section = ctx.session.get(Section, section_id)
+    return any(t.target.id == target_id for t in open_targets(ctx.session, section, target.fiscal_year))
+
+
+def _old_button(ctx: Context) -> Response:
+    return Response(intents=[Notice("old_button")], locale=ctx.locale, outcome="refused")
+
+
+def on_kpi(ctx: Context, postback: Postback) -> Response:
+    """A KPI was tapped: remember it and ask for the figure (the keyboard is already open)."""
+    sections = {s.id for s in ctx.reporting_sections}
+    target = ctx.session.get(KpiTarget, int(postback["target_id"]))
+    section_id = next(iter(sections), None)
+    if target is None or section_id is None:
+        return _old_button(ctx)
+    key = next(
+        (target_key(target.id, s) for s in sections if _allowed_key(ctx, target_key(target.id, s))), None
+    )
+    if key is None:
+        return _old_button(ctx)
+    set_state(ctx.session, ctx.member, AWAITING_NUMBER, {"key": key}, ctx.now)
+    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    return Response(intents=[NumberPrompt(kpi=line)], locale=ctx.locale, outcome="question")
+
+
+def _record_choice(ctx: Context, key: str, raw_value: str) -> Response:
+    if not _allowed_key(ctx, key):
+        return _old_button(ctx)
+    try:
+        value = Decimal(raw_value)
+    except InvalidOperation:
+        return _old_button(ctx)
+    confirmation = record(ctx, key, value, None, None)
+    clear_state(ctx.session, ctx.member)
+    return Response(intents=[confirmation], locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
+
+
+def on_pick(ctx: Context, postback: Postback) -> Response:
+    """The member chose which KPI their figure was for: record it now."""
+    return _record_choice(ctx, postback["target_id"], postback["value"])
+
+
+def on_year(ctx: Context, postback: Postback) -> Response:
+    """The member chose the fiscal year of a figure (April/May): record it for that year's target."""
+    return _record_choice(ctx, postback["target_id"], postback["value"])
+
+
+def on_void(ctx: Context, postback: Postback) -> Response:
+    """取り消す on a confirmation: void that report if it is the member's and still valid."""
+    report = ctx.session.get(KpiReport, int(postback["report_id"]))
+    if report is None or report.reporter_member_id != ctx.member.id or report.voided_at is not None:
+        return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
+    void_report(ctx.session, report, by=ctx.member, now=ctx.now, reason="取り消し")
+    target = ctx.session.get(KpiTarget, report.kpi_target_id)
+    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    return Response(intents=[Voided(kpi=line, value=report.value)], locale=ctx.locale, outcome="recorded")
+
+
+def on_action(ctx: Context, postback: Postback) -> Response:
+    """A status button on an action item."""
+    status_value = postback["status"]
+    if status_value not in ACTION_STATUSES:
+        return _old_button(ctx)
+    item_id = int(postback["item_id"])
+    for section in ctx.reporting_sections:
+        rows = section_action_items(ctx.session, section, ctx.fiscal_year)
+        for number, (item, initiative) in enumerate(rows, start=1):
+            if item.id == item_id:
+                return action_commands.update_item(ctx, item, initiative, number, status_value)
+    return _old_button(ctx)
+
+
+def on_actions_of_year(ctx: Context, postback: Postback) -> Response:
+    """Show the action items of another fiscal year."""
+    return Response(
+        intents=action_commands.list_intent(ctx, int(postback["fiscal_year"])),
+        locale=ctx.locale,
+        outcome="command",
+    )
+
+
+MENU = {
+    "report": report_menu.handle,
+    "status": status.handle,
+    "help": help_command.handle,
+    "actions": lambda ctx, match: Response(
+        intents=action_commands.list_intent(ctx, ctx.fiscal_year), locale=ctx.locale, outcome="command"
+    ),
+}
+
+
+def on_menu(ctx: Context, postback: Postback) -> Response:
+    """A rich menu item."""
+    handler = MENU.get(postback["item"])
+    return handler(ctx, None) if handler else _old_button(ctx)
+
+
+def on_language(ctx: Context, postback: Postback) -> Response:
+    """Switch language from a button."""
+    ctx.member.locale = "en" if postback["locale"] == "en" else "ja"
+    ctx.session.add(ctx.member)
+    return Response(
+        intents=[Notice("language" if ctx.member.locale == "en" else "language_ja")],
+        locale=ctx.member.locale,
+        outcome="command",
+    )
+
+
+POSTBACKS: dict[str, Callable[[Context, Postback], Response]] = {
+    "kpi": on_kpi,
+    "pick": on_pick,
+    "fy": on_year,
+    "void": on_void,
+    "act": on_action,
+    "acts": on_actions_of_year,
+    "menu": on_menu,
+    "lang": on_language,
+}
+
+
+def handle_postback(ctx: Context) -> Response:
+    """Decode the data and dispatch; anything the bot did not make gets a polite 'old button' reply."""
+    try:
+        postback = decode(ctx.incoming.postback_data or "")
+    except PostbackError:
+        return _old_button(ctx)
+    try:
+        return POSTBACKS[postback.action](ctx, postback)
+    except (ValueError, KeyError):
+        return _old_button(ctx)

@@ -1,0 +1,39 @@
+"""Turn database rows into message intents (the only place conversation code shapes what is shown)."""
+
+from __future__ import annotations
+
+from messages.intents import ActionLine, KpiLine
+from models.reports import OpenTarget, achievement
+from models.tables import ActionItem, Initiative, KpiReport, KpiTarget
+
+
+def kpi_line(target: KpiTarget, initiative: Initiative, latest: KpiReport | None = None, due=None) -> KpiLine:
+    """A KPI target with its latest value and achievement, as builders expect it."""
+    value = latest.value if latest is not None else None
+    return KpiLine(
+        key=str(target.id),
+        series_id=target.series_id,
+        name=target.name,
+        initiative_title=initiative.title,
+        unit=target.unit,
+        target=target.target,
+        fiscal_year=target.fiscal_year,
+        kind=target.kind,
+        better=target.better,
+        last_value=value,
+        last_reported_at=latest.reported_at if latest is not None else None,
+        achievement=achievement(target, value),
+        due=due,
+    )
+
+
+def open_line(open_target: OpenTarget) -> KpiLine:
+    """An OpenTarget as a KpiLine."""
+    return kpi_line(open_target.target, open_target.initiative, open_target.latest)
+
+
+def action_line(no: int, item: ActionItem, initiative: Initiative) -> ActionLine:
+    """An action item numbered as the member sees it."""
+    return ActionLine(
+        no=no, id=item.id, text=item.text, status=item.status, initiative_title=initiative.title
+    )

@@ -1,0 +1,459 @@
+"""LINE's door into the bot: POST /callback checks the signature, then every event goes through the inbox.
+
+The inbox (InboxEvent) is written and committed before an event is handled, and marked handled in the
+same transaction as the conversation's own writes, so an event is applied at most once and a crash before
+that commit leaves it to be handled when LINE redelivers it. `dxbot say` feeds events through
+`handle_payload` too: only the signature step is the web's own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from linebot.v3 import SignatureValidator
+from linebot.v3.messaging import Message
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    GroupSource,
+    JoinEvent,
+    LeaveEvent,
+    MessageEvent,
+    PostbackEvent,
+    RoomSource,
+    TextMessageContent,
+    UnfollowEvent,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from bot.conversation.incoming import Incoming, Response
+from messages.builders import build
+from messages.intents import Notice
+from messages.senders import MAX_MESSAGES, Sender
+from models.clock import Clock
+from models.db import SessionFactory, transaction
+from models.members import get_member
+from models.tables import InboxEvent
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("webhook", __name__)
+
+# LINE documents no cap on a webhook body; one text is at most 5,000 characters (~15 KB as JSON), so
+# 1 MiB holds any realistic batch of events and keeps a stranger from making us buffer megabytes.
+MAX_BODY_BYTES = 1024 * 1024
+# Reply tokens are single-use and LINE lets them expire after about a minute; keep a safety margin.
+REPLY_TOKEN_TTL = timedelta(seconds=50)
+MAX_EVENT_ID = 64  # InboxEvent.webhook_event_id's column width
+RETRY_KEY_NAMESPACE = uuid.UUID("5b0c3e47-8d7e-4f53-9c61-2a1f0e6d9b84")
+
+SIMPLE_KINDS: dict[type, str] = {
+    PostbackEvent: "postback",
+    FollowEvent: "follow",
+    UnfollowEvent: "unfollow",
+    JoinEvent: "join",
+    LeaveEvent: "leave",
+}
+
+
+class InboxUnavailable(RuntimeError):
+    """An event could not be written to the inbox (database trouble): LINE should deliver it again."""
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What became of one event: its inbox id, the outcome word and how the answer left (reply/push)."""
+
+    webhook_event_id: str
+    event_type: str
+    outcome: str  # respond()'s outcome, or duplicate | error
+    delivered: str | None = None  # reply | push | None (nothing to say, or delivery failed)
+
+
+def short(identifier: str | None) -> str | None:
+    """Shorten a LINE id for logs: enough to correlate, not the whole personal identifier."""
+    if not identifier:
+        return identifier
+    return identifier[:6] + "…" if len(identifier) > 8 else identifier
+
+
+# --- the web edge -------------------------------------------------------------------------------
+
+
+def signature_is_valid(channel_secret: str, body: bytes, signature: str) -> bool:
+    """Check X-Line-Signature (base64 HMAC-SHA256 of the exact body bytes) with line-bot-sdk's validator."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        # Not LINE's JSON at all; still check the bytes so a correctly signed oddity gets a 200, not a 400.
+        digest = base64.b64encode(hmac.new(channel_secret.encode("utf-8"), body, hashlib.sha256).digest())
+        return hmac.compare_digest(digest, signature.encode("utf-8"))
+    return SignatureValidator(channel_secret).validate(text, signature)
+
+
+@blueprint.post("/callback")
+def callback():
+    """Receive LINE's webhook: 400 unsigned, 413 oversize, otherwise handle every event and answer 200."""
+    dxbot = current_app.extensions["dxbot"]
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        log.warning("webhook body too large", extra={"reason": "too_large", "bytes": request.content_length})
+        return jsonify(error="request body too large"), 413
+    request.max_content_length = MAX_BODY_BYTES  # also bounds a chunked body while it is read
+    body = request.get_data(cache=False)  # a RequestEntityTooLarge (413) when a chunked body runs over
+
+    signature = request.headers.get("X-Line-Signature", "")
+    if not signature or not signature_is_valid(dxbot["config"].effective_channel_secret, body, signature):
+        log.warning(
+            "webhook signature rejected",
+            extra={"reason": "missing_signature" if not signature else "bad_signature", "bytes": len(body)},
+        )
+        return jsonify(error="invalid signature"), 400
+
+    payload = parse_body(body)
+    if payload is None:
+        return jsonify(status="ignored"), 200
+    try:
+        handle_payload(
+            payload, session_factory=dxbot["session_factory"], sender=dxbot["sender"], clock=dxbot["clock"]
+        )
+    except InboxUnavailable:
+        # Nothing about the unstored events is lost if LINE tries again: stored ones are deduplicated.
+        return jsonify(error="storage unavailable, please redeliver"), 503
+    return jsonify(status="ok"), 200
+
+
+def parse_body(body: bytes) -> dict | None:
+    """Decode a signed body as JSON; None (and a log line) when it is not a JSON object."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("webhook body is not JSON", extra={"reason": "malformed_json", "error": str(exc)[:200]})
+        return None
+    if not isinstance(payload, dict):
+        log.warning("webhook body is not a JSON object", extra={"reason": "malformed_body"})
+        return None
+    return payload
+
+
+# --- the shared part: inbox, respond, deliver ---------------------------------------------------
+
+
+def handle_payload(
+    payload: dict, *, session_factory: SessionFactory, sender: Sender, clock: Clock
+) -> list[EventResult]:
+    """Handle every event of a webhook body in timestamp order; one event's failure never stops the rest.
+
+    Raises InboxUnavailable (after trying every event) when some event could not even be stored.
+    """
+    events = payload.get("events")
+    if not isinstance(events, list):
+        log.warning("webhook body has no events list", extra={"reason": "malformed_body"})
+        return []
+    objects = [e for e in events if isinstance(e, dict)]
+    if len(objects) < len(events):
+        log.warning("webhook events that are not objects were skipped", extra={"reason": "malformed_event"})
+    results: list[EventResult] = []
+    unstored = 0
+    for raw in sorted(objects, key=_timestamp_order):
+        try:
+            results.append(handle_event(raw, session_factory=session_factory, sender=sender, clock=clock))
+        except InboxUnavailable:
+            unstored += 1
+        except Exception:  # a bug on our side: the row (if any) stays unhandled, the other events go on
+            log.exception("webhook event failed", extra={"reason": "unexpected", "outcome": "error"})
+    if unstored:
+        raise InboxUnavailable(f"{unstored} event(s) could not be stored")
+    return results
+
+
+def _timestamp_order(raw: dict) -> tuple[bool, int]:
+    """Sort key: LINE's millisecond timestamp; events without one go last (sorted() keeps their order)."""
+    ts = _timestamp_ms(raw)
+    return (ts is None, ts or 0)
+
+
+def _timestamp_ms(raw: dict) -> int | None:
+    ts = raw.get("timestamp")
+    return int(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else None
+
+
+def event_id_of(raw: dict) -> str:
+    """LINE's webhookEventId; for legacy bodies (or an oversized id) a stable id from the event's JSON."""
+    given = raw.get("webhookEventId")
+    if isinstance(given, str) and given and len(given) <= MAX_EVENT_ID:
+        return given
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:48]
+
+
+def event_time(raw: dict, clock: Clock) -> datetime:
+    """When LINE says the event happened (the clock's timezone); now when the body gives no usable time."""
+    ts = _timestamp_ms(raw)
+    if ts is not None:
+        try:
+            return datetime.fromtimestamp(ts / 1000, tz=clock.tz)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return clock.now()
+
+
+def _source(raw: dict) -> dict:
+    source = raw.get("source")
+    return source if isinstance(source, dict) else {}
+
+
+def _is_redelivery(raw: dict) -> bool:
+    context = raw.get("deliveryContext")
+    return isinstance(context, dict) and context.get("isRedelivery") is True
+
+
+def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, clock: Clock) -> EventResult:
+    """Store one event in the inbox, then (unless it was handled before) respond and deliver."""
+    event_id = event_id_of(raw)
+    event_type = str(raw.get("type") or "unknown")[:64]
+    fields = {"webhook_event_id": short(event_id), "event_type": event_type}
+    row_id, locale = store_in_inbox(raw, event_id, event_type, session_factory=session_factory, clock=clock)
+    if row_id is None:
+        log.info("webhook event already handled", extra={**fields, "outcome": "duplicate"})
+        return EventResult(event_id, event_type, "duplicate")
+
+    incoming: Incoming | None = None
+    try:
+        incoming = to_incoming(raw, event_id, clock)
+        response, messages = respond_and_mark(incoming, row_id, session_factory=session_factory, clock=clock)
+    except Exception:
+        # Rolled back: nothing was recorded and handled_at stays empty, so a redelivery tries again.
+        log.exception(
+            "webhook event handling failed", extra={**fields, "stage": "respond", "outcome": "error"}
+        )
+        _mark(session_factory, row_id, outcome="error")
+        messages = _error_notice(incoming, locale) if incoming is not None else []
+        delivered = _deliver_safely(
+            raw, incoming, messages, event_id, sender=sender, clock=clock, fields=fields
+        )
+        return EventResult(event_id, event_type, "error", delivered)
+
+    delivered = _deliver_safely(raw, incoming, messages, event_id, sender=sender, clock=clock, fields=fields)
+    outcome = response.outcome
+    if messages and delivered is None:
+        outcome = "error"  # handled (handled_at stays set: never applied twice) but the answer did not arrive
+        _mark(session_factory, row_id, outcome=outcome)
+    log.info(
+        "webhook event handled",
+        extra={
+            **fields,
+            "kind": incoming.kind,
+            "outcome": outcome,
+            "delivered": delivered,
+            "messages": len(messages),
+            "user": short(incoming.user_id),
+            "group": short(incoming.group_id),
+        },
+    )
+    return EventResult(event_id, event_type, outcome, delivered)
+
+
+def store_in_inbox(
+    raw: dict, event_id: str, event_type: str, *, session_factory: SessionFactory, clock: Clock
+) -> tuple[int | None, str]:
+    """Write (or find) the inbox row and commit it; (None, locale) when the event was handled before.
+
+    The raw event is kept only for registered members: strangers' words are not stored.
+    """
+    user_id = _source(raw).get("userId")
+    try:
+        with transaction(session_factory) as session:
+            member = get_member(session, user_id) if isinstance(user_id, str) and user_id else None
+            registered = member is not None and member.active
+            locale = member.locale if member is not None else "ja"
+            row = session.exec(select(InboxEvent).where(InboxEvent.webhook_event_id == event_id)).first()
+            if row is not None and row.handled_at is not None:
+                return None, locale
+            if row is None:
+                source_type = _source(raw).get("type")
+                row = InboxEvent(
+                    webhook_event_id=event_id,
+                    event_type=event_type,
+                    event_timestamp=event_time(raw, clock),
+                    is_redelivery=_is_redelivery(raw),
+                    source_type=str(source_type)[:16] if source_type else None,
+                    received_at=clock.now(),
+                )
+            else:  # stored by a delivery that crashed before handling it: handle it now
+                log.info(
+                    "webhook event stored earlier but never handled; handling it now",
+                    extra={"webhook_event_id": short(event_id), "event_type": event_type},
+                )
+                row.is_redelivery = row.is_redelivery or _is_redelivery(raw)
+            row.body = raw if registered else None
+            session.add(row)
+            session.flush()
+            row_id = row.id
+    except IntegrityError:
+        # The same event arrived twice at once and the other request stored it first: theirs to handle.
+        return None, "ja"
+    except Exception as exc:
+        log.exception(
+            "webhook event could not be stored",
+            extra={"webhook_event_id": short(event_id), "event_type": event_type, "outcome": "unstored"},
+        )
+        raise InboxUnavailable(str(exc)) from exc
+    return row_id, locale
+
+
+def respond_and_mark(
+    incoming: Incoming, row_id: int, *, session_factory: SessionFactory, clock: Clock
+) -> tuple[Response, list[Message]]:
+    """Run the conversation, build its messages and mark the inbox row handled — all in one transaction."""
+    from bot.conversation.respond import respond  # imported late: the conversation imports a lot
+
+    with transaction(session_factory) as session:
+        response = respond(session, incoming, clock=clock)
+        messages = [
+            m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
+        ]
+        row = session.get(InboxEvent, row_id)
+        row.handled_at = clock.now()
+        row.outcome = response.outcome
+        session.add(row)
+    return response, messages
+
+
+def _mark(session_factory: SessionFactory, row_id: int, *, outcome: str) -> None:
+    """Record an outcome on an inbox row (best effort: the log already has the story)."""
+    try:
+        with transaction(session_factory) as session:
+            row = session.get(InboxEvent, row_id)
+            if row is not None:
+                row.outcome = outcome
+                session.add(row)
+    except Exception:
+        log.exception("inbox row could not be marked", extra={"outcome": outcome})
+
+
+def _error_notice(incoming: Incoming, locale: str) -> list[Message]:
+    """Tell a person in a 1:1 chat that nothing was recorded; stay quiet in groups (never spam them)."""
+    if incoming.group_id is not None or incoming.kind not in ("text", "postback"):
+        return []
+    try:
+        return build(Notice("error"), locale)
+    except Exception:
+        log.exception("error notice could not be built")
+        return []
+
+
+# --- LINE's wire format → Incoming --------------------------------------------------------------
+
+
+def parse_event(raw: dict) -> Event | None:
+    """Parse one event with line-bot-sdk; legacy bodies get the fields later versions made required."""
+    event = dict(raw)
+    event.setdefault("webhookEventId", event_id_of(raw))
+    event.setdefault("deliveryContext", {"isRedelivery": False})
+    message = event.get("message")
+    if isinstance(message, dict) and message.get("type") in ("text", "image", "video", "sticker"):
+        event["message"] = {"quoteToken": "", **message}
+    try:
+        return Event.from_dict(event)
+    except Exception as exc:  # unknown type, or a shape the SDK refuses: acknowledged and ignored
+        log.info(
+            "webhook event not understood",
+            extra={
+                "reason": "unknown_event",
+                "event_type": str(raw.get("type"))[:64],
+                "error": str(exc)[:200],
+            },
+        )
+        return None
+
+
+def to_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming:
+    """Strip LINE's wire format: who, where, when, and what was said or tapped."""
+    source = _source(raw)
+    user_id = source.get("userId") if isinstance(source.get("userId"), str) else None
+    group_id = None
+    if source.get("type") in ("group", "room"):
+        group_id = source.get("groupId") or source.get("roomId")
+    at = event_time(raw, clock)
+    event = parse_event(raw)
+    if event is not None and event.source is not None:
+        user_id = getattr(event.source, "user_id", None) or user_id
+        if isinstance(event.source, GroupSource):
+            group_id = event.source.group_id
+        elif isinstance(event.source, RoomSource):
+            group_id = event.source.room_id
+    base = {"user_id": user_id, "at": at, "group_id": group_id, "message_id": event_id}
+    if event is None or getattr(event, "mode", None) == "standby":
+        return Incoming(kind="ignored", **base)  # standby: another channel answers this chat
+    if isinstance(event, MessageEvent) and event.message is not None:
+        base["message_id"] = event.message.id or event_id
+        if isinstance(event.message, TextMessageContent):
+            return Incoming(
+                kind="text", text=event.message.text, mentioned_bot=_mentions_bot(event.message), **base
+            )
+        return Incoming(kind="other_message", **base)
+    kind = SIMPLE_KINDS.get(type(event), "ignored")
+    if kind == "postback":
+        return Incoming(kind=kind, postback_data=event.postback.data if event.postback else None, **base)
+    return Incoming(kind=kind, **base)
+
+
+def _mentions_bot(message: TextMessageContent) -> bool:
+    """True when one of the text's mentionees is the bot itself (isSelf)."""
+    mentionees = message.mention.mentionees if message.mention else None
+    return any(getattr(m, "is_self", False) is True for m in mentionees or ())
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+def reply_token_usable(raw: dict, at: datetime, clock: Clock) -> bool:
+    """A reply token works once and for about a minute; a redelivered event's token is already stale."""
+    token = raw.get("replyToken")
+    if not isinstance(token, str) or not token:
+        return False
+    return not _is_redelivery(raw) and clock.now() - at <= REPLY_TOKEN_TTL
+
+
+def deliver(
+    raw: dict, incoming: Incoming, messages: Sequence[Message], event_id: str, *, sender: Sender, clock: Clock
+) -> str | None:
+    """Send MESSAGES back where the event came from: reply while the token is fresh, else push."""
+    if not messages:
+        return None
+    chat_id = incoming.group_id or incoming.user_id
+    chunks = [list(messages[i : i + MAX_MESSAGES]) for i in range(0, len(messages), MAX_MESSAGES)]
+    how = "push"
+    if reply_token_usable(raw, incoming.at, clock):
+        sender.reply(raw["replyToken"], chunks.pop(0), to=chat_id)
+        how = "reply"
+    if chunks and not chat_id:
+        log.warning("nowhere to push the answer", extra={"webhook_event_id": short(event_id)})
+        return None if how == "push" else how
+    for number, chunk in enumerate(chunks):
+        # A retry key per event and chunk: if this push is ever repeated, LINE delivers it only once.
+        retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{event_id}/{number}"))
+        sender.push(chat_id, chunk, retry_key=retry_key)
+    return how
+
+
+def _deliver_safely(
+    raw, incoming, messages, event_id, *, sender, clock, fields: dict[str, Any]
+) -> str | None:
+    """Deliver, logging (not raising) a failure so the body's other events still get their turn."""
+    try:
+        return deliver(raw, incoming, messages, event_id, sender=sender, clock=clock)
+    except Exception:
+        log.exception("webhook answer could not be delivered", extra={**fields, "stage": "deliver"})
+        return None
