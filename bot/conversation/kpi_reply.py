@@ -15,7 +15,7 @@ from bot.conversation.incoming import Response
 from bot.conversation.state import AWAITING_KPI_CHOICE, clear_state, set_state
 from bot.conversation.views import kpi_line
 from messages.builders.common import kpi_label, names_repeat
-from messages.intents import AdminResult, Choice, Confirmation, Question
+from messages.intents import AdminResult, Choice, Confirmation, Notice, Question
 from messages.postback import encode
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
 from models.reports import open_targets, record_report
@@ -91,6 +91,16 @@ def reply_with_figures(
     if outcome.questions or not outcome.reports:
         if not addressed and not outcome.reports and all(q.reason == "no_figure" for q in outcome.questions):
             return Response(outcome="ignored")  # ordinary chatter in a group
+        foreign = _foreign_kpi_named(ctx, text, kpis, fiscal_year) if not outcome.reports else None
+        if foreign is not None:
+            own = "、".join(dict.fromkeys(k.name for k in kpis)) or "-"
+            sections = "、".join(s.name for s in sections)
+            return Response(
+                intents=[Notice("not_your_kpi", {"kpi": foreign, "section": sections, "own": own})],
+                locale=ctx.locale,
+                outcome="refused",
+                plain=ctx.in_group,
+            )
         return ask(ctx, text, outcome)
     year_question = _which_year(ctx, outcome, pending_target)
     if year_question is not None:
@@ -103,6 +113,20 @@ def reply_with_figures(
     if len(intents) > MAX_CONFIRMATIONS:
         intents = [_summary(ctx, intents)]
     return Response(intents=intents, locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
+
+
+def _foreign_kpi_named(ctx: Context, text: str, own: list[OpenKpi], fiscal_year: int) -> str | None:
+    """The name of another section's KPI that TEXT spells out in full (so the bot can say whose it is)."""
+    normal = normalise_name(text)
+    own_names = {normalise_name(k.name) for k in own}
+    names = ctx.session.exec(
+        select(KpiTarget.name).where(KpiTarget.fiscal_year == fiscal_year, KpiTarget.removed_at.is_(None))
+    ).all()
+    for name in sorted(set(names), key=len, reverse=True):
+        key = normalise_name(name)
+        if len(key) >= 4 and key in normal and key not in own_names and not any(key in o for o in own_names):
+            return name
+    return None
 
 
 def record(
@@ -160,6 +184,10 @@ def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
             )
             set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, {"value": value, "text": text}, ctx.now)
         kpi = lines[0] if len(lines) == 1 or reason != "which_kpi" else None
+    if kpi is None and reason in ("no_figure", "unclear_value", "malformed_number", "several_figures"):
+        # an example from the member's own KPIs reads better than a generic one
+        own = candidate_kpis(ctx, ctx.reporting_sections, ctx.fiscal_year)
+        kpi = _line(ctx, own[0].key) if own else None
     shown = question.text if question and question.text else text
     return Response(
         intents=[

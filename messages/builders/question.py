@@ -11,6 +11,10 @@ from messages.intents import NumberPrompt, Question
 from messages.layout import MAX_TEXT, fit_utf16
 
 REASONS = {
+    "unclear_value": N_(
+        "「%(text)s」 reads as a range or a change, not the figure itself. Nothing was recorded; "
+        "please send the figure as it stands, e.g. 「%(example)s」."
+    ),
     "choose_kpi": N_("Which KPI will you report? Choose below, then send the figure."),
     "which_kpi": N_("Which KPI is 「%(text)s」 for? Please choose below."),
     "unit_mismatch": N_(
@@ -38,13 +42,13 @@ def build_question(intent: Question, locale: str, plain: bool = False) -> list[M
     kpi = intent.kpi
     values = {
         "text": intent.text.strip()[:200],
-        "kpi": kpi.name if kpi else "",
+        "kpi": kpi.name if kpi else _("the KPI"),
         "unit": kpi.unit if kpi else "",
         "example": f"{kpi.name} {format_value(kpi.target, kpi.unit, 'ja')}"
         if kpi
         else "オンライン申請率 41%",
     }
-    text = _(REASONS.get(intent.reason, REASONS["no_figure"]), **values)
+    text = _(REASONS[intent.reason], **values)
     if len(intent.choices) > 13:
         listed = "\n".join(f"{i}. {c.label}" for i, c in enumerate(intent.choices, start=1))
         text += "\n" + listed

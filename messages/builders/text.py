@@ -23,6 +23,7 @@ NOTICES = {
     "bad_code": N_("That registration code is unknown, used or expired. Please ask for a new one."),
     "unsupported": N_("I can only read text. Send your figures as text, or 「ヘルプ」 for help."),
     "not_allowed": N_("%(section)s is not one of your sections, so nothing was recorded."),
+    "not_your_kpi": N_("%(kpi)s is not a KPI of %(section)s, so nothing was recorded. Your KPIs: %(own)s."),
     "no_open_kpis": N_("%(section)s has no KPI to report in %(year)s."),
     "nothing_to_undo": N_("There is no report of yours to cancel."),
     "language": N_("I will write in English from now on."),

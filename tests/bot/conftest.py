@@ -6,20 +6,15 @@ import base64
 import copy
 import hashlib
 import hmac
-import importlib
 import itertools
 import json
-import sys
-import types
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-try:  # another module's job; the check is skipped until it exists
-    from messages.validator import validate_webhook_body
-except ImportError:  # pragma: no cover
-    validate_webhook_body = None
+import bot.conversation.respond as conversation_module
+from messages.validator import validate_webhook_body
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = PROJECT_ROOT.parent / "shared" / "line-webhook-samples"
@@ -58,7 +53,7 @@ class Line:
     ):
         """POST BODY to /callback signed correctly (or with SIGNATURE as given; None sends no header)."""
         if isinstance(body, dict):
-            if validate and validate_webhook_body is not None:
+            if validate:
                 problems = validate_webhook_body(body)
                 assert problems == [], f"the test body is not what LINE sends: {problems}"
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -129,40 +124,10 @@ class Line:
         return self.event("message", user, text=text, **kwargs)
 
 
-def _stand_in_respond(session, incoming, *, clock):
-    """respond()'s contract for the events these tests use, while the real module cannot be imported."""
-    from bot.conversation.incoming import Response
-    from messages.intents import Notice
-    from models.members import get_member
-
-    member = get_member(session, incoming.user_id) if incoming.user_id else None
-    registered = member is not None and member.active
-    if incoming.kind == "follow":
-        return Response(intents=[Notice("greeting")], outcome="help")
-    if incoming.kind == "join":
-        return Response(intents=[Notice("group_greeting")], outcome="help", plain=True)
-    if incoming.kind in ("text", "postback", "other_message"):
-        if incoming.group_id is not None:
-            return Response(outcome="ignored")
-        if not registered:
-            return Response(intents=[Notice("register_first")], outcome="refused")
-        return Response(intents=[Notice("unsupported")], locale=member.locale, outcome="help")
-    return Response(outcome="command" if incoming.kind in ("unfollow", "leave") else "ignored")
-
-
 @pytest.fixture
-def conversation(monkeypatch):
-    """bot.conversation.respond — the real one when it imports, else a stand-in honouring its contract.
-
-    The conversation is written in parallel; the webhook's tests must not wait for all of it.
-    """
-    try:
-        return importlib.import_module("bot.conversation.respond")
-    except ImportError:
-        stand_in = types.ModuleType("bot.conversation.respond")
-        stand_in.respond = _stand_in_respond
-        monkeypatch.setitem(sys.modules, "bot.conversation.respond", stand_in)
-        return stand_in
+def conversation():
+    """The conversation module (tests monkeypatch its respond() to simulate failures)."""
+    return conversation_module
 
 
 @pytest.fixture

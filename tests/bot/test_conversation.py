@@ -193,3 +193,180 @@ def test_group_binding_and_silence_on_chatter(chat, member, db, clock):
     assert said == []
     _, said = chat.say(STRANGER, "ヘルプ", group=group)
     assert said == []
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+CORPUS = (
+    __import__("pathlib").Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "corpus"
+    / "kpi-replies-examples.json"
+)
+
+
+def test_the_staff_reply_corpus_through_the_whole_conversation(db, plan, sender):
+    """Each realistic reply, from a registered member of its section on 2026-11-24, records exactly what it should."""
+    import json
+
+    from models.clock import FrozenClock
+    from models.tables import Initiative, KpiTarget
+    from tests.conftest import TOKYO
+
+    if not CORPUS.exists():
+        pytest.skip("the corpus is not beside the project")
+    corpus = json.loads(CORPUS.read_text(encoding="utf-8"))
+    clock = FrozenClock(__import__("datetime").datetime.fromisoformat(corpus["now"]), TOKYO)
+    chat = Chat(db, clock, sender)
+    for n, case in enumerate(corpus["cases"]):
+        user = "U" + format(0xE000 + n, "032x")
+        with Session(db) as s:
+            add_member(
+                s,
+                line_user_id=user,
+                name=f"c{n}",
+                sections=[find_section(s, case["section"])],
+                role="staff",
+                now=clock.now(),
+            )
+            s.commit()
+        before = {r.id for r in reports(db)}
+        _, said = chat.say(user, case["text"])
+        new = [r for r in reports(db) if r.id not in before]
+        with Session(db) as s:
+            got = []
+            for r in new:
+                target = s.get(KpiTarget, r.kpi_target_id)
+                got.append((s.get(Initiative, target.initiative_id).title, target.name, float(r.value)))
+        want = case["expect"]
+        assert len(got) == len(want), (case["text"], got, texts(said))
+        for w in want:
+            assert any(w["initiative"] in g[0] and w["kpi"] in g[1] and g[2] == w["value"] for g in got), (
+                case,
+                got,
+            )
+        if not want:
+            assert said, case["text"]  # never silent: the bot asks or explains
+
+
+def test_ambiguous_figure_asks_then_records_the_choice(chat, member, db):
+    member(section="監査委員事務局")
+    _, said = chat.say(STAFF, "55%")
+    assert reports(db) == []
+    choices = quick_replies(said)
+    assert sorted(c["label"] for c in choices) == ["ヒアリングのオンライン化", "資料ペーパーレス化率"]
+    hearing = next(c for c in choices if c["label"] == "ヒアリングのオンライン化")
+    _, said = chat.tap(STAFF, hearing["data"])
+    assert "記録しました" in texts(said) and "55%" in texts(said) and "目標 80%" in texts(said)
+    assert [r.value for r in reports(db)] == [Decimal(55)]
+
+
+def test_unit_that_does_not_fit_is_questioned_not_recorded(chat, member, db):
+    member()
+    _, said = chat.say(STAFF, "オンライン申請率 41人")
+    assert "単位" in texts(said)
+    assert reports(db) == []
+
+
+def test_over_100_percent_for_a_level_kpi_is_questioned(chat, member, db):
+    member(section="環境課")
+    _, said = chat.say(STAFF, "150%")
+    assert "記録していません" in texts(said)
+    assert reports(db) == []
+
+
+def test_correction_voids_the_last_report_and_records_the_new_one(chat, member, db):
+    member()
+    chat.say(STAFF, "オンライン申請率 18%")
+    _, said = chat.say(STAFF, "訂正 19%")
+    assert "取り消しました" in texts(said) and "記録しました" in texts(said)
+    valid = reports(db)
+    assert [r.value for r in valid] == [Decimal(19)]
+    assert [r.void_reason for r in reports(db, include_voided=True) if r.voided_at] == ["訂正"]
+
+
+def test_correction_that_cannot_be_read_keeps_the_old_figure(chat, member, db):
+    member()
+    chat.say(STAFF, "オンライン申請率 18%")
+    _, said = chat.say(STAFF, "訂正 よくわからない")
+    assert [r.value for r in reports(db)] == [Decimal(18)]
+    assert "記録していません" in texts(said) or "見つかりませんでした" in texts(said)
+
+
+def test_confirmation_states_value_target_rate_and_year(chat, member):
+    member()
+    _, said = chat.say(STAFF, "１８．５％です")
+    alt = texts(said)
+    assert (
+        "18.5%" in alt
+        and "目標 20%" in alt
+        and "達成率 93%" in alt
+        and "R8年度" in alt
+        and "国保医療課" in alt
+    )
+
+
+def test_staff_cannot_report_for_another_section(chat, member, db):
+    member()  # 国保医療課
+    _, said = chat.say(STAFF, "運用小中学校数 12校")  # 学校給食課's KPI
+    assert reports(db) == []
+    assert "国保医療課のKPIではない" in texts(said) and "オンライン申請率" in texts(said)
+
+
+def test_admin_reports_for_a_named_section(chat, member, db):
+    member(ADMIN, section="デジタル情報課", role="admin")
+    _, said = chat.say(ADMIN, "学校給食課 運用小中学校数 12校")
+    assert "記録しました" in texts(said) and "学校給食課" in texts(said)
+    from models.tables import Section
+
+    with Session(db) as s:
+        assert [s.get(Section, r.section_id).name for r in reports(db)] == ["学校給食課"]
+
+
+def test_in_april_a_figure_asks_which_fiscal_year(db, plan, sender, member):
+    from datetime import datetime
+
+    from models.clock import FrozenClock
+    from tests.conftest import TOKYO
+
+    member()
+    chat = Chat(db, FrozenClock(datetime(2026, 4, 10, 9, 0, tzinfo=TOKYO), TOKYO), sender)
+    _, said = chat.say(STAFF, "オンライン申請率 16%")
+    assert reports(db) == []
+    choices = quick_replies(said)
+    assert [c["label"] for c in choices] == ["R7年度", "R8年度"]
+    _, said = chat.tap(STAFF, choices[0]["data"])
+    assert "記録しました" in texts(said)
+    from models.tables import KpiTarget
+
+    with Session(db) as s:
+        assert [s.get(KpiTarget, r.kpi_target_id).fiscal_year for r in reports(db)] == [2025]
+
+
+def test_member_reports_in_a_bound_group_and_chatter_stays_silent(chat, member, db, clock):
+    member()
+    group = "C" + "8" * 32
+    chat.say(STAFF, f"登録 {invite(db, clock)}", group=group)
+    _, said = chat.say(STAFF, "オンライン申請率 17%", group=group)
+    assert "記録しました" in texts(said)
+    assert all(m["type"] == "text" for m in said)  # plain text reads better in groups
+    _, said = chat.say(STAFF, "お疲れさまです", group=group)
+    assert said == []
+
+
+def test_a_long_conversation(chat, member, db, clock):
+    """Register, ask for help, report two KPIs in one message, check status, correct, and list actions."""
+    code = invite(db, clock, section="監査委員事務局")
+    chat.say(OTHER, f"登録 {code}", name="鈴木")
+    _, said = chat.say(OTHER, "?")
+    assert "資料ペーパーレス化率" in texts(said)
+    _, said = chat.say(OTHER, "1) ペーパーレス化率 58%\n2) ヒアリングのオンライン化 75%")
+    assert texts(said).count("記録しました") == 2
+    _, said = chat.say(OTHER, "状況")
+    assert "前回 58%" in texts(said) and "前回 75%" in texts(said)
+    chat.say(OTHER, "訂正 76%")
+    _, said = chat.say(OTHER, "状況")
+    assert "前回 76%" in texts(said)
+    _, said = chat.say(OTHER, "今年度の行動計画")
+    assert "監査資料の電子化促進" in texts(said)
+    assert sorted(r.value for r in reports(db)) == [Decimal(58), Decimal(76)]

@@ -294,3 +294,11 @@ def test_worst_case_samples_fit_in_both_forms(sender, locale):
             messages = build(intent, locale, plain=plain)
             assert_within_limits(messages)
             sender.push(USER, messages)
+
+
+def test_every_reason_the_parser_gives_has_a_question_text():
+    from messages.builders.question import REASONS
+    from models.kpi_parsing import REASONS as PARSER_REASONS
+
+    assert set(PARSER_REASONS) <= set(REASONS)
+    assert "which_year" in REASONS and "choose_kpi" in REASONS
