@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -231,6 +231,10 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
     incoming: Incoming | None = None
     try:
         incoming = to_incoming(raw, event_id, clock)
+        lookup = getattr(sender, "display_name", None)
+        if lookup is not None and incoming.user_id and incoming.kind == "text":
+            user_id, group_id = incoming.user_id, incoming.group_id
+            incoming = replace(incoming, name_lookup=lambda: lookup(user_id, group_id))
         response, messages = respond_and_mark(incoming, row_id, session_factory=session_factory, clock=clock)
     except Exception:
         # Rolled back: nothing was recorded and handled_at stays empty, so a redelivery tries again.

@@ -70,6 +70,20 @@ class LineSender:
         self.api = api
         self.clock: Clock = clock or SystemClock()
 
+    def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
+        """The person's LINE display name (for registration); None when LINE will not say."""
+        try:
+            if group_id and group_id.startswith("C"):
+                profile = self.api.get_group_member_profile(group_id, user_id)
+            elif group_id:
+                profile = self.api.get_room_member_profile(group_id, user_id)
+            else:
+                profile = self.api.get_profile(user_id)
+        except ApiException as exc:
+            log.info("profile lookup failed", extra={"user": _short(user_id), "status": exc.status})
+            return None
+        return getattr(profile, "display_name", None)
+
     def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> None:
         """Answer an event with its reply token (never with X-Line-Retry-Key: LINE answers 400 to that)."""
         if not reply_token:

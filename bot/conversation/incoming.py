@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -22,6 +23,13 @@ class Incoming:
     mentioned_bot: bool = False  # the bot was @mentioned in a group
     message_id: str | None = None  # LINE message id / webhookEventId, kept with what it caused
     display_name: str | None = None  # the sender's LINE display name, when known (used at registration)
+    name_lookup: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)  # asks LINE
+
+    def sender_name(self) -> str | None:
+        """The display name, asking LINE for the profile only when needed (registration)."""
+        if self.display_name:
+            return self.display_name
+        return self.name_lookup() if self.name_lookup else None
 
 
 @dataclass

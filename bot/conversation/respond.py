@@ -138,7 +138,7 @@ def register(ctx: Context, code: str) -> Response:
             ctx.session,
             code,
             line_user_id=ctx.incoming.user_id,
-            display_name=ctx.incoming.display_name or "LINE user",
+            display_name=ctx.incoming.sender_name() or "LINE user",
             now=ctx.now,
         )
     except InviteError:

@@ -370,3 +370,22 @@ def test_a_long_conversation(chat, member, db, clock):
     _, said = chat.say(OTHER, "今年度の行動計画")
     assert "監査資料の電子化促進" in texts(said)
     assert sorted(r.value for r in reports(db)) == [Decimal(58), Decimal(76)]
+
+
+def test_registration_takes_the_name_from_line_when_it_can(chat, db, clock):
+    from bot.conversation.incoming import Incoming
+
+    code = invite(db, clock)
+    asked = []
+    incoming = Incoming(
+        kind="text",
+        user_id=STRANGER,
+        at=clock.now(),
+        text=f"登録 {code}",
+        message_id="m-reg",
+        name_lookup=lambda: asked.append(1) or "田中 花子",
+    )
+    _, said = chat._run(incoming)
+    assert "田中 花子さん" in texts(said) and asked == [1]
+    with Session(db) as s:
+        assert s.exec(select(Member).where(Member.line_user_id == STRANGER)).one().display_name == "田中 花子"

@@ -353,3 +353,11 @@ def test_prism_ignores_discriminators_which_is_why_the_validator_exists(line_api
 
     assert response.status_code == 200
     assert validate_request("push", body), f"messages.validator must catch {case}"
+
+
+def test_line_sender_reads_a_display_name_for_registration(messaging_api):
+    from messages.line_sender import LineSender
+
+    name = LineSender(messaging_api).display_name(USER)
+    assert isinstance(name, str) and name  # Prism answers with the spec's example profile
+    assert LineSender(messaging_api).display_name(USER, "C" + "1" * 32)
