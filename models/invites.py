@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from models.members import add_member, check_role, get_member
-from models.tables import GroupBinding, InviteCode, Member, Section
+from models.members import add_member, check_role, current_sections, get_member
+from models.tables import ROLES, GroupBinding, InviteCode, Member, Section
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I/O: people read codes aloud and type them on phones
 DIGITS = "23456789"
@@ -85,15 +85,13 @@ def redeem_for_member(
     section = session.get(Section, invite.section_id)
     existing = get_member(session, line_user_id)
     if existing is not None:
-        from models.members import current_sections
-
         sections = [*current_sections(session, existing), section]
         member, _ = add_member(
             session,
             line_user_id=line_user_id,
             name=existing.display_name,
             sections=list({s.id: s for s in sections}.values()),
-            role=invite.role,
+            role=max(existing.role, invite.role, key=ROLES.index),  # a code never demotes anyone
             now=now,
             update=True,
         )

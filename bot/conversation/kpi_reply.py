@@ -15,14 +15,12 @@ from bot.conversation.incoming import Response
 from bot.conversation.state import AWAITING_KPI_CHOICE, clear_state, set_state
 from bot.conversation.views import kpi_line
 from messages.builders.common import kpi_label, names_repeat
-from messages.intents import AdminResult, Choice, Confirmation, Notice, Question
+from messages.intents import Choice, Confirmation, Notice, Question
 from messages.postback import encode
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
 from models.reports import open_targets, record_report
 from models.sections import normalise_name
 from models.tables import Initiative, KpiTarget, Section
-
-MAX_CONFIRMATIONS = 5
 
 
 def target_key(target_id: int, section_id: int) -> str:
@@ -110,8 +108,6 @@ def reply_with_figures(
         for report in outcome.reports
     ]
     clear_state(ctx.session, ctx.member)
-    if len(intents) > MAX_CONFIRMATIONS:
-        intents = [_summary(ctx, intents)]
     return Response(intents=intents, locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
 
 
@@ -152,16 +148,6 @@ def record(
     return Confirmation(
         kpi=line, value=value, report_id=report.id, section=section.name, reported_at=report.reported_at
     )
-
-
-def _summary(ctx: Context, confirmations: list[Confirmation]) -> AdminResult:
-    from messages.formatting import format_value
-
-    lines = tuple(
-        f"・{c.kpi.name}（{c.kpi.initiative_title}）: {format_value(c.value, c.kpi.unit, ctx.locale)}"
-        for c in confirmations
-    )
-    return AdminResult(title=f"{len(confirmations)}", lines=lines)
 
 
 def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
