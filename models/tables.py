@@ -275,3 +275,85 @@ class ConversationState(SQLModel, table=True):
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = aware(default_factory=utcnow)
     expires_at: datetime = aware()
+
+
+# --- scheduling and delivery ---------------------------------------------------------------------
+
+OUTBOX_STATUSES = ("pending", "sent", "failed", "held")
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One LINE request waiting to be sent (≤ 5 messages, ≤ 500 recipients), written by a job in its transaction.
+
+    The dedup key makes re-running a job for the same period add nothing; the retry key (sent as
+    X-Line-Retry-Key) makes a retry after a timeout impossible to deliver twice.
+    """
+
+    __table_args__ = (Index("ix_outboxmessage_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32)
+    kind: str = Field(
+        max_length=32
+    )  # kickoff | kpi-request | final-actuals | nudge | escalation | digest | notice
+    section_id: int | None = Field(default=None, foreign_key="section.id", index=True)
+    recipients: list[str] = json_list()
+    messages: list[dict] = json_list()  # LINE message JSON, built when queued
+    dedup_key: str = Field(unique=True, max_length=200)
+    status: str = Field(default="pending", max_length=16)
+    retry_key: str = Field(max_length=36)
+    not_before: datetime = aware()
+    attempts: int = 0
+    next_attempt_at: datetime | None = aware(nullable=True)
+    created_at: datetime = aware(default_factory=utcnow)
+    sent_at: datetime | None = aware(nullable=True)
+    error: str | None = None
+
+
+class KpiRequestRound(SQLModel, table=True):
+    """One request to one section for its KPI figures of a period, and how it was followed up."""
+
+    __table_args__ = (UniqueConstraint("section_id", "fiscal_year", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", index=True)
+    fiscal_year: int
+    period: str = Field(max_length=16)  # Q1 | Q2 | Q3 | final
+    requested_at: datetime = aware()
+    due_at: datetime = aware()
+    answered_at: datetime | None = aware(nullable=True)
+    nudges: int = 0
+    last_nudged_at: datetime | None = aware(nullable=True)
+    escalated_at: datetime | None = aware(nullable=True)
+    snoozed_until: datetime | None = aware(nullable=True)
+
+
+class SectionPause(SQLModel, table=True):
+    """A section an admin paused (e.g. during 人事異動): it receives nothing until resumed or UNTIL passes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", unique=True)
+    paused_at: datetime = aware(default_factory=utcnow)
+    until: datetime | None = aware(nullable=True)
+    paused_by: str | None = None
+
+
+class ClockLease(SQLModel, table=True):
+    """Which clock process runs the jobs (one at a time) and its heartbeat; a stale lease is taken over."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=128)
+    acquired_at: datetime = aware(default_factory=utcnow)
+    renewed_at: datetime = aware(default_factory=utcnow)
+    expires_at: datetime = aware()
+
+
+class JobRun(SQLModel, table=True):
+    """A record of each job run: when (real and simulated), and what it queued."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32, index=True)
+    ran_at: datetime = aware(default_factory=utcnow)
+    as_of: datetime = aware()
+    queued: int = 0
+    note: str | None = None
