@@ -24,9 +24,14 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 class TranscribingSender(RecordingSender):
     """Check every request against LINE's schema, keep it, and write it to the transcript; never call LINE."""
 
-    def __init__(self, clock, record: Callable[[SentRequest], None]):
+    def __init__(self, clock, record: Callable[[SentRequest], None], name: str | None = None):
         super().__init__(clock)
         self._record = record
+        self._name = name
+
+    def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
+        """The --name given on the command line stands in for the LINE profile (used at registration)."""
+        return self._name
 
     def _deliver(self, request: SentRequest) -> None:
         super()._deliver(request)
@@ -104,6 +109,7 @@ def render_messages(messages: tuple[dict, ...]) -> list[str]:
     metavar="LINE_USER_ID",
     help="Who speaks (an unknown id is an unregistered user).",
 )
+@click.option("--name", "display_name", help="The speaker's display name (taken at registration).")
 @click.option("--group", "group_id", metavar="GROUP_ID", help="Say it in this LINE group chat.")
 @click.option("--mention", is_flag=True, help="@mention the bot (in a group it answers only when addressed).")
 @click.option(
@@ -117,6 +123,7 @@ def render_messages(messages: tuple[dict, ...]) -> list[str]:
 def say(
     runtime: Runtime,
     user_id: str,
+    display_name: str | None,
     group_id: str | None,
     mention: bool,
     postback_data: str | None,
@@ -131,7 +138,7 @@ def say(
     runtime.require_schema()
     clock = runtime.clock
     factory = session_factory(runtime.engine)
-    sender = TranscribingSender(clock, transcript_recorder(factory))
+    sender = TranscribingSender(clock, transcript_recorder(factory), name=display_name)
     event = simulated_event(
         user_id=user_id.strip(),
         at=clock.now(),

@@ -24,6 +24,6 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     click.echo(f"LINE webhook: POST http://{host}:{port}/callback (signed with LINE_CHANNEL_SECRET)")
     click.echo("Talk to it without LINE, in another terminal:")
     click.echo("  .venv/bin/dxbot invite create --section 国保医療課 --role staff")
-    click.echo('  .venv/bin/dxbot say --as U00000000000000000000000000000001 "登録 <code>"')
+    click.echo('  .venv/bin/dxbot say --as U00000000000000000000000000000001 --name 山田 "登録 <code>"')
     click.echo('  .venv/bin/dxbot say --as U00000000000000000000000000000001 "オンライン申請率 18%"')
     app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -158,3 +158,14 @@ def test_webhook_event_ids_sort_by_time(clock):
         new_webhook_event_id(clock.now() + timedelta(seconds=1)),
     )
     assert earlier < later
+
+
+def test_say_name_is_used_at_registration(dxbot, plan):
+    created = dxbot("invite", "create", "--section", "国保医療課", "--role", "staff", "--json")
+    assert created.exit_code == 0, created.output
+    code = __import__("json").loads(created.output)["code"]
+    user = "U" + "7" * 32
+    result = dxbot("say", "--as", user, "--name", "山田 太郎", f"登録 {code}")
+    assert "山田 太郎さん" in result.output
+    members = __import__("json").loads(dxbot("member", "list", "--json").output)["members"]
+    assert [m["name"] for m in members if m["line_user_id"] == user] == ["山田 太郎"]
