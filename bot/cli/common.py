@@ -86,6 +86,30 @@ class Runtime:
             session.close()
 
 
+def fiscal_year_option(text: str | None) -> int | None:
+    """--fiscal-year as a Western year (2026, 令和8年度, R8), or a one-line error."""
+    from models.fiscal_year import parse_fiscal_year
+
+    if not text:
+        return None
+    try:
+        return parse_fiscal_year(text)
+    except ValueError as exc:
+        raise CliError(f"--fiscal-year: {exc}") from exc
+
+
+def section_option(session: Session, name: str | None):
+    """--section as a Section (by name or a site's short name), or a one-line error naming the closest."""
+    from models.sections import UnknownSectionError, find_section
+
+    if not name:
+        return None
+    try:
+        return find_section(session, name)
+    except UnknownSectionError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def echo_json(data) -> None:
     """Print DATA as UTF-8 JSON (Japanese kept readable)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from bot.cli.common import Runtime, echo_json, fiscal_year_option, pass_runtime, section_option
 from messages.formatting import format_value
-from models.fiscal_year import parse_fiscal_year
 from models.reports import reports_listing
-from models.sections import UnknownSectionError, find_section
 
 
 @click.group("kpi")
@@ -23,17 +21,9 @@ def group() -> None:
 @pass_runtime
 def list_reports(runtime: Runtime, fiscal_year: str | None, section: str | None, as_json: bool) -> None:
     """List reports of all years (or one), latest first, voided ones included and marked."""
-    year = None
-    if fiscal_year:
-        try:
-            year = parse_fiscal_year(fiscal_year)
-        except ValueError as exc:
-            raise CliError(f"--fiscal-year: {exc}") from exc
+    year = fiscal_year_option(fiscal_year)
     with runtime.read() as session:
-        try:
-            chosen = find_section(session, section) if section else None
-        except UnknownSectionError as exc:
-            raise CliError(str(exc)) from exc
+        chosen = section_option(session, section)
         rows = reports_listing(session, fiscal_year=year, section=chosen)
     if as_json:
         echo_json({"reports": rows})

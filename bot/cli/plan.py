@@ -6,13 +6,12 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
-from models.fiscal_year import format_fiscal_year, parse_fiscal_year
+from bot.cli.common import CliError, Runtime, echo_json, fiscal_year_option, pass_runtime, section_option
+from models.fiscal_year import format_fiscal_year
 from models.plan_format import SECTIONS_YAML, PlanFormatError, dump_plan, load_plan_file, parse_sections_yaml
 from models.plan_load import apply_plan, load_sections_table
 from models.plan_queries import plan_as_dict
 from models.plan_seed import parse_seed
-from models.sections import UnknownSectionError, find_section
 
 
 @click.group("plan")
@@ -74,17 +73,9 @@ def convert(seed: Path, output: Path | None) -> None:
 @pass_runtime
 def show(runtime: Runtime, fiscal_year: str | None, section: str | None, as_json: bool) -> None:
     """Show the plan as a readable outline, or as JSON."""
-    year = None
-    if fiscal_year is not None:
-        try:
-            year = parse_fiscal_year(fiscal_year)
-        except ValueError as exc:
-            raise CliError(f"--fiscal-year: {exc}") from exc
+    year = fiscal_year_option(fiscal_year)
     with runtime.read() as session:
-        try:
-            chosen = find_section(session, section) if section else None
-        except UnknownSectionError as exc:
-            raise CliError(str(exc)) from exc
+        chosen = section_option(session, section)
         data = plan_as_dict(session, fiscal_year=year, section=chosen)
     if as_json:
         echo_json(data)
