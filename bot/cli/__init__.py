@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import db, invites, kpi, members, plan, richmenu, say, sections, serve
+from bot.cli import db, invites, jobs, kpi, members, outbox, pause, plan, richmenu, say, sections, serve
 from bot.cli.common import CliError, Runtime
 
 
@@ -26,6 +26,12 @@ COMMANDS = (
     serve.serve,
     say.say,
     richmenu.group,
+    outbox.group,
+    pause.pause,
+    pause.resume,
+    jobs.clock,
+    jobs.run_job,
+    jobs.group,
 )
 for group in COMMANDS:
     cli.add_command(group)

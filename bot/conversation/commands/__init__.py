@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from bot.conversation.commands import actions, help, language, report_menu, status, undo
+from bot.conversation.commands import actions, help, language, report_menu, snooze, status, undo
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 
@@ -23,6 +23,7 @@ COMMANDS: list[tuple[re.Pattern, Handler]] = [
     (undo.VOID_RE, undo.handle_void),
     (undo.CORRECT_RE, undo.handle_correct),
     (language.LANGUAGE_RE, language.handle),
+    (snooze.SNOOZE_RE, snooze.handle),
 ]
 
 

@@ -1,0 +1,194 @@
+"""The municipal calendar: which days the city office is open, and when a scheduled push may go out.
+
+Business days exclude weekends, Japanese public holidays (the maintained `holidays` package, which
+knows future years, 振替休日 and 国民の休日) and the city's closure days (年末年始: 29 Dec – 3 Jan by
+default; `DXBOT_CLOSURE_DAYS` changes them, e.g. "12-29..01-03,08-15", or "none"). Scheduled pushes
+go out only inside the send window (08:30–19:00 JST) of a business day.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+CLOSURE_DAYS_ENV = "DXBOT_CLOSURE_DAYS"
+DEFAULT_CLOSURE_DAYS = "12-29..01-03"
+SEND_WINDOW: tuple[time, time] = (time(8, 30), time(19, 0))
+
+MonthDay = tuple[int, int]
+ClosureRange = tuple[MonthDay, MonthDay]
+
+_MONTH_DAY = re.compile(r"\A(\d{1,2})-(\d{1,2})\Z")
+
+
+class CalendarError(ValueError):
+    """A closure-day specification that cannot be read; the message says what was expected."""
+
+
+def _month_day(text: str, spec: str) -> MonthDay:
+    """Read MM-DD (checked against a leap year, so 02-29 is allowed)."""
+    match = _MONTH_DAY.match(text.strip())
+    if not match:
+        raise CalendarError(
+            f"{CLOSURE_DAYS_ENV}={spec!r}: {text.strip()!r} is not MM-DD (for example: 12-29..01-03,08-15)"
+        )
+    month, day = int(match.group(1)), int(match.group(2))
+    try:
+        date(2024, month, day)
+    except ValueError as exc:
+        raise CalendarError(
+            f"{CLOSURE_DAYS_ENV}={spec!r}: {text.strip()!r} is not a day of the year"
+        ) from exc
+    return month, day
+
+
+@lru_cache(maxsize=32)
+def parse_closure_days(spec: str | None) -> tuple[ClosureRange, ...]:
+    """Parse "12-29..01-03,08-15" into (start, end) month-day ranges; a range may wrap the new year."""
+    if spec is None or not spec.strip():
+        spec = DEFAULT_CLOSURE_DAYS
+    if spec.strip().lower() in ("none", "-"):
+        return ()
+    ranges: list[ClosureRange] = []
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        if ".." in part:
+            start_text, end_text = part.split("..", 1)
+            ranges.append((_month_day(start_text, spec), _month_day(end_text, spec)))
+        else:
+            day = _month_day(part, spec)
+            ranges.append((day, day))
+    return tuple(ranges)
+
+
+def closure_days() -> tuple[ClosureRange, ...]:
+    """The configured closure ranges (read from the environment each time, so tests and admins can change it)."""
+    return parse_closure_days(os.environ.get(CLOSURE_DAYS_ENV))
+
+
+def is_closure_day(d: date, closures: tuple[ClosureRange, ...] | None = None) -> bool:
+    """Whether the city office is closed on D for its own reasons (年末年始 and the like)."""
+    key = (d.month, d.day)
+    for start, end in closure_days() if closures is None else closures:
+        if start <= end:
+            if start <= key <= end:
+                return True
+        elif key >= start or key <= end:  # wraps the new year: 12-29..01-03
+            return True
+    return False
+
+
+def _as_date(d: date) -> date:
+    """A date (a datetime counts as its Tokyo date)."""
+    if isinstance(d, datetime):
+        return d.astimezone(TOKYO).date() if d.tzinfo else d.date()
+    return d
+
+
+@lru_cache(maxsize=64)
+def _japan_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.Japan(years=year)
+
+
+def is_public_holiday(d: date) -> bool:
+    """Whether D is a Japanese public holiday (祝日, 振替休日, 国民の休日)."""
+    return d in _japan_holidays(d.year)
+
+
+def holiday_name(d: date) -> str | None:
+    """The public holiday's name (for logs and explanations), or None."""
+    return _japan_holidays(d.year).get(d)
+
+
+def is_business_day(d: date, closures: tuple[ClosureRange, ...] | None = None) -> bool:
+    """Whether the city office is open on D: a weekday, not a public holiday, not a closure day."""
+    d = _as_date(d)
+    return d.weekday() < 5 and not is_public_holiday(d) and not is_closure_day(d, closures)
+
+
+def next_business_day(
+    d: date, *, inclusive: bool = False, closures: tuple[ClosureRange, ...] | None = None
+) -> date:
+    """The first business day after D (or D itself when INCLUSIVE and D is open: "next business day if closed")."""
+    day = _as_date(d)
+    if not inclusive:
+        day += timedelta(days=1)
+    for _step in range(366):
+        if is_business_day(day, closures):
+            return day
+        day += timedelta(days=1)
+    raise CalendarError("no business day within a year; check DXBOT_CLOSURE_DAYS")
+
+
+def previous_business_day(
+    d: date, *, inclusive: bool = False, closures: tuple[ClosureRange, ...] | None = None
+) -> date:
+    """The last business day before D (or D itself when INCLUSIVE and D is open)."""
+    day = _as_date(d)
+    if not inclusive:
+        day -= timedelta(days=1)
+    for _step in range(366):
+        if is_business_day(day, closures):
+            return day
+        day -= timedelta(days=1)
+    raise CalendarError("no business day within a year; check DXBOT_CLOSURE_DAYS")
+
+
+def add_business_days(d: date, n: int, *, closures: tuple[ClosureRange, ...] | None = None) -> date:
+    """The business day N business days after D (before it when N < 0); N = 0 gives D unchanged."""
+    day = _as_date(d)
+    step = next_business_day if n >= 0 else previous_business_day
+    for _step in range(abs(n)):
+        day = step(day, closures=closures)
+    return day
+
+
+def business_days_between(a: date, b: date, *, closures: tuple[ClosureRange, ...] | None = None) -> int:
+    """How many business days lie in (A, B]: add_business_days(a, n) == b gives n; negative when B < A."""
+    a, b = _as_date(a), _as_date(b)
+    if b < a:
+        return -business_days_between(b, a, closures=closures)
+    count, day = 0, a
+    while day < b:
+        day += timedelta(days=1)
+        if is_business_day(day, closures):
+            count += 1
+    return count
+
+
+def next_send_time(
+    moment: datetime,
+    window: tuple[time, time] = SEND_WINDOW,
+    *,
+    closures: tuple[ClosureRange, ...] | None = None,
+) -> datetime:
+    """When a scheduled push due at MOMENT may go out: MOMENT itself inside the window of a business day,
+    else the window's opening on the next business day (the end of the window is exclusive)."""
+    if moment.tzinfo is None:
+        raise ValueError("next_send_time needs a timezone-aware moment")
+    start, end = window
+    local = moment.astimezone(TOKYO)
+    today = local.date()
+    if is_business_day(today, closures):
+        if start <= local.time() < end:
+            return local
+        if local.time() < start:
+            return datetime.combine(today, start, tzinfo=TOKYO)
+    return datetime.combine(next_business_day(today, closures=closures), start, tzinfo=TOKYO)
+
+
+def in_send_window(
+    moment: datetime,
+    window: tuple[time, time] = SEND_WINDOW,
+    *,
+    closures: tuple[ClosureRange, ...] | None = None,
+) -> bool:
+    """Whether a scheduled push may go out at MOMENT."""
+    return next_send_time(moment, window, closures=closures) == moment.astimezone(TOKYO)

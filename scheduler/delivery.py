@@ -1,0 +1,370 @@
+"""Delivery: send the outbox's due rows to LINE so that no message is lost and none arrives twice.
+
+Each row is claimed before it is sent (a conditional UPDATE that pushes next_attempt_at one lease ahead
+and counts the attempt; rowcount 1 means it is ours), the claim is committed, the request goes out with
+the row's X-Line-Retry-Key, and the result is committed afterwards. Two deliverers cannot claim the same
+row; a deliverer that dies after sending leaves the row pending with the same retry key, so the resend
+after the lease gets LINE's 409 ("already accepted") and is marked sent — never twice, never lost.
+
+Outcomes: 2xx or 409 → sent; 429 (rate), 5xx, timeouts → back off (1, 2, 4 … minutes, at most an hour)
+with the same retry key, failed after MAX_ATTEMPTS; 429 for the monthly quota → failed at once and the
+admins are told; any other 4xx → failed with LINE's message, never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiException,
+    Message,
+    MessagingApi,
+    MulticastRequest,
+    PushMessageRequest,
+)
+from sqlalchemy import or_, update
+from sqlmodel import select
+
+from messages.line_sender import DeliveryError, LineSender
+from messages.senders import MessageLimitError
+from messages.validator import LineValidationError
+from models.clock import Clock
+from models.db import SessionFactory, transaction
+from models.tables import OutboxMessage
+from scheduler.outbox import (
+    active_pause,
+    due_rows,
+    notify_admins,
+    release_expired_pauses,
+    request_kind,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(
+    minutes=5
+)  # longer than a request can take (REQUEST_TIMEOUT), so a live claim is never stolen
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+REQUEST_TIMEOUT = (10, 60)  # seconds: connect, read
+QUOTA_CHECK_ABOVE = 500  # recipients due in one run before the monthly quota is checked
+RETRY_KEY_ACCEPTED = 409
+MONTHLY_LIMIT_WORDS = ("monthly limit",)  # LINE: 429 "You have reached your monthly limit."
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ATTEMPTSth failed try: 1, 2, 4, 8 … minutes, at most an hour."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+class SendFailure(Exception):
+    """A request LINE did not accept: its HTTP status (None: no answer), LINE's message and details."""
+
+    def __init__(self, status: int | None, message: str, details: Sequence[str] = ()):
+        self.status, self.message, self.details = status, message, tuple(details)
+        extra = f" ({'; '.join(self.details)})" if self.details else ""
+        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
+        super().__init__(f"{where}: {message}{extra}")
+
+    @property
+    def monthly_limit(self) -> bool:
+        """LINE's 429 for the channel's monthly message quota (waiting does not help)."""
+        return self.status == 429 and any(w in self.message.lower() for w in MONTHLY_LIMIT_WORDS)
+
+    @property
+    def retryable(self) -> bool:
+        """Rate limits, LINE's own errors and no answer at all are worth another try (same retry key)."""
+        if self.monthly_limit:
+            return False
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+def _line_error(exc: ApiException) -> tuple[str, list[str]]:
+    """LINE's error body ({"message", "details": [{"message", "property"}]}) as plain words."""
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
+    try:
+        data = json.loads(body) if body else {}
+    except json.JSONDecodeError:
+        return (body or exc.reason or "no message")[:300], []
+    if not isinstance(data, dict):
+        return str(data)[:300], []
+    details = [
+        f"{d.get('property')}: {d.get('message')}" if d.get("property") else str(d.get("message"))
+        for d in data.get("details") or []
+        if isinstance(d, dict)
+    ]
+    return str(data.get("message") or exc.reason or "no message"), details
+
+
+class ApiTransport:
+    """Send rows with line-bot-sdk's MessagingApi: push for one recipient, multicast for several."""
+
+    def __init__(self, api: MessagingApi):
+        self.api = api
+
+    def send(self, row: OutboxMessage) -> bool:
+        """Send ROW; True when sent now, False when LINE had already accepted its retry key (409)."""
+        messages = [Message.from_dict(m) for m in row.messages]
+        try:
+            if request_kind(row.recipients) == "push":
+                self.api.push_message_with_http_info(
+                    PushMessageRequest(to=row.recipients[0], messages=messages),
+                    x_line_retry_key=row.retry_key,
+                    _request_timeout=REQUEST_TIMEOUT,
+                )
+            else:
+                self.api.multicast_with_http_info(
+                    MulticastRequest(to=list(row.recipients), messages=messages),
+                    x_line_retry_key=row.retry_key,
+                    _request_timeout=REQUEST_TIMEOUT,
+                )
+        except ApiException as exc:
+            if exc.status == RETRY_KEY_ACCEPTED:
+                return False
+            message, details = _line_error(exc)
+            raise SendFailure(exc.status, message, details) from exc
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # refused, reset, timed out
+            raise SendFailure(None, str(exc)[:300] or type(exc).__name__) from exc
+        return True
+
+
+class SenderTransport:
+    """Send rows through any Sender (the console sender prints them; the test sender records them)."""
+
+    def __init__(self, sender):
+        self.sender = sender
+        self.api = None
+
+    def send(self, row: OutboxMessage) -> bool:
+        messages = [Message.from_dict(m) for m in row.messages]
+        try:
+            if request_kind(row.recipients) == "push":
+                self.sender.push(row.recipients[0], messages, retry_key=row.retry_key)
+            else:
+                self.sender.multicast(list(row.recipients), messages, retry_key=row.retry_key)
+        except DeliveryError as exc:
+            raise SendFailure(exc.status, exc.message, exc.details) from exc
+        except (MessageLimitError, LineValidationError) as exc:
+            raise SendFailure(400, str(exc)) from exc
+        return True
+
+
+def make_transport(sender_api) -> ApiTransport | SenderTransport:
+    """A MessagingApi (or a LineSender's) is used directly, so timeouts and 409s are handled here."""
+    if isinstance(sender_api, MessagingApi):
+        return ApiTransport(sender_api)
+    if isinstance(sender_api, LineSender):
+        return ApiTransport(sender_api.api)
+    return SenderTransport(sender_api)
+
+
+def quota_left(api: MessagingApi) -> int | None:
+    """Messages the channel may still send this month; None when its quota is unlimited."""
+    quota = api.get_message_quota(_request_timeout=REQUEST_TIMEOUT)
+    if getattr(quota, "type", None) != "limited" or quota.value is None:
+        return None
+    used = api.get_message_quota_consumption(_request_timeout=REQUEST_TIMEOUT).total_usage or 0
+    return max(int(quota.value) - int(used), 0)
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did, by row id."""
+
+    sent: list[int] = field(default_factory=list)
+    already_accepted: list[int] = field(default_factory=list)  # 409: sent before (a resend after a crash)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # claimed by another deliverer
+    released: int = 0  # held rows released because a pause ended
+    quota_warning: str | None = None
+    stopped: str | None = None  # why the run stopped early (the monthly limit)
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        parts = [
+            f"sent {len(self.sent)}",
+            f"retrying {len(self.retrying)}",
+            f"failed {len(self.failed)}",
+            f"held {len(self.held)}",
+        ]
+        if self.already_accepted:
+            parts.append(f"already accepted by LINE {len(self.already_accepted)}")
+        if self.skipped:
+            parts.append(f"taken by another deliverer {len(self.skipped)}")
+        if self.stopped:
+            parts.append(f"stopped: {self.stopped}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one row."""
+
+    state: str  # sent | retrying | failed | held | skipped
+    error: str | None = None
+    already_accepted: bool = False
+    monthly_limit: bool = False
+
+
+def claim(session, row_id: int, now: datetime) -> OutboxMessage | None:
+    """Take ROW_ID for this deliverer: count the attempt and lease it (rowcount 1), or None if it is not ours."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.not_before <= now,
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+        )
+        .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    return session.exec(
+        select(OutboxMessage).where(OutboxMessage.id == row_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def _claim_or_hold(factory: SessionFactory, row_id: int, now: datetime) -> OutboxMessage | Outcome:
+    """Claim the row in its own short transaction; a row of a section paused since it was queued is held."""
+    with transaction(factory) as session:
+        row = claim(session, row_id, now)
+        if row is None:
+            return Outcome("skipped")
+        if active_pause(session, row.section_id, now) is not None:
+            row.status, row.next_attempt_at, row.attempts = "held", None, row.attempts - 1
+            session.add(row)
+            return Outcome("held")
+        session.expunge(row)
+        return row
+
+
+def _record_outcome(factory: SessionFactory, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+    """Commit what happened to ROW (the step a crash may skip: the row then stays pending and leased)."""
+    with transaction(factory) as session:
+        current = session.get(OutboxMessage, row.id)
+        if current is None or current.retry_key != row.retry_key:
+            return
+        if outcome.state == "sent":
+            current.status, current.sent_at, current.error = "sent", now, None
+            current.next_attempt_at = None
+        elif outcome.state == "retrying":
+            current.next_attempt_at = now + backoff(current.attempts)
+            current.error = outcome.error
+        else:
+            current.status, current.error, current.next_attempt_at = "failed", outcome.error, None
+        session.add(current)
+        if outcome.monthly_limit:
+            notify_admins(
+                session,
+                topic="monthly-limit",
+                text=(
+                    "LINEの今月のメッセージ送信数が上限に達したため、送信できませんでした"
+                    f"（{current.kind}、宛先{len(current.recipients)}人）。"
+                    "上限を引き上げるか翌月になるまで、以降の送信も失敗します。"
+                    "送れなかったものは `dxbot outbox list --status failed` で確認できます。"
+                ),
+                now=now,
+            )
+
+
+def _send(transport, row: OutboxMessage) -> Outcome:
+    """Send one claimed row and classify LINE's answer."""
+    try:
+        fresh = transport.send(row)
+    except SendFailure as failure:
+        if failure.monthly_limit:
+            return Outcome("failed", f"monthly limit: {failure}", monthly_limit=True)
+        if failure.retryable:
+            if row.attempts >= MAX_ATTEMPTS:
+                return Outcome("failed", f"gave up after {row.attempts} attempts: {failure}")
+            return Outcome("retrying", f"attempt {row.attempts}: {failure}")
+        return Outcome("failed", str(failure))
+    except (ValueError, TypeError) as exc:  # a stored message the SDK cannot rebuild: retrying will not help
+        return Outcome("failed", f"could not build the request: {exc}"[:500])
+    return Outcome("sent", already_accepted=not fresh)
+
+
+def _check_quota(factory: SessionFactory, transport, needed: int, now: datetime) -> str | None:
+    """Before a large fan-out, warn (log and admins' notice) when this month's quota will not cover it."""
+    if transport.api is None:
+        return None
+    try:
+        left = quota_left(transport.api)
+    except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
+        log.warning("could not read LINE's message quota", extra={"error": type(exc).__name__})
+        return None
+    if left is None or left >= needed:
+        log.info("quota checked", extra={"needed": needed, "left": left})
+        return None
+    warning = f"this month's LINE quota has {left} messages left, {needed} are due"
+    with transaction(factory) as session:
+        notify_admins(
+            session,
+            topic="quota",
+            text=(
+                f"LINEの今月の送信可能数が足りません：残り{left}通に対して、{needed}通の送信が予定されています。"
+                "上限を超えた分は送信できません。"
+            ),
+            now=now,
+        )
+    return warning
+
+
+def deliver_due(
+    session_factory: SessionFactory, sender_api, clock: Clock, *, limit: int = 100
+) -> DeliveryReport:
+    """Send up to LIMIT due outbox rows through SENDER_API (a MessagingApi, a LineSender or any Sender)."""
+    transport = make_transport(sender_api)
+    report = DeliveryReport()
+    now = clock.now()
+    with transaction(session_factory) as session:
+        report.released = release_expired_pauses(session, now)
+    with transaction(session_factory) as session:
+        due = [(row.id, len(row.recipients)) for row in due_rows(session, now, limit)]
+    needed = sum(count for _row_id, count in due)
+    if needed > QUOTA_CHECK_ABOVE:
+        report.quota_warning = _check_quota(session_factory, transport, needed, now)
+
+    for row_id, _count in due:
+        now = clock.now()
+        claimed = _claim_or_hold(session_factory, row_id, now)
+        if isinstance(claimed, Outcome):
+            getattr(report, claimed.state).append(row_id)
+            continue
+        row = claimed
+        outcome = _send(transport, row)
+        now = clock.now()
+        _record_outcome(session_factory, row, outcome, now)
+        fields = {
+            "row": row.id,
+            "job": row.job,
+            "kind": row.kind,
+            "dedup_key": row.dedup_key,
+            "recipients": len(row.recipients),
+            "attempt": row.attempts,
+            "retry_key": row.retry_key,
+            "outcome": outcome.state,
+        }
+        if outcome.state == "sent":
+            log.info("delivered", extra={**fields, "already_accepted": outcome.already_accepted})
+            report.sent.append(row.id)
+            if outcome.already_accepted:
+                report.already_accepted.append(row.id)
+        else:
+            log.warning("not delivered", extra={**fields, "error": outcome.error})
+            getattr(report, outcome.state).append(row.id)
+        if outcome.monthly_limit:
+            report.stopped = "LINE's monthly message limit was reached"
+            break
+    log.info("delivery run", extra={"summary": report.summary(), "due": len(due)})
+    return report
