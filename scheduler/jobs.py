@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.conversation.views import kpi_line
 from messages.builders import build
-from messages.i18n import normalise_locale
+from messages.i18n import Translator, normalise_locale
 from messages.intents import (
     AdminResult,
     Digest,
@@ -216,20 +216,30 @@ def _covered(session: Session, result: JobResult, fiscal_year: int, now: datetim
     if years and fiscal_year > years[-1]:
         result.note(f"the plan ends with FY{years[-1]}; FY{fiscal_year} is not covered")
         admins = active_admins(session)
-        title = "DX推進計画の期間が終了しました"
-        lines = (
-            f"{format_fiscal_year(fiscal_year)}は読み込まれている計画"
-            f"（{format_fiscal_year(years[0])}〜{format_fiscal_year(years[-1])}）の対象外です。",
-            "キックオフとKPIの報告依頼は送っていません。",
-            "次の計画を `dxbot plan import PATH` で読み込んでください。",
-        )
+        first, last = years[0], years[-1]
+
+        def plan_ended(locale: str) -> AdminResult:
+            _ = Translator(locale)
+            return AdminResult(
+                title=_("The DX plan's period has ended"),
+                lines=(
+                    _(
+                        "%(year)s is not in the loaded plan (%(first)s–%(last)s); no kickoff or KPI requests were sent.",
+                        year=format_fiscal_year(fiscal_year, locale),
+                        first=format_fiscal_year(first, locale),
+                        last=format_fiscal_year(last, locale),
+                    ),
+                    _("Import the next plan with `dxbot plan import PATH`."),
+                ),
+            )
+
         queue_intent(
             session,
             result,
             kind="notice",
             base_key=f"plan-ended:{fiscal_year}",
             recipients=by_locale(admins),
-            intent_for=lambda _locale: AdminResult(title=title, lines=lines),
+            intent_for=plan_ended,
             section=None,
             not_before=next_send_time(now),
             now=now,

@@ -124,15 +124,20 @@ def build_kpi_request(intent: KpiRequest, locale: str, plain: bool = False) -> l
 def build_nudge(intent: Nudge, locale: str, plain: bool = False) -> list[Message]:
     """A friendly reminder of the figures still missing, with the same buttons."""
     _ = Translator(locale)
-    heading = _.ngettext(
-        "Reminder: %(n)s KPI of %(section)s for %(year)s is still missing (due %(due)s, %(days)s days ago).",
-        "Reminder: %(n)s KPIs of %(section)s for %(year)s are still missing (due %(due)s, %(days)s days ago).",
+    missing = _.ngettext(
+        "Reminder: %(n)s KPI of %(section)s for %(year)s is still missing.",
+        "Reminder: %(n)s KPIs of %(section)s for %(year)s are still missing.",
         len(intent.missing),
         section=intent.section,
         year=fiscal_year_label(intent.fiscal_year, locale, short=True),
-        due=format_day(intent.due, locale),
-        days=intent.days_late,
     )
+    late = _.ngettext(
+        "It was due %(due)s, %(n)s day ago.",
+        "It was due %(due)s, %(n)s days ago.",
+        intent.days_late,
+        due=format_day(intent.due, locale),
+    )
+    heading = f"{missing} {late}"
     if plain:
         lines = [heading, *[f"・{k.name}（{k.initiative_title}）" for k in intent.missing]]
         return [TextMessage(text=t) for t in chunk_lines(lines)]

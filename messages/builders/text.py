@@ -69,6 +69,7 @@ def build_help(intent: Help, locale: str, plain: bool = False) -> list[Message]:
         _("・「状況」 for this year's KPIs and what is late"),
         _("・「今年度の行動計画」 for your action items; 「2 完了」 to update one"),
         _("・「訂正 40%%」 to correct, 「取り消し」 to cancel your last report"),
+        _("・「スヌーズ 3日」 to pause reminders for a few days"),
         _("・「English」/「日本語」 to switch language"),
     ]
     if intent.role in ("manager", "admin"):

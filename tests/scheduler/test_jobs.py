@@ -250,7 +250,7 @@ def test_nudges_every_three_business_days_three_times_then_managers_once(people)
     assert [r.dedup_key for r in nudges if ":en" not in r.dedup_key] == [
         f"nudge:{r}:{n}" for r in [rounds(db)[0].id] for n in (1, 2, 3)
     ]
-    assert ":en" in nudges[1].dedup_key and "(due Wed, 15 Jul 2026, 1 day" in text_of(nudges[1])
+    assert ":en" in nudges[1].dedup_key and "It was due Wed, 15 Jul 2026, 1 day ago." in text_of(nudges[1])
     assert "オンライン申請率" in text_of(nudges[0])
     (escalation,) = rows(db, kind="escalation")
     assert escalation.recipients == [MANAGER] and escalation.section_id == kokuho
