@@ -32,6 +32,7 @@ from messages.intents import (
     Nudge,
     OverdueItem,
 )
+from models import status
 from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.fiscal_year import fiscal_year_of, format_fiscal_year, short_fiscal_year
@@ -59,6 +60,7 @@ NUDGE_EVERY = 3  # business days between nudges
 MAX_NUDGES = 3  # then the section's managers hear about it, once
 CITY_WIDE = {"ja": "市全体", "en": "City-wide"}
 PERIOD_NAMES = {"final": {"ja": "確定値", "en": "final"}}
+ACTION_LABEL = {"ja": "行動計画", "en": "action"}
 
 
 @dataclass
@@ -488,38 +490,51 @@ def _nudge(session: Session, clock: Clock, result: JobResult) -> None:
 def digest_sections(
     session: Session, sections: list[Section], now: datetime, locale: str = "ja"
 ) -> list[DigestSection]:
-    """Each section's page of a digest: KPIs reported/expected in this fiscal year's rounds, and what is late.
-
-    The seam for the grading issue: at-risk KPIs are left empty here and filled in by the grade rules.
-    """
+    """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk."""
     fy = fiscal_year_of(now)
+    follow = status.follow_ups(session, now, sections)
+    risky = status.at_risk(status.kpi_states(session, now, sections, fy))
     pages = []
     for section in sections:
-        rounds = requests.rounds_requested_in(session, fy, [section.id])
         reported = expected = 0
-        overdue = []
-        for request_round in rounds:
+        for request_round in requests.rounds_requested_in(session, fy, [section.id]):
             state = requests.refresh_answered(session, request_round, now)
             reported += state.reported
             expected += state.expected
-            if state.missing and request_round.due_at < now:
-                overdue.append(
-                    OverdueItem(
-                        section=section.name,
-                        what=_overdue_text(request_round, state, locale),
-                        days_late=requests.days_late(request_round, now),
-                    )
-                )
+        mine = [e for e in follow.overdue if e.section_id == section.id]
+        at_risk = tuple(
+            kpi_line(s.target, s.initiative, s.latest) for s in risky if s.section_id == section.id
+        )
         pages.append(
-            DigestSection(section=section.name, reported=reported, expected=expected, overdue=tuple(overdue))
+            DigestSection(
+                section=section.name,
+                reported=reported,
+                expected=expected,
+                overdue=tuple(_overdue_items(section, mine, locale)),
+                at_risk=at_risk,
+            )
         )
     return pages
 
 
-def _overdue_text(request_round, state: requests.RoundProgress, locale: str) -> str:
-    period = PERIOD_NAMES.get(request_round.period, {}).get(locale, request_round.period)
-    names = "、".join(t.target.name for t in state.missing)
-    return f"{short_fiscal_year(request_round.fiscal_year, locale)} {period}: {names}"
+def _overdue_items(section: Section, entries: list[status.OverdueEntry], locale: str) -> list[OverdueItem]:
+    """KPI entries grouped per request round (one line each), then action items one by one."""
+    rounds: dict[tuple[int, str | None], list[status.OverdueEntry]] = {}
+    items = []
+    for entry in entries:
+        if entry.kind == "kpi":
+            rounds.setdefault((entry.fiscal_year, entry.period), []).append(entry)
+    for (fiscal_year, period), group in rounds.items():
+        label = PERIOD_NAMES.get(period, {}).get(locale, period)
+        names = "、".join(dict.fromkeys(e.item for e in group))
+        what = f"{short_fiscal_year(fiscal_year, locale)} {label}: {names}"
+        items.append(OverdueItem(section=section.name, what=what, days_late=group[0].days_overdue or 0))
+    for entry in entries:
+        if entry.kind == "action":
+            label = ACTION_LABEL.get(locale, ACTION_LABEL["ja"])
+            what = f"{short_fiscal_year(entry.fiscal_year, locale)} {label}: {entry.item}"
+            items.append(OverdueItem(section=section.name, what=what, days_late=entry.days_overdue or 0))
+    return items
 
 
 def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:

@@ -166,3 +166,13 @@ class Dxbot:
 def dxbot(db, database_url):
     """Run a dxbot command: dxbot("plan", "show", "--json") → click Result (exit_code, output)."""
     return Dxbot(database_url)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_per_test():
+    """On PostgreSQL, collect garbage after each test so a leaked connection is reported by the test that leaked it."""
+    yield
+    if os.environ.get("DXBOT_TEST_DATABASE_URL", "").startswith("postgres"):
+        import gc
+
+        gc.collect()

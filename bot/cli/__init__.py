@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import db, invites, jobs, kpi, members, outbox, pause, plan, richmenu, say, sections, serve
+from bot.cli import (
+    db,
+    digest,
+    invites,
+    jobs,
+    kpi,
+    members,
+    outbox,
+    pause,
+    plan,
+    richmenu,
+    say,
+    sections,
+    serve,
+)
 from bot.cli.common import CliError, Runtime
 
 
@@ -32,6 +46,7 @@ COMMANDS = (
     jobs.clock,
     jobs.run_job,
     jobs.group,
+    digest.digest,
 )
 for group in COMMANDS:
     cli.add_command(group)

@@ -1,0 +1,86 @@
+"""`dxbot digest`: what is overdue, postponed and at risk, and each KPI's grade, as of now (or --at)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from bot.cli.common import CliError, Runtime, echo_json, pass_runtime, section_option
+from messages.builders import build
+from messages.intents import Digest
+from messages.senders import message_text
+from models import status
+from models.fiscal_year import fiscal_year_of, short_fiscal_year
+from scheduler.jobs import CITY_WIDE, digest_sections
+
+
+def parse_at(text: str | None, runtime: Runtime) -> datetime:
+    """--at as an aware moment (a time without offset is read in the city's timezone), else the clock's now."""
+    if not text:
+        return runtime.clock.now()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise CliError(f"--at: {text!r} is not an ISO 8601 time (e.g. 2026-11-30T08:30:00+09:00)") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=runtime.clock.tz)
+    return moment
+
+
+def digest_data(session, now: datetime, sections=None) -> dict:
+    """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs and grades."""
+    fy = fiscal_year_of(now)
+    follow = status.follow_ups(session, now, sections)
+    states = status.kpi_states(session, now, sections, fy)
+    return {
+        "fiscal_year": fy,
+        "generated_at": now.isoformat(),
+        "scope": "、".join(s.name for s in sections) if sections else CITY_WIDE["ja"],
+        "overdue": [status.entry_json(e) for e in follow.overdue],
+        "postponed": [status.entry_json(e) for e in follow.postponed],
+        "unconfirmed": [status.entry_json(e) for e in follow.unconfirmed],
+        "at_risk": [status.state_json(s) for s in status.at_risk(states)],
+        "grades": [status.state_json(s) for s in states],
+    }
+
+
+@click.command("digest")
+@click.option("--section", help="Only this section (default: city-wide).")
+@click.option("--at", "at", help="As of this ISO 8601 time (default: now).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool) -> None:
+    """Show the weekly digest: overdue and postponed items, at-risk KPIs and grades (nothing is sent)."""
+    now = parse_at(at, runtime)
+    with runtime.read() as session:
+        chosen = section_option(session, section)
+        sections = [chosen] if chosen else None
+        try:
+            data = digest_data(session, now, sections)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        if as_json:
+            echo_json(data)
+            return
+        pages = digest_sections(session, sections or status.reporting_sections(session), now)
+        intent = Digest(
+            title_scope=data["scope"],
+            fiscal_year=data["fiscal_year"],
+            as_of=now.astimezone(runtime.clock.tz).date(),
+            sections=tuple(pages),
+        )
+        for message in build(intent, "ja", plain=True):
+            click.echo(message_text(message.to_dict()))
+        _echo_list("延期", data["postponed"])
+        for row in data["at_risk"]:
+            click.echo(
+                f"・要注意 {row['section']}: {row['kpi']} {row['value']} / 目標 {row['target']}"
+                f" (見込み {row['projected']})"
+            )
+        click.echo(f"未確認（稼働前の年度）: {len(data['unconfirmed'])}件")
+
+
+def _echo_list(label: str, rows: list[dict]) -> None:
+    for row in rows:
+        click.echo(f"・{label} {row['section']}: {short_fiscal_year(row['fiscal_year'])} {row['item']}")

@@ -1,0 +1,436 @@
+"""Where the plan stands: KPI grades, projections and at-risk KPIs, overdue and postponed items.
+
+Plain functions of (session, …, now) shared by the digest, chat commands, dashboard and exports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, func, select
+
+from models.clock import DEFAULT_TIMEZONE
+from models.fiscal_year import fiscal_year_end, fiscal_year_of, fraction_elapsed
+from models.reports import achievement
+from models.tables import (
+    ActionItem,
+    Initiative,
+    InitiativeSection,
+    KpiReport,
+    KpiRequestRound,
+    KpiTarget,
+    PlanImport,
+    Section,
+)
+
+TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
+GRADE_SCALE_ENV = "DXBOT_GRADE_SCALE"
+DEFAULT_GRADE_SCALE = "S:110,A:100,B:80,C:0"
+NO_GRADE = "−"
+LIVE_SINCE_ENV = "DXBOT_LIVE_SINCE"
+FINAL_DUE = (5, 31)  # final actuals are overdue only after 31 May (出納整理期間)
+ROUNDS_BEFORE_AT_RISK = 2  # no report at all by the second request of the year → at risk
+DONE, LATE, POSTPONED = "完了", "遅延", "延期"
+
+
+# --- grades ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def parse_grade_scale(text: str) -> tuple[tuple[str, Decimal], ...]:
+    """Read a scale like "S:110,A:100,B:80,C:0" into (grade, minimum %) pairs, highest first."""
+    pairs = []
+    for part in text.split(","):
+        label, sep, minimum = part.strip().partition(":")
+        if not sep or not label.strip():
+            raise ValueError(f"{GRADE_SCALE_ENV}: {part!r} is not GRADE:PERCENT (e.g. {DEFAULT_GRADE_SCALE})")
+        try:
+            pairs.append((label.strip(), Decimal(minimum.strip())))
+        except ArithmeticError as exc:
+            raise ValueError(f"{GRADE_SCALE_ENV}: {minimum!r} is not a number") from exc
+    return tuple(sorted(pairs, key=lambda p: p[1], reverse=True))
+
+
+def grade_scale() -> tuple[tuple[str, Decimal], ...]:
+    """The scale in force (DXBOT_GRADE_SCALE or the default S/A/B/C)."""
+    return parse_grade_scale(os.environ.get(GRADE_SCALE_ENV, "").strip() or DEFAULT_GRADE_SCALE)
+
+
+def grade_of(rate: Decimal | float | None, scale: tuple[tuple[str, Decimal], ...] | None = None) -> str:
+    """The grade of an achievement rate (percent); "−" when there is no report."""
+    if rate is None:
+        return NO_GRADE
+    scale = scale or grade_scale()
+    rate = Decimal(str(rate))
+    for label, minimum in scale:
+        if rate >= minimum:
+            return label
+    return scale[-1][0]
+
+
+# --- achievement and projection ---------------------------------------------------------------------
+
+
+def achievement_rate(target: KpiTarget, value: Decimal | None) -> Decimal | None:
+    """Percent of target reached: level, increase (the increase reported), reduction, lower-is-better."""
+    return achievement(target, value)
+
+
+def is_prorated(target: KpiTarget) -> bool:
+    """Whether the KPI is a per-year count (pro-rated); levels, rates, increases and monthly counts are not."""
+    return target.period == "year" and target.unit != "%" and target.kind != "increase"
+
+
+def projected_value(target: KpiTarget, report: KpiReport | None) -> Decimal | None:
+    """The year-end value the latest report points to (per-year counts pro-rated to the report's date)."""
+    if report is None:
+        return None
+    value = report.value
+    if not is_prorated(target):
+        return value
+    share = fraction_elapsed(report.reported_at, target.fiscal_year)
+    if share <= 0 or share >= 1:
+        return value
+    return (value / Decimal(str(share))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def below_target(target: KpiTarget, value: Decimal | None) -> bool:
+    """Whether VALUE falls short of the target in the KPI's own direction."""
+    if value is None:
+        return False
+    if target.better == "lower":
+        return value > target.target
+    return value < target.target
+
+
+# --- KPI states -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiState:
+    """One KPI target as one reporting section stands on it."""
+
+    section: str
+    section_id: int
+    initiative: Initiative
+    target: KpiTarget
+    latest: KpiReport | None
+    value: Decimal | None
+    rate: Decimal | None
+    grade: str
+    projected: Decimal | None
+    at_risk: bool
+    reason: str | None = None  # below-target | no-report
+    lead: bool = False  # the lead section's state is the initiative's figure
+
+
+def reporting_sections(session: Session) -> list[Section]:
+    """Sections initiatives name directly, by name."""
+    ids = select(InitiativeSection.section_id).where(InitiativeSection.section_id.is_not(None))
+    return list(session.exec(select(Section).where(col(Section.id).in_(ids)).order_by(Section.name)).all())
+
+
+def lead_sections(session: Session) -> dict[str, int]:
+    """Each initiative's lead section id (is_lead, else its first concrete section)."""
+    leads: dict[str, int] = {}
+    links = session.exec(
+        select(InitiativeSection)
+        .where(InitiativeSection.section_id.is_not(None))
+        .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
+    ).all()
+    for link in links:
+        leads.setdefault(link.initiative_id, link.section_id)
+    return leads
+
+
+def rounds_by_section(session: Session, fiscal_year: int, now: datetime) -> Counter:
+    """How many KPI requests each section has had for FISCAL_YEAR by NOW."""
+    rows = session.exec(
+        select(KpiRequestRound.section_id, func.count())
+        .where(KpiRequestRound.fiscal_year == fiscal_year, KpiRequestRound.requested_at <= now)
+        .group_by(KpiRequestRound.section_id)
+    ).all()
+    return Counter(dict(rows))
+
+
+def kpi_states(
+    session: Session, now: datetime, sections: list[Section] | None = None, fiscal_year: int | None = None
+) -> list[KpiState]:
+    """Every (KPI target, reporting section) of the year: latest value by NOW, rate, grade, projection, risk."""
+    fy = fiscal_year if fiscal_year is not None else fiscal_year_of(now)
+    sections = reporting_sections(session) if sections is None else sections
+    by_id = {s.id: s for s in sections}
+    if not by_id:
+        return []
+    rows = session.exec(
+        select(KpiTarget, Initiative, InitiativeSection.section_id)
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
+        .where(
+            col(InitiativeSection.section_id).in_(list(by_id)),
+            KpiTarget.fiscal_year == fy,
+            KpiTarget.removed_at.is_(None),
+        )
+        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
+    ).all()
+    latest = _latest_by_section(session, list({t.id for t, _, _ in rows}), now)
+    asked = rounds_by_section(session, fy, now)
+    leads = lead_sections(session)
+    states = []
+    seen = set()
+    for target, initiative, section_id in rows:
+        if (target.id, section_id) in seen:
+            continue
+        seen.add((target.id, section_id))
+        report = latest.get((target.id, section_id))
+        value = report.value if report is not None else None
+        rate = achievement_rate(target, value)
+        projected = projected_value(target, report)
+        if report is not None:
+            reason = "below-target" if below_target(target, projected) else None
+        else:
+            reason = "no-report" if asked[section_id] >= ROUNDS_BEFORE_AT_RISK else None
+        states.append(
+            KpiState(
+                section=by_id[section_id].name,
+                section_id=section_id,
+                initiative=initiative,
+                target=target,
+                latest=report,
+                value=value,
+                rate=rate,
+                grade=grade_of(rate),
+                projected=projected,
+                at_risk=reason is not None,
+                reason=reason,
+                lead=leads.get(initiative.id) == section_id,
+            )
+        )
+    states.sort(key=lambda s: by_id[s.section_id].name)  # stable: plan order within a section
+    return states
+
+
+def _latest_by_section(
+    session: Session, target_ids: list[int], now: datetime
+) -> dict[tuple[int, int], KpiReport]:
+    """The newest valid report made by NOW per (target, section), in one query."""
+    if not target_ids:
+        return {}
+    reports = session.exec(
+        select(KpiReport)
+        .where(
+            col(KpiReport.kpi_target_id).in_(target_ids),
+            KpiReport.voided_at.is_(None),
+            KpiReport.reported_at <= now,
+        )
+        .order_by(KpiReport.reported_at, KpiReport.id)
+    ).all()
+    return {(r.kpi_target_id, r.section_id): r for r in reports}
+
+
+def at_risk(states: list[KpiState]) -> list[KpiState]:
+    """The at-risk states, in the order given."""
+    return [s for s in states if s.at_risk]
+
+
+def initiative_figures(states: list[KpiState]) -> list[KpiState]:
+    """One state per KPI target: its lead section's (the initiative's figure)."""
+    return [s for s in states if s.lead]
+
+
+# --- overdue, postponed, unconfirmed --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueEntry:
+    """A late (or postponed, or unconfirmed) KPI figure or action item."""
+
+    section: str
+    initiative: str
+    fiscal_year: int
+    kind: str  # kpi | action
+    item: str
+    due: date | None
+    days_overdue: int | None
+    period: str | None = None  # the request round's period (Q1…, final) for KPI entries
+    section_id: int | None = None
+    initiative_id: str | None = None
+    item_id: int | None = None  # the ActionItem id (action entries)
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """Overdue entries, postponed (延期) items and never-filled-in items of years before go-live (未確認)."""
+
+    overdue: list[OverdueEntry] = field(default_factory=list)
+    postponed: list[OverdueEntry] = field(default_factory=list)
+    unconfirmed: list[OverdueEntry] = field(default_factory=list)
+
+
+def live_since(session: Session) -> date | None:
+    """When the bot went live: DXBOT_LIVE_SINCE (a date), else the date of the first plan import."""
+    text = os.environ.get(LIVE_SINCE_ENV, "").strip()
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{LIVE_SINCE_ENV}: {text!r} is not a date (e.g. 2026-04-01)") from exc
+    first = session.exec(select(func.min(PlanImport.imported_at))).first()
+    if first is None:
+        return None
+    return first.astimezone(TOKYO).date() if isinstance(first, datetime) and first.tzinfo else first.date()
+
+
+def follow_ups(
+    session: Session,
+    now: datetime,
+    sections: list[Section] | None = None,
+    *,
+    live: date | None = None,
+) -> FollowUps:
+    """KPI requests past due without an answer and action items late, postponed or unconfirmed, as of NOW."""
+    result = FollowUps()
+    section_ids = None if sections is None else {s.id for s in sections}
+    names = {s.id: s.name for s in session.exec(select(Section)).all()}
+    _kpi_overdue(session, now, section_ids, names, result)
+    _action_follow_ups(session, now, section_ids, names, live or live_since(session), result)
+    result.overdue.sort(key=lambda e: (e.section, -(e.days_overdue or 0), e.fiscal_year))
+    return result
+
+
+def overdue(session: Session, now: datetime, sections: list[Section] | None = None) -> list[OverdueEntry]:
+    """Only the overdue entries of follow_ups."""
+    return follow_ups(session, now, sections).overdue
+
+
+def round_due(request_round: KpiRequestRound) -> date:
+    """A round's due date on the city's calendar (never before 31 May for final actuals)."""
+    due = request_round.due_at.astimezone(TOKYO).date()
+    if request_round.period == "final":
+        due = max(due, date(request_round.fiscal_year + 1, *FINAL_DUE))
+    return due
+
+
+def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
+    from scheduler.requests import progress, rounds_requested_in
+
+    fy = fiscal_year_of(now)
+    ids = list(names) if section_ids is None else list(section_ids)
+    today = now.astimezone(TOKYO).date()
+    for request_round in rounds_requested_in(session, fy, ids):
+        if request_round.requested_at > now:
+            continue
+        if request_round.answered_at is not None and request_round.answered_at <= now:
+            continue
+        due = round_due(request_round)
+        if today <= due:
+            continue
+        for missing in progress(session, request_round).missing:
+            result.overdue.append(
+                OverdueEntry(
+                    section=names[request_round.section_id],
+                    initiative=missing.initiative.title,
+                    fiscal_year=request_round.fiscal_year,
+                    kind="kpi",
+                    item=missing.target.name,
+                    due=due,
+                    days_overdue=(today - due).days,
+                    period=request_round.period,
+                    section_id=request_round.section_id,
+                    initiative_id=missing.initiative.id,
+                )
+            )
+
+
+def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps) -> None:
+    today = now.astimezone(TOKYO).date()
+    fy_now = fiscal_year_of(now)
+    leads = lead_sections(session)
+    rows = session.exec(
+        select(ActionItem, Initiative)
+        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .where(ActionItem.removed_at.is_(None), ActionItem.status != DONE)
+        .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
+    ).all()
+    for item, initiative in rows:
+        section_id = leads.get(initiative.id)
+        if section_id is None or (section_ids is not None and section_id not in section_ids):
+            continue
+        ended = item.fiscal_year < fy_now
+        year_end = fiscal_year_end(item.fiscal_year).date()
+        last_day = date(item.fiscal_year + 1, 3, 31)
+
+        def entry(due: date | None, _item=item, _initiative=initiative, _section=section_id) -> OverdueEntry:
+            return OverdueEntry(
+                section=names[_section],
+                initiative=_initiative.title,
+                fiscal_year=_item.fiscal_year,
+                kind="action",
+                item=_item.text,
+                due=due,
+                days_overdue=None if due is None else max(0, (today - due).days),
+                section_id=_section,
+                initiative_id=_initiative.id,
+                item_id=_item.id,
+            )
+
+        if item.status == POSTPONED:
+            result.postponed.append(entry(None))
+        elif item.status == LATE:
+            marked = item.status_changed_at.astimezone(TOKYO).date() if item.status_changed_at else today
+            result.overdue.append(entry(last_day if ended else min(marked, today)))
+        elif ended:
+            if live is not None and year_end <= live and item.status_changed_at is None:
+                result.unconfirmed.append(entry(None))
+            else:
+                result.overdue.append(entry(last_day))
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
+def number(value: Decimal | None) -> int | float | None:
+    """A Decimal as a JSON number (int when whole)."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def entry_json(entry: OverdueEntry) -> dict:
+    """An OverdueEntry as the digest JSON shows it."""
+    return {
+        "section": entry.section,
+        "initiative": entry.initiative,
+        "fiscal_year": entry.fiscal_year,
+        "kind": entry.kind,
+        "item": entry.item,
+        "due": entry.due.isoformat() if entry.due else None,
+        "days_overdue": entry.days_overdue,
+        "period": entry.period,
+    }
+
+
+def state_json(state: KpiState) -> dict:
+    """A KpiState with the keys the digest JSON promises (and a few more)."""
+    return {
+        "section": state.section,
+        "initiative": state.initiative.title,
+        "initiative_id": state.initiative.id,
+        "kpi": state.target.name,
+        "kpi_id": state.target.series_id,
+        "unit": state.target.unit,
+        "value": number(state.value),
+        "target": number(state.target.target),
+        "projected": number(state.projected),
+        "achievement": number(state.rate),
+        "grade": state.grade,
+        "at_risk": state.at_risk,
+        "reason": state.reason,
+        "lead": state.lead,
+    }
