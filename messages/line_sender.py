@@ -46,7 +46,7 @@ def _short(identifier: str | None) -> str | None:
     return identifier[:6] + "…" if len(identifier) > 8 else identifier
 
 
-def _line_error(exc: ApiException) -> tuple[str, list[str]]:
+def line_error(exc: ApiException) -> tuple[str, list[str]]:
     """LINE's error body ({"message", "details": [{"message", "property"}]}) as plain words."""
     body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
     try:
@@ -144,7 +144,7 @@ class LineSender:
             if exc.status == RETRY_KEY_ACCEPTED and retry_key is not None:
                 log.info("LINE had already accepted this request (same retry key)", extra=fields)
                 return
-            message, details = _line_error(exc)
+            message, details = line_error(exc)
             log.warning(
                 "LINE refused a request",
                 extra={**fields, "status": exc.status, "line_message": message, "details": details},

@@ -13,7 +13,6 @@ admins are told; any other 4xx → failed with LINE's message, never retried.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from linebot.v3.messaging import (
 from sqlalchemy import or_, update
 from sqlmodel import select
 
-from messages.line_sender import DeliveryError, LineSender
+from messages.line_sender import DeliveryError, LineSender, line_error
 from messages.senders import MessageLimitError
 from messages.validator import LineValidationError
 from models.clock import Clock
@@ -85,23 +84,6 @@ class SendFailure(Exception):
         return self.status is None or self.status == 429 or self.status >= 500
 
 
-def _line_error(exc: ApiException) -> tuple[str, list[str]]:
-    """LINE's error body ({"message", "details": [{"message", "property"}]}) as plain words."""
-    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
-    try:
-        data = json.loads(body) if body else {}
-    except json.JSONDecodeError:
-        return (body or exc.reason or "no message")[:300], []
-    if not isinstance(data, dict):
-        return str(data)[:300], []
-    details = [
-        f"{d.get('property')}: {d.get('message')}" if d.get("property") else str(d.get("message"))
-        for d in data.get("details") or []
-        if isinstance(d, dict)
-    ]
-    return str(data.get("message") or exc.reason or "no message"), details
-
-
 class ApiTransport:
     """Send rows with line-bot-sdk's MessagingApi: push for one recipient, multicast for several."""
 
@@ -127,7 +109,7 @@ class ApiTransport:
         except ApiException as exc:
             if exc.status == RETRY_KEY_ACCEPTED:
                 return False
-            message, details = _line_error(exc)
+            message, details = line_error(exc)
             raise SendFailure(exc.status, message, details) from exc
         except (OSError, urllib3.exceptions.HTTPError) as exc:  # refused, reset, timed out
             raise SendFailure(None, str(exc)[:300] or type(exc).__name__) from exc
