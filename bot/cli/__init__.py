@@ -7,6 +7,7 @@ import click
 from bot.cli import (
     db,
     digest,
+    export,
     invites,
     jobs,
     kpi,
@@ -47,6 +48,7 @@ COMMANDS = (
     jobs.run_job,
     jobs.group,
     digest.digest,
+    export.export,
 )
 for group in COMMANDS:
     cli.add_command(group)

@@ -1,0 +1,86 @@
+"""`dxbot export`: the KPI achievement table and action items (xlsx or csv), or open-data KPI results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli.common import CliError, Runtime, fiscal_year_option, pass_runtime
+from models import export as exports
+from models.fiscal_year import fiscal_year_of
+
+
+def _directory(path: Path) -> Path:
+    """PATH as an existing directory (created if missing), or a one-line error."""
+    if path.exists() and not path.is_dir():
+        raise CliError(f"--output: {path} is a file; give a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"--output: cannot create {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _xlsx_path(output: str | None, fiscal_year: int) -> Path:
+    if not output:
+        return Path.cwd() / exports.xlsx_name(fiscal_year)
+    path = Path(output)
+    if path.is_dir():
+        return path / exports.xlsx_name(fiscal_year)
+    if not path.parent.is_dir():
+        raise CliError(f"--output: directory {path.parent} does not exist")
+    return path
+
+
+@click.command("export")
+@click.option("--fiscal-year", "fiscal_year", help="2026, 令和8年度 or R8 (default: this fiscal year).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xlsx", "csv"]),
+    default="xlsx",
+    show_default=True,
+    help="An Excel workbook (two sheets) or two CSV files.",
+)
+@click.option(
+    "--output",
+    help="xlsx: the file (default ./dx-kpi-YEAR.xlsx); csv and --open-data: a directory (default .).",
+)
+@click.option("--bom", is_flag=True, help="Start CSV files with a UTF-8 BOM (for Excel).")
+@click.option(
+    "--open-data", "open_data", is_flag=True, help="KPI results of every plan year as CSV and JSON."
+)
+@pass_runtime
+def export(
+    runtime: Runtime, fiscal_year: str | None, fmt: str, output: str | None, bom: bool, open_data: bool
+) -> None:
+    """Export the KPI achievement table and action items of a year, or the open-data KPI results."""
+    year = fiscal_year_option(fiscal_year)
+    now = runtime.clock.now()
+    if open_data and year is not None:
+        raise CliError("--open-data covers every plan year; drop --fiscal-year")
+    with runtime.read() as session:
+        if open_data:
+            records = exports.open_data_rows(session, now)
+        else:
+            year = year if year is not None else fiscal_year_of(now)
+            years = exports.plan_years(session)
+            if year not in years:
+                span = f"{years[0]}–{years[-1]}" if years else "no years; run `dxbot db init`"
+                raise CliError(f"--fiscal-year: the plan has nothing for {year} (it covers {span})")
+            kpis = exports.kpi_rows(session, now, year)
+            actions = exports.action_rows(session, year)
+    try:
+        if open_data:
+            written = exports.write_open_data(_directory(Path(output or ".")), records, bom)
+        elif fmt == "csv":
+            written = exports.write_kpi_csvs(_directory(Path(output or ".")), year, kpis, actions, bom)
+        else:
+            path = _xlsx_path(output, year)
+            exports.write_xlsx(path, kpis, actions)
+            written = [path]
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or output}: {exc.strerror or exc}") from exc
+    for path in written:
+        click.echo(f"wrote {path}")

@@ -1,0 +1,324 @@
+"""Exports of the plan's progress: the KPI achievement table and action items (xlsx / csv), and open data.
+
+Plain functions of (session, now, …): the rows are built here, `bot/cli/export.py` only picks files.
+No personal data is ever read into these rows (no reporter names, no LINE ids).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from models import status
+from models.clock import DEFAULT_TIMEZONE
+from models.tables import ActionItem, Initiative, KpiTarget, Measure
+
+TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
+
+KPI_SHEET = "KPI達成状況"
+ACTION_SHEET = "行動計画"
+KPI_HEADERS = ("施策", "取組み", "担当課・室", "KPI", "目標", "実績", "達成率", "評価", "最終報告日")
+ACTION_HEADERS = ("施策", "取組み", "年度", "行動計画", "状況", "更新日")
+OPEN_DATA_COLUMNS = (
+    "measure_no",
+    "measure",
+    "initiative_id",
+    "initiative",
+    "kpi_id",
+    "kpi",
+    "fiscal_year",
+    "target",
+    "unit",
+    "kind",
+    "better",
+    "actual",
+    "achievement_rate",
+    "grade",
+    "last_reported_on",
+)
+OPEN_DATA_CSV = "kpi-results.csv"
+OPEN_DATA_JSON = "kpi-results.json"
+
+
+def xlsx_name(fiscal_year: int) -> str:
+    return f"dx-kpi-{fiscal_year}.xlsx"
+
+
+def csv_names(fiscal_year: int) -> tuple[str, str]:
+    """The two CSV files of a year: the KPI table and the action items."""
+    return f"dx-kpi-{fiscal_year}.csv", f"dx-actions-{fiscal_year}.csv"
+
+
+# --- rows ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One KPI target as one reporting section stands on it (rate as a fraction: 0.9 is 90%)."""
+
+    measure: str
+    initiative: str
+    section: str
+    kpi: str
+    target: int | float
+    unit: str
+    actual: int | float | None
+    rate: float | None
+    grade: str
+    last_reported: date | None
+
+    def values(self) -> tuple:
+        return (
+            self.measure,
+            self.initiative,
+            self.section,
+            self.kpi,
+            self.target,
+            self.actual,
+            self.rate,
+            self.grade,
+            self.last_reported,
+        )
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One action item of the year with its status."""
+
+    measure: str
+    initiative: str
+    fiscal_year: int
+    text: str
+    status: str
+    updated: date | None
+
+    def values(self) -> tuple:
+        return (self.measure, self.initiative, self.fiscal_year, self.text, self.status, self.updated)
+
+
+def local_date(moment: datetime | None) -> date | None:
+    """A stored moment as the city's calendar date."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(TOKYO).date()
+
+
+def _measure_titles(session: Session) -> dict[int, str]:
+    return {m.no: f"({m.no}) {m.title}" for m in session.exec(select(Measure)).all()}
+
+
+def _initiative_label(initiative: Initiative) -> str:
+    return f"{initiative.id} {initiative.title}"
+
+
+def _fraction(rate: Decimal | None) -> float | None:
+    return None if rate is None else float(rate / 100)
+
+
+def plan_years(session: Session) -> list[int]:
+    """The fiscal years the plan has KPI targets or action items for."""
+    years = set(session.exec(select(KpiTarget.fiscal_year).where(KpiTarget.removed_at.is_(None))).all())
+    years |= set(session.exec(select(ActionItem.fiscal_year).where(ActionItem.removed_at.is_(None))).all())
+    return sorted(years)
+
+
+def kpi_rows(session: Session, now: datetime, fiscal_year: int) -> list[KpiRow]:
+    """The KPI achievement table of FISCAL_YEAR: one row per KPI target and reporting section, plan order."""
+    measures = _measure_titles(session)
+    states = status.kpi_states(session, now, fiscal_year=fiscal_year)
+    states = sorted(
+        states,
+        key=lambda s: (
+            s.initiative.measure_no,
+            s.initiative.position,
+            s.target.position,
+            not s.lead,
+            s.section,
+        ),
+    )
+    return [
+        KpiRow(
+            measure=measures.get(s.initiative.measure_no, str(s.initiative.measure_no)),
+            initiative=_initiative_label(s.initiative),
+            section=s.section,
+            kpi=s.target.name,
+            target=status.number(s.target.target),
+            unit=s.target.unit,
+            actual=status.number(s.value),
+            rate=_fraction(s.rate),
+            grade=s.grade,
+            last_reported=local_date(s.latest.reported_at) if s.latest is not None else None,
+        )
+        for s in states
+    ]
+
+
+def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
+    """Every action item of FISCAL_YEAR with its status, in plan order."""
+    measures = _measure_titles(session)
+    rows = session.exec(
+        select(ActionItem, Initiative)
+        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .where(ActionItem.fiscal_year == fiscal_year, ActionItem.removed_at.is_(None))
+        .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
+    ).all()
+    return [
+        ActionRow(
+            measure=measures.get(initiative.measure_no, str(initiative.measure_no)),
+            initiative=_initiative_label(initiative),
+            fiscal_year=item.fiscal_year,
+            text=item.text,
+            status=item.status,
+            updated=local_date(item.status_changed_at),
+        )
+        for item, initiative in rows
+    ]
+
+
+def open_data_rows(session: Session, now: datetime) -> list[dict]:
+    """One record per KPI target per plan year: the initiative's figure (its lead section's), as of NOW."""
+    measures = {m.no: m.title for m in session.exec(select(Measure)).all()}
+    targets = session.exec(
+        select(KpiTarget, Initiative)
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .where(KpiTarget.removed_at.is_(None))
+        .order_by(KpiTarget.fiscal_year, Initiative.measure_no, Initiative.position, KpiTarget.position)
+    ).all()
+    figures: dict[int, status.KpiState] = {}
+    for fy in sorted({t.fiscal_year for t, _ in targets}):
+        for state in status.kpi_states(session, now, fiscal_year=fy):
+            if state.lead or state.target.id not in figures:
+                figures[state.target.id] = state
+    records = []
+    for target, initiative in targets:
+        state = figures.get(target.id)
+        latest = state.latest if state is not None else None
+        rate = state.rate if state is not None else None
+        reported = local_date(latest.reported_at) if latest is not None else None
+        records.append(
+            {
+                "measure_no": initiative.measure_no,
+                "measure": measures.get(initiative.measure_no),
+                "initiative_id": initiative.id,
+                "initiative": initiative.title,
+                "kpi_id": target.series_id,
+                "kpi": target.name,
+                "fiscal_year": target.fiscal_year,
+                "target": status.number(target.target),
+                "unit": target.unit,
+                "kind": target.kind,
+                "better": target.better,
+                "actual": status.number(latest.value) if latest is not None else None,
+                "achievement_rate": status.number(rate),
+                "grade": status.grade_of(rate) if rate is not None else None,
+                "last_reported_on": reported.isoformat() if reported else None,
+            }
+        )
+    return records
+
+
+# --- writers --------------------------------------------------------------------------------------------
+
+
+def _display_width(value) -> int:
+    if value is None:
+        return 0
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _unit_format(unit: str) -> str:
+    """A number format showing the KPI's unit after the number (the cell stays a number)."""
+    unit = unit.replace('"', "").replace("\\", "")
+    return f'General"{unit}"' if unit else "General"
+
+
+def write_xlsx(path: Path, kpis: Sequence[KpiRow], actions: Sequence[ActionRow]) -> None:
+    """Two sheets (KPI達成状況, 行動計画): bold frozen header, numbers as numbers, dates as dates."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    kpi_sheet = workbook.active
+    kpi_sheet.title = KPI_SHEET
+    action_sheet = workbook.create_sheet(ACTION_SHEET)
+    bold = Font(bold=True)
+
+    def fill(sheet, headers: Sequence[str], rows: Iterable[tuple], formats) -> None:
+        sheet.append(list(headers))
+        for cell in sheet[1]:
+            cell.font = bold
+        sheet.freeze_panes = "A2"
+        widths = [_display_width(h) for h in headers]
+        for row_no, (values, row_formats) in enumerate(zip(rows, formats, strict=True), start=2):
+            sheet.append(list(values))
+            for col_no, value in enumerate(values, start=1):
+                widths[col_no - 1] = max(widths[col_no - 1], _display_width(value))
+                number_format = row_formats.get(col_no)
+                if number_format and value is not None:
+                    sheet.cell(row=row_no, column=col_no).number_format = number_format
+        for col_no, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(col_no)].width = min(max(width + 2, 8), 60)
+        if sheet.max_row > 1:
+            sheet.auto_filter.ref = sheet.dimensions
+
+    fill(
+        kpi_sheet,
+        KPI_HEADERS,
+        (r.values() for r in kpis),
+        [{5: _unit_format(r.unit), 6: _unit_format(r.unit), 7: "0.0%", 9: "yyyy-mm-dd"} for r in kpis],
+    )
+    fill(action_sheet, ACTION_HEADERS, (r.values() for r in actions), [{6: "yyyy-mm-dd"} for _ in actions])
+    workbook.save(path)
+
+
+def _csv_value(value) -> str | int | float:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence], bom: bool = False) -> None:
+    """A UTF-8 CSV with a header row (a BOM first when BOM, so Excel reads it as UTF-8)."""
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow([_csv_value(v) for v in row])
+
+
+def write_kpi_csvs(
+    directory: Path, fiscal_year: int, kpis: Sequence[KpiRow], actions: Sequence[ActionRow], bom: bool = False
+) -> list[Path]:
+    """The KPI table and the action items as two CSV files in DIRECTORY; the paths written."""
+    kpi_name, action_name = csv_names(fiscal_year)
+    kpi_path, action_path = directory / kpi_name, directory / action_name
+    write_csv(kpi_path, KPI_HEADERS, (r.values() for r in kpis), bom)
+    write_csv(action_path, ACTION_HEADERS, (r.values() for r in actions), bom)
+    return [kpi_path, action_path]
+
+
+def write_open_data(directory: Path, records: Sequence[dict], bom: bool = False) -> list[Path]:
+    """kpi-results.csv and kpi-results.json (a list of records with the stable columns) in DIRECTORY."""
+    csv_path, json_path = directory / OPEN_DATA_CSV, directory / OPEN_DATA_JSON
+    write_csv(csv_path, OPEN_DATA_COLUMNS, ([r[c] for c in OPEN_DATA_COLUMNS] for r in records), bom)
+    json_path.write_text(
+        json.dumps([{c: r[c] for c in OPEN_DATA_COLUMNS} for r in records], ensure_ascii=False, indent=2)
+        + "\n",
+        encoding="utf-8",
+    )
+    return [csv_path, json_path]
