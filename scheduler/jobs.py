@@ -544,6 +544,22 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
     iso = today.isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
     not_before = next_send_time(now)
+
+    def queue_digest(member: Member, locale: str, intent: Digest) -> None:
+        """One digest push per person and ISO week (re-running the job adds nothing)."""
+        queue_intent(
+            session,
+            result,
+            kind="digest",
+            base_key=f"weekly-digest:{week}:{member.id}",
+            recipients={locale: [member.line_user_id]},
+            intent_for=lambda _locale: intent,
+            section=None,
+            not_before=not_before,
+            now=now,
+            per_locale=False,
+        )
+
     managers = session.exec(
         select(Member).where(Member.role == "manager", Member.active.is_(True)).order_by(Member.id)
     ).all()
@@ -558,39 +574,21 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
             as_of=today,
             sections=tuple(digest_sections(session, sections, now, locale)),
         )
-        queue_intent(
-            session,
-            result,
-            kind="digest",
-            base_key=f"weekly-digest:{week}:{manager.id}",
-            recipients={locale: [manager.line_user_id]},
-            intent_for=lambda _locale, intent=intent: intent,
-            section=None,
-            not_before=not_before,
-            now=now,
-            per_locale=False,
-        )
+        queue_digest(manager, locale, intent)
     admins = active_admins(session)
     if not admins:
         return
-    asked = requests.sections_asked_in(session, fy)
+    asked = list(requests.sections_asked_in(session, fy))
+    city_wide: dict[str, Digest] = {}  # the same pages for every admin of a language: computed once
     for admin in admins:
         locale = normalise_locale(admin.locale)
-        pages = digest_sections(session, list(asked), now, locale)
-        pages.sort(key=lambda p: (-len(p.overdue), p.section))
-        intent = Digest(title_scope=CITY_WIDE[locale], fiscal_year=fy, as_of=today, sections=tuple(pages))
-        queue_intent(
-            session,
-            result,
-            kind="digest",
-            base_key=f"weekly-digest:{week}:{admin.id}",
-            recipients={locale: [admin.line_user_id]},
-            intent_for=lambda _locale, intent=intent: intent,
-            section=None,
-            not_before=not_before,
-            now=now,
-            per_locale=False,
-        )
+        if locale not in city_wide:
+            pages = digest_sections(session, asked, now, locale)
+            pages.sort(key=lambda p: (-len(p.overdue), p.section))
+            city_wide[locale] = Digest(
+                title_scope=CITY_WIDE[locale], fiscal_year=fy, as_of=today, sections=tuple(pages)
+            )
+        queue_digest(admin, locale, city_wide[locale])
 
 
 # --- running --------------------------------------------------------------------------------------
