@@ -1,8 +1,9 @@
 """Translations (ja default, en) from the gettext catalogs in messages/locales, via Babel.
 
-Catalogs are the .po files, compiled in memory on first use, so a stale .mo can never be served.
-Maintain them with `scripts/i18n` (pybabel extract + update) and translate every entry in both languages;
-a test fails when a string is missing or untranslated.
+Catalogs are the .po files, compiled in memory on first use, so a stale .mo can never be served. A locale's
+catalog is messages.po plus any feature catalog beside it (e.g. dashboard.po), merged; a msgid lives in
+exactly one file. Maintain messages.po with `scripts/i18n` (pybabel extract + update) and translate every
+entry in both languages; a test fails when a string is missing, duplicated or untranslated.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -37,15 +39,36 @@ def normalise_locale(locale: str | None) -> str:
 def translations(locale: str | None) -> NullTranslations:
     """The compiled catalog of LOCALE (read from its .po file once per process)."""
     code = normalise_locale(locale)
-    po_path = LOCALES_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po_path.exists():
+    catalog = merged_catalog(code)
+    if catalog is None:
         return NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=code, domain=DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
+
+
+def catalog_files(locale: str) -> list[Path]:
+    """messages.po first, then the feature catalogs in name order."""
+    folder = LOCALES_DIR / locale / "LC_MESSAGES"
+    main = folder / f"{DOMAIN}.po"
+    others = sorted(p for p in folder.glob("*.po") if p != main)
+    return ([main] if main.exists() else []) + others
+
+
+def merged_catalog(locale: str) -> Catalog | None:
+    """All of LOCALE's .po files as one catalog (None when there is none)."""
+    files = catalog_files(locale)
+    if not files:
+        return None
+    with files[0].open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain=DOMAIN)
+    for path in files[1:]:
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale=locale, domain=DOMAIN):
+                if message.id:
+                    catalog[message.id] = message
+    return catalog
 
 
 class Translator:

@@ -12,7 +12,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from messages.formatting import format_day, format_moment, format_number, format_target, format_value
-from messages.i18n import LOCALES_DIR, SUPPORTED_LOCALES, Translator, normalise_locale
+from messages.i18n import SUPPORTED_LOCALES, Translator, catalog_files, normalise_locale
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,9 +30,15 @@ def source_msgids() -> set:
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_catalog_is_current_and_fully_translated(locale):
-    with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        catalog = read_po(handle)
-    entries = {m.id: m for m in catalog if m.id}
+    entries, duplicated = {}, []
+    for path in catalog_files(locale):
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                if message.id:
+                    if message.id in entries:
+                        duplicated.append((path.name, message.id))
+                    entries[message.id] = message
+    assert not duplicated, f"msgids in more than one {locale} catalog file: {duplicated[:5]}"
     wanted = source_msgids()
     missing = wanted - set(entries)
     stale = set(entries) - wanted
