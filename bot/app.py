@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 
+from bot import dashboard, ops, simulator
 from bot.config import Config
 from bot.webhook import blueprint as webhook_blueprint
 from messages.line_sender import make_sender
@@ -37,6 +38,9 @@ def create_app(config: Config | None = None) -> Flask:
         )
 
     app.register_blueprint(webhook_blueprint)
+    ops.init_app(app)
+    simulator.init_app(app)
+    dashboard.init_app(app)
 
     @app.get("/healthz")
     def healthz():

@@ -32,6 +32,7 @@ class Config:
     timezone: str = "Asia/Tokyo"
     base_url: str | None = None
     secret_key: str | None = field(default=None, repr=False)
+    simulator: bool = False  # DXBOT_SIMULATOR=1: serve /simulator even with the LINE sender
     testing: bool = False
 
     @classmethod
@@ -54,6 +55,7 @@ class Config:
             timezone=get("DXBOT_TIMEZONE") or "Asia/Tokyo",
             base_url=get("DXBOT_BASE_URL"),
             secret_key=get("DXBOT_SECRET_KEY"),
+            simulator=(get("DXBOT_SIMULATOR") or "").lower() in ("1", "true", "yes", "on"),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -75,6 +77,11 @@ class Config:
             self.clock()
         except ValueError as exc:
             raise ConfigError(f"DXBOT_NOW: {exc}") from exc
+
+    @property
+    def simulator_enabled(self) -> bool:
+        """/simulator is on with the console sender, or when DXBOT_SIMULATOR=1 says so explicitly."""
+        return self.simulator or self.sender == "console"
 
     @property
     def uses_development_secret(self) -> bool:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import click
 
 from bot.cli import (
+    backup,
     db,
+    demo,
     digest,
+    doctor,
     export,
+    import_actuals,
     invites,
     jobs,
     kpi,
@@ -49,6 +53,10 @@ COMMANDS = (
     jobs.group,
     digest.digest,
     export.export,
+    import_actuals.import_actuals,
+    demo.demo,
+    doctor.doctor,
+    backup.backup,
 )
 for group in COMMANDS:
     cli.add_command(group)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from bot.conversation.commands import actions, help, language, report_menu, snooze, status, undo
+from bot.conversation.commands import actions, dashboard, help, language, report_menu, snooze, status, undo
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 
@@ -24,6 +24,7 @@ COMMANDS: list[tuple[re.Pattern, Handler]] = [
     (undo.CORRECT_RE, undo.handle_correct),
     (language.LANGUAGE_RE, language.handle),
     (snooze.SNOOZE_RE, snooze.handle),
+    (re.compile(dashboard.DASHBOARD_RE, re.I), dashboard.handle),
 ]
 
 

@@ -1,0 +1,9 @@
+"""The LINE-style chat simulator at /simulator: try the bot in a browser without a LINE channel."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the simulator when the configuration turns it on (see Config.simulator_enabled)."""
