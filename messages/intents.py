@@ -210,3 +210,11 @@ class Notice:
 
     key: str
     values: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DashboardLink:
+    """A single-use link that starts a dashboard session (managers and admins)."""
+
+    url: str
+    expires_at: datetime

@@ -9,6 +9,7 @@ from linebot.v3.messaging import Message
 from messages import intents
 from messages.builders.actions import build_action_list, build_action_updated, build_kickoff
 from messages.builders.confirmation import build_confirmation, build_voided
+from messages.builders.dashboard_link import build_dashboard_link
 from messages.builders.digest import build_digest
 from messages.builders.kpi_request import build_kpi_request, build_nudge
 from messages.builders.question import build_number_prompt, build_question
@@ -32,6 +33,7 @@ BUILDERS: dict[type, Builder] = {
     intents.Help: build_help,
     intents.Notice: build_notice,
     intents.KpiStatus: build_status,
+    intents.DashboardLink: build_dashboard_link,
 }
 
 
