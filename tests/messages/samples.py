@@ -152,6 +152,10 @@ def worst_case_samples(plan) -> dict[str, object]:
             kpis=every_kpi,
             delayed_actions=tuple(i.text for i in items[:50]),
         ),
+        "dashboard_link": intents.DashboardLink(
+            url="https://dx.example.jp/dashboard/login/" + "x" * 43,
+            expires_at=datetime(2026, 11, 24, 10, 10, tzinfo=ZoneInfo("Asia/Tokyo")),
+        ),
         "notice": intents.Notice(
             "registered", {"name": "山田 太郎", "section": "人権啓発推進課 三山木福祉会館", "role": "admin"}
         ),
