@@ -255,11 +255,11 @@ def test_every_kind_has_a_builder_and_builds_in_both_languages(plan, sender, loc
         intents.KpiStatus(
             section="デジタル情報課", fiscal_year=2026, kpis=kpis, delayed_actions=("システム運用開始",)
         ),
-        intents.Notice("registered", {"name": "山田", "section": "国保医療課", "role": "staff"}),
         intents.DashboardLink(
             url="https://dx.example.jp/dashboard/login/abc",
             expires_at=datetime(2026, 11, 24, 1, 10, tzinfo=UTC),
         ),
+        intents.Notice("registered", {"name": "山田", "section": "国保医療課", "role": "staff"}),
     ]
     assert {type(s) for s in samples} == set(BUILDERS)
     for sample in samples:
