@@ -231,56 +231,60 @@ def open_data_rows(session: Session, now: datetime) -> list[dict]:
 # --- writers --------------------------------------------------------------------------------------------
 
 
-def _display_width(value) -> int:
+def display_width(value) -> int:
     if value is None:
         return 0
     text = value.isoformat() if isinstance(value, date) else str(value)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _unit_format(unit: str) -> str:
+def unit_format(unit: str) -> str:
     """A number format showing the KPI's unit after the number (the cell stays a number)."""
     unit = unit.replace('"', "").replace("\\", "")
     return f'General"{unit}"' if unit else "General"
 
 
+def fill_sheet(sheet, headers: Sequence[str], rows: Iterable[tuple], formats: Iterable[dict]) -> None:
+    """Bold frozen header, the rows (per-cell number formats by column number), widths from content, a filter."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.append(list(headers))
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    sheet.freeze_panes = "A2"
+    widths = [display_width(h) for h in headers]
+    for row_no, (values, row_formats) in enumerate(zip(rows, formats, strict=True), start=2):
+        sheet.append(list(values))
+        for col_no, value in enumerate(values, start=1):
+            widths[col_no - 1] = max(widths[col_no - 1], display_width(value))
+            number_format = row_formats.get(col_no)
+            if number_format and value is not None:
+                sheet.cell(row=row_no, column=col_no).number_format = number_format
+    for col_no, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(col_no)].width = min(max(width + 2, 8), 60)
+    if sheet.max_row > 1:
+        sheet.auto_filter.ref = sheet.dimensions
+
+
 def write_xlsx(path: Path, kpis: Sequence[KpiRow], actions: Sequence[ActionRow]) -> None:
     """Two sheets (KPI達成状況, 行動計画): bold frozen header, numbers as numbers, dates as dates."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     kpi_sheet = workbook.active
     kpi_sheet.title = KPI_SHEET
     action_sheet = workbook.create_sheet(ACTION_SHEET)
-    bold = Font(bold=True)
-
-    def fill(sheet, headers: Sequence[str], rows: Iterable[tuple], formats) -> None:
-        sheet.append(list(headers))
-        for cell in sheet[1]:
-            cell.font = bold
-        sheet.freeze_panes = "A2"
-        widths = [_display_width(h) for h in headers]
-        for row_no, (values, row_formats) in enumerate(zip(rows, formats, strict=True), start=2):
-            sheet.append(list(values))
-            for col_no, value in enumerate(values, start=1):
-                widths[col_no - 1] = max(widths[col_no - 1], _display_width(value))
-                number_format = row_formats.get(col_no)
-                if number_format and value is not None:
-                    sheet.cell(row=row_no, column=col_no).number_format = number_format
-        for col_no, width in enumerate(widths, start=1):
-            sheet.column_dimensions[get_column_letter(col_no)].width = min(max(width + 2, 8), 60)
-        if sheet.max_row > 1:
-            sheet.auto_filter.ref = sheet.dimensions
-
-    fill(
+    fill_sheet(
         kpi_sheet,
         KPI_HEADERS,
         (r.values() for r in kpis),
-        [{5: _unit_format(r.unit), 6: _unit_format(r.unit), 7: "0.0%", 9: "yyyy-mm-dd"} for r in kpis],
+        [{5: unit_format(r.unit), 6: unit_format(r.unit), 7: "0.0%", 9: "yyyy-mm-dd"} for r in kpis],
     )
-    fill(action_sheet, ACTION_HEADERS, (r.values() for r in actions), [{6: "yyyy-mm-dd"} for _ in actions])
+    fill_sheet(
+        action_sheet, ACTION_HEADERS, (r.values() for r in actions), [{6: "yyyy-mm-dd"} for _ in actions]
+    )
     workbook.save(path)
 
 

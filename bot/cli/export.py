@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import CliError, Runtime, fiscal_year_option, pass_runtime
+from models import actuals_template
 from models import export as exports
 from models.fiscal_year import fiscal_year_of
 
@@ -22,12 +23,13 @@ def _directory(path: Path) -> Path:
     return path
 
 
-def _xlsx_path(output: str | None, fiscal_year: int) -> Path:
+def _xlsx_path(output: str | None, name: str) -> Path:
+    """--output as the workbook's path (NAME in the current directory, or in --output when a directory)."""
     if not output:
-        return Path.cwd() / exports.xlsx_name(fiscal_year)
+        return Path.cwd() / name
     path = Path(output)
     if path.is_dir():
-        return path / exports.xlsx_name(fiscal_year)
+        return path / name
     if not path.parent.is_dir():
         raise CliError(f"--output: directory {path.parent} does not exist")
     return path
@@ -51,15 +53,32 @@ def _xlsx_path(output: str | None, fiscal_year: int) -> Path:
 @click.option(
     "--open-data", "open_data", is_flag=True, help="KPI results of every plan year as CSV and JSON."
 )
+@click.option(
+    "--template",
+    is_flag=True,
+    help="An Excel workbook of past years' action items and KPI targets to fill in "
+    "(default ./dxbot-actuals-template.xlsx); read back with `dxbot import-actuals`.",
+)
 @pass_runtime
 def export(
-    runtime: Runtime, fiscal_year: str | None, fmt: str, output: str | None, bom: bool, open_data: bool
+    runtime: Runtime,
+    fiscal_year: str | None,
+    fmt: str,
+    output: str | None,
+    bom: bool,
+    open_data: bool,
+    template: bool,
 ) -> None:
-    """Export the KPI achievement table and action items of a year, or the open-data KPI results."""
+    """Export a year's KPI table and action items, the open-data KPI results, or the past-years template."""
     year = fiscal_year_option(fiscal_year)
     now = runtime.clock.now()
     if open_data and year is not None:
         raise CliError("--open-data covers every plan year; drop --fiscal-year")
+    if template:
+        if open_data or year is not None or fmt != "xlsx" or bom:
+            raise CliError("--template is one Excel workbook of every past year; drop the other options")
+        _write_template(runtime, output)
+        return
     with runtime.read() as session:
         if open_data:
             records = exports.open_data_rows(session, now)
@@ -77,10 +96,37 @@ def export(
         elif fmt == "csv":
             written = exports.write_kpi_csvs(_directory(Path(output or ".")), year, kpis, actions, bom)
         else:
-            path = _xlsx_path(output, year)
+            path = _xlsx_path(output, exports.xlsx_name(year))
             exports.write_xlsx(path, kpis, actions)
             written = [path]
     except OSError as exc:
         raise CliError(f"cannot write {exc.filename or output}: {exc.strerror or exc}") from exc
     for path in written:
         click.echo(f"wrote {path}")
+
+
+def _write_template(runtime: Runtime, output: str | None) -> None:
+    """Write the past-years template and say what it holds."""
+    now = runtime.clock.now()
+    with runtime.read() as session:
+        content = actuals_template.build_template(session, now)
+    if not content.years:
+        raise CliError(
+            f"no past years to fill in: the plan has nothing before FY{fiscal_year_of(now)}, the current year"
+        )
+    path = _xlsx_path(output, actuals_template.TEMPLATE_NAME)
+    try:
+        actuals_template.write_template(path, content)
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from exc
+    known = sum(1 for a in content.actions if a.status) + sum(1 for k in content.kpis if k.actual is not None)
+    years = ", ".join(f"FY{fy}" for fy in content.years)
+    click.echo(
+        f"wrote {path}: {len(content.actions)} action items and {len(content.kpis)} KPI rows of {years}"
+        f" ({known} already known, prefilled)"
+    )
+    for target in content.unlisted:
+        click.echo(
+            f"note: FY{target.fiscal_year} KPI {target.series_id} {target.name} is left out: "
+            "its 担当課・室 names no section (only a group)"
+        )

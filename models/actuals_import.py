@@ -1,0 +1,534 @@
+"""Reading the filled-in past-years template back (`dxbot import-actuals`): every row is checked first,
+and only a file without a single problem is written — action statuses with history, actuals as reports.
+
+Idempotent: a row that says what the bot already knows writes nothing. A cell still holding what the
+template was exported with never overrides what staff reported in LINE since; a cell changed in the file
+AND in the bot is a conflict, reported like any other problem.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models import actuals_template as tpl
+from models.actions import set_status
+from models.fiscal_year import fiscal_year_dates, fiscal_year_of
+from models.kpi_parsing import (
+    IMPOSSIBLE_VALUE,
+    MALFORMED_NUMBER,
+    NO_FIGURE,
+    SEVERAL_FIGURES,
+    UNCLEAR_VALUE,
+    UNIT_MISMATCH,
+    OpenKpi,
+    parse_reply,
+)
+from models.reports import record_report
+from models.status import number
+from models.tables import ActionItem, InitiativeSection, KpiReport, KpiTarget, Section
+
+IMPORT_SOURCE = "import-actuals"  # source_message_id of what an import writes (no LINE message, no reporter)
+
+
+class TemplateError(ValueError):
+    """The file as a whole cannot be read as the template (not a workbook, a sheet or column missing)."""
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One data row of a template sheet: its cells by header, and each cell's number format."""
+
+    sheet: str
+    row: int
+    cells: dict[str, Any]
+    formats: dict[str, str]
+
+    def where(self) -> str:
+        return f"{self.sheet} row {self.row}"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    item: ActionItem
+    status: str
+    at: datetime
+    where: str
+
+
+@dataclass(frozen=True)
+class NewActual:
+    target: KpiTarget
+    section: Section
+    value: Decimal
+    at: datetime
+    where: str
+    written: str
+
+
+@dataclass
+class YearCounts:
+    """What an import does to one fiscal year."""
+
+    statuses: int = 0
+    statuses_unchanged: int = 0
+    statuses_empty: int = 0
+    actuals: int = 0
+    actuals_unchanged: int = 0
+    actuals_empty: int = 0
+
+
+@dataclass
+class Checked:
+    """The outcome of checking a workbook: problems (nothing may be written) or the changes to make."""
+
+    problems: list[str] = field(default_factory=list)
+    statuses: list[StatusChange] = field(default_factory=list)
+    actuals: list[NewActual] = field(default_factory=list)
+    years: dict[int, YearCounts] = field(default_factory=dict)
+
+    def year(self, fy: Any) -> YearCounts | None:
+        if not isinstance(fy, int):
+            return None
+        return self.years.setdefault(fy, YearCounts())
+
+
+# --- reading the workbook ---------------------------------------------------------------------------
+
+
+def read_workbook(path: Path) -> dict[str, list[SheetRow]]:
+    """The rows of the 行動計画 and KPI実績 sheets, by header; a TemplateError when it is not the template."""
+    from openpyxl import load_workbook
+
+    if not path.is_file():
+        raise TemplateError(f"{path}: no such file")
+    try:
+        workbook = load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a file that is not xlsx
+        raise TemplateError(
+            f"{path.name} is not an Excel workbook (.xlsx) that can be read: {exc.__class__.__name__}"
+        ) from exc
+    try:
+        return {
+            tpl.ACTION_SHEET: _sheet_rows(workbook, tpl.ACTION_SHEET, tpl.ACTION_HEADERS),
+            tpl.KPI_SHEET: _sheet_rows(workbook, tpl.KPI_SHEET, tpl.KPI_HEADERS),
+        }
+    finally:
+        workbook.close()
+
+
+def _sheet_rows(workbook, name: str, headers: tuple[str, ...]) -> list[SheetRow]:
+    if name not in workbook.sheetnames:
+        raise TemplateError(
+            f"the workbook has no sheet {name}: is it a template from `dxbot export --template`?"
+        )
+    sheet = workbook[name]
+    header_row = [_text(c.value) for c in next(sheet.iter_rows(min_row=1, max_row=1), ())]
+    columns = {h: i for i, h in enumerate(header_row) if h}
+    missing = [h for h in headers if h not in columns]
+    if missing:
+        raise TemplateError(
+            f"sheet {name} has no column {', '.join(missing)} in row 1: "
+            "is it a template from `dxbot export --template`? (export a new one)"
+        )
+    rows = []
+    for cells in sheet.iter_rows(min_row=2):
+        if all(_blank(c.value) for c in cells):
+            continue
+        picked = {h: cells[i] if i < len(cells) else None for h, i in columns.items() if h in headers}
+        rows.append(
+            SheetRow(
+                sheet=name,
+                row=cells[0].row,
+                cells={h: (c.value if c is not None else None) for h, c in picked.items()},
+                formats={h: (c.number_format if c is not None else "General") for h, c in picked.items()},
+            )
+        )
+    return rows
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# --- cell values ------------------------------------------------------------------------------------
+
+
+def read_id(value: Any, header: str) -> tuple[int | None, str | None]:
+    """An id cell as an int, or the problem with it."""
+    if _blank(value):
+        return None, f"no {header}: rows cannot be added by hand (use the rows the template has)"
+    if isinstance(value, bool):
+        return None, f"{header} {value} is not an id"
+    if isinstance(value, int):
+        return value, None
+    if isinstance(value, float) and value.is_integer():
+        return int(value), None
+    text = _text(value)
+    if text.isdigit():
+        return int(text), None
+    return None, f"{header} {_show(value)!r} is not an id"
+
+
+_JAPANESE_DATE = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$")
+
+
+def read_date(value: Any, header: str) -> tuple[date | None, str | None]:
+    """A date cell (a real date, or text like 2025-03-31, 2025/3/31, 2025年3月31日), or the problem."""
+    if _blank(value):
+        return None, None
+    if isinstance(value, datetime):
+        return value.date(), None
+    if isinstance(value, date):
+        return value, None
+    if isinstance(value, str):
+        match = _JAPANESE_DATE.match(_text(value))
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups())), None
+            except ValueError:
+                pass
+    return None, f"{header} {_show(value)!r} is not a date (e.g. 2025-03-31)"
+
+
+def _is_percent_format(number_format: str) -> bool:
+    """Whether a cell's format is Excel's percent (18% typed into a cell is stored as 0.18)."""
+    unquoted = re.sub(r'"[^"]*"|\\.', "", number_format or "")
+    return "%" in unquoted
+
+
+def read_actual(value: Any, number_format: str, target: KpiTarget) -> tuple[Decimal | None, str | None]:
+    """An 実績 cell as the KPI's value, checked like a figure sent in LINE (kpi_parsing), or the problem."""
+    if isinstance(value, bool | datetime | date):
+        return None, f"{tpl.ACTUAL} {_show(value)!r} is not a number"
+    if isinstance(value, int | float | Decimal):
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            return None, f"{tpl.ACTUAL} {_show(value)!r} is not a number"
+        if _is_percent_format(number_format):
+            amount *= 100
+        text = format(amount.normalize(), "f")
+    else:
+        text = str(value).strip()
+    kpi = OpenKpi(
+        key=target.series_id, series_id=target.series_id, name=target.name, unit=target.unit, kind=target.kind
+    )
+    outcome = parse_reply(text, [kpi])
+    if outcome.is_report and len(outcome.reports) == 1:
+        return outcome.reports[0].value, None
+    question = outcome.questions[0] if outcome.questions else None
+    reason = question.reason if question else NO_FIGURE
+    figure = question.figure if question else None
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    unit = target.unit
+    if reason == IMPOSSIBLE_VALUE and figure is not None:
+        if figure.negative or figure.value < 0:
+            return None, f"{tpl.ACTUAL} {shown} is negative"
+        if unit == "%" and figure.value > 100:
+            return None, f"{tpl.ACTUAL} {shown} is over 100% for a rate ({target.name})"
+        return None, f"{tpl.ACTUAL} {shown} is not a whole number of {unit} ({target.name})"
+    messages = {
+        MALFORMED_NUMBER: f"{tpl.ACTUAL} {shown!r} is not a well-formed number",
+        UNIT_MISMATCH: f"{tpl.ACTUAL} {shown!r} is not in {unit}, the unit of {target.name}",
+        NO_FIGURE: f"{tpl.ACTUAL} {shown!r} is not a number",
+        SEVERAL_FIGURES: f"{tpl.ACTUAL} {shown!r} holds several figures; write one",
+        UNCLEAR_VALUE: f"{tpl.ACTUAL} {shown!r} is a bound or a change, not the figure itself",
+    }
+    return None, messages.get(reason, f"{tpl.ACTUAL} {shown!r} cannot be read as a figure of {target.name}")
+
+
+def read_status(value: Any) -> tuple[str | None, str | None]:
+    """A 状況 cell as one of the five statuses, or the problem."""
+    if _blank(value):
+        return None, None
+    text = _text(value)
+    if text in tpl.STATUS_CHOICES:
+        return text, None
+    return None, f"{tpl.STATUS} {_show(value)!r} is not one of {'/'.join(tpl.STATUS_CHOICES)}"
+
+
+def _moment(day: date | None, now: datetime) -> datetime:
+    """When a change dated DAY happened: the end of that day (never after NOW); NOW when undated."""
+    if day is None:
+        return now
+    return min(datetime.combine(day, time(23, 59, 59), tzinfo=now.tzinfo), now)
+
+
+def _date_problem(day: date | None, header: str, fiscal_year: int, now: datetime) -> str | None:
+    if day is None:
+        return None
+    today = now.date()
+    if day > today:
+        return f"{header} {day.isoformat()} is in the future (today is {today.isoformat()})"
+    start = fiscal_year_dates(fiscal_year)[0]
+    if day < start:
+        return f"{header} {day.isoformat()} is before FY{fiscal_year} began ({start.isoformat()})"
+    return None
+
+
+# --- checking ---------------------------------------------------------------------------------------
+
+
+def check(session: Session, sheets: dict[str, list[SheetRow]], now: datetime) -> Checked:
+    """Every row of the workbook checked against the plan and what the bot knows; nothing is written."""
+    result = Checked()
+    current = fiscal_year_of(now)
+    _check_actions(session, sheets.get(tpl.ACTION_SHEET, []), now, current, result)
+    _check_actuals(session, sheets.get(tpl.KPI_SHEET, []), now, current, result)
+    return result
+
+
+def _check_actions(
+    session: Session, rows: list[SheetRow], now: datetime, current: int, result: Checked
+) -> None:
+    seen: dict[int, int] = {}
+    for row in rows:
+        status, status_problem = read_status(row.cells[tpl.STATUS])
+        if status is None and status_problem is None:
+            if (counts := result.year(row.cells[tpl.YEAR])) is not None:
+                counts.statuses_empty += 1
+            continue
+        problems = [status_problem] if status_problem else []
+        item_id, problem = read_id(row.cells[tpl.ACTION_ID], tpl.ACTION_ID)
+        item = None
+        if problem:
+            problems.append(problem)
+        else:
+            item = session.get(ActionItem, item_id)
+            if item is None:
+                problems.append(f"unknown {tpl.ACTION_ID} {item_id}: not an action item of the plan")
+            elif item_id in seen:
+                problems.append(f"the same action item as row {seen[item_id]}")
+                item = None
+            else:
+                seen[item_id] = row.row
+        day, date_problem = read_date(row.cells[tpl.CONFIRMED], tpl.CONFIRMED)
+        if date_problem:
+            problems.append(date_problem)
+        if item is not None:
+            problems.extend(_action_identity(item, row, current))
+            if (late := _date_problem(day, tpl.CONFIRMED, item.fiscal_year, now)) is not None:
+                problems.append(late)
+        if problems:
+            result.problems.extend(f"{row.where()}: {p}" for p in problems)
+            continue
+        known = item.status if item.status_changed_at is not None else None
+        exported, _ = read_status(row.cells[tpl.KNOWN_STATUS])
+        counts = result.year(item.fiscal_year)
+        if status in (known, exported):
+            counts.statuses_unchanged += 1  # already so, or untouched while the bot learnt something newer
+        elif known != exported:
+            since = item.status_changed_at.astimezone(now.tzinfo).date().isoformat()
+            result.problems.append(
+                f"{row.where()}: {tpl.STATUS} was changed in the bot since the template was exported "
+                f"(now {known}, {since}); export a new template, or write {known} to keep it"
+            )
+        else:
+            result.statuses.append(StatusChange(item, status, _moment(day, now), row.where()))
+            counts.statuses += 1
+
+
+def _action_identity(item: ActionItem, row: SheetRow, current: int) -> list[str]:
+    """Why ROW no longer describes ITEM (removed, other text or year, a year not over yet)."""
+    if item.removed_at is not None:
+        return [
+            f"this action item was removed from the plan by a revision "
+            f"({item.removed_at.date().isoformat()}); export a new template"
+        ]
+    problems = []
+    if _decimal(row.cells[tpl.YEAR]) != item.fiscal_year:
+        problems.append(
+            f"{tpl.YEAR} {_show(row.cells[tpl.YEAR])} does not match the item's FY{item.fiscal_year}"
+        )
+    if _text(row.cells[tpl.ACTION_TEXT]) != _text(item.text):
+        problems.append(
+            f"{tpl.ACTION_TEXT} does not match the plan (the plan says 「{item.text}」); export a new template"
+        )
+    if item.fiscal_year >= current:
+        problems.append(f"FY{item.fiscal_year} has not ended; its statuses are set in LINE, not imported")
+    return problems
+
+
+def _check_actuals(
+    session: Session, rows: list[SheetRow], now: datetime, current: int, result: Checked
+) -> None:
+    seen: dict[tuple[int, int], int] = {}
+    for row in rows:
+        if _blank(row.cells[tpl.ACTUAL]):
+            if (counts := result.year(row.cells[tpl.YEAR])) is not None:
+                counts.actuals_empty += 1
+            continue
+        problems: list[str] = []
+        target_id, problem = read_id(row.cells[tpl.TARGET_ID], tpl.TARGET_ID)
+        target = None
+        if problem:
+            problems.append(problem)
+        elif (target := session.get(KpiTarget, target_id)) is None:
+            problems.append(f"unknown {tpl.TARGET_ID} {target_id}: not a KPI target of the plan")
+        section_id, problem = read_id(row.cells[tpl.SECTION_ID], tpl.SECTION_ID)
+        section = None
+        if problem:
+            problems.append(problem)
+        elif (section := session.get(Section, section_id)) is None:
+            problems.append(f"unknown {tpl.SECTION_ID} {section_id}: not a section")
+        if target is not None and section is not None:
+            if (target.id, section.id) in seen:
+                problems.append(f"the same KPI and section as row {seen[(target.id, section.id)]}")
+                target = None
+            else:
+                seen[(target.id, section.id)] = row.row
+                problems.extend(_kpi_identity(session, target, section, row, current))
+        value, problem = (
+            (None, None)
+            if target is None
+            else read_actual(row.cells[tpl.ACTUAL], row.formats.get(tpl.ACTUAL, "General"), target)
+        )
+        if problem:
+            problems.append(problem)
+        day, problem = read_date(row.cells[tpl.AS_OF], tpl.AS_OF)
+        if problem:
+            problems.append(problem)
+        elif target is not None and (late := _date_problem(day, tpl.AS_OF, target.fiscal_year, now)):
+            problems.append(late)
+        if problems or target is None or section is None or value is None:
+            result.problems.extend(f"{row.where()}: {p}" for p in problems)
+            continue
+        latest = _latest(session, target, section, now)
+        known = latest.value if latest is not None else None
+        exported = _decimal(row.cells[tpl.KNOWN_ACTUAL])
+        counts = result.year(target.fiscal_year)
+        at = _moment(day, now)
+        if value == known or (exported is not None and value == exported):
+            counts.actuals_unchanged += 1
+        elif known != exported:
+            when = latest.reported_at.astimezone(now.tzinfo).date().isoformat()
+            result.problems.append(
+                f"{row.where()}: {tpl.ACTUAL} was reported in the bot since the template was exported "
+                f"(now {number(known)}{target.unit}, {when}); export a new template, or write "
+                f"{number(known)} to keep it"
+            )
+        elif latest is not None and at < latest.reported_at:
+            when = latest.reported_at.astimezone(now.tzinfo).date().isoformat()
+            result.problems.append(
+                f"{row.where()}: {tpl.AS_OF} {day.isoformat()} is before the latest report ({when}), "
+                "so the figure would not count; leave 時点 empty or give a later date"
+            )
+        else:
+            result.actuals.append(
+                NewActual(target, section, value, at, row.where(), _show(row.cells[tpl.ACTUAL]))
+            )
+            counts.actuals += 1
+
+
+def _kpi_identity(
+    session: Session, target: KpiTarget, section: Section, row: SheetRow, current: int
+) -> list[str]:
+    """Why ROW no longer describes TARGET as SECTION reports it."""
+    if target.removed_at is not None:
+        return [
+            f"this KPI target was removed from the plan by a revision "
+            f"({target.removed_at.date().isoformat()}); export a new template"
+        ]
+    problems = []
+    if _decimal(row.cells[tpl.YEAR]) != target.fiscal_year:
+        problems.append(
+            f"{tpl.YEAR} {_show(row.cells[tpl.YEAR])} does not match the KPI target's FY{target.fiscal_year}"
+        )
+    if (
+        _text(row.cells[tpl.KPI_NAME]) != _text(target.name)
+        or _decimal(row.cells[tpl.TARGET]) != target.target
+    ):
+        problems.append(
+            f"the KPI does not match the plan (the plan says 「{target.raw}」); export a new template"
+        )
+    reports = session.exec(
+        select(InitiativeSection.id).where(
+            InitiativeSection.initiative_id == target.initiative_id,
+            InitiativeSection.section_id == section.id,
+        )
+    ).first()
+    if reports is None:
+        problems.append(f"{section.name} does not report this KPI (initiative {target.initiative_id})")
+    elif _text(row.cells[tpl.SECTIONS]) != _text(section.name):
+        problems.append(f"{tpl.SECTIONS} {_show(row.cells[tpl.SECTIONS])!r} does not match {section.name}")
+    if target.fiscal_year >= current:
+        problems.append(
+            f"FY{target.fiscal_year} has not ended; its figures are reported in LINE, not imported"
+        )
+    return problems
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if _blank(value) or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+
+
+def _latest(session: Session, target: KpiTarget, section: Section, now: datetime) -> KpiReport | None:
+    return session.exec(
+        select(KpiReport)
+        .where(
+            KpiReport.kpi_target_id == target.id,
+            KpiReport.section_id == section.id,
+            KpiReport.voided_at.is_(None),
+            KpiReport.reported_at <= now,
+        )
+        .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
+        .limit(1)
+    ).first()
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def apply(session: Session, checked: Checked, *, source: str) -> Counter:
+    """Write a problem-free check: status changes with history, actuals as reports (no reporter)."""
+    if checked.problems:
+        raise ValueError("a workbook with problems is never written")
+    written: Counter = Counter()
+    for change in checked.statuses:
+        set_status(
+            session,
+            change.item,
+            change.status,
+            now=change.at,
+            source_message_id=IMPORT_SOURCE,
+            note=f"{source}: {change.where}",
+        )
+        written["statuses"] += 1
+    for actual in checked.actuals:
+        record_report(
+            session,
+            target=actual.target,
+            section=actual.section,
+            value=actual.value,
+            now=actual.at,
+            source_message_id=IMPORT_SOURCE,
+            source_text=f"{source}: {actual.where}: {actual.written}",
+        )
+        written["actuals"] += 1
+    return written
