@@ -7,3 +7,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the simulator when the configuration turns it on (see Config.simulator_enabled)."""
+    config = app.extensions["dxbot"]["config"]
+    if not config.simulator_enabled:
+        return
+    from bot.simulator.platform import Platform
+    from bot.simulator.views import blueprint
+
+    app.extensions["simulator"] = Platform()
+    app.register_blueprint(blueprint)

@@ -1,0 +1,63 @@
+"""The demo data set: a handful of members across sections, with fixed LINE-shaped ids so re-adding is safe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from models.members import add_member, current_sections, get_member
+from models.sections import find_section
+from models.tables import Member
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    """One person of the demo: who, which sections, which role."""
+
+    line_user_id: str
+    name: str
+    sections: tuple[str, ...]
+    role: str
+
+
+def demo_id(number: int) -> str:
+    """A fixed id that passes LINE's shape (U + 32 hex digits) and reads as a demo id: Udddd…0001."""
+    return f"U{'d' * 28}{number:04d}"
+
+
+DEMO_MEMBERS: tuple[DemoMember, ...] = (
+    DemoMember(demo_id(1), "山田 太郎", ("国保医療課",), "staff"),
+    DemoMember(demo_id(2), "佐藤 花子", ("職員課",), "staff"),
+    DemoMember(demo_id(3), "鈴木 一郎", ("国保医療課", "職員課"), "manager"),
+    DemoMember(demo_id(4), "高橋 美咲", ("デジタル情報課",), "admin"),
+)
+
+
+def ensure_demo_members(session: Session, now: datetime) -> list[tuple[Member, bool]]:
+    """Add the demo members that are missing (existing ones are left as they are); (member, added) each."""
+    out = []
+    for demo in DEMO_MEMBERS:
+        member = get_member(session, demo.line_user_id)
+        if member is not None:
+            out.append((member, False))
+            continue
+        sections = [find_section(session, name) for name in demo.sections]
+        member, _created = add_member(
+            session,
+            line_user_id=demo.line_user_id,
+            name=demo.name,
+            sections=sections,
+            role=demo.role,
+            now=now,
+        )
+        out.append((member, True))
+    session.flush()
+    return out
+
+
+def describe(session: Session, member: Member) -> tuple[str, str, str, str]:
+    """(id, name, role, sections) for printing."""
+    sections = "、".join(s.name for s in current_sections(session, member))
+    return member.line_user_id, member.display_name, member.role, sections

@@ -1,0 +1,118 @@
+"""The LINE platform, played by the simulator: profiles, a movable clock, and signed webhook calls.
+
+LINE would sign a webhook body with the channel secret and POST it to /callback; the simulator does exactly
+that (through the app's own WSGI stack, so the signature check, the inbox and the handling run unchanged).
+The secret stays on the server. Display names come from the "profile API", i.e. what the page typed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from bot.cli.say import SIMULATED_BOT_ID, simulated_event
+from models.clock import Clock
+
+MAX_DISPLAY_NAME = 20  # LINE display names are at most 20 characters
+
+
+class SimulatedClock:
+    """The app's clock plus an offset the simulator can move (to play a month in minutes).
+
+    With DXBOT_NOW the base is frozen, so the simulated time stays where it was put; with the real clock
+    it keeps running from there.
+    """
+
+    def __init__(self, base: Clock):
+        self.base = base
+        self.tz: ZoneInfo = base.tz
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return (self.base.now() + self._offset).astimezone(self.tz)
+
+    def move_to(self, moment: datetime) -> None:
+        """Make now() say MOMENT (and run on from there if the base clock runs)."""
+        self._offset = moment - self.base.now()
+
+
+@dataclass
+class Platform:
+    """What the simulated LINE platform knows: the display names of people the page made up."""
+
+    profiles: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def new_user(self, name: str) -> str:
+        """A fresh LINE-shaped user id (U + 32 hex digits) whose profile says NAME."""
+        user_id = "U" + secrets.token_hex(16)
+        with self.lock:
+            self.profiles[user_id] = name
+        return user_id
+
+    def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
+        """The profile lookup the webhook makes at registration (LINE's get_profile)."""
+        return self.profiles.get(user_id)
+
+
+def platform_of(app: Flask) -> Platform:
+    """The app's simulated platform (made by bot.simulator.init_app)."""
+    return app.extensions["simulator"]
+
+
+def simulated_clock(app: Flask) -> SimulatedClock:
+    """The app's clock as a movable one: installed in app.extensions (and the sender) on first use."""
+    dxbot = app.extensions["dxbot"]
+    clock = dxbot["clock"]
+    if not isinstance(clock, SimulatedClock):
+        clock = SimulatedClock(clock)
+        dxbot["clock"] = clock
+        sender = dxbot["sender"]
+        if hasattr(sender, "clock"):  # the console sender stamps transcript rows with its clock
+            sender.clock = clock
+    return clock
+
+
+def lend_profiles(app: Flask) -> None:
+    """Let the webhook ask the simulated platform for display names (the console sender has no profile API)."""
+    sender = app.extensions["dxbot"]["sender"]
+    if not hasattr(sender, "display_name"):
+        sender.display_name = platform_of(app).display_name
+
+
+def sign(body: bytes, channel_secret: str) -> str:
+    """X-Line-Signature: base64 of the body's HMAC-SHA256 under the channel secret."""
+    digest = hmac.new(channel_secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def webhook_body(
+    *, user_id: str, at: datetime, text: str | None = None, postback: str | None = None
+) -> bytes:
+    """One LINE webhook body (a text message or a postback from USER_ID) as the exact bytes to sign."""
+    event = simulated_event(user_id=user_id, at=at, text=text, postback_data=postback)
+    payload = {"destination": SIMULATED_BOT_ID, "events": [event]}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def post_to_callback(app: Flask, body: bytes) -> tuple[int, dict]:
+    """POST a signed BODY to the app's /callback as LINE would; the answer's status and JSON."""
+    config = app.extensions["dxbot"]["config"]
+    response = app.test_client().post(
+        "/callback",
+        data=body,
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Line-Signature": sign(body, config.effective_channel_secret),
+        },
+    )
+    return response.status_code, response.get_json(silent=True) or {}

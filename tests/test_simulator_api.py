@@ -1,0 +1,268 @@
+"""The simulator's JSON API (Flask client): it is off with the LINE sender, its webhook bodies are real,
+signed ones, bad input gets a friendly 400, and jobs, invite codes and the clock work as on the command line."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+import bot.simulator.views as views
+from bot.app import create_app
+from bot.config import Config
+from bot.simulator.demo_data import DEMO_MEMBERS, ensure_demo_members
+from messages.validator import validate_webhook_body
+from models.tables import InboxEvent, KpiReport
+
+SATO = next(m for m in DEMO_MEMBERS if m.name == "佐藤 花子").line_user_id
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+@pytest.fixture
+def sim(app, plan, db, clock):
+    """The console app (simulator on) with the plan and the demo members; its engine closed afterwards."""
+    with Session(db) as session:
+        ensure_demo_members(session, clock.now())
+        session.commit()
+    yield app
+    app.extensions["dxbot"]["engine"].dispose()
+
+
+@pytest.fixture
+def api(sim):
+    return sim.test_client()
+
+
+@pytest.fixture
+def posted(monkeypatch):
+    """Every body the simulator posts to /callback (the real post still happens)."""
+    bodies: list[bytes] = []
+    real = views.post_to_callback
+
+    def spy(app, body):
+        bodies.append(body)
+        return real(app, body)
+
+    monkeypatch.setattr(views, "post_to_callback", spy)
+    return bodies
+
+
+def texts(entries) -> list[str]:
+    return [m.get("text") or m.get("altText") for e in entries for m in e["messages"]]
+
+
+def line_config(database_url, **extra) -> Config:
+    env = {
+        "DXBOT_DATABASE_URL": database_url,
+        "LINE_CHANNEL_ACCESS_TOKEN": "a-token-for-tests",
+        "LINE_CHANNEL_SECRET": "test-secret",
+        "DXBOT_SENDER": "line",
+        **extra,
+    }
+    return Config.from_env(env, testing=True)
+
+
+def test_off_with_the_line_sender_unless_explicitly_enabled(database_url, db):
+    app = create_app(line_config(database_url))
+    client = app.test_client()
+    assert client.get("/simulator/").status_code == 404
+    assert client.post("/simulator/api/send", json={"user": SATO, "text": "ヘルプ"}).status_code == 404
+    assert client.get("/simulator/api/state").status_code == 404
+    app.extensions["dxbot"]["engine"].dispose()
+
+    enabled = create_app(line_config(database_url, DXBOT_SIMULATOR="1"))
+    client = enabled.test_client()
+    assert client.get("/simulator/").status_code == 200
+    # With a real LINE channel the admin's controls stay off: no jobs, codes or clock moves from a web page.
+    refused = client.post("/simulator/api/jobs", json={"job": "kpi-request", "at": "2027-01-04T09:00"})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == "コンソール送信（DXBOT_SENDER=console）のときだけ使えます。"
+    assert client.get("/simulator/api/state").get_json()["controls"] is False
+    enabled.extensions["dxbot"]["engine"].dispose()
+
+
+def test_the_page_is_served_by_the_app_in_japanese_or_english(api):
+    page = api.get("/simulator/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<title>LINEチャット シミュレーター</title>" in html
+    assert "ジョブを実行" in html
+    # No CDN: every script and stylesheet comes from this app, and the browser is told so.
+    assert re.findall(r'(?:src|href)="(https?:)?//', html) == []
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    for asset in ("simulator.js", "flex.js", "simulator.css"):
+        served = api.get(f"/simulator/static/{asset}")
+        assert served.status_code == 200
+        served.close()
+    english = api.get("/simulator/?lang=en").get_data(as_text=True)
+    assert "<title>LINE chat simulator</title>" in english and "Run a job" in english
+    assert "test-secret" not in html + english  # the channel secret never reaches the browser
+
+
+def test_state_lists_demo_members_menus_jobs_and_the_clock(api):
+    state = api.get("/simulator/api/state").get_json()
+    people = {p["name"]: p for p in state["people"]}
+    assert people["佐藤 花子"]["sections"] == ["職員課"]
+    assert people["佐藤 花子"]["role_label"] == "担当者"
+    assert people["鈴木 一郎"]["menu"] == "manager" and people["山田 太郎"]["menu"] == "staff"
+    assert people["高橋 美咲"]["role_label"] == "管理者"
+    assert [j["name"] for j in state["jobs"]] == [
+        "kickoff",
+        "kpi-request",
+        "final-actuals",
+        "nudge",
+        "weekly-digest",
+    ]
+    assert state["clock"]["label"] == "2026年11月24日(火) 10:00"
+    assert "職員課" in state["sections"]
+    staff_menu = state["richmenus"]["staff"]
+    assert [a["action"]["label"] for a in staff_menu["areas"]] == [
+        "報告する",
+        "今年度の行動計画",
+        "状況",
+        "ヘルプ",
+    ]
+    image = api.get(staff_menu["image"])
+    assert image.status_code == 200 and image.data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_message_goes_through_the_signed_webhook_and_the_reply_comes_back(api, sim, posted, db):
+    answer = api.post("/simulator/api/send", json={"user": SATO, "text": "研修実施回数 2回"})
+    assert answer.status_code == 200
+    entries = answer.get_json()["entries"]
+    assert entries[0]["kind"] == "reply"
+    assert texts(entries)[0].startswith("記録しました：研修実施回数 2回")
+
+    # What was posted is a LINE webhook body as LINE sends it, with a ULID webhookEventId and a reply token.
+    (body,) = posted
+    payload = json.loads(body)
+    assert validate_webhook_body(payload) == []
+    event = payload["events"][0]
+    assert ULID.match(event["webhookEventId"])
+    assert re.fullmatch(r"[0-9a-f]{32}", event["replyToken"])
+    assert event["source"] == {"type": "user", "userId": SATO}
+    assert event["message"]["text"] == "研修実施回数 2回"
+    with Session(db) as session:
+        inbox = session.exec(select(InboxEvent)).all()
+        assert [row.webhook_event_id for row in inbox] == [event["webhookEventId"]]
+        assert len(session.exec(select(KpiReport)).all()) == 1
+
+    # The signature is the real check: the same body, tampered with, is refused and nothing is stored.
+    from bot.simulator.platform import sign
+
+    signature = sign(body, sim.extensions["dxbot"]["config"].effective_channel_secret)
+    tampered = body.replace("2回".encode(), "3回".encode()).replace(
+        event["webhookEventId"].encode(), b"01TAMPERED0000000000000000"
+    )
+    refused = api.post(
+        "/callback",
+        data=tampered,
+        headers={"Content-Type": "application/json", "X-Line-Signature": signature},
+    )
+    assert refused.status_code == 400
+    with Session(db) as session:
+        assert len(session.exec(select(InboxEvent)).all()) == 1
+        assert len(session.exec(select(KpiReport)).all()) == 1
+
+
+def test_a_postback_tap_is_sent_as_a_postback_event(api, posted):
+    answer = api.post("/simulator/api/send", json={"user": SATO, "postback": "v1|menu|report"})
+    assert answer.status_code == 200
+    event = json.loads(posted[0])["events"][0]
+    assert event["type"] == "postback" and event["postback"] == {"data": "v1|menu|report"}
+    (entry,) = answer.get_json()["entries"]
+    items = entry["messages"][-1]["quickReply"]["items"]
+    assert [i["action"]["label"] for i in items] == ["研修実施回数", "研修受講人数", "テレワーク勤務利用率"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"user": "U" + "0" * 32, "text": "ヘルプ"}, "この利用者はシミュレーターにいません。"),
+        ({"user": "nobody", "text": "ヘルプ"}, "この利用者はシミュレーターにいません。"),
+        ({"user": SATO, "text": "   "}, "メッセージを入力してください"),
+        ({"user": SATO}, "メッセージを入力してください"),
+        ({"user": SATO, "text": "あ" * 5001}, "LINEのメッセージは5,000文字までです。"),
+        ({"user": SATO, "text": "a", "postback": "b"}, "テキストかポストバックのどちらか一方"),
+    ],
+)
+def test_bad_input_gets_a_friendly_400_and_nothing_is_stored(api, posted, db, body, message):
+    answer = api.post("/simulator/api/send", json=body)
+    assert answer.status_code == 400
+    assert message in answer.get_json()["error"]
+    assert posted == []
+    with Session(db) as session:
+        assert session.exec(select(InboxEvent)).all() == []
+
+
+def test_errors_speak_english_on_the_english_page(api):
+    answer = api.post("/simulator/api/send", json={"user": SATO, "text": "", "lang": "en"})
+    assert answer.get_json()["error"] == "Type a message first (or tap a button)."
+    assert api.post("/simulator/api/send", data="not json").status_code == 400
+    assert (
+        api.get("/simulator/api/messages?user=nobody&lang=en")
+        .get_json()["error"]
+        .startswith("This person is not known")
+    )
+
+
+def test_a_new_person_registers_with_an_invite_code_under_their_display_name(api, db, clock):
+    made = api.post("/simulator/api/users", json={"name": "中村 陽子"})
+    assert made.status_code == 200
+    user = made.get_json()["user"]["user_id"]
+    assert re.fullmatch(r"U[0-9a-f]{32}", user)
+    code = api.post("/simulator/api/invites", json={"section": "職員課", "role": "staff"}).get_json()["code"]
+
+    answer = api.post("/simulator/api/send", json={"user": user, "text": f"登録 {code}"})
+    assert texts(answer.get_json()["entries"]) == [
+        "登録しました：中村 陽子さん、職員課（担当者）。できることは「ヘルプ」で確認できます。"
+    ]
+    people = {p["user_id"]: p for p in api.get("/simulator/api/state").get_json()["people"]}
+    assert people[user]["registered"] is True and people[user]["sections"] == ["職員課"]
+
+    assert api.post("/simulator/api/users", json={"name": ""}).status_code == 400
+    assert api.post("/simulator/api/users", json={"name": "あ" * 21}).status_code == 400
+    bad = api.post("/simulator/api/invites", json={"section": "存在しない課", "role": "staff"})
+    assert bad.status_code == 400 and bad.get_json()["error"] == "一覧から担当課・室を選んでください。"
+
+
+def test_running_a_job_pushes_its_messages_and_moves_the_clock(api, db):
+    ran = api.post("/simulator/api/jobs", json={"job": "kpi-request", "at": "2027-01-04T09:00"})
+    assert ran.status_code == 200
+    result = ran.get_json()
+    assert result["message"].startswith("kpi-request を 2027年1月4日(月) 9:00 の時点で実行しました")
+    assert result["clock"]["label"] == "2027年1月4日(月) 9:00"
+
+    entries = api.get(f"/simulator/api/messages?user={SATO}&after=0").get_json()["entries"]
+    assert [e["kind"] for e in entries] == ["multicast"]  # 職員課's staff and manager, one request
+    assert texts(entries)[0].startswith(
+        "職員課の令和8年度 (2026年度)のKPIの数値を2027年1月18日(月)までに送ってください"
+    )
+    assert entries[0]["day"] == "1月4日(月)"
+
+    # Running it again for the same round queues nothing new (the job's own dedup keys).
+    again = api.post("/simulator/api/jobs", json={"job": "kpi-request", "at": "2027-01-04T09:00"}).get_json()
+    assert "キュー 0件、配信 0件" in again["message"]
+
+    # The conversation now happens at the simulated time: the report is dated 4 January.
+    answer = api.post("/simulator/api/send", json={"user": SATO, "text": "研修実施回数 3回"})
+    assert "2027年1月4日(月) 9:00" in json.dumps(answer.get_json()["entries"], ensure_ascii=False)
+
+
+def test_a_job_before_the_sending_window_is_delivered_when_it_opens(api):
+    ran = api.post("/simulator/api/jobs", json={"job": "kpi-request", "at": "2027-01-04T07:00"}).get_json()
+    assert ran["clock"]["label"] == "2027年1月4日(月) 8:30"  # nothing scheduled goes out before 08:30
+    entries = api.get(f"/simulator/api/messages?user={SATO}").get_json()["entries"]
+    assert entries[0]["time"] == "08:30"
+
+
+def test_the_clock_alone_can_be_set_and_bad_jobs_or_times_are_refused(api):
+    moved = api.post("/simulator/api/jobs", json={"job": "clock", "at": "2026-12-01T14:30"})
+    assert moved.get_json()["message"] == "シミュレーション日時を 2026年12月1日(火) 14:30 にしました。"
+    assert api.get("/simulator/api/state").get_json()["clock"]["label"] == "2026年12月1日(火) 14:30"
+    bad_job = api.post("/simulator/api/jobs", json={"job": "deliver", "at": "2026-12-01T14:30"})
+    assert bad_job.status_code == 400 and bad_job.get_json()["error"] == "一覧からジョブを選んでください。"
+    bad_time = api.post("/simulator/api/jobs", json={"job": "nudge", "at": "来週"})
+    assert bad_time.status_code == 400 and "2027-01-04T09:00" in bad_time.get_json()["error"]
