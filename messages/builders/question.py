@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from linebot.v3.messaging import Message, TextMessage
 
-from messages.builders.common import fill_in_text, kpi_last_text, kpi_target_text, quick_reply
+from messages.builders.common import example_report, kpi_last_text, kpi_target_text, quick_reply
 from messages.formatting import format_value
 from messages.i18n import N_, Translator
 from messages.intents import NumberPrompt, Question
@@ -66,5 +66,5 @@ def build_number_prompt(intent: NumberPrompt, locale: str, plain: bool = False) 
         target=kpi_target_text(kpi, _),
         last=kpi_last_text(kpi, _),
     )
-    text += "\n" + _("Example: 「%(example)s」", example=fill_in_text(kpi).strip() or kpi.name)
+    text += "\n" + _("Example: 「%(example)s」", example=example_report(kpi))
     return [TextMessage(text=text)]
