@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -34,9 +35,12 @@ from linebot.v3.webhooks import (
     TextMessageContent,
     UnfollowEvent,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import select
 
+from bot import metrics
 from bot.conversation.incoming import Incoming, Response
 from messages.builders import build
 from messages.intents import Notice
@@ -68,7 +72,11 @@ SIMPLE_KINDS: dict[type, str] = {
 
 
 class InboxUnavailable(RuntimeError):
-    """An event could not be written to the inbox (database trouble): LINE should deliver it again."""
+    """An event could not be written to the inbox or handled (database trouble): LINE should deliver it again."""
+
+
+# The database is down, gone away, locked too long or out of pooled connections: worth LINE's redelivery.
+DATABASE_TROUBLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,13 @@ def callback():
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         log.warning("webhook body too large", extra={"reason": "too_large", "bytes": request.content_length})
         return jsonify(error="request body too large"), 413
-    request.max_content_length = MAX_BODY_BYTES  # also bounds a chunked body while it is read
-    body = request.get_data(cache=False)  # a RequestEntityTooLarge (413) when a chunked body runs over
+    # A chunked body has no Content-Length: read at most one byte past the limit (Werkzeug stops a
+    # stream at max_content_length without an error), and refuse it if that byte came.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY_BYTES:
+        log.warning("webhook body too large", extra={"reason": "too_large", "bytes": len(body)})
+        return jsonify(error="request body too large"), 413
 
     signature = request.headers.get("X-Line-Signature", "")
     if not signature or not signature_is_valid(dxbot["config"].effective_channel_secret, body, signature):
@@ -168,10 +181,13 @@ def handle_payload(
     for raw in sorted(objects, key=_timestamp_order):
         try:
             results.append(handle_event(raw, session_factory=session_factory, sender=sender, clock=clock))
+            metrics.count_event(results[-1].event_type, results[-1].outcome)
         except InboxUnavailable:
             unstored += 1
+            metrics.count_event(raw.get("type"), "unstored")
         except Exception:  # a bug on our side: the row (if any) stays unhandled, the other events go on
             log.exception("webhook event failed", extra={"reason": "unexpected", "outcome": "error"})
+            metrics.count_event(raw.get("type"), "error")
     if unstored:
         raise InboxUnavailable(f"{unstored} event(s) could not be stored")
     return results
@@ -185,7 +201,9 @@ def _timestamp_order(raw: dict) -> tuple[bool, int]:
 
 def _timestamp_ms(raw: dict) -> int | None:
     ts = raw.get("timestamp")
-    return int(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else None
+    if not isinstance(ts, int | float) or isinstance(ts, bool) or not math.isfinite(ts):
+        return None  # json.loads takes Infinity and NaN, which int() refuses
+    return int(ts)
 
 
 def event_id_of(raw: dict) -> str:
@@ -222,7 +240,7 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
     """Store one event in the inbox, then (unless it was handled before) respond and deliver."""
     event_id = event_id_of(raw)
     event_type = str(raw.get("type") or "unknown")[:64]
-    fields = {"webhook_event_id": short(event_id), "event_type": event_type}
+    fields = {"webhook_event_id": event_id, "event_type": event_type}
     row_id, locale = store_in_inbox(raw, event_id, event_type, session_factory=session_factory, clock=clock)
     if row_id is None:
         log.info("webhook event already handled", extra={**fields, "outcome": "duplicate"})
@@ -235,7 +253,20 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
         if lookup is not None and incoming.user_id and incoming.kind == "text":
             user_id, group_id = incoming.user_id, incoming.group_id
             incoming = replace(incoming, name_lookup=lambda: lookup(user_id, group_id))
-        response, messages = respond_and_mark(incoming, row_id, session_factory=session_factory, clock=clock)
+        handled = respond_and_mark(incoming, row_id, session_factory=session_factory, clock=clock)
+        if handled is None:
+            log.info(
+                "webhook event handled by a concurrent delivery", extra={**fields, "outcome": "duplicate"}
+            )
+            return EventResult(event_id, event_type, "duplicate")
+        response, messages = handled
+    except DATABASE_TROUBLE as exc:
+        # Rolled back and unhandled: answer 503 so LINE redelivers it once the database is back.
+        log.exception(
+            "webhook event could not be handled: database unavailable",
+            extra={**fields, "stage": "respond", "outcome": "unstored"},
+        )
+        raise InboxUnavailable(str(exc)) from exc
     except Exception:
         # Rolled back: nothing was recorded and handled_at stays empty, so a redelivery tries again.
         log.exception(
@@ -297,7 +328,7 @@ def store_in_inbox(
             else:  # stored by a delivery that crashed before handling it: handle it now
                 log.info(
                     "webhook event stored earlier but never handled; handling it now",
-                    extra={"webhook_event_id": short(event_id), "event_type": event_type},
+                    extra={"webhook_event_id": event_id, "event_type": event_type},
                 )
                 row.is_redelivery = row.is_redelivery or _is_redelivery(raw)
             row.body = raw if registered else None
@@ -310,7 +341,7 @@ def store_in_inbox(
     except Exception as exc:
         log.exception(
             "webhook event could not be stored",
-            extra={"webhook_event_id": short(event_id), "event_type": event_type, "outcome": "unstored"},
+            extra={"webhook_event_id": event_id, "event_type": event_type, "outcome": "unstored"},
         )
         raise InboxUnavailable(str(exc)) from exc
     return row_id, locale
@@ -318,11 +349,23 @@ def store_in_inbox(
 
 def respond_and_mark(
     incoming: Incoming, row_id: int, *, session_factory: SessionFactory, clock: Clock
-) -> tuple[Response, list[Message]]:
-    """Run the conversation, build its messages and mark the inbox row handled — all in one transaction."""
+) -> tuple[Response, list[Message]] | None:
+    """Run the conversation, build its messages and mark the inbox row handled — all in one transaction.
+
+    The row is claimed first (a conditional UPDATE of handled_at): when LINE's copies of one event race,
+    the others wait on the row's lock and find it handled (None), or take over if the first rolled back.
+    """
     from bot.conversation.respond import respond  # imported late: the conversation imports a lot
 
     with transaction(session_factory) as session:
+        claimed = session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
+            .values(handled_at=clock.now())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return None
         response = respond(session, incoming, clock=clock)
         messages = [
             m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
@@ -443,7 +486,7 @@ def deliver(
         sender.reply(raw["replyToken"], chunks.pop(0), to=chat_id)
         how = "reply"
     if chunks and not chat_id:
-        log.warning("nowhere to push the answer", extra={"webhook_event_id": short(event_id)})
+        log.warning("nowhere to push the answer", extra={"webhook_event_id": event_id})
         return None if how == "push" else how
     for number, chunk in enumerate(chunks):
         # A retry key per event and chunk: if this push is ever repeated, LINE delivers it only once.

@@ -25,6 +25,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; on SQLite switch on WAL, a busy timeout and foreign keys."""
     url = normalise_database_url(url)
     parsed = make_url(url)
+    # SQL errors would otherwise carry bound values (what people wrote) into logged tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path

@@ -198,6 +198,7 @@ _NUMBER = re.compile(r"(?:[0-9][0-9,]*(?:\.[0-9]+)?|[〇零一二三四五六七
 _PART = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?|.")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _NUMERAL_CHARS = "0123456789〇一二三四五六七八九十百千"
+MAX_DIGITS = 15  # integer digits a figure may have; longer runs are typos, asked about
 
 
 def _clean(value: Decimal) -> Decimal:
@@ -256,6 +257,8 @@ def _parse_number(s: str) -> tuple[Decimal, bool]:
         else:
             malformed = True
     value = total + section + (current if current is not None else Decimal(0))
+    if value.adjusted() >= MAX_DIGITS:  # a run of digits no KPI has (and past Decimal's exact precision)
+        return value, True
     return _clean(value), malformed
 
 

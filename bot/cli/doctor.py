@@ -1,11 +1,451 @@
-"""`dxbot doctor`: check configuration, database, plan, LINE channel and clock; say how to fix problems."""
+"""`dxbot doctor`: check configuration, database, plan, LINE channel and clock; say how to fix problems.
+
+Each finding is OK, WARN, FAIL or SKIP with what is wrong and how to fix it; the exit code is 1 when
+anything FAILs. The LINE checks make real (read-only) API calls with the channel token: the bot's
+info, the webhook URL LINE has on record and this month's message quota. With the console sender they
+are skipped.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
 import click
+from sqlalchemy import func, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.cli.common import echo_json
+from bot.config import Config, ConfigError
+
+LEVELS = ("OK", "WARN", "FAIL", "SKIP")
+LINE_TIMEOUT = 10  # seconds per LINE API call
+MIN_SECRET_KEY_LENGTH = 16
+LOW_QUOTA_SHARE = 0.1  # WARN when less than this share of the monthly quota is left
+
+
+@dataclass
+class Finding:
+    """One line of the report: LEVEL (OK, WARN, FAIL, SKIP), the AREA checked, what was found, the fix."""
+
+    level: str
+    area: str
+    what: str
+    fix: str | None = None
+
+
+def ok(area: str, what: str) -> Finding:
+    return Finding("OK", area, what)
+
+
+def warn(area: str, what: str, fix: str | None = None) -> Finding:
+    return Finding("WARN", area, what, fix)
+
+
+def fail(area: str, what: str, fix: str | None = None) -> Finding:
+    return Finding("FAIL", area, what, fix)
+
+
+def skip(area: str, what: str) -> Finding:
+    return Finding("SKIP", area, what)
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+
+def check_config(config: Config, environ) -> Iterator[Finding]:
+    """The variables the sender in use needs, the web secret key, the public URL, a frozen clock."""
+    line = config.sender == "line"
+    if line:
+        yield ok("config", "sender: line (LINE_CHANNEL_ACCESS_TOKEN is set)")
+        if config.channel_secret:
+            yield ok("config", "LINE_CHANNEL_SECRET is set")
+        else:
+            yield fail(
+                "config",
+                "LINE_CHANNEL_SECRET is not set: every webhook from LINE would be refused (400)",
+                "copy the channel secret from LINE Developers console → your channel → Basic settings",
+            )
+    else:
+        yield warn(
+            "config",
+            "sender: console — nothing reaches LINE (the bot's messages are printed and kept in the database)",
+            "for production set LINE_CHANNEL_ACCESS_TOKEN and LINE_CHANNEL_SECRET (DXBOT_SENDER=line)",
+        )
+
+    key = config.secret_key or ""
+    if not key:
+        if line:
+            yield fail(
+                "config",
+                "DXBOT_SECRET_KEY is not set: web sessions are signed with a development key",
+                'set DXBOT_SECRET_KEY to a long random value, e.g. python -c "import secrets; print(secrets.token_hex(32))"',
+            )
+        else:
+            yield ok(
+                "config", "DXBOT_SECRET_KEY not set (the development key is fine with the console sender)"
+            )
+    elif len(key) < MIN_SECRET_KEY_LENGTH:
+        yield warn(
+            "config",
+            f"DXBOT_SECRET_KEY is short ({len(key)} characters)",
+            f"use at least {MIN_SECRET_KEY_LENGTH} random characters (secrets.token_hex(32))",
+        )
+    else:
+        yield ok("config", "DXBOT_SECRET_KEY is set")
+
+    base = config.base_url
+    if not base:
+        finding = fail if line else warn
+        yield finding(
+            "config",
+            "DXBOT_BASE_URL is not set: LINE needs the app's public https address (…/callback)",
+            "set DXBOT_BASE_URL to the web app's public URL, e.g. https://dxbot.example.jp",
+        )
+    else:
+        parts = urlsplit(base)
+        if parts.scheme != "https" or not parts.netloc:
+            finding = fail if line else warn
+            yield finding(
+                "config",
+                f"DXBOT_BASE_URL={base} is not an https URL: LINE only calls https webhooks",
+                "set DXBOT_BASE_URL to https://<the app's public host>",
+            )
+        else:
+            yield ok("config", f"DXBOT_BASE_URL is {base}")
+
+    if config.line_api_base_url and line:
+        yield warn(
+            "config",
+            f"LINE_API_BASE_URL={config.line_api_base_url}: every LINE API call goes to that host, not LINE",
+            "unset LINE_API_BASE_URL unless this is a test against a mock server",
+        )
+    if config.now:
+        yield warn(
+            "config",
+            f"DXBOT_NOW={config.now}: the bot's clock is frozen (jobs, due dates and digests use that time)",
+            "unset DXBOT_NOW in production",
+        )
+    from scheduler.schedule import ScheduleError, load_schedule
+
+    try:
+        load_schedule(environ)
+    except ScheduleError as exc:
+        yield fail("config", str(exc), "fix or unset that DXBOT_SCHEDULE_<JOB> variable")
+
+
+# --- database, migrations, plan, people, outbox, clock ---------------------------------------------
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def check_database(engine: Engine) -> Iterator[Finding]:
+    """Reachable; at the newest migration; tables as the code expects them."""
+    from models import migrate
+
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        yield fail(
+            "database",
+            f"cannot connect to {_where(engine)}: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}",
+            "check DXBOT_DATABASE_URL and that the database server is running and reachable",
+        )
+        return
+    yield ok("database", f"{engine.dialect.name} at {_where(engine)} answers")
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    if current is None:
+        yield fail(
+            "migrations", "the database has no schema", "run `dxbot db init` (the Procfile's release step)"
+        )
+        return
+    if current != head:
+        from alembic.script import ScriptDirectory
+
+        known = {s.revision for s in ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()}
+        if current in known:
+            yield fail(
+                "migrations",
+                f"the database is at revision {current}; the code needs {head}",
+                "run `dxbot db upgrade` (the Procfile's release step runs `dxbot db init`)",
+            )
+        else:
+            yield fail(
+                "migrations",
+                f"the database is at revision {current}, which this code does not know (newer code ran on it?)",
+                "deploy the code that wrote that revision, or restore a backup made with this version",
+            )
+        return
+    drift = migrate.schema_drift(engine)
+    if drift:
+        shown = "; ".join(str(d)[:120] for d in drift[:3])
+        yield fail(
+            "migrations",
+            f"at revision {head} but the tables differ from the code in {len(drift)} place(s): {shown}",
+            "a migration is missing or the schema was changed by hand: see README (A schema change)",
+        )
+        return
+    yield ok("migrations", f"at the newest revision ({head}), tables match the code")
+
+
+def check_contents(session: Session, config: Config) -> Iterator[Finding]:
+    """The plan loaded and covering this fiscal year; an admin to tell; outbox rows that failed."""
+    from bot.ops import check_plan
+    from models.fiscal_year import fiscal_year_of
+    from models.tables import KpiTarget, Member, OutboxMessage
+
+    plan = check_plan(session)
+    if not plan.ok:
+        yield fail("plan", "no plan is loaded (no measures or initiatives)", "run `dxbot db init`")
+        return
+    last_year = session.exec(select(func.max(KpiTarget.fiscal_year))).one()
+    clock = config.clock()
+    this_year = fiscal_year_of(clock.now(), clock.tz)
+    if last_year is not None and this_year > last_year:
+        yield warn(
+            "plan",
+            f"{plan.summary}, but the plan ends with FY{last_year} and it is FY{this_year}: no requests are sent",
+            "import the next plan: `dxbot plan import PATH`",
+        )
+    else:
+        yield ok("plan", f"{plan.summary}, fiscal years up to FY{last_year}")
+
+    members = session.exec(select(func.count()).select_from(Member).where(Member.active.is_(True))).one()
+    admins = session.exec(
+        select(func.count()).select_from(Member).where(Member.active.is_(True), Member.role == "admin")
+    ).one()
+    if not admins:
+        yield warn(
+            "members",
+            f"{members} active member(s), no admin: nobody hears about failed deliveries or the quota",
+            "create an admin invite: `dxbot invite create --section <section> --role admin`",
+        )
+    else:
+        yield ok("members", f"{members} active member(s), {admins} admin(s)")
+
+    failed = session.exec(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed")
+    ).one()
+    if failed:
+        yield warn(
+            "outbox",
+            f"{failed} outbox message(s) failed (LINE refused them)",
+            "see why with `dxbot outbox list --status failed`, then `dxbot outbox retry ID…`",
+        )
+    else:
+        yield ok("outbox", "no failed deliveries")
+
+
+def check_clock_heartbeat(session: Session, now: datetime) -> Iterator[Finding]:
+    """The clock process's lease renewal is fresh."""
+    from bot.ops import CLOCK_STALE_AFTER, check_clock
+    from scheduler.clock import heartbeat
+
+    result = check_clock(session, now)
+    if result.ok:
+        lease = heartbeat(session)
+        yield ok("clock", f"{result.summary} (holder {lease.holder})")
+    elif result.data.get("heartbeat_age_seconds") is None:
+        yield fail(
+            "clock",
+            "no clock process has ever run: nothing scheduled is sent",
+            "start the clock process (the Procfile's `clock: dxbot clock`)",
+        )
+    else:
+        lease = heartbeat(session)
+        yield fail(
+            "clock",
+            f"{result.summary}; last holder {lease.holder}",
+            "the clock process is down or cannot reach the database: restart it and read its logs "
+            f"(it renews every 20 s; {int(CLOCK_STALE_AFTER.total_seconds() // 60)} min without is stale)",
+        )
+
+
+# --- LINE ----------------------------------------------------------------------------------------
+
+
+def _line_problem(exc: Exception) -> tuple[int | None, str]:
+    from linebot.v3.messaging import ApiException
+
+    from messages.line_sender import line_error
+
+    if isinstance(exc, ApiException):
+        message, details = line_error(exc)
+        return exc.status, f"LINE answered {exc.status}: {message}" + (
+            f" ({'; '.join(details)})" if details else ""
+        )
+    return None, f"LINE could not be reached: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def check_line(config: Config, pending_recipients: Callable[[], int | None]) -> Iterator[Finding]:
+    """Real API calls: the token works (bot info), the webhook URL on record, the message quota left."""
+    if config.sender != "line":
+        yield skip("line", "console sender: the LINE checks (token, webhook URL, quota) are skipped")
+        return
+    from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
+
+    configuration = Configuration(
+        access_token=config.channel_access_token,
+        host=(config.line_api_base_url or "").rstrip("/") or None,
+    )
+    with ApiClient(configuration) as client:
+        api = MessagingApi(client)
+        try:
+            info = api.get_bot_info(_request_timeout=LINE_TIMEOUT)
+        except Exception as exc:
+            status, problem = _line_problem(exc)
+            fix = (
+                "issue a new channel access token (LINE Developers console → Messaging API) and set "
+                "LINE_CHANNEL_ACCESS_TOKEN"
+                if status in (401, 403)
+                else "check the network and LINE's status page (https://api-status.line.me/)"
+            )
+            yield fail("line token", problem, fix)
+            yield skip("line", "webhook URL and quota not checked (the token check failed)")
+            return
+        mode = "chat on (Official Account Manager may answer too)" if info.chat_mode == "chat" else "bot"
+        yield ok("line token", f"bot {info.display_name} ({info.basic_id}), chat mode {mode}")
+        yield from _check_webhook(api, config)
+        yield from _check_quota(api, pending_recipients)
+
+
+def _check_webhook(api, config: Config) -> Iterator[Finding]:
+    try:
+        endpoint = api.get_webhook_endpoint(_request_timeout=LINE_TIMEOUT)
+    except Exception as exc:
+        status, problem = _line_problem(exc)
+        yield fail(
+            "line webhook",
+            problem if status != 404 else "LINE has no webhook URL on record",
+            "LINE Developers console → Messaging API → Webhook URL: set it to DXBOT_BASE_URL/callback",
+        )
+        return
+    expected = (config.base_url or "").rstrip("/") + "/callback" if config.base_url else None
+    on_record = (endpoint.endpoint or "").rstrip("/")
+    if expected is None:
+        yield warn(
+            "line webhook",
+            f"LINE sends webhooks to {on_record} (cannot compare: DXBOT_BASE_URL is not set)",
+            "set DXBOT_BASE_URL so that DXBOT_BASE_URL/callback is that URL",
+        )
+    elif on_record != expected:
+        yield fail(
+            "line webhook",
+            f"LINE sends webhooks to {on_record or '(nothing)'}, but this deployment listens at {expected}",
+            f"LINE Developers console → Messaging API → Webhook URL: set it to {expected} (or fix DXBOT_BASE_URL)",
+        )
+    elif not endpoint.active:
+        yield fail(
+            "line webhook",
+            f"the webhook URL is {on_record} but 'Use webhook' is off: LINE sends the bot nothing",
+            "LINE Developers console → Messaging API → turn on 'Use webhook'",
+        )
+    else:
+        yield ok("line webhook", f"LINE sends webhooks to {on_record} (on)")
+
+
+def _check_quota(api, pending_recipients: Callable[[], int | None]) -> Iterator[Finding]:
+    try:
+        quota = api.get_message_quota(_request_timeout=LINE_TIMEOUT)
+        if quota.type != "limited" or quota.value is None:
+            yield ok("line quota", "no monthly message limit")
+            return
+        used = api.get_message_quota_consumption(_request_timeout=LINE_TIMEOUT).total_usage or 0
+    except Exception as exc:
+        _, problem = _line_problem(exc)
+        yield warn("line quota", f"the message quota could not be read: {problem}", None)
+        return
+    limit = int(quota.value)
+    left = max(limit - int(used), 0)
+    waiting = pending_recipients()
+    summary = f"{used} of {limit} messages used this month, {left} left"
+    if waiting:
+        summary += f"; {waiting} recipient(s) waiting in the outbox"
+    if left == 0:
+        yield fail(
+            "line quota",
+            f"{summary}: nothing more can be pushed until next month",
+            "upgrade the LINE Official Account plan, or wait for the 1st of the month (the outbox keeps the rest)",
+        )
+    elif waiting and waiting > left:
+        yield warn(
+            "line quota",
+            f"{summary}: not all of them can be sent this month",
+            "upgrade the plan or pause sections (`dxbot pause SECTION`)",
+        )
+    elif left < limit * LOW_QUOTA_SHARE:
+        yield warn("line quota", f"{summary} (under {LOW_QUOTA_SHARE:.0%})", "consider a larger plan")
+    else:
+        yield ok("line quota", summary)
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+
+def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[Finding]:
+    """Run every check in order; later checks that need an earlier one's success are skipped."""
+    from models.db import make_engine
+
+    env = os.environ if environ is None else environ
+    wall = wall or (lambda: datetime.now(UTC))
+    try:
+        config = Config.from_env(env)
+    except ConfigError as exc:
+        return [
+            fail("config", str(exc), "fix that variable (README: Configuration) and run `dxbot doctor` again")
+        ]
+    findings = list(check_config(config, env))
+    engine = make_engine(config.database_url)
+    try:
+        database = list(check_database(engine))
+        findings += database
+        schema_ok = all(f.level == "OK" for f in database)
+        if schema_ok:
+            with Session(engine) as session:
+                findings += check_contents(session, config)
+                findings += check_clock_heartbeat(session, wall())
+        else:
+            findings.append(skip("plan", "plan, members, outbox and clock not checked (database first)"))
+
+        def pending() -> int | None:
+            if not schema_ok:
+                return None
+            from models.tables import OutboxMessage
+
+            with Session(engine) as session:
+                rows = session.exec(
+                    select(OutboxMessage.recipients).where(OutboxMessage.status.in_(("pending", "held")))
+                ).all()
+                return sum(len(r or []) for r in rows)
+
+        findings += check_line(config, pending)
+    finally:
+        engine.dispose()
+    return findings
 
 
 @click.command("doctor")
-def doctor() -> None:
-    """Check that this deployment can work (see README)."""
-    raise click.ClickException("dxbot doctor is not available yet")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def doctor(as_json: bool) -> None:
+    """Check that this deployment can work: configuration, database, plan, LINE channel, clock (exit 1 on FAIL)."""
+    findings = diagnose()
+    failures = sum(f.level == "FAIL" for f in findings)
+    if as_json:
+        echo_json({"ok": failures == 0, "findings": [asdict(f) for f in findings]})
+    else:
+        width = max(len(f.area) for f in findings)
+        for finding in findings:
+            click.echo(f"{finding.level:<5} {finding.area:<{width}}  {finding.what}")
+            if finding.fix and finding.level in ("WARN", "FAIL"):
+                click.echo(f"{'':<5} {'':<{width}}  fix: {finding.fix}")
+        counts = {level: sum(f.level == level for f in findings) for level in LEVELS}
+        click.echo(", ".join(f"{n} {level}" for level, n in counts.items() if n))
+    if failures:
+        click.get_current_context().exit(1)

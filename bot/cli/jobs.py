@@ -14,10 +14,11 @@ from scheduler.schedule import JOB_NAMES, ScheduleError, check_job_name, load_sc
 @pass_runtime
 def clock(runtime: Runtime) -> None:
     """Run the scheduler (the Procfile's clock process); a second one waits as a standby."""
-    from scheduler.clock import ClockProcess, configure_logging
+    from bot.logging_setup import configure
+    from scheduler.clock import ClockProcess
     from scheduler.clock import Runtime as ClockRuntime
 
-    configure_logging()
+    configure("auto")  # JSON lines for a log collector, text at a terminal (DXBOT_LOG_FORMAT overrides)
     runtime.require_schema()
     try:
         schedule = load_schedule()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from bot.cli.common import Runtime, pass_runtime
@@ -16,8 +14,9 @@ from bot.cli.common import Runtime, pass_runtime
 def serve(runtime: Runtime, host: str, port: int) -> None:
     """Run the bot's web app on HOST:PORT with Flask's development server."""
     from bot.app import create_app
+    from bot.logging_setup import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure("text")  # DXBOT_LOG_FORMAT=json for JSON lines
     runtime.require_schema()
     app = create_app(runtime.config)
     click.echo(f"dx-progress-bot on http://{host}:{port}/ (sender: {runtime.config.sender}; Ctrl+C stops)")

@@ -1,0 +1,246 @@
+"""Logs for every process (gunicorn, `dxbot serve`, `dxbot clock`): one JSON object per line, or text.
+
+A line carries time, level, logger, message, the request id of the web request it belongs to, and the
+record's extra fields (webhook_event_id, event_type, outcome, …). Whatever the code logs, the formatter
+masks full LINE user/group/room ids (U1234…abcd), replaces the values of secret variables and database
+passwords, and drops fields that would carry people's words or credentials (text, token, secret, …).
+
+DXBOT_LOG_FORMAT=json|text chooses the form (each process has its own default) and DXBOT_LOG_LEVEL the
+level (INFO by default).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+FORMAT_VARIABLE = "DXBOT_LOG_FORMAT"
+LEVEL_VARIABLE = "DXBOT_LOG_LEVEL"
+FORMATS = ("json", "text")
+# Environment variables whose values must never appear in a log line.
+SECRET_VARIABLES = (
+    "LINE_CHANNEL_ACCESS_TOKEN",
+    "LINE_CHANNEL_SECRET",
+    "DXBOT_SECRET_KEY",
+    "DXBOT_METRICS_TOKEN",
+)
+# Extra fields never written, whoever passes them: people's words and credentials.
+REDACTED_FIELDS = frozenset(
+    {"text", "message_text", "source_text", "body", "token", "access_token", "secret", "password"}
+    | {"authorization", "reply_token", "channel_secret", "channel_access_token"}
+)
+REDACTED = "[redacted]"
+SECRET = "[secret]"
+LINE_ID = re.compile(r"(?<![0-9A-Za-z])([UCR][0-9a-f]{4})[0-9a-f]{24}([0-9a-f]{4})(?![0-9A-Za-z])")
+URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
+
+# The id of the web request being handled in this thread (set by bot.ops around each request).
+request_id: ContextVar[str | None] = ContextVar("dxbot_request_id", default=None)
+
+_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+}
+
+
+def mask_line_id(identifier: str) -> str:
+    """U206d25c2ea6bd87c17655609a1c37cb8 → U206d…7cb8: enough to correlate, not the person's id."""
+    return LINE_ID.sub(r"\1…\2", identifier)
+
+
+class Scrubber:
+    """Mask LINE ids, secret values and URL passwords in any string."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self.secrets = sorted(
+            {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+        )
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Scrubber:
+        """Secrets are the values of SECRET_VARIABLES and the database URL's password."""
+        env = os.environ if environ is None else environ
+        secrets = [env.get(name, "").strip() for name in SECRET_VARIABLES]
+        match = re.search(r"://[^:/@\s]+:([^@\s]+)@", env.get("DXBOT_DATABASE_URL", ""))
+        if match:
+            secrets.append(match.group(1))
+        return cls(secrets)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, SECRET)
+        value = URL_PASSWORD.sub(r"\1***@", value)
+        return mask_line_id(value)
+
+    def value(self, value: Any) -> Any:
+        """Scrub VALUE and whatever it contains (dicts, lists); other types become JSON-friendly."""
+        if isinstance(value, str):
+            return self.text(value)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, Mapping):
+            return {
+                str(k): REDACTED if str(k).lower() in REDACTED_FIELDS else self.value(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.value(v) for v in value]
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return self.text(str(value))
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a caller passed with extra={…} (everything that is not a standard LogRecord attribute)."""
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS and not k.startswith("_")}
+
+
+def access_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Gunicorn's access log atoms as named fields (the path without its query string)."""
+
+    def number(value: Any) -> int | None:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+
+    micros = number(args.get("D"))
+    return {
+        "method": args.get("m"),
+        "path": args.get("U"),
+        "status": number(args.get("s")),
+        "bytes": number(args.get("B")),
+        "duration_ms": round(micros / 1000, 3) if micros is not None else None,
+        "remote": args.get("h"),
+        "user_agent": args.get("a"),
+        "request_id": args.get("{x-request-id}o") or None,
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id and the extra fields, scrubbed."""
+
+    def __init__(self, *args, scrubber: Scrubber | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scrubber = scrubber or Scrubber.from_environment()
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
+            fields = access_fields(record.args)
+            data["message"] = f"{fields['method']} {fields['path']} {fields['status']}"
+            data.update(fields)
+        else:
+            data["message"] = record.getMessage()
+            data["request_id"] = getattr(record, "request_id", None)
+        data["pid"] = record.process
+        for key, value in extra_fields(record).items():
+            data.setdefault(key, REDACTED if key.lower() in REDACTED_FIELDS else value)
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            data["stack"] = self.formatStack(record.stack_info)
+        if data.get("request_id") is None:
+            data.pop("request_id", None)
+        return json.dumps(self.scrubber.value(data), ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """A readable line for a developer's terminal: time, level, logger, message, then key=value extras."""
+
+    def __init__(self, fmt: str | None = None, *args, scrubber: Scrubber | None = None, **kwargs):
+        super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s: %(message)s", *args, **kwargs)
+        self.scrubber = scrubber or Scrubber.from_environment()
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = extra_fields(record)
+        if getattr(record, "request_id", None):
+            fields = {"request_id": record.request_id, **fields}
+        parts = []
+        for key, value in fields.items():
+            shown = REDACTED if key.lower() in REDACTED_FIELDS else self.scrubber.value(value)
+            text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False, default=str)
+            parts.append(f"{key}={json.dumps(text, ensure_ascii=False) if ' ' in text else text}")
+        return self.scrubber.text(" ".join([line, *parts]) if parts else line)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the id of the web request it was logged in (if any)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id.get()
+        return True
+
+
+def log_format(default: str) -> str:
+    """DXBOT_LOG_FORMAT when it names a format, else DEFAULT."""
+    chosen = os.environ.get(FORMAT_VARIABLE, "").strip().lower()
+    return chosen if chosen in FORMATS else default
+
+
+def log_level(default: str = "INFO") -> str:
+    """DXBOT_LOG_LEVEL when it names a level (DEBUG, INFO, WARNING, ERROR), else DEFAULT."""
+    chosen = os.environ.get(LEVEL_VARIABLE, "").strip().upper()
+    return chosen if isinstance(logging.getLevelName(chosen), int) and chosen else default
+
+
+def logging_config(default_format: str = "text", stream: str = "ext://sys.stderr") -> dict:
+    """A logging.config dictionary: every logger (gunicorn's too) through one scrubbing handler on STREAM."""
+    fmt = log_format(default_format)
+    formatter = JsonFormatter if fmt == "json" else TextFormatter
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"dxbot": {"()": f"{__name__}.{formatter.__name__}"}},
+        "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
+        "handlers": {
+            "dxbot": {
+                "class": "logging.StreamHandler",
+                "formatter": "dxbot",
+                "filters": ["request_id"],
+                "stream": stream,
+            }
+        },
+        "root": {"level": log_level(), "handlers": ["dxbot"]},
+        "loggers": {
+            # gunicorn's own loggers write through the root handler (one stream, one format).
+            "gunicorn.error": {"level": log_level(), "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        },
+    }
+
+
+def configure(default_format: str = "text", stream: str = "ext://sys.stderr") -> str | None:
+    """Set up logging for this process; returns the format in use, or None when logging was set up already.
+
+    Like logging.basicConfig, it leaves a process alone whose root logger has handlers (a test run, an
+    embedding application). DEFAULT_FORMAT "auto" means text on a terminal, JSON otherwise.
+    """
+    if logging.root.handlers:
+        return None
+    if default_format == "auto":  # JSON for log collectors, text for a person at a terminal
+        default_format = "text" if sys.stderr.isatty() else "json"
+    logging.config.dictConfig(logging_config(default_format, stream))
+    chosen = os.environ.get(FORMAT_VARIABLE, "").strip().lower()
+    if chosen and chosen not in FORMATS:
+        logging.getLogger(__name__).warning(
+            f"{FORMAT_VARIABLE}={chosen!r} is not a log format (json or text); using {log_format(default_format)}"
+        )
+    return log_format(default_format)
