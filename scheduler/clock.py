@@ -64,33 +64,6 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-# --- logs -----------------------------------------------------------------------------------------
-
-_RECORD_FIELDS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-
-
-class KeyValueFormatter(logging.Formatter):
-    """One line per event: time, level, logger, message, then the record's extra fields as key=value."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = {
-            k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS and not k.startswith("_")
-        }
-        if extras:
-            line += " " + " ".join(
-                f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}" for k, v in extras.items()
-            )
-        return line
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """Structured (key=value) logs on stderr for the clock process (left alone if logging is set up already)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler])
-
-
 # --- the lease ------------------------------------------------------------------------------------
 
 

@@ -25,7 +25,10 @@ def clock(runtime: Runtime) -> None:
     except ScheduleError as exc:
         raise CliError(str(exc)) from exc
     process = ClockProcess(ClockRuntime(runtime.config, runtime.engine), schedule=schedule)
-    click.echo(f"dxbot clock {process.lease.holder}: jobs {', '.join(schedule)} (SIGTERM or Ctrl+C stops)")
+    # On stderr: stdout carries only the JSON log lines a collector reads.
+    click.echo(
+        f"dxbot clock {process.lease.holder}: jobs {', '.join(schedule)} (SIGTERM or Ctrl+C stops)", err=True
+    )
     process.run()
 
 

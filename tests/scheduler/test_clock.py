@@ -23,7 +23,6 @@ from scheduler.clock import (
     ENTRY_POINT,
     JOBSTORE_TABLE,
     ClockProcess,
-    KeyValueFormatter,
     Lease,
     Runtime,
     configure,
@@ -418,10 +417,3 @@ def test_sync_jobs_reports_what_changed(jobstore, runtime):
         }
     finally:
         scheduler.shutdown(wait=False)
-
-
-def test_logs_carry_their_fields():
-    record = logging.LogRecord("scheduler.jobs", logging.INFO, __file__, 1, "job ran", (), None)
-    record.job, record.queued = "nudge", 3
-    line = KeyValueFormatter("%(levelname)s %(message)s").format(record)
-    assert line == "INFO job ran job=nudge queued=3"

@@ -128,10 +128,11 @@ def test_jobs_list_shows_an_override_and_refuses_a_bad_one(dxbot, db):
 
 
 def test_clock_command_builds_the_process_from_configuration(dxbot, db, monkeypatch):
+    import bot.logging_setup
     import scheduler.clock as clock_module
 
     started = []
-    monkeypatch.setattr(clock_module, "configure_logging", lambda: None)
+    monkeypatch.setattr(bot.logging_setup, "configure", lambda *args, **kwargs: None)
     monkeypatch.setattr(clock_module.ClockProcess, "run", lambda self: started.append(self))
     result = dxbot("clock", env={"DXBOT_SCHEDULE_DELIVER": "*/2 * * * *"})
     assert result.exit_code == 0, result.output
