@@ -218,3 +218,17 @@ class DashboardLink:
 
     url: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AdminPage:
+    """One page of an admin chat command's answer: a heading, lines, choices to tap, which page of how many.
+
+    Long answers are shown one message at a time; the next page is one of CHOICES (「次へ」), never cut silently.
+    """
+
+    title: str
+    lines: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    page: int = 1
+    pages: int = 1

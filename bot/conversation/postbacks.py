@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from bot.conversation.commands import actions as action_commands
+from bot.conversation.commands import admin as admin_commands
 from bot.conversation.commands import help as help_command
 from bot.conversation.commands import report_menu, status
 from bot.conversation.context import Context
@@ -125,7 +126,10 @@ MENU = {
 
 
 def on_menu(ctx: Context, postback: Postback) -> Response:
-    """A rich menu item."""
+    """A rich menu item, or an admin command's 「次へ」/choice (its item carries the command and page)."""
+    paged = admin_commands.run_page(ctx, postback["item"])
+    if paged is not None:
+        return paged
     handler = MENU.get(postback["item"])
     return handler(ctx, None) if handler else _old_button(ctx)
 

@@ -8,6 +8,7 @@ from linebot.v3.messaging import Message
 
 from messages import intents
 from messages.builders.actions import build_action_list, build_action_updated, build_kickoff
+from messages.builders.admin import build_admin_page
 from messages.builders.confirmation import build_confirmation, build_voided
 from messages.builders.dashboard_link import build_dashboard_link
 from messages.builders.digest import build_digest
@@ -34,6 +35,7 @@ BUILDERS: dict[type, Builder] = {
     intents.Notice: build_notice,
     intents.KpiStatus: build_status,
     intents.DashboardLink: build_dashboard_link,
+    intents.AdminPage: build_admin_page,
 }
 
 

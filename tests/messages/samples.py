@@ -156,6 +156,21 @@ def worst_case_samples(plan) -> dict[str, object]:
             url="https://dx.example.jp/dashboard/login/" + "x" * 43,
             expires_at=datetime(2026, 11, 24, 10, 10, tzinfo=ZoneInfo("Asia/Tokyo")),
         ),
+        "admin_page": intents.AdminPage(
+            title="取組み 8-9 " + "工事成果品・委託成果品のデータ化及び保存場所の統一化" * 3,
+            # more than a page: the builder's guard counts what does not fit
+            lines=tuple(f"・[{i.status}] {i.text}（{i.initiative_title}）" for i in items),
+            choices=tuple(
+                intents.Choice(
+                    label=f"{i['id']} {i['title']}",
+                    data=encode("menu", f"adm~{n}~取組 {i['title'][:100]}"),
+                    display_text=f"取組 {i['id']}",
+                )
+                for n, i in enumerate((i for m in plan["measures"] for i in m["initiatives"]), start=1)
+            )[:13],
+            page=2,
+            pages=99,
+        ),
         "notice": intents.Notice(
             "registered", {"name": "山田 太郎", "section": "人権啓発推進課 三山木福祉会館", "role": "admin"}
         ),

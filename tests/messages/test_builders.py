@@ -259,6 +259,13 @@ def test_every_kind_has_a_builder_and_builds_in_both_languages(plan, sender, loc
             url="https://dx.example.jp/dashboard/login/abc",
             expires_at=datetime(2026, 11, 24, 1, 10, tzinfo=UTC),
         ),
+        intents.AdminPage(
+            title="施策(8) BPRの取組みの徹底、業務の可視化",
+            lines=("8-1 庁内事務の電子決裁化", "　主担当 総務室 / R8年度の評価：A"),
+            choices=(intents.Choice(label="次へ", data=encode("menu", "adm~2~計画 8"), display_text="次へ"),),
+            page=1,
+            pages=2,
+        ),
         intents.Notice("registered", {"name": "山田", "section": "国保医療課", "role": "staff"}),
     ]
     assert {type(s) for s in samples} == set(BUILDERS)

@@ -6,13 +6,24 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from bot.conversation.commands import actions, dashboard, help, language, report_menu, snooze, status, undo
+from bot.conversation.commands import (
+    actions,
+    admin,
+    dashboard,
+    help,
+    language,
+    report_menu,
+    snooze,
+    status,
+    undo,
+)
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 
 Handler = Callable[[Context, re.Match], Response]
 
 # (pattern on the NFKC-normalised, trimmed text, handler). Full match unless the pattern says otherwise.
+# The admin commands come last, so a staff command or a figure is never read as one of them.
 COMMANDS: list[tuple[re.Pattern, Handler]] = [
     (re.compile(r"(?:ヘルプ|へるぷ|help|\?|使い方|つかいかた)", re.I), help.handle),
     (re.compile(r"(?:報告する|報告|ほうこく)"), report_menu.handle),
@@ -25,6 +36,7 @@ COMMANDS: list[tuple[re.Pattern, Handler]] = [
     (language.LANGUAGE_RE, language.handle),
     (snooze.SNOOZE_RE, snooze.handle),
     (re.compile(dashboard.DASHBOARD_RE, re.I), dashboard.handle),
+    *admin.COMMAND_ENTRIES,
 ]
 
 
