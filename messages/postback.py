@@ -22,6 +22,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "fy": ("fiscal_year", "target_id", "value"),  # which fiscal year a figure is for (April/May)
     "menu": ("item",),  # rich menu: report | actions | status | help
     "lang": ("locale",),
+    "page": ("page", "command"),  # an admin command's answer, page N (「次へ」, or a choice when N is 1)
 }
 
 

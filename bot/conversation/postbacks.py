@@ -17,7 +17,7 @@ from bot.conversation.views import kpi_line
 from messages.intents import Notice, NumberPrompt, Voided
 from messages.postback import Postback, PostbackError, decode
 from models.actions import section_action_items
-from models.reports import open_targets, void_report
+from models.reports import latest_reports, open_targets, void_report
 from models.tables import ACTION_STATUSES, Initiative, KpiReport, KpiTarget
 
 
@@ -55,7 +55,8 @@ def on_kpi(ctx: Context, postback: Postback) -> Response:
     if key is None:
         return _old_button(ctx)
     set_state(ctx.session, ctx.member, AWAITING_NUMBER, {"key": key}, ctx.now)
-    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    latest = latest_reports(ctx.session, [target.id], split_key(key)[1]).get(target.id)
+    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id), latest)
     return Response(intents=[NumberPrompt(kpi=line)], locale=ctx.locale, outcome="question")
 
 
@@ -126,12 +127,15 @@ MENU = {
 
 
 def on_menu(ctx: Context, postback: Postback) -> Response:
-    """A rich menu item, or an admin command's 「次へ」/choice (its item carries the command and page)."""
-    paged = admin_commands.run_page(ctx, postback["item"])
-    if paged is not None:
-        return paged
+    """A rich menu item."""
     handler = MENU.get(postback["item"])
     return handler(ctx, None) if handler else _old_button(ctx)
+
+
+def on_page(ctx: Context, postback: Postback) -> Response:
+    """An admin command's 「次へ」 or one of its choices: the command's answer, at the page asked for."""
+    paged = admin_commands.run_page(ctx, postback["page"], postback["command"])
+    return paged if paged is not None else _old_button(ctx)
 
 
 def on_language(ctx: Context, postback: Postback) -> Response:
@@ -147,6 +151,7 @@ def on_language(ctx: Context, postback: Postback) -> Response:
 
 POSTBACKS: dict[str, Callable[[Context, Postback], Response]] = {
     "kpi": on_kpi,
+    "page": on_page,
     "pick": on_pick,
     "fy": on_year,
     "void": on_void,

@@ -74,6 +74,7 @@ def build_help(intent: Help, locale: str, plain: bool = False) -> list[Message]:
     ]
     if intent.role in ("manager", "admin"):
         lines.append(_("・「ダッシュボード」 for a one-time link to the dashboard"))
+        lines.append(_("・「管理」 for the plan commands (計画, 取組, 課, 未報告…)"))
     return [TextMessage(text="\n".join(lines))]
 
 

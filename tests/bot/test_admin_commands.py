@@ -505,7 +505,7 @@ def test_a_long_answer_is_paged_with_next_until_the_end(chat, people, db, monkey
     while any(a["label"] == "次へ" for a in quick_replies(pages[-1])):
         assert len(pages) < 20
         next_data = next(a["data"] for a in quick_replies(pages[-1]) if a["label"] == "次へ")
-        assert decode(next_data).action == "menu"
+        assert decode(next_data).action == "page"
         _, page = chat.tap(ADMIN, next_data)
         pages.append(page)
     total = len(pages)

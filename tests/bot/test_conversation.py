@@ -119,9 +119,14 @@ def test_guided_report_choose_then_type(chat, member, db):
     assert [c["label"] for c in choices] == ["オンライン申請率"]
     _, said = chat.tap(STAFF, choices[0]["data"])
     assert "オンライン申請率" in texts(said)
+    assert "未報告" in texts(said) and "例：「オンライン申請率 " in texts(said)
     _, said = chat.say(STAFF, "18.5")
     assert "記録しました" in texts(said)
     assert [(r.value, r.unit_written) for r in reports(db)] == [(Decimal("18.5"), None)]
+    # the next time, the prompt shows the figure on record and uses it as the example
+    _, said = chat.tap(STAFF, quick_replies(chat.say(STAFF, "報告する")[1])[0]["data"])
+    assert "未報告" not in texts(said) and "18.5%" in texts(said)
+    assert "例：「オンライン申請率 18.5%」" in texts(said)
 
 
 def test_undo_button_and_undo_word(chat, member, db):

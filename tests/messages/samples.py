@@ -163,7 +163,7 @@ def worst_case_samples(plan) -> dict[str, object]:
             choices=tuple(
                 intents.Choice(
                     label=f"{i['id']} {i['title']}",
-                    data=encode("menu", f"adm~{n}~取組 {i['title'][:100]}"),
+                    data=encode("page", n, f"取組 {i['title'][:100]}"),
                     display_text=f"取組 {i['id']}",
                 )
                 for n, i in enumerate((i for m in plan["measures"] for i in m["initiatives"]), start=1)

@@ -262,7 +262,7 @@ def test_every_kind_has_a_builder_and_builds_in_both_languages(plan, sender, loc
         intents.AdminPage(
             title="施策(8) BPRの取組みの徹底、業務の可視化",
             lines=("8-1 庁内事務の電子決裁化", "　主担当 総務室 / R8年度の評価：A"),
-            choices=(intents.Choice(label="次へ", data=encode("menu", "adm~2~計画 8"), display_text="次へ"),),
+            choices=(intents.Choice(label="次へ", data=encode("page", 2, "計画 8"), display_text="次へ"),),
             page=1,
             pages=2,
         ),

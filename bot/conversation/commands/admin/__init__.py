@@ -22,7 +22,7 @@ from bot.conversation.commands.admin import (
     send_request,
 )
 from bot.conversation.commands.admin.common import AdminCommand, Answer, Request
-from bot.conversation.commands.admin.paging import paginate, parse_item
+from bot.conversation.commands.admin.paging import paginate, parse_page
 from bot.conversation.commands.admin.permissions import ADMIN, READ, Refusal, Scope, may_run, refusal_for
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
@@ -117,9 +117,9 @@ def _answer(ctx: Context, page: AdminPage, outcome: str) -> Response:
     return Response(intents=[page], locale=ctx.locale, outcome=outcome)
 
 
-def run_page(ctx: Context, item: str) -> Response | None:
+def run_page(ctx: Context, page: str, command: str) -> Response | None:
     """A 「次へ」 or choice postback (see paging.run_data): run its command for its page; None if not one."""
-    parsed = parse_item(item)
+    parsed = parse_page(page, command)
     if parsed is None:
         return None
     page, text = parsed

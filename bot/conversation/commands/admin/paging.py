@@ -1,8 +1,7 @@
 """Long answers, one message per page: 「次へ」 runs the same command again and shows the next page.
 
-Paging is stateless: the quick reply's postback carries the command text and the page number (a rich-menu
-style "menu" postback whose item is adm~PAGE~TEXT), so the same permission check runs on every page and an
-old 「次へ」 simply shows the answer as it is now.
+Paging is stateless: the quick reply's postback ("page" action) carries the page number and the command
+text, so the same permission check runs on every page and an old 「次へ」 simply shows the answer as it is now.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from messages.layout import MAX_TEXT, chunk_lines
 from messages.postback import SEPARATOR, encode
 from messages.senders import utf16_length
 
-PREFIX = "adm"
-SPLIT = "~"
 MAX_CHOICES = 12  # LINE allows 13 quick-reply items; one is kept for 「次へ」
 RESERVED = 300  # room on each page for its page number, a repeated heading and the "continued" line
 NO_LIMIT = 10**6
@@ -25,19 +22,14 @@ HEADING = "■ "
 
 def run_data(command: str, page: int = 1) -> str:
     """Postback data that runs the admin COMMAND (its text) and shows PAGE."""
-    text = command.replace(SEPARATOR, " ").strip()
-    return encode("menu", SPLIT.join([PREFIX, str(page), text]))
+    return encode("page", page, command.replace(SEPARATOR, " ").strip())
 
 
-def parse_item(item: str) -> tuple[int, str] | None:
-    """(page, command text) of a paging postback's item, or None when the item is not one."""
-    prefix, sep, rest = item.partition(SPLIT)
-    if prefix != PREFIX or not sep:
+def parse_page(page: str, command: str) -> tuple[int, str] | None:
+    """(page, command text) of a paging postback's arguments, or None when they are not usable."""
+    if not page.isdigit() or not command.strip():
         return None
-    page, sep, text = rest.partition(SPLIT)
-    if not sep or not page.isdigit() or not text.strip():
-        return None
-    return max(1, int(page)), text
+    return max(1, int(page)), command
 
 
 def split_pages(title: str, lines: tuple[str, ...], _: Translator) -> list[tuple[str, ...]]:
