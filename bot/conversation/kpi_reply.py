@@ -17,6 +17,7 @@ from bot.conversation.views import kpi_line
 from messages.builders.common import kpi_label, names_repeat
 from messages.intents import Choice, Confirmation, Notice, Question
 from messages.postback import encode
+from models.fiscal_year import format_fiscal_year
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
 from models.reports import open_targets, record_report
 from models.sections import normalise_name
@@ -67,6 +68,15 @@ def _named_section(ctx: Context, text: str) -> tuple[list[Section], str]:
     return ctx.reporting_sections, text
 
 
+def figures_year(ctx: Context, sections: list[Section]) -> int:
+    """The fiscal year figures are for: this one, or in April and May the closed one when this year has no
+    KPI for these sections (after the plan's last year, every figure is that year's final actual)."""
+    year = ctx.fiscal_year
+    if ctx.now.month in (4, 5) and not any(open_targets(ctx.session, s, year) for s in sections):
+        return year - 1
+    return year
+
+
 def reply_with_figures(
     ctx: Context,
     text: str,
@@ -79,8 +89,17 @@ def reply_with_figures(
     sections, text = _named_section(ctx, text)
     if section_id is not None:
         sections = [s for s in sections if s.id == section_id] or [ctx.session.get(Section, section_id)]
-    fiscal_year = pending_target.fiscal_year if pending_target is not None else ctx.fiscal_year
+    fiscal_year = pending_target.fiscal_year if pending_target is not None else figures_year(ctx, sections)
     kpis = candidate_kpis(ctx, sections, fiscal_year)
+    if not kpis and addressed:
+        names = "、".join(s.name for s in sections)
+        year = format_fiscal_year(fiscal_year, ctx.locale)
+        return Response(
+            intents=[Notice("no_open_kpis", {"section": names, "year": year})],
+            locale=ctx.locale,
+            outcome="refused",
+            plain=ctx.in_group,
+        )
     pending = None
     if pending_target is not None:
         section = sections[0]
@@ -172,7 +191,7 @@ def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
         kpi = lines[0] if len(lines) == 1 or reason != "which_kpi" else None
     if kpi is None and reason in ("no_figure", "unclear_value", "malformed_number", "several_figures"):
         # an example from the member's own KPIs reads better than a generic one
-        own = candidate_kpis(ctx, ctx.reporting_sections, ctx.fiscal_year)
+        own = candidate_kpis(ctx, ctx.reporting_sections, figures_year(ctx, ctx.reporting_sections))
         kpi = _line(ctx, own[0].key) if own else None
     shown = question.text if question and question.text else text
     return Response(
@@ -200,6 +219,8 @@ def _which_year(ctx: Context, outcome: ParseOutcome, pending_target: KpiTarget |
     report = outcome.reports[0]
     target_id, section_id = split_key(report.kpi.key)
     target = ctx.session.get(KpiTarget, target_id)
+    if target.fiscal_year != ctx.fiscal_year:
+        return None  # already the closed year's (this year has no KPI): nothing to choose between
     previous = ctx.session.exec(
         select(KpiTarget).where(
             KpiTarget.series_id == target.series_id,

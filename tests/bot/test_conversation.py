@@ -394,3 +394,26 @@ def test_registration_takes_the_name_from_line_when_it_can(chat, db, clock):
     assert "田中 花子さん" in texts(said) and asked == [1]
     with Session(db) as s:
         assert s.exec(select(Member).where(Member.line_user_id == STRANGER)).one().display_name == "田中 花子"
+
+
+def test_after_the_plan_ends_april_figures_are_the_last_years_final_actuals(db, plan, sender, member):
+    from datetime import datetime
+
+    from models.clock import FrozenClock
+    from models.tables import KpiTarget
+    from tests.conftest import TOKYO
+
+    member()
+    chat = Chat(db, FrozenClock(datetime(2027, 4, 15, 11, 0, tzinfo=TOKYO), TOKYO), sender)
+    _, said = chat.say(STAFF, "22%")  # FY2027 has no KPIs: the plan ended with FY2026
+    assert "記録しました" in texts(said) and "R8年度" in texts(said)
+    with Session(db) as s:
+        (report,) = reports(db)
+        assert (report.value, s.get(KpiTarget, report.kpi_target_id).fiscal_year) == (Decimal(22), 2026)
+    _, said = chat.say(STAFF, "報告する")
+    assert [c["label"] for c in quick_replies(said)] == ["オンライン申請率"]
+    # in June the closed year is closed: nothing is recorded, and the member is told why
+    june = Chat(db, FrozenClock(datetime(2027, 6, 2, 11, 0, tzinfo=TOKYO), TOKYO), sender)
+    _, said = june.say(STAFF, "23%")
+    assert "令和9年度 (2027年度)に報告するKPIはありません" in texts(said)
+    assert len(reports(db)) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
+from bot.conversation.kpi_reply import figures_year
 from bot.conversation.views import open_line
 from messages.builders.common import kpi_label, names_repeat
 from messages.intents import Choice, Notice, Question
@@ -14,16 +15,15 @@ from models.reports import open_targets
 
 def handle(ctx: Context, match) -> Response:
     """Offer the open KPIs as quick-reply choices (the keyboard opens when one is tapped)."""
-    lines = [
-        open_line(t) for s in ctx.reporting_sections for t in open_targets(ctx.session, s, ctx.fiscal_year)
-    ]
+    year = figures_year(ctx, ctx.reporting_sections)
+    lines = [open_line(t) for s in ctx.reporting_sections for t in open_targets(ctx.session, s, year)]
     if not lines:
         section = "、".join(s.name for s in ctx.reporting_sections)
         return Response(
             intents=[
                 Notice(
                     "no_open_kpis",
-                    {"section": section, "year": format_fiscal_year(ctx.fiscal_year, ctx.locale)},
+                    {"section": section, "year": format_fiscal_year(year, ctx.locale)},
                 )
             ],
             locale=ctx.locale,
