@@ -357,3 +357,27 @@ class JobRun(SQLModel, table=True):
     as_of: datetime = aware()
     queued: int = 0
     note: str | None = None
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+class LoginLink(SQLModel, table=True):
+    """A single-use dashboard login link (「ダッシュボード」): only the SHA-256 of its token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = aware(default_factory=utcnow)
+    expires_at: datetime = aware()
+    used_at: datetime | None = aware(nullable=True)
+
+
+# The dashboard's "latest valid report per (KPI target, section) as of a moment": one index seek per pair.
+Index(
+    "ix_kpireport_latest",
+    *(
+        KpiReport.__table__.c[name]
+        for name in ("kpi_target_id", "section_id", "voided_at", "reported_at", "id")
+    ),
+)

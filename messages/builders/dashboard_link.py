@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from linebot.v3.messaging import Message, TextMessage
 
+from messages.formatting import format_moment
+from messages.i18n import Translator
 from messages.intents import DashboardLink
+from models.clock import DEFAULT_TIMEZONE
 
 
 def build_dashboard_link(intent: DashboardLink, locale: str, plain: bool = False) -> list[Message]:
-    """The link as text (LINE makes URLs tappable)."""
-    return [TextMessage(text=intent.url)]
+    """What the link is, the link itself (LINE makes it tappable), until when it works, and that it works once."""
+    _ = Translator(locale)
+    until = format_moment(intent.expires_at, locale, tz=ZoneInfo(DEFAULT_TIMEZONE))
+    text = "\n".join(
+        [
+            _("Your link to the dashboard:"),
+            intent.url,
+            _("It works once, until %(until)s. Do not forward it: it signs in as you.", until=until),
+            _("Send 「ダッシュボード」 again for a new link."),
+        ]
+    )
+    return [TextMessage(text=text)]

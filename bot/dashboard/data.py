@@ -1,0 +1,589 @@
+"""What the dashboard shows, read with a fixed number of queries however many reports there are.
+
+The rules are the status model's (models/status.py: achievement, grades, projections, at-risk, overdue,
+未確認); only the reading differs. status.kpi_states and status.follow_ups load every report of the year
+to find the latest one, which takes seconds at 100,000 reports; here the database finds the latest valid
+report per (KPI target, section) with one index seek each (ix_kpireport_latest), and the unanswered KPIs
+of late request rounds with one NOT EXISTS query. tests/test_dashboard.py checks both give the same
+answers as the status model.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from models import status
+from models.fiscal_year import fiscal_year_of
+from models.sections import covers
+from models.status import (
+    ROUNDS_BEFORE_AT_RISK,
+    TOKYO,
+    FollowUps,
+    KpiState,
+    OverdueEntry,
+    achievement_rate,
+    below_target,
+    grade_of,
+    lead_sections,
+    live_since,
+    projected_value,
+    round_due,
+    rounds_by_section,
+)
+from models.tables import (
+    ActionItem,
+    ActionStatusChange,
+    Initiative,
+    InitiativeSection,
+    KpiReport,
+    KpiRequestRound,
+    KpiTarget,
+    Measure,
+    Member,
+    Section,
+)
+from scheduler.requests import rounds_requested_in
+
+# --- scope ------------------------------------------------------------------------------------------
+
+
+def sections_by_id(session: Session) -> dict[int, Section]:
+    """Every section, by id (one query; names for entries and filters)."""
+    return {s.id: s for s in session.exec(select(Section).order_by(Section.name)).all()}
+
+
+def reporting_section_ids(session: Session) -> set[int]:
+    """Sections some initiative names directly (the ones that report KPI figures)."""
+    rows = session.exec(
+        select(InitiativeSection.section_id).where(InitiativeSection.section_id.is_not(None)).distinct()
+    ).all()
+    return set(rows)
+
+
+def initiative_ids_covering(session: Session, sections: list[Section], by_id: dict[int, Section]) -> set[str]:
+    """Initiatives whose 担当課・室 include any of SECTIONS (directly, as a site, or through a group)."""
+    links = session.exec(select(InitiativeSection)).all()
+    return {link.initiative_id for link in links for s in sections if covers(link, s, by_id)}
+
+
+def plan_years(session: Session) -> list[int]:
+    """The plan's fiscal years (FY2023–FY2026 for the current plan)."""
+    years = set(session.exec(select(KpiTarget.fiscal_year).distinct()).all())
+    years |= set(session.exec(select(ActionItem.fiscal_year).distinct()).all())
+    return sorted(years)
+
+
+def year_in_plan(years: list[int], fiscal_year: int) -> int:
+    """FISCAL_YEAR, or the nearest plan year (before the plan: its first year; after it: its last)."""
+    if not years or fiscal_year in years:
+        return fiscal_year
+    return min(max(fiscal_year, years[0]), years[-1])
+
+
+# --- KPI states (status.kpi_states, read in one query) -------------------------------------------------
+
+
+def latest_rows(
+    session: Session,
+    now: datetime,
+    *,
+    section_ids: set[int] | None = None,
+    fiscal_year: int | None = None,
+    initiative_ids: set[str] | None = None,
+    series_id: str | None = None,
+) -> list[tuple[KpiTarget, Initiative, int, KpiReport | None]]:
+    """Every (KPI target, directly named section) with the newest valid report made by NOW, in plan order."""
+    newest = aliased(KpiReport, name="newest")
+    candidate = aliased(KpiReport, name="candidate")
+    newest_id = (
+        select(candidate.id)
+        .where(
+            candidate.kpi_target_id == KpiTarget.id,
+            candidate.section_id == InitiativeSection.section_id,
+            candidate.voided_at.is_(None),
+            candidate.reported_at <= now,
+        )
+        .order_by(col(candidate.reported_at).desc(), col(candidate.id).desc())
+        .limit(1)
+        .correlate(KpiTarget, InitiativeSection)
+        .scalar_subquery()
+    )
+    query = (
+        select(KpiTarget, Initiative, InitiativeSection.section_id, newest)
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
+        .outerjoin(newest, newest.id == newest_id)
+        .where(InitiativeSection.section_id.is_not(None), KpiTarget.removed_at.is_(None))
+        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.fiscal_year, KpiTarget.position)
+    )
+    if section_ids is not None:
+        query = query.where(col(InitiativeSection.section_id).in_(list(section_ids) or [-1]))
+    if fiscal_year is not None:
+        query = query.where(KpiTarget.fiscal_year == fiscal_year)
+    if initiative_ids is not None:
+        query = query.where(col(KpiTarget.initiative_id).in_(list(initiative_ids) or [""]))
+    if series_id is not None:
+        query = query.where(KpiTarget.series_id == series_id)
+    seen: set[tuple[int, int]] = set()
+    rows = []
+    for target, initiative, section_id, report in session.exec(query).all():
+        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
+            seen.add((target.id, section_id))
+            rows.append((target, initiative, section_id, report))
+    return rows
+
+
+def kpi_states(
+    session: Session,
+    now: datetime,
+    *,
+    by_id: dict[int, Section],
+    section_ids: set[int] | None = None,
+    fiscal_year: int | None = None,
+    initiative_ids: set[str] | None = None,
+    leads: dict[str, int] | None = None,
+) -> list[KpiState]:
+    """status.kpi_states for the sections given (None: every reporting section), same rules and order."""
+    fy = fiscal_year if fiscal_year is not None else fiscal_year_of(now)
+    rows = latest_rows(session, now, section_ids=section_ids, fiscal_year=fy, initiative_ids=initiative_ids)
+    asked = rounds_by_section(session, fy, now)
+    leads = lead_sections(session) if leads is None else leads
+    states = []
+    for target, initiative, section_id, report in rows:
+        value = report.value if report is not None else None
+        rate = achievement_rate(target, value)
+        projected = projected_value(target, report)
+        if report is not None:
+            reason = "below-target" if below_target(target, projected) else None
+        else:
+            reason = "no-report" if asked[section_id] >= ROUNDS_BEFORE_AT_RISK else None
+        states.append(
+            KpiState(
+                section=by_id[section_id].name,
+                section_id=section_id,
+                initiative=initiative,
+                target=target,
+                latest=report,
+                value=value,
+                rate=rate,
+                grade=grade_of(rate),
+                projected=projected,
+                at_risk=reason is not None,
+                reason=reason,
+                lead=leads.get(initiative.id) == section_id,
+            )
+        )
+    states.sort(key=lambda s: s.section)  # stable: plan order within a section, as status.kpi_states
+    return states
+
+
+# --- follow-ups (status.follow_ups, with the KPI part in two queries) ----------------------------------
+
+
+def follow_ups(
+    session: Session,
+    now: datetime,
+    *,
+    by_id: dict[int, Section],
+    section_ids: set[int] | None = None,
+    live: date | None = None,
+) -> FollowUps:
+    """Overdue KPI requests and action items, postponed and 未確認 items as of NOW (status.follow_ups)."""
+    result = FollowUps()
+    names = {i: s.name for i, s in by_id.items()}
+    result.overdue.extend(_kpi_overdue(session, now, section_ids, names))
+    live = live or live_since(session)
+    status._action_follow_ups(session, now, section_ids, names, live, result)
+    result.overdue.sort(key=lambda e: (e.section, -(e.days_overdue or 0), e.fiscal_year))
+    return result
+
+
+def _kpi_overdue(
+    session: Session, now: datetime, section_ids: set[int] | None, names: dict[int, str]
+) -> list[OverdueEntry]:
+    """KPIs of past-due, unanswered request rounds with no valid report since the request."""
+    fy = fiscal_year_of(now)
+    today = now.astimezone(TOKYO).date()
+    ids = list(names) if section_ids is None else list(section_ids)
+    late: dict[int, tuple[KpiRequestRound, date]] = {}
+    for request_round in rounds_requested_in(session, fy, ids):
+        if request_round.requested_at > now:
+            continue
+        if request_round.answered_at is not None and request_round.answered_at <= now:
+            continue
+        due = round_due(request_round)
+        if today > due:
+            late[request_round.id] = (request_round, due)
+    if not late:
+        return []
+    report = aliased(KpiReport, name="answer")
+    answered = exists().where(
+        report.kpi_target_id == KpiTarget.id,
+        report.section_id == KpiRequestRound.section_id,
+        report.voided_at.is_(None),
+        report.reported_at >= KpiRequestRound.requested_at,
+    )
+    rows = session.exec(
+        select(KpiRequestRound.id, KpiTarget, Initiative)
+        .select_from(KpiRequestRound)
+        .join(InitiativeSection, InitiativeSection.section_id == KpiRequestRound.section_id)
+        .join(
+            KpiTarget,
+            and_(
+                KpiTarget.initiative_id == InitiativeSection.initiative_id,
+                KpiTarget.fiscal_year == KpiRequestRound.fiscal_year,
+            ),
+        )
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .where(col(KpiRequestRound.id).in_(list(late)), KpiTarget.removed_at.is_(None), ~answered)
+        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
+    ).all()
+    missing: dict[int, list[tuple[KpiTarget, Initiative]]] = defaultdict(list)
+    seen: set[tuple[int, int]] = set()
+    for round_id, target, initiative in rows:
+        if (round_id, target.id) not in seen:
+            seen.add((round_id, target.id))
+            missing[round_id].append((target, initiative))
+    entries = []
+    for round_id, (request_round, due) in late.items():
+        for target, initiative in missing[round_id]:
+            entries.append(
+                OverdueEntry(
+                    section=names[request_round.section_id],
+                    initiative=initiative.title,
+                    fiscal_year=request_round.fiscal_year,
+                    kind="kpi",
+                    item=target.name,
+                    due=due,
+                    days_overdue=(today - due).days,
+                    period=request_round.period,
+                    section_id=request_round.section_id,
+                    initiative_id=initiative.id,
+                )
+            )
+    return entries
+
+
+# --- the overview ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """How an initiative (or a measure) stands: KPI states and follow-up entries, counted."""
+
+    on_track: int = 0  # reported and not at risk
+    at_risk: int = 0
+    awaiting: int = 0  # no report yet, not (yet) at risk
+    overdue: int = 0
+    postponed: int = 0
+    unconfirmed: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class InitiativeRow:
+    """One initiative on the overview: its counts and the grade of each of its KPIs."""
+
+    initiative: Initiative
+    lead: str | None
+    counts: Counts
+    grades: list[KpiState]
+
+
+@dataclass
+class MeasureBlock:
+    """A measure (施策) with its initiatives and their totals."""
+
+    measure: Measure
+    rows: list[InitiativeRow]
+    totals: Counts = field(default_factory=Counts)
+
+
+def count_states(states: list[KpiState], entries: FollowUps, fiscal_year: int) -> Counts:
+    """The counts of one group of states and follow-up entries (entries of FISCAL_YEAR only)."""
+    counts = Counts()
+    for state in states:
+        if state.at_risk:
+            counts.at_risk += 1
+        elif state.latest is not None:
+            counts.on_track += 1
+        else:
+            counts.awaiting += 1
+    counts.overdue = sum(1 for e in entries.overdue if e.fiscal_year == fiscal_year)
+    counts.postponed = sum(1 for e in entries.postponed if e.fiscal_year == fiscal_year)
+    counts.unconfirmed = sum(1 for e in entries.unconfirmed if e.fiscal_year == fiscal_year)
+    return counts
+
+
+def of_year(entries: FollowUps, fiscal_year: int) -> FollowUps:
+    """Only the entries of FISCAL_YEAR."""
+    return FollowUps(
+        overdue=[e for e in entries.overdue if e.fiscal_year == fiscal_year],
+        postponed=[e for e in entries.postponed if e.fiscal_year == fiscal_year],
+        unconfirmed=[e for e in entries.unconfirmed if e.fiscal_year == fiscal_year],
+    )
+
+
+def split_by_initiative(entries: FollowUps) -> dict[str, FollowUps]:
+    """Follow-up entries grouped by initiative id."""
+    grouped: dict[str, FollowUps] = defaultdict(FollowUps)
+    for name in ("overdue", "postponed", "unconfirmed"):
+        for entry in getattr(entries, name):
+            getattr(grouped[entry.initiative_id], name).append(entry)
+    return grouped
+
+
+def overview(
+    session: Session,
+    now: datetime,
+    *,
+    fiscal_year: int,
+    sections: list[Section] | None,
+    by_id: dict[int, Section],
+) -> list[MeasureBlock]:
+    """Measures → initiatives with counts and grades, for every section (None) or only SECTIONS."""
+    leads = lead_sections(session)
+    section_ids = None if sections is None else {s.id for s in sections}
+    if sections is None:
+        wanted = None
+    else:
+        wanted = initiative_ids_covering(session, sections, by_id)
+        wanted |= {i for i, s in leads.items() if s in section_ids}
+    states = kpi_states(
+        session, now, by_id=by_id, section_ids=section_ids, fiscal_year=fiscal_year, leads=leads
+    )
+    entries = split_by_initiative(follow_ups(session, now, by_id=by_id, section_ids=section_ids))
+    by_initiative: dict[str, list[KpiState]] = defaultdict(list)
+    for state in states:
+        by_initiative[state.initiative.id].append(state)
+    measures = session.exec(select(Measure).order_by(Measure.no)).all()
+    initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
+    blocks = []
+    for measure in measures:
+        block = MeasureBlock(measure=measure, rows=[])
+        for initiative in initiatives:
+            if initiative.measure_no != measure.no or (wanted is not None and initiative.id not in wanted):
+                continue
+            mine = sorted(by_initiative.get(initiative.id, []), key=lambda s: (s.target.position, s.section))
+            grades = [s for s in mine if s.lead] if sections is None else mine
+            counts = count_states(mine, entries.get(initiative.id, FollowUps()), fiscal_year)
+            lead_id = leads.get(initiative.id)
+            block.rows.append(
+                InitiativeRow(
+                    initiative=initiative,
+                    lead=by_id[lead_id].name if lead_id in by_id else None,
+                    counts=counts,
+                    grades=grades,
+                )
+            )
+            block.totals.add(counts)
+        if block.rows:
+            blocks.append(block)
+    return blocks
+
+
+# --- one initiative ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionHistory:
+    """An action item of the year with who moved it to which status, when (oldest first)."""
+
+    item: ActionItem
+    changes: list[tuple[ActionStatusChange, str | None]]  # (change, who)
+
+
+def initiative_sections(session: Session, initiative_id: str) -> list[InitiativeSection]:
+    """The initiative's 担当課・室 entries, lead first, then in the plan's order."""
+    return list(
+        session.exec(
+            select(InitiativeSection)
+            .where(InitiativeSection.initiative_id == initiative_id)
+            .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
+        ).all()
+    )
+
+
+def action_histories(session: Session, initiative_ids: list[str], fiscal_year: int) -> list[ActionHistory]:
+    """The year's action items of these initiatives with their status history (two queries)."""
+    items = session.exec(
+        select(ActionItem)
+        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .where(
+            col(ActionItem.initiative_id).in_(initiative_ids or [""]),
+            ActionItem.fiscal_year == fiscal_year,
+            ActionItem.removed_at.is_(None),
+        )
+        .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
+    ).all()
+    changes: dict[int, list] = defaultdict(list)
+    if items:
+        for change, name in session.exec(
+            select(ActionStatusChange, Member.display_name)
+            .outerjoin(Member, Member.id == ActionStatusChange.changed_by_member_id)
+            .where(col(ActionStatusChange.action_item_id).in_([i.id for i in items]))
+            .order_by(ActionStatusChange.changed_at, ActionStatusChange.id)
+        ).all():
+            changes[change.action_item_id].append((change, name))
+    return [ActionHistory(item=i, changes=changes[i.id]) for i in items]
+
+
+# --- a KPI series over the plan's years (the chart) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesHistory:
+    """One KPI series: its yearly targets and each reporting section's latest value per year."""
+
+    series_id: str
+    initiative_id: str
+    name: str  # the newest year's wording
+    unit: str
+    kind: str
+    better: str
+    years: tuple[int, ...]
+    targets: tuple[tuple[int, object], ...]  # (fiscal year, Decimal target)
+    values: tuple[tuple[str, tuple[tuple[int, object], ...]], ...]  # (section, ((year, Decimal), …))
+    lead: str | None = None
+    target_rows: tuple[KpiTarget, ...] = field(default=(), compare=False, repr=False)
+
+    def key(self) -> str:
+        """Everything the chart depends on, as text (the chart cache's key)."""
+        return repr(self)
+
+    @property
+    def target_by_year(self) -> dict[int, KpiTarget]:
+        return {t.fiscal_year: t for t in self.target_rows}
+
+
+def series_histories(
+    session: Session,
+    now: datetime,
+    *,
+    by_id: dict[int, Section],
+    section_ids: set[int] | None,
+    years: list[int],
+    initiative_id: str | None = None,
+    series_id: str | None = None,
+) -> list[SeriesHistory]:
+    """An initiative's KPI series (or one series): yearly targets and, per reporting section in scope, the
+    latest valid value of each year by NOW — three queries however many series and reports there are."""
+    initiative_ids = {initiative_id} if initiative_id is not None else None
+    rows = latest_rows(
+        session, now, series_id=series_id, initiative_ids=initiative_ids, section_ids=section_ids
+    )
+    query = select(KpiTarget).where(KpiTarget.removed_at.is_(None)).order_by(KpiTarget.fiscal_year)
+    if initiative_id is not None:
+        query = query.where(KpiTarget.initiative_id == initiative_id)
+    if series_id is not None:
+        query = query.where(KpiTarget.series_id == series_id)
+    targets: dict[str, list[KpiTarget]] = defaultdict(list)
+    for target in session.exec(query).all():
+        targets[target.series_id].append(target)
+    values: dict[str, dict[str, dict[int, object]]] = defaultdict(lambda: defaultdict(dict))
+    for target, _initiative, section_id, report in rows:
+        by_year = values[target.series_id][by_id[section_id].name]
+        if report is not None:
+            by_year[target.fiscal_year] = report.value
+    leads = lead_sections(session)
+    histories = []
+    for series, yearly in sorted(
+        targets.items(), key=lambda item: (min(t.position for t in item[1]), item[0])
+    ):
+        newest = yearly[-1]
+        lead_id = leads.get(newest.initiative_id)
+        lead = by_id[lead_id].name if lead_id in by_id else None
+        sections = values[series]
+        ordered = sorted(sections, key=lambda n: (n != lead, n))
+        histories.append(
+            SeriesHistory(
+                series_id=series,
+                initiative_id=newest.initiative_id,
+                name=newest.name,
+                unit=newest.unit,
+                kind=newest.kind,
+                better=newest.better,
+                years=tuple(years),
+                targets=tuple((t.fiscal_year, t.target) for t in yearly),
+                values=tuple((n, tuple(sorted(sections[n].items()))) for n in ordered),
+                lead=lead,
+                target_rows=tuple(yearly),
+            )
+        )
+    return histories
+
+
+# --- the audit trail -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One KPI report as recorded: who, when, from which message, and whether it was voided."""
+
+    report: KpiReport
+    target: KpiTarget
+    initiative: Initiative
+    section: str
+    reporter: str | None
+    voided_by: str | None
+
+
+def audit_rows(
+    session: Session,
+    *,
+    section_ids: set[int] | None,
+    fiscal_year: int | None,
+    page: int,
+    per_page: int = 100,
+) -> tuple[list[AuditRow], bool]:
+    """A page of reports, newest first (voided ones included); True when there is a next page."""
+    reporter = aliased(Member, name="reporter")
+    voider = aliased(Member, name="voider")
+    query = (
+        select(KpiReport, KpiTarget, Initiative, Section.name, reporter.display_name, voider.display_name)
+        .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Section, Section.id == KpiReport.section_id)
+        .outerjoin(reporter, reporter.id == KpiReport.reporter_member_id)
+        .outerjoin(voider, voider.id == KpiReport.voided_by_member_id)
+        .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
+        .offset(max(page - 1, 0) * per_page)
+        .limit(per_page + 1)
+    )
+    if section_ids is not None:
+        query = query.where(col(KpiReport.section_id).in_(list(section_ids) or [-1]))
+    if fiscal_year is not None:
+        query = query.where(KpiTarget.fiscal_year == fiscal_year)
+    rows = [
+        AuditRow(report=r, target=t, initiative=i, section=s, reporter=who, voided_by=by)
+        for r, t, i, s, who, by in session.exec(query).all()
+    ]
+    return rows[:per_page], len(rows) > per_page
+
+
+def status_changes(
+    session: Session, *, initiative_ids: set[str] | None, fiscal_year: int | None, limit: int = 100
+) -> list[tuple[ActionStatusChange, ActionItem, Initiative, str | None]]:
+    """The newest action item status changes (who, when, from which message)."""
+    query = (
+        select(ActionStatusChange, ActionItem, Initiative, Member.display_name)
+        .join(ActionItem, ActionItem.id == ActionStatusChange.action_item_id)
+        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .outerjoin(Member, Member.id == ActionStatusChange.changed_by_member_id)
+        .order_by(col(ActionStatusChange.changed_at).desc(), col(ActionStatusChange.id).desc())
+        .limit(limit)
+    )
+    if initiative_ids is not None:
+        query = query.where(col(ActionItem.initiative_id).in_(list(initiative_ids) or [""]))
+    if fiscal_year is not None:
+        query = query.where(ActionItem.fiscal_year == fiscal_year)
+    return list(session.exec(query).all())

@@ -1,0 +1,397 @@
+"""The dashboard's pages: overview, initiative (with charts), section, overdue list, audit trail, login."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as cookie
+from sqlmodel import select
+
+from bot.dashboard import charts, data
+from bot.dashboard.access import LANG_KEY, current_viewer, end_session, has_session, start_session
+from bot.dashboard.labels import LINK_PROBLEMS, REASONS
+from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, redeem_link
+from messages.builders.common import status_label
+from messages.builders.text import ROLE_NAMES
+from messages.formatting import (
+    fiscal_year_label,
+    format_day,
+    format_moment,
+    format_number,
+    format_target,
+    format_value,
+)
+from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
+from models.fiscal_year import fiscal_year_of
+from models.status import FollowUps
+from models.tables import Initiative, KpiTarget, Measure, Section
+
+blueprint = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="templates",
+    static_folder="static",
+)
+
+PUBLIC = {
+    "dashboard.welcome",
+    "dashboard.login",
+    "dashboard.login_confirm",
+    "dashboard.logout",
+    "dashboard.static",
+}
+SECURITY_HEADERS = {
+    "Referrer-Policy": "no-referrer",  # a login URL must never travel on in a Referer header
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+# --- every request ------------------------------------------------------------------------------------
+
+
+@blueprint.before_request
+def load_viewer():
+    """Open a database session, find the viewer and the language; no session → the page on how to get a link."""
+    dxbot = current_app.extensions["dxbot"]
+    g.clock = dxbot["clock"]
+    g.now = g.clock.now()
+    g.db = dxbot["session_factory"]()
+    lang = request.args.get("lang")
+    if lang in SUPPORTED_LOCALES:
+        cookie[LANG_KEY] = lang
+    g.viewer = current_viewer(g.db, g.now) if has_session() else None
+    if has_session() and g.viewer is None:
+        end_session()  # expired, signed out elsewhere, demoted to staff or removed: never show data
+    g.locale = _locale()
+    g._ = Translator(g.locale)
+    if request.endpoint not in PUBLIC and g.viewer is None:
+        return redirect(url_for("dashboard.welcome"))
+    return None
+
+
+@blueprint.teardown_request
+def close_db(_exc=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+@blueprint.after_request
+def headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint not in ("dashboard.static", "dashboard.chart"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _locale() -> str:
+    chosen = cookie.get(LANG_KEY)
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    if g.viewer is not None:
+        return normalise_locale(g.viewer.member.locale)
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "ja"
+
+
+@blueprint.app_template_global()
+def dashboard_url_with(**changes) -> str:
+    """The current page's URL with some query parameters changed (None removes one)."""
+    args = {**request.view_args, **request.args.to_dict()}
+    args.update(changes)
+    return url_for(request.endpoint, **{k: v for k, v in args.items() if v is not None})
+
+
+@blueprint.context_processor
+def template_helpers() -> dict:
+    """The translator as _ and the locale-aware formatting the templates use."""
+    if "_" not in g:
+        return {}
+    _ = g._
+    locale = g.locale
+    return {
+        "_": _,
+        "locale": locale,
+        "viewer": g.get("viewer"),
+        "now": g.now,
+        "role_name": lambda role: _(ROLE_NAMES.get(role, role)),
+        "fy": partial(fiscal_year_label, locale=locale),
+        "fy_short": partial(fiscal_year_label, locale=locale, short=True),
+        "value": lambda v, unit: "−" if v is None else format_value(v, unit, locale),
+        "target": lambda t: format_target(t.target, t.unit, t.kind, locale),
+        "rate": lambda r: "−" if r is None else f"{format_number(r, locale)}%",
+        "moment": lambda m: format_moment(m, locale, tz=g.clock.tz),
+        "day": lambda d: "−" if d is None else format_day(d, locale),
+        "status": lambda s: status_label(s, _),
+        "reason": lambda r: _(REASONS[r]) if r in REASONS else "",
+        "grade_class": lambda grade: "grade-" + {"−": "none"}.get(grade, grade.lower()),
+    }
+
+
+# --- filters ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The fiscal year and section asked for (checked against the plan and the viewer's sections)."""
+
+    years: list[int]
+    fiscal_year: int
+    section: Section | None
+    sections: list[Section]  # the sections the viewer may pick from
+
+
+def filters(by_id: dict[int, Section]) -> Filters:
+    """Read ?fy= and ?section=: an unknown year falls back to the current one; another section's id is a 403."""
+    years = data.plan_years(g.db)
+    current = data.year_in_plan(years, fiscal_year_of(g.now, g.clock.tz))
+    try:
+        fiscal_year = int(request.args.get("fy", current))
+    except ValueError:
+        fiscal_year = current
+    if fiscal_year not in years and years:
+        fiscal_year = current
+    viewer = g.viewer
+    choices = list(by_id.values()) if viewer.is_admin else sorted(viewer.sections, key=lambda s: s.name)
+    if viewer.is_admin:
+        reporting = data.reporting_section_ids(g.db)
+        choices = [s for s in choices if s.id in reporting]
+    section = None
+    raw = request.args.get("section")
+    if raw:
+        try:
+            section = by_id.get(int(raw))
+        except ValueError:
+            section = None
+        if section is None:
+            abort(404)
+        if not viewer.may_see_section(section.id):
+            abort(403)
+    return Filters(years=years, fiscal_year=fiscal_year, section=section, sections=choices)
+
+
+def scope(selected: Section | None) -> tuple[list[Section] | None, set[int] | None]:
+    """(sections, ids) to show: the chosen section, else the viewer's sections, else all (admins)."""
+    if selected is not None:
+        return [selected], {selected.id}
+    if g.viewer.is_admin:
+        return None, None
+    return list(g.viewer.sections), {s.id for s in g.viewer.sections}
+
+
+def may_see_initiative(initiative_id: str, by_id: dict[int, Section]) -> bool:
+    if g.viewer.is_admin:
+        return True
+    return initiative_id in data.initiative_ids_covering(g.db, g.viewer.sections, by_id)
+
+
+# --- pages --------------------------------------------------------------------------------------------
+
+
+@blueprint.get("/")
+def overview():
+    """Measures and their initiatives: on track, at risk, overdue, 未確認, grades."""
+    by_id = data.sections_by_id(g.db)
+    chosen = filters(by_id)
+    sections, _ids = scope(chosen.section)
+    blocks = data.overview(g.db, g.now, fiscal_year=chosen.fiscal_year, sections=sections, by_id=by_id)
+    totals = data.Counts()
+    for block in blocks:
+        totals.add(block.totals)
+    return render_template("dashboard/overview.html", blocks=blocks, totals=totals, filters=chosen)
+
+
+@blueprint.get("/initiative/<initiative_id>")
+def initiative(initiative_id: str):
+    """One initiative: sections (lead first), KPI states, this year's actions with history, KPI charts."""
+    found = g.db.get(Initiative, initiative_id)
+    if found is None:
+        abort(404)
+    by_id = data.sections_by_id(g.db)
+    if not may_see_initiative(found.id, by_id):
+        abort(403)
+    chosen = filters(by_id)
+    _sections, ids = scope(chosen.section)
+    states = data.kpi_states(
+        g.db, g.now, by_id=by_id, section_ids=ids, fiscal_year=chosen.fiscal_year, initiative_ids={found.id}
+    )
+    entries = data.split_by_initiative(data.follow_ups(g.db, g.now, by_id=by_id, section_ids=ids))
+    histories = data.series_histories(
+        g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
+    )
+    return render_template(
+        "dashboard/initiative.html",
+        initiative=found,
+        measure=g.db.get(Measure, found.measure_no),
+        links=data.initiative_sections(g.db, found.id),
+        states=states,
+        actions=data.action_histories(g.db, [found.id], chosen.fiscal_year),
+        follow=data.of_year(entries.get(found.id, FollowUps()), chosen.fiscal_year),
+        series=[(h, charts.caption(h, g.locale)) for h in histories],
+        filters=chosen,
+    )
+
+
+@blueprint.get("/section/<int:section_id>")
+def section(section_id: int):
+    """One section: its KPIs of the year, what is late, and the action items of its initiatives."""
+    by_id = data.sections_by_id(g.db)
+    found = by_id.get(section_id)
+    if found is None:
+        abort(404)
+    if not g.viewer.may_see_section(found.id):
+        abort(403)
+    chosen = filters(by_id)
+    ids = {found.id}
+    covering = data.initiative_ids_covering(g.db, [found], by_id)
+    states = data.kpi_states(g.db, g.now, by_id=by_id, section_ids=ids, fiscal_year=chosen.fiscal_year)
+    follow = data.of_year(data.follow_ups(g.db, g.now, by_id=by_id, section_ids=ids), chosen.fiscal_year)
+    initiatives = g.db.exec(
+        select(Initiative)
+        .where(Initiative.id.in_(covering or [""]))
+        .order_by(Initiative.measure_no, Initiative.position)
+    ).all()
+    return render_template(
+        "dashboard/section.html",
+        section=found,
+        states=states,
+        follow=follow,
+        initiatives=initiatives,
+        actions=data.action_histories(g.db, [i.id for i in initiatives], chosen.fiscal_year),
+        filters=chosen,
+    )
+
+
+@blueprint.get("/overdue")
+def overdue():
+    """Everything late as of now (and 延期, 未確認), by section; optionally one fiscal year."""
+    by_id = data.sections_by_id(g.db)
+    chosen = filters(by_id)
+    _sections, ids = scope(chosen.section)
+    follow = data.follow_ups(g.db, g.now, by_id=by_id, section_ids=ids)
+    only_year = request.args.get("fy") is not None
+    if only_year:
+        follow = data.of_year(follow, chosen.fiscal_year)
+    return render_template("dashboard/overdue.html", follow=follow, filters=chosen, only_year=only_year)
+
+
+@blueprint.get("/audit")
+def audit():
+    """Who reported what, when and from which message (voided reports struck through); status changes."""
+    by_id = data.sections_by_id(g.db)
+    chosen = filters(by_id)
+    sections, ids = scope(chosen.section)
+    try:
+        page = max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        page = 1
+    rows, more = data.audit_rows(g.db, section_ids=ids, fiscal_year=chosen.fiscal_year, page=page)
+    initiative_ids = None if sections is None else data.initiative_ids_covering(g.db, sections, by_id)
+    changes = data.status_changes(g.db, initiative_ids=initiative_ids, fiscal_year=chosen.fiscal_year)
+    return render_template(
+        "dashboard/audit.html", rows=rows, more=more, page=page, changes=changes, filters=chosen
+    )
+
+
+@blueprint.get("/chart/<path:series_id>.svg")
+def chart(series_id: str):
+    """A KPI series' trend chart (SVG), for the viewer's sections (every reporting section for admins)."""
+    by_id = data.sections_by_id(g.db)
+    first = g.db.exec(select(KpiTarget).where(KpiTarget.series_id == series_id)).first()
+    if first is None:
+        abort(404)
+    if not may_see_initiative(first.initiative_id, by_id):
+        abort(403)
+    chosen = filters(by_id)
+    _sections, ids = scope(chosen.section)
+    found = data.series_histories(
+        g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, series_id=series_id
+    )
+    if not found:
+        abort(404)
+    history = found[0]
+    svg = charts.chart_svg(history, g.locale)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.set_etag(charts.cache_key(history, g.locale))
+    return response.make_conditional(request)
+
+
+# --- signing in and out -------------------------------------------------------------------------------------
+
+
+@blueprint.get("/welcome")
+def welcome():
+    """How to get a link (where everyone without a session lands)."""
+    if g.viewer is not None:
+        return redirect(url_for("dashboard.overview"))
+    return render_template("dashboard/welcome.html")
+
+
+@blueprint.get("/login/<token>")
+def login_confirm(token: str):
+    """Opening a link shows a button: link previews and scanners that fetch URLs never use it up."""
+    found = check_link(g.db, token, now=g.now)
+    if found.problem is not None:
+        return _link_problem(found)
+    return render_template("dashboard/login.html", member=found.member, expires_at=found.link.expires_at)
+
+
+@blueprint.post("/login/<token>")
+def login(token: str):
+    """Use the link (once) and start an 8-hour session."""
+    found = redeem_link(g.db, token, now=g.now)
+    if found.problem is not None:
+        g.db.rollback()
+        return _link_problem(found)
+    g.db.commit()
+    start_session(found.link)
+    return redirect(url_for("dashboard.overview"))
+
+
+def _link_problem(found):
+    status = 404 if found.problem == UNKNOWN else 403 if found.problem == NOT_ALLOWED else 410
+    return (
+        render_template(
+            "dashboard/link_problem.html",
+            problem=found.problem,
+            message=g._(LINK_PROBLEMS[found.problem]),
+            expired_at=found.link.expires_at if found.link else None,
+        ),
+        status,
+    )
+
+
+@blueprint.post("/logout")
+def logout():
+    end_session()
+    return redirect(url_for("dashboard.welcome"))
+
+
+@blueprint.errorhandler(403)
+def forbidden(_error):
+    """Another section's page: say so, show nothing of it."""
+    return render_template("dashboard/error.html", code=403), 403
+
+
+@blueprint.errorhandler(404)
+def not_found(_error):
+    return render_template("dashboard/error.html", code=404), 404

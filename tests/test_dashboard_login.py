@@ -1,0 +1,313 @@
+"""Passwordless dashboard login: 「ダッシュボード」 gives managers and admins a single-use 10-minute link;
+the link starts an 8-hour signed session; staff, used and expired links, and strangers get no data."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.dashboard.links import issue_link
+from messages.builders import build
+from messages.intents import DashboardLink
+from models.clock import FrozenClock
+from models.members import add_member, get_member
+from models.sections import find_section
+from models.tables import LoginLink
+from tests.bot.chat import Chat, texts
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+STAFF = "U" + "1" * 32
+MANAGER = "U" + "2" * 32
+ADMIN = "U" + "3" * 32
+OTHER_MANAGER = "U" + "4" * 32
+URL_RE = re.compile(r"https?://\S+/dashboard/login/(?P<token>[A-Za-z0-9_-]+)")
+
+
+@pytest.fixture
+def app(app):
+    """The shared app fixture, with its own connection pool closed after the test (not by the garbage collector)."""
+    yield app
+    app.extensions["dxbot"]["engine"].dispose()
+
+
+@pytest.fixture
+def people(plan, db, clock):
+    """A staff member and a manager of 国保医療課, an admin of デジタル情報課, a manager of 財政課."""
+    with Session(db) as session:
+        for user, name, section, role in (
+            (STAFF, "山田 太郎", "国保医療課", "staff"),
+            (MANAGER, "鈴木 一郎", "国保医療課", "manager"),
+            (ADMIN, "高橋 美咲", "デジタル情報課", "admin"),
+            (OTHER_MANAGER, "田中 次郎", "財政課", "manager"),
+        ):
+            add_member(
+                session,
+                line_user_id=user,
+                name=name,
+                sections=[find_section(session, section)],
+                role=role,
+                now=clock.now(),
+            )
+        session.commit()
+
+
+@pytest.fixture
+def chat(db, clock, sender):
+    return Chat(db, clock, sender)
+
+
+def link_rows(db) -> list[LoginLink]:
+    with Session(db) as session:
+        return list(session.exec(select(LoginLink)).all())
+
+
+def new_link(db, user: str, now: datetime, base: str = "http://localhost") -> str:
+    """Issue a link for USER as of NOW (the way the chat command does) and return its path."""
+    with Session(db) as session:
+        issued = issue_link(session, get_member(session, user), now=now, base=base)
+        session.commit()
+    return issued.url.removeprefix(base)
+
+
+def session_cookie(response) -> str | None:
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith("session="):
+            return header
+    return None
+
+
+# --- the chat command -----------------------------------------------------------------------------------
+
+
+def test_a_manager_gets_a_single_use_link_and_only_its_hash_is_stored(people, chat, db, caplog):
+    with caplog.at_level(logging.WARNING):
+        response, said = chat.say(MANAGER, "ダッシュボード")
+    assert response.outcome == "command"
+    text = texts(said)
+    match = URL_RE.search(text)
+    assert match, text
+    assert text.startswith("ダッシュボードへのログイン用リンクです")
+    assert "2026年11月24日(火) 10:10 まで、1回だけ使えます" in text
+    assert "転送しないでください" in text
+    # No DXBOT_BASE_URL: the link points at this machine, and the log says so.
+    assert match.group(0).startswith("http://127.0.0.1:5000/dashboard/login/")
+    assert "DXBOT_BASE_URL is not set" in caplog.text
+    token = match.group("token")
+    assert len(token) >= 40
+    [row] = link_rows(db)
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in {row.token_hash, str(row.id)}
+    assert row.expires_at == datetime(2026, 11, 24, 10, 10, tzinfo=TOKYO)
+    assert row.used_at is None
+
+
+def test_each_request_gives_a_new_link_and_english_speakers_read_english(people, chat, db):
+    chat.say(ADMIN, "English")
+    _, first = chat.say(ADMIN, "dashboard")
+    _, second = chat.say(ADMIN, "ダッシュボード")
+    assert URL_RE.search(texts(first)).group(0) != URL_RE.search(texts(second)).group(0)
+    assert texts(second).startswith("Your link to the dashboard:")
+    assert "It works once, until Tue, 24 Nov 2026 10:10." in texts(second)
+    assert len(link_rows(db)) == 2
+
+
+def test_the_link_uses_dxbot_base_url(people, chat, monkeypatch):
+    monkeypatch.setenv("DXBOT_BASE_URL", "https://dx.example.jp/")
+    _, said = chat.say(MANAGER, "ダッシュボード")
+    assert URL_RE.search(texts(said)).group(0).startswith("https://dx.example.jp/dashboard/login/")
+
+
+def test_through_the_web_app_the_link_uses_its_configured_base_url(people, config, db, clock, sender):
+    from bot.app import create_app
+    from bot.conversation.incoming import Incoming
+    from bot.conversation.respond import respond
+
+    app = create_app(replace(config, base_url="https://dashboard.city.example"))
+    with app.app_context(), Session(db) as session:
+        response = respond(
+            session,
+            Incoming(kind="text", user_id=MANAGER, at=clock.now(), text="ダッシュボード"),
+            clock=clock,
+        )
+        session.commit()
+    [intent] = response.intents
+    assert intent.url.startswith("https://dashboard.city.example/dashboard/login/")
+    app.extensions["dxbot"]["engine"].dispose()
+
+
+def test_staff_are_refused_politely_and_nothing_is_created(people, chat, db):
+    response, said = chat.say(STAFF, "ダッシュボード")
+    assert response.outcome == "refused"
+    text = texts(said)
+    assert "ダッシュボードは管理職と管理者" in text
+    assert "「状況」" in text
+    assert not URL_RE.search(text)
+    assert link_rows(db) == []
+
+
+def test_strangers_and_group_chats_get_no_link(people, chat, db):
+    response, said = chat.say("U" + "9" * 32, "ダッシュボード")
+    assert response.outcome == "refused" and not URL_RE.search(texts(said))
+    response, said = chat.say(MANAGER, "@bot ダッシュボード", group="C" + "a" * 32, mention=True)
+    assert response.outcome == "refused"
+    assert "1対1のトーク" in texts(said) and not URL_RE.search(texts(said))
+    assert link_rows(db) == []
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+def test_the_link_message_says_until_when_in_tokyo_time(locale):
+    intent = DashboardLink(
+        url="https://dx.example.jp/dashboard/login/abc", expires_at=datetime(2026, 11, 24, 1, 10, tzinfo=UTC)
+    )
+    [message] = build(intent, locale)
+    assert intent.url in message.text
+    assert "10:10" in message.text  # 01:10 UTC is 10:10 in Tokyo
+    assert ("1回だけ" if locale == "ja" else "works once") in message.text
+
+
+# --- opening the link -----------------------------------------------------------------------------------
+
+
+def test_opening_a_link_asks_first_then_signs_in_once(people, client, db, clock):
+    path = new_link(db, MANAGER, clock.now())
+    page = client.get(path)
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "鈴木 一郎（管理職）としてダッシュボードを開きます" in body
+    assert session_cookie(page) is None  # a link preview fetching the URL signs nobody in
+    assert link_rows(db)[0].used_at is None
+
+    signed_in = client.post(path)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/dashboard/"
+    cookie = session_cookie(signed_in)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    expires = datetime.strptime(re.search(r"Expires=([^;]+)", cookie).group(1), "%a, %d %b %Y %H:%M:%S GMT")
+    lifetime = expires.replace(tzinfo=UTC) - datetime.now(UTC)
+    assert timedelta(hours=7, minutes=55) < lifetime <= timedelta(hours=8)
+    overview = client.get("/dashboard/")
+    assert overview.status_code == 200
+    assert "国民健康保険関係の手続きのオンライン化" in overview.get_data(as_text=True)
+    assert link_rows(db)[0].used_at == clock.now()
+
+    # The same link again, in another browser: used, says so, no session.
+    other = client.application.test_client()
+    again = other.post(path)
+    assert again.status_code == 410
+    assert "このリンクは使用済みです" in again.get_data(as_text=True)
+    assert session_cookie(again) is None or "dashboard_member" not in again.headers.get("Set-Cookie", "")
+    assert other.get("/dashboard/").status_code == 302
+    assert other.get(path).status_code == 410
+
+
+def test_an_expired_link_says_so_and_creates_no_session(people, client, db, clock):
+    path = new_link(db, MANAGER, clock.now() - timedelta(minutes=11))
+    page = client.get(path)
+    assert page.status_code == 410
+    body = page.get_data(as_text=True)
+    assert "有効期限が切れています" in body and "2026年11月24日(火) 9:59" in body
+    assert "「ダッシュボード」と送ると" in body
+    refused = client.post(path)
+    assert refused.status_code == 410
+    assert client.get("/dashboard/").headers["Location"] == "/dashboard/welcome"
+    assert link_rows(db)[0].used_at is None
+
+
+def test_a_link_works_until_its_tenth_minute(people, client, db, clock):
+    path = new_link(db, MANAGER, clock.now() - timedelta(minutes=9, seconds=59))
+    assert client.post(path).status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_an_unknown_link_is_not_found(people, client):
+    response = client.get("/dashboard/login/not-a-real-token")
+    assert response.status_code == 404
+    assert "このリンクは無効です" in response.get_data(as_text=True)
+
+
+def test_a_link_of_someone_demoted_to_staff_since_is_refused(people, client, db, clock):
+    path = new_link(db, MANAGER, clock.now())
+    with Session(db) as session:
+        get_member(session, MANAGER).role = "staff"
+        session.commit()
+    response = client.post(path)
+    assert response.status_code == 403
+    assert "管理職と管理者" in response.get_data(as_text=True)
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_without_a_session_every_page_redirects_to_how_to_get_a_link(people, client):
+    for path in (
+        "/dashboard/",
+        "/dashboard/?fy=2025",
+        "/dashboard/initiative/1-2",
+        "/dashboard/section/1",
+        "/dashboard/overdue",
+        "/dashboard/audit",
+        "/dashboard/chart/1-2/a.svg",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"] == "/dashboard/welcome"
+    welcome = client.get("/dashboard/welcome")
+    body = welcome.get_data(as_text=True)
+    assert welcome.status_code == 200
+    assert "「ダッシュボード」と送ってください" in body
+    assert "国民健康保険" not in body and "オンライン申請率" not in body
+
+
+def test_the_session_ends_after_8_hours(people, app, client, db, clock):
+    client.post(new_link(db, MANAGER, clock.now()))
+    app.extensions["dxbot"]["clock"] = FrozenClock(clock.now() + timedelta(hours=7, minutes=59), TOKYO)
+    assert client.get("/dashboard/").status_code == 200
+    app.extensions["dxbot"]["clock"] = FrozenClock(clock.now() + timedelta(hours=8, minutes=1), TOKYO)
+    assert client.get("/dashboard/").headers["Location"] == "/dashboard/welcome"
+
+
+@pytest.mark.parametrize("change", ["demoted", "removed"])
+def test_a_member_demoted_or_removed_mid_session_sees_no_more_data(people, client, db, clock, change):
+    client.post(new_link(db, MANAGER, clock.now()))
+    assert client.get("/dashboard/").status_code == 200
+    with Session(db) as session:
+        member = get_member(session, MANAGER)
+        if change == "demoted":
+            member.role = "staff"
+        else:
+            member.active = False
+        session.commit()
+    response = client.get("/dashboard/initiative/1-2")
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard/welcome"
+
+
+def test_signing_out_ends_the_session(people, client, db, clock):
+    client.post(new_link(db, ADMIN, clock.now()))
+    assert client.get("/dashboard/").status_code == 200
+    assert client.post("/dashboard/logout").headers["Location"] == "/dashboard/welcome"
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_the_cookie_is_secure_behind_https(people, config, db, clock):
+    from bot.app import create_app
+
+    app = create_app(replace(config, base_url="https://dx.example.jp"))
+    path = new_link(db, ADMIN, clock.now())
+    assert "Secure" in session_cookie(app.test_client().post(path))
+    app.extensions["dxbot"]["engine"].dispose()
+
+
+def test_a_request_over_https_gets_a_secure_cookie_without_a_base_url(people, client, db, clock):
+    path = new_link(db, ADMIN, clock.now())
+    assert "Secure" in session_cookie(client.post(path, base_url="https://localhost"))
+
+
+def test_pages_carry_no_referrer_and_are_not_cached(people, client, db, clock):
+    login_page = client.get(new_link(db, ADMIN, clock.now()))
+    assert login_page.headers["Referrer-Policy"] == "no-referrer"
+    assert login_page.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in login_page.headers["Content-Security-Policy"]
