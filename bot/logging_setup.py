@@ -106,6 +106,15 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS and not k.startswith("_")}
 
 
+# A dashboard login link works (once) for 10 minutes: its token is a credential, never logged.
+_LOGIN_TOKEN = re.compile(r"(/dashboard/login/)[^/?\s]+")
+
+
+def mask_path(path: Any) -> Any:
+    """PATH with credentials in it (login link tokens) replaced."""
+    return _LOGIN_TOKEN.sub(r"\1[redacted]", path) if isinstance(path, str) else path
+
+
 def access_fields(args: Mapping[str, Any]) -> dict[str, Any]:
     """Gunicorn's access log atoms as named fields (the path without its query string)."""
 
@@ -118,7 +127,7 @@ def access_fields(args: Mapping[str, Any]) -> dict[str, Any]:
     micros = number(args.get("D"))
     return {
         "method": args.get("m"),
-        "path": args.get("U"),
+        "path": mask_path(args.get("U")),
         "status": number(args.get("s")),
         "bytes": number(args.get("B")),
         "duration_ms": round(micros / 1000, 3) if micros is not None else None,

@@ -12,6 +12,7 @@ each recipient's language: one outbox request per section and language.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -544,6 +545,7 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
     iso = today.isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
     not_before = next_send_time(now)
+    dashboard = dashboard_url()
 
     def queue_digest(member: Member, locale: str, intent: Digest) -> None:
         """One digest push per person and ISO week (re-running the job adds nothing)."""
@@ -573,6 +575,7 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
             fiscal_year=fy,
             as_of=today,
             sections=tuple(digest_sections(session, sections, now, locale)),
+            dashboard_url=dashboard,
         )
         queue_digest(manager, locale, intent)
     admins = active_admins(session)
@@ -586,7 +589,11 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
             pages = digest_sections(session, asked, now, locale)
             pages.sort(key=lambda p: (-len(p.overdue), p.section))
             city_wide[locale] = Digest(
-                title_scope=CITY_WIDE[locale], fiscal_year=fy, as_of=today, sections=tuple(pages)
+                title_scope=CITY_WIDE[locale],
+                fiscal_year=fy,
+                as_of=today,
+                sections=tuple(pages),
+                dashboard_url=dashboard,
             )
         queue_digest(admin, locale, city_wide[locale])
 
@@ -691,6 +698,14 @@ def deliver(
         with transaction(session_factory) as session:  # a quiet minute leaves no JobRun row
             session.add(JobRun(job="deliver", as_of=now, queued=0, note=_note(result)))
     return result
+
+
+def dashboard_url() -> str | None:
+    """The dashboard's address for the digest's button (DXBOT_BASE_URL + /dashboard/), if the app has one.
+
+    Opening it without a session explains how to log in (「ダッシュボード」 in the chat)."""
+    base = (os.environ.get("DXBOT_BASE_URL") or "").strip().rstrip("/")
+    return f"{base}/dashboard/" if base.startswith(("https://", "http://")) else None
 
 
 def _configured_sender(session_factory: SessionFactory, clock: Clock):

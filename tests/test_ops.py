@@ -216,6 +216,14 @@ def test_the_formatter_masks_ids_secrets_passwords_and_peoples_words(monkeypatch
     assert data["level"] == "WARNING" and data["logger"] == "bot.x"
 
 
+def test_login_link_tokens_never_reach_the_access_log():
+    atoms = {"m": "GET", "U": "/dashboard/login/Zt9xQ2-secret_token", "s": "200", "D": 1000}
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(h)s", (atoms,), None)
+    line = logging_setup.JsonFormatter().format(record)
+    assert "secret_token" not in line
+    assert json.loads(line)["path"] == "/dashboard/login/[redacted]"
+
+
 def test_gunicorn_access_lines_become_fields():
     atoms = {
         "m": "POST",

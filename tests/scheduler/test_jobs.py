@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -391,3 +392,16 @@ def test_a_digest_is_one_push_per_person_in_their_language(people):
     (mine,) = [r for r in rows(db, kind="digest") if r.recipients == [MANAGER]]
     assert mine.dedup_key == f"weekly-digest:2026-W49:{manager_id}"
     assert "Weekly digest 国保医療課" in text_of(mine)
+
+
+def test_the_digest_opens_the_dashboard_when_the_app_has_a_public_address(people, monkeypatch):
+    monkeypatch.setenv("DXBOT_BASE_URL", "https://dx.example.jp/")
+    run("weekly-digest", people, "2026-07-27 08:30")
+    for row in rows(people, kind="digest"):
+        assert '"uri": "https://dx.example.jp/dashboard/"' in json.dumps(row.messages, ensure_ascii=False)
+
+
+def test_without_a_public_address_the_digest_has_no_dashboard_button(people, monkeypatch):
+    monkeypatch.delenv("DXBOT_BASE_URL", raising=False)
+    run("weekly-digest", people, "2026-07-27 08:30")
+    assert all('"uri"' not in json.dumps(r.messages) for r in rows(people, kind="digest"))
