@@ -129,10 +129,11 @@ def screenshot(page, request, artifacts_dir):
     folder.mkdir(parents=True)
     taken: list[Path] = []
 
-    def take(step: str) -> Path:
+    def take(step: str, of=None) -> Path:
+        """Screenshot the test's page (or OF, another tab such as one a link opened)."""
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", step).strip("-") or "step"
         path = folder / f"{len(taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path))
+        (of or page).screenshot(path=str(path))
         taken.append(path)
         return path
 

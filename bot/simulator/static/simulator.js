@@ -92,6 +92,24 @@
     chat.appendChild(el("div", "day", day));
   }
 
+  // LINE makes URLs in a text message tappable; so does the simulator (text nodes only, never HTML).
+  function linkify(node, text) {
+    var url = /https?:\/\/[^\s「」（）()<>]+/g;
+    var last = 0;
+    var match;
+    while ((match = url.exec(text)) !== null) {
+      node.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var link = el("a", "bubble-link", match[0]);
+      link.href = match[0];
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      node.appendChild(link);
+      last = match.index + match[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
+    return node;
+  }
+
   function note(text, isError) {
     chat.appendChild(el("div", isError ? "note error" : "note", text));
     scrollDown();
@@ -119,7 +137,7 @@
 
   function renderMessage(message) {
     if (message.type === "text" || message.type === "textV2") {
-      return el("div", "bubble bot", message.text || "");
+      return linkify(el("div", "bubble bot"), message.text || "");
     }
     if (message.type === "flex") {
       var wrap = el("div", "flex");
