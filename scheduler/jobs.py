@@ -346,18 +346,8 @@ def _request_round(
         return
     request_round, _new = requests.open_round(session, section, fiscal_year, period, due=due, now=now)
     due_day = requests.due_date(request_round)
-    intent = KpiRequest(
-        section=section.name,
-        fiscal_year=fiscal_year,
-        due=due_day,
-        kpis=tuple(kpi_line(t.target, t.initiative, t.latest, due=due_day) for t in targets),
-        final_actuals=final,
-    )
-    base = (
-        f"final-actuals:{fiscal_year}:{section.id}"
-        if final
-        else f"kpi-request:{fiscal_year}:{period}:{section.id}"
-    )
+    intent = request_intent(section, fiscal_year, due_day, targets, final)
+    base = request_key(section, fiscal_year, period, final)
     queue_intent(
         session,
         result,
@@ -369,6 +359,24 @@ def _request_round(
         not_before=next_send_time(now),
         now=now,
     )
+
+
+def request_intent(section: Section, fiscal_year: int, due_day: date, targets, final: bool) -> KpiRequest:
+    """The request for TARGETS (OpenTargets) of FISCAL_YEAR, due DUE_DAY."""
+    return KpiRequest(
+        section=section.name,
+        fiscal_year=fiscal_year,
+        due=due_day,
+        kpis=tuple(kpi_line(t.target, t.initiative, t.latest, due=due_day) for t in targets),
+        final_actuals=final,
+    )
+
+
+def request_key(section: Section, fiscal_year: int, period: str, final: bool) -> str:
+    """The outbox key of a section's request for one period (one request per period, however often it runs)."""
+    if final:
+        return f"final-actuals:{fiscal_year}:{section.id}"
+    return f"kpi-request:{fiscal_year}:{period}:{section.id}"
 
 
 def request_due(day: date) -> date:

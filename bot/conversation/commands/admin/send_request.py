@@ -12,10 +12,9 @@ import re
 from datetime import date
 
 from bot.conversation.commands.admin.common import Answer, Request, lookup_section, period_name
-from bot.conversation.views import kpi_line
 from messages.builders.common import kpi_target_text
 from messages.formatting import format_moment, format_short_day
-from messages.intents import AdminPage, KpiRequest, Nudge
+from messages.intents import AdminPage, Nudge
 from models.reports import open_targets
 from scheduler import requests
 from scheduler.calendar import next_send_time
@@ -26,6 +25,8 @@ from scheduler.jobs import (
     plan_years,
     queue_intent,
     request_due,
+    request_intent,
+    request_key,
     section_members,
 )
 from scheduler.outbox import active_pause
@@ -116,21 +117,15 @@ def handle(req: Request, match: re.Match) -> AdminPage:
                 )
             )
         )
-    kpis = tuple(kpi_line(t.target, t.initiative, t.latest, due=due_day) for t in asked)
     late = requests.days_late(request_round, req.now, req.ctx.clock.tz)
     job = "final-actuals" if final else "kpi-request"
-    base = (
-        f"final-actuals:{fiscal_year}:{section.id}"
-        if final
-        else f"kpi-request:{fiscal_year}:{period}:{section.id}"
-    )
-    if new:
-        kind, intent = job, KpiRequest(section.name, fiscal_year, due_day, kpis, final_actuals=final)
-    elif late:  # past due: what the nudge job sends, now
+    base = request_key(section, fiscal_year, period, final)
+    # new, or asked before and not yet due: the request (again, for what is still missing)
+    kind, intent = job, request_intent(section, fiscal_year, due_day, asked, final)
+    kpis = intent.kpis
+    if not new and late:  # past due: what the nudge job sends, now
         kind, intent = "nudge", Nudge(section.name, fiscal_year, due_day, late, kpis)
         base = f"nudge:{request_round.id}"
-    else:  # asked before and not yet due: the request again, for what is still missing
-        kind, intent = job, KpiRequest(section.name, fiscal_year, due_day, kpis, final_actuals=final)
     if not new:  # a reminder sent by hand has its own key, so the scheduled ones still go out
         base += f":chat:{req.now.astimezone(req.ctx.clock.tz):%Y%m%dT%H%M%S}"
     result = JobResult(job=job, as_of=req.now)
