@@ -17,9 +17,10 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from models import status
-from models.export import display_width, fill_sheet, local_date, plan_years, unit_format
+from models.export import display_width, fill_sheet, local_date, unit_format
 from models.fiscal_year import fiscal_year_dates, fiscal_year_of, format_fiscal_year
 from models.kpi_parsing import COUNT_UNITS
+from models.plan_queries import plan_years
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure
 
 TEMPLATE_NAME = "dxbot-actuals-template.xlsx"

@@ -126,13 +126,6 @@ def _fraction(rate: Decimal | None) -> float | None:
     return None if rate is None else float(rate / 100)
 
 
-def plan_years(session: Session) -> list[int]:
-    """The fiscal years the plan has KPI targets or action items for."""
-    years = set(session.exec(select(KpiTarget.fiscal_year).where(KpiTarget.removed_at.is_(None))).all())
-    years |= set(session.exec(select(ActionItem.fiscal_year).where(ActionItem.removed_at.is_(None))).all())
-    return sorted(years)
-
-
 def kpi_rows(session: Session, now: datetime, fiscal_year: int) -> list[KpiRow]:
     """The KPI achievement table of FISCAL_YEAR: one row per KPI target and reporting section, plan order."""
     measures = _measure_titles(session)

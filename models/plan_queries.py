@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import union
 from sqlmodel import Session, select
 
+from models.fiscal_year import fiscal_year_of
 from models.sections import initiative_ids_for_section
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, Section
 
@@ -88,3 +91,20 @@ def plan_as_dict(session: Session, *, fiscal_year: int | None = None, section: S
         if entries or (wanted_ids is None):
             result.append({"no": measure.no, "title": measure.title, "initiatives": entries})
     return {"measures": result}
+
+
+def plan_years(session: Session) -> list[int]:
+    """Fiscal years the loaded plan covers (with action items or KPI targets), ascending."""
+    years = union(
+        select(ActionItem.fiscal_year).where(ActionItem.removed_at.is_(None)),
+        select(KpiTarget.fiscal_year).where(KpiTarget.removed_at.is_(None)),
+    ).subquery()
+    return sorted(session.exec(select(years.c.fiscal_year)).all())
+
+
+def reporting_year(session: Session, now: datetime, tz=None) -> int:
+    """The fiscal year status and digests report on: NOW's, or after the plan's last year that last year
+    (its final actuals come in April and May, and its grades are what the city publishes)."""
+    fiscal_year = fiscal_year_of(now, tz) if tz is not None else fiscal_year_of(now)
+    years = plan_years(session)
+    return min(fiscal_year, years[-1]) if years else fiscal_year

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import union
 from sqlmodel import Session, col, select
 
 from bot.conversation.views import kpi_line
@@ -38,6 +37,7 @@ from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.fiscal_year import fiscal_year_of, format_fiscal_year, short_fiscal_year
 from models.members import current_sections
+from models.plan_queries import plan_years, reporting_year
 from models.reports import directly_named_initiative_ids, open_targets
 from models.tables import (
     ActionItem,
@@ -136,15 +136,6 @@ def reporting_sections(session: Session) -> list[Section]:
     """Sections that initiatives name directly (the ones asked for KPIs), by name."""
     ids = select(InitiativeSection.section_id).where(InitiativeSection.section_id.is_not(None)).distinct()
     return list(session.exec(select(Section).where(col(Section.id).in_(ids)).order_by(Section.name)).all())
-
-
-def plan_years(session: Session) -> list[int]:
-    """Fiscal years the loaded plan covers (with action items or KPI targets), ascending."""
-    years = union(
-        select(ActionItem.fiscal_year).where(ActionItem.removed_at.is_(None)),
-        select(KpiTarget.fiscal_year).where(KpiTarget.removed_at.is_(None)),
-    ).subquery()
-    return sorted(session.exec(select(years.c.fiscal_year)).all())
 
 
 # --- how ------------------------------------------------------------------------------------------
@@ -500,7 +491,7 @@ def digest_sections(
     session: Session, sections: list[Section], now: datetime, locale: str = "ja"
 ) -> list[DigestSection]:
     """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk."""
-    fy = fiscal_year_of(now)
+    fy = reporting_year(session, now)
     follow = status.follow_ups(session, now, sections)
     risky = status.at_risk(status.kpi_states(session, now, sections, fy))
     pages = []
@@ -549,7 +540,7 @@ def _overdue_items(section: Section, entries: list[status.OverdueEntry], locale:
 def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
     now = clock.now()
     today = _local_day(now, clock)
-    fy = fiscal_year_of(now, clock.tz)
+    fy = reporting_year(session, now, clock.tz)
     iso = today.isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
     not_before = next_send_time(now)

@@ -87,3 +87,14 @@ def test_a_fiscal_year_with_say_and_run_job(dxbot, tmp_path):
     sheet = openpyxl.load_workbook(path)["KPI達成状況"]
     (row,) = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[2] == "国保医療課"]
     assert row[3:8] == ("オンライン申請率", 20, 22, 1.1, "S")
+
+
+def test_after_the_plan_ends_the_digest_reports_on_its_last_year(dxbot):
+    dxbot("db", "init")
+    dxbot("member", "add", STAFF, "--name", "山田", "--section", "国保医療課", "--role", "staff")
+    dxbot("say", "--as", STAFF, "22%", env=at("2027-04-15T11:00:00+09:00"))
+    digest = json.loads(
+        dxbot("digest", "--section", "国保医療課", "--json", env=at("2027-04-20T09:00:00+09:00")).output
+    )
+    assert digest["fiscal_year"] == 2026
+    assert [(g["kpi"], g["grade"]) for g in digest["grades"]] == [("オンライン申請率", "S")]

@@ -11,7 +11,8 @@ from messages.builders import build
 from messages.intents import Digest
 from messages.senders import message_text
 from models import status
-from models.fiscal_year import fiscal_year_of, short_fiscal_year
+from models.fiscal_year import short_fiscal_year
+from models.plan_queries import reporting_year
 from scheduler.jobs import CITY_WIDE, digest_sections
 
 
@@ -30,7 +31,7 @@ def parse_at(text: str | None, runtime: Runtime) -> datetime:
 
 def digest_data(session, now: datetime, sections=None) -> dict:
     """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs and grades."""
-    fy = fiscal_year_of(now)
+    fy = reporting_year(session, now)
     follow = status.follow_ups(session, now, sections)
     states = status.kpi_states(session, now, sections, fy)
     return {

@@ -10,6 +10,7 @@ from bot.cli.common import CliError, Runtime, fiscal_year_option, pass_runtime
 from models import actuals_template
 from models import export as exports
 from models.fiscal_year import fiscal_year_of
+from models.plan_queries import plan_years
 
 
 def _directory(path: Path) -> Path:
@@ -84,7 +85,7 @@ def export(
             records = exports.open_data_rows(session, now)
         else:
             year = year if year is not None else fiscal_year_of(now)
-            years = exports.plan_years(session)
+            years = plan_years(session)
             if year not in years:
                 span = f"{years[0]}–{years[-1]}" if years else "no years; run `dxbot db init`"
                 raise CliError(f"--fiscal-year: the plan has nothing for {year} (it covers {span})")

@@ -72,13 +72,6 @@ def initiative_ids_covering(session: Session, sections: list[Section], by_id: di
     return {link.initiative_id for link in links for s in sections if covers(link, s, by_id)}
 
 
-def plan_years(session: Session) -> list[int]:
-    """The plan's fiscal years (FY2023–FY2026 for the current plan)."""
-    years = set(session.exec(select(KpiTarget.fiscal_year).distinct()).all())
-    years |= set(session.exec(select(ActionItem.fiscal_year).distinct()).all())
-    return sorted(years)
-
-
 def year_in_plan(years: list[int], fiscal_year: int) -> int:
     """FISCAL_YEAR, or the nearest plan year (before the plan: its first year; after it: its last)."""
     if not years or fiscal_year in years:

@@ -35,6 +35,7 @@ from messages.formatting import (
 )
 from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
 from models.fiscal_year import fiscal_year_of
+from models.plan_queries import plan_years
 from models.status import FollowUps
 from models.tables import Initiative, KpiTarget, Measure, Section
 
@@ -161,7 +162,7 @@ class Filters:
 
 def filters(by_id: dict[int, Section]) -> Filters:
     """Read ?fy= and ?section=: an unknown year falls back to the current one; another section's id is a 403."""
-    years = data.plan_years(g.db)
+    years = plan_years(g.db)
     current = data.year_in_plan(years, fiscal_year_of(g.now, g.clock.tz))
     try:
         fiscal_year = int(request.args.get("fy", current))

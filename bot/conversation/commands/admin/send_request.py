@@ -15,6 +15,7 @@ from bot.conversation.commands.admin.common import Answer, Request, lookup_secti
 from messages.builders.common import kpi_target_text
 from messages.formatting import format_moment, format_short_day
 from messages.intents import AdminPage, Nudge
+from models.plan_queries import plan_years
 from models.reports import open_targets
 from scheduler import requests
 from scheduler.calendar import next_send_time
@@ -22,7 +23,6 @@ from scheduler.jobs import (
     FINAL_DUE,
     JobResult,
     by_locale,
-    plan_years,
     queue_intent,
     request_due,
     request_intent,
