@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -146,11 +147,22 @@ def callback():
     return jsonify(status="ok"), 200
 
 
+# A \u0000 escape in JSON text: preceded by an even number of backslashes (not an escaped backslash).
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def parse_body(body: bytes) -> dict | None:
-    """Decode a signed body as JSON; None (and a log line) when it is not a JSON object."""
+    """Decode a signed body as JSON; None (and a log line) when it is not a JSON object.
+
+    NUL characters (\\u0000) are dropped from every string: PostgreSQL cannot store them in text, and a
+    body that can never be stored would be redelivered for ever.
+    """
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = body.decode("utf-8")
+        if "\\u0000" in text:
+            text = _JSON_NUL.sub(r"\1", text)
+        payload = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         log.warning("webhook body is not JSON", extra={"reason": "malformed_json", "error": str(exc)[:200]})
         return None
     if not isinstance(payload, dict):
@@ -352,29 +364,33 @@ def respond_and_mark(
 ) -> tuple[Response, list[Message]] | None:
     """Run the conversation, build its messages and mark the inbox row handled — all in one transaction.
 
-    The row is claimed first (a conditional UPDATE of handled_at): when LINE's copies of one event race,
-    the others wait on the row's lock and find it handled (None), or take over if the first rolled back.
+    The row is claimed last, with a conditional UPDATE of handled_at: when LINE's copies of one event
+    race, the later ones wait on the row's lock, find it handled and roll their own writes back (None).
+    Claiming last keeps SQLite's single write lock short: the conversation's reads happen before it.
     """
     from bot.conversation.respond import respond  # imported late: the conversation imports a lot
 
-    with transaction(session_factory) as session:
-        claimed = session.execute(
-            update(InboxEvent)
-            .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
-            .values(handled_at=clock.now())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            return None
-        response = respond(session, incoming, clock=clock)
-        messages = [
-            m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
-        ]
-        row = session.get(InboxEvent, row_id)
-        row.handled_at = clock.now()
-        row.outcome = response.outcome
-        session.add(row)
+    try:
+        with transaction(session_factory) as session:
+            response = respond(session, incoming, clock=clock)
+            messages = [
+                m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
+            ]
+            claimed = session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
+                .values(handled_at=clock.now(), outcome=response.outcome)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
+                raise _HandledElsewhere
+    except _HandledElsewhere:
+        return None
     return response, messages
+
+
+class _HandledElsewhere(Exception):
+    """Another delivery of the same event committed first: this one's writes are rolled back."""
 
 
 def _mark(session_factory: SessionFactory, row_id: int, *, outcome: str) -> None:

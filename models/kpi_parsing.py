@@ -203,6 +203,8 @@ MAX_DIGITS = 15  # integer digits a figure may have; longer runs are typos, aske
 
 def _clean(value: Decimal) -> Decimal:
     """Plain digits (12000, not 1.2E+4; 18.5, not 18.50) so values compare and print as written."""
+    if value.adjusted() >= MAX_DIGITS:  # no figure is that long (it is asked about): quantize would overflow
+        return value
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
@@ -377,7 +379,7 @@ _NEGATIVE_MARKS = ("▲", "△", "マイナス")  # may stand apart from the dig
 _MINUS_SIGNS = ("-", "−", "‐", "‑", "–", "ー")  # must touch the digits
 _REFERENCE = re.compile(r"(?:目標|前年度|昨年度|前年|昨年|前回)(?:値|実績|数値)?[ \t:はがのでも、]*$")
 _FOREIGN_CUT = ("削減", "増", "減", "以上", "以下", "未満", "超", "程度", "前後", "合計", "現在", "時点")
-_FOREIGN_RUN = re.compile(r"[\u3005\u4e00-\u9fff\u30a1-\u30fa\u30fc]+")
+_FOREIGN_RUN = re.compile(r"[\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\u30a1-\u30fa\u30fc]+")  # as _is_kanji
 _KANJI_BARE_PREV_OK = "数率量計"
 
 _MASKS = (

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiTarget, Member, Section
@@ -48,17 +49,24 @@ def open_targets(session: Session, section: Section, fiscal_year: int) -> list[O
 
 
 def latest_reports(session: Session, target_ids: list[int], section_id: int) -> dict[int, KpiReport]:
-    """The newest valid report per target for one section (one query)."""
+    """The newest valid report per target for one section (one query; only the newest rows are loaded)."""
     if not target_ids:
         return {}
-    rows = session.exec(
-        select(KpiReport)
+    newest_first = (col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
+    ranked = (
+        select(
+            KpiReport.id,
+            func.row_number().over(partition_by=KpiReport.kpi_target_id, order_by=newest_first).label("rank"),
+        )
         .where(
             col(KpiReport.kpi_target_id).in_(target_ids),
             KpiReport.section_id == section_id,
             KpiReport.voided_at.is_(None),
         )
-        .order_by(KpiReport.reported_at, KpiReport.id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(KpiReport).join(ranked, ranked.c.id == KpiReport.id).where(ranked.c.rank == 1)
     ).all()
     return {r.kpi_target_id: r for r in rows}
 

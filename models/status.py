@@ -219,17 +219,28 @@ def kpi_states(
 def _latest_by_section(
     session: Session, target_ids: list[int], now: datetime
 ) -> dict[tuple[int, int], KpiReport]:
-    """The newest valid report made by NOW per (target, section), in one query."""
+    """The newest valid report made by NOW per (target, section), in one query that loads only those rows."""
     if not target_ids:
         return {}
-    reports = session.exec(
-        select(KpiReport)
+    ranked = (
+        select(
+            KpiReport.id,
+            func.row_number()
+            .over(
+                partition_by=(KpiReport.kpi_target_id, KpiReport.section_id),
+                order_by=(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc()),
+            )
+            .label("rank"),
+        )
         .where(
             col(KpiReport.kpi_target_id).in_(target_ids),
             KpiReport.voided_at.is_(None),
             KpiReport.reported_at <= now,
         )
-        .order_by(KpiReport.reported_at, KpiReport.id)
+        .subquery()
+    )
+    reports = session.exec(
+        select(KpiReport).join(ranked, ranked.c.id == KpiReport.id).where(ranked.c.rank == 1)
     ).all()
     return {(r.kpi_target_id, r.section_id): r for r in reports}
 

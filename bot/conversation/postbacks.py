@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
@@ -168,7 +169,22 @@ def handle_postback(ctx: Context) -> Response:
         postback = decode(ctx.incoming.postback_data or "")
     except PostbackError:
         return _old_button(ctx)
+    if not _numbers_fit(postback):
+        return _old_button(ctx)
     try:
         return POSTBACKS[postback.action](ctx, postback)
     except (ValueError, KeyError):
         return _old_button(ctx)
+
+
+_ID_ARGUMENTS = frozenset({"target_id", "report_id", "item_id", "fiscal_year"})
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _numbers_fit(postback: Postback) -> bool:
+    """Ids and years a database INTEGER can hold: tampered data with huge numbers is an old button, not a crash."""
+    return all(
+        int(digits) < 2**31
+        for name in _ID_ARGUMENTS & postback.args.keys()
+        for digits in _DIGITS.findall(postback.args[name])
+    )
