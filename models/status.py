@@ -1,18 +1,23 @@
 """Where the plan stands: KPI grades, projections and at-risk KPIs, overdue and postponed items.
 
-Plain functions of (session, …, now) shared by the digest, chat commands, dashboard and exports.
+Plain functions of (session, …, now) shared by the digest, chat commands, dashboard and exports. The reads
+take a fixed number of queries however many reports there are: the latest valid report per (KPI target,
+section) is one index seek each (ix_kpireport_latest), the unanswered KPIs of late request rounds one NOT
+EXISTS query.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, exists
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from models.clock import DEFAULT_TIMEZONE
@@ -159,36 +164,81 @@ def rounds_by_section(session: Session, fiscal_year: int, now: datetime) -> Coun
     return Counter(dict(rows))
 
 
+def latest_rows(
+    session: Session,
+    now: datetime,
+    *,
+    section_ids: set[int] | None = None,
+    fiscal_year: int | None = None,
+    initiative_ids: set[str] | None = None,
+    series_id: str | None = None,
+) -> list[tuple[KpiTarget, Initiative, int, KpiReport | None]]:
+    """Every (KPI target, directly named section) with the newest valid report made by NOW, in plan order.
+
+    One query: the newest report is a correlated LIMIT 1 subquery per pair, an index seek on
+    ix_kpireport_latest, so the time does not grow with the reports of other pairs."""
+    newest = aliased(KpiReport, name="newest")
+    candidate = aliased(KpiReport, name="candidate")
+    newest_id = (
+        select(candidate.id)
+        .where(
+            candidate.kpi_target_id == KpiTarget.id,
+            candidate.section_id == InitiativeSection.section_id,
+            candidate.voided_at.is_(None),
+            candidate.reported_at <= now,
+        )
+        .order_by(col(candidate.reported_at).desc(), col(candidate.id).desc())
+        .limit(1)
+        .correlate(KpiTarget, InitiativeSection)
+        .scalar_subquery()
+    )
+    query = (
+        select(KpiTarget, Initiative, InitiativeSection.section_id, newest)
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
+        .outerjoin(newest, newest.id == newest_id)
+        .where(InitiativeSection.section_id.is_not(None), KpiTarget.removed_at.is_(None))
+        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.fiscal_year, KpiTarget.position)
+    )
+    if section_ids is not None:
+        query = query.where(col(InitiativeSection.section_id).in_(list(section_ids) or [-1]))
+    if fiscal_year is not None:
+        query = query.where(KpiTarget.fiscal_year == fiscal_year)
+    if initiative_ids is not None:
+        query = query.where(col(KpiTarget.initiative_id).in_(list(initiative_ids) or [""]))
+    if series_id is not None:
+        query = query.where(KpiTarget.series_id == series_id)
+    seen: set[tuple[int, int]] = set()
+    rows = []
+    for target, initiative, section_id, report in session.exec(query).all():
+        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
+            seen.add((target.id, section_id))
+            rows.append((target, initiative, section_id, report))
+    return rows
+
+
 def kpi_states(
-    session: Session, now: datetime, sections: list[Section] | None = None, fiscal_year: int | None = None
+    session: Session,
+    now: datetime,
+    sections: list[Section] | None = None,
+    fiscal_year: int | None = None,
+    *,
+    initiative_ids: set[str] | None = None,
+    leads: dict[str, int] | None = None,
 ) -> list[KpiState]:
-    """Every (KPI target, reporting section) of the year: latest value by NOW, rate, grade, projection, risk."""
+    """Every (KPI target, reporting section) of the year: latest value by NOW, rate, grade, projection, risk.
+
+    INITIATIVE_IDS narrows to those initiatives; LEADS (lead_sections) saves a query when the caller has it."""
     fy = fiscal_year if fiscal_year is not None else fiscal_year_of(now)
     sections = reporting_sections(session) if sections is None else sections
     by_id = {s.id: s for s in sections}
     if not by_id:
         return []
-    rows = session.exec(
-        select(KpiTarget, Initiative, InitiativeSection.section_id)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
-        .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
-        .where(
-            col(InitiativeSection.section_id).in_(list(by_id)),
-            KpiTarget.fiscal_year == fy,
-            KpiTarget.removed_at.is_(None),
-        )
-        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
-    ).all()
-    latest = _latest_by_section(session, list({t.id for t, _, _ in rows}), now)
+    rows = latest_rows(session, now, section_ids=set(by_id), fiscal_year=fy, initiative_ids=initiative_ids)
     asked = rounds_by_section(session, fy, now)
-    leads = lead_sections(session)
+    leads = lead_sections(session) if leads is None else leads
     states = []
-    seen = set()
-    for target, initiative, section_id in rows:
-        if (target.id, section_id) in seen:
-            continue
-        seen.add((target.id, section_id))
-        report = latest.get((target.id, section_id))
+    for target, initiative, section_id, report in rows:
         value = report.value if report is not None else None
         rate = achievement_rate(target, value)
         projected = projected_value(target, report)
@@ -214,35 +264,6 @@ def kpi_states(
         )
     states.sort(key=lambda s: by_id[s.section_id].name)  # stable: plan order within a section
     return states
-
-
-def _latest_by_section(
-    session: Session, target_ids: list[int], now: datetime
-) -> dict[tuple[int, int], KpiReport]:
-    """The newest valid report made by NOW per (target, section), in one query that loads only those rows."""
-    if not target_ids:
-        return {}
-    ranked = (
-        select(
-            KpiReport.id,
-            func.row_number()
-            .over(
-                partition_by=(KpiReport.kpi_target_id, KpiReport.section_id),
-                order_by=(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc()),
-            )
-            .label("rank"),
-        )
-        .where(
-            col(KpiReport.kpi_target_id).in_(target_ids),
-            KpiReport.voided_at.is_(None),
-            KpiReport.reported_at <= now,
-        )
-        .subquery()
-    )
-    reports = session.exec(
-        select(KpiReport).join(ranked, ranked.c.id == KpiReport.id).where(ranked.c.rank == 1)
-    ).all()
-    return {(r.kpi_target_id, r.section_id): r for r in reports}
 
 
 def at_risk(states: list[KpiState]) -> list[KpiState]:
@@ -329,32 +350,65 @@ def round_due(request_round: KpiRequestRound) -> date:
 
 
 def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
-    from scheduler.requests import progress, rounds_requested_in
+    """KPIs of past-due, unanswered request rounds with no valid report since the request (two queries)."""
+    from scheduler.requests import rounds_requested_in
 
     fy = fiscal_year_of(now)
-    ids = list(names) if section_ids is None else list(section_ids)
     today = now.astimezone(TOKYO).date()
+    ids = list(names) if section_ids is None else list(section_ids)
+    late: dict[int, tuple[KpiRequestRound, date]] = {}
     for request_round in rounds_requested_in(session, fy, ids):
         if request_round.requested_at > now:
             continue
         if request_round.answered_at is not None and request_round.answered_at <= now:
             continue
         due = round_due(request_round)
-        if today <= due:
-            continue
-        for missing in progress(session, request_round).missing:
+        if today > due:
+            late[request_round.id] = (request_round, due)
+    if not late:
+        return
+    report = aliased(KpiReport, name="answer")
+    answered = exists().where(
+        report.kpi_target_id == KpiTarget.id,
+        report.section_id == KpiRequestRound.section_id,
+        report.voided_at.is_(None),
+        report.reported_at >= KpiRequestRound.requested_at,
+    )
+    rows = session.exec(
+        select(KpiRequestRound.id, KpiTarget, Initiative)
+        .select_from(KpiRequestRound)
+        .join(InitiativeSection, InitiativeSection.section_id == KpiRequestRound.section_id)
+        .join(
+            KpiTarget,
+            and_(
+                KpiTarget.initiative_id == InitiativeSection.initiative_id,
+                KpiTarget.fiscal_year == KpiRequestRound.fiscal_year,
+            ),
+        )
+        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .where(col(KpiRequestRound.id).in_(list(late)), KpiTarget.removed_at.is_(None), ~answered)
+        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
+    ).all()
+    missing: dict[int, list[tuple[KpiTarget, Initiative]]] = defaultdict(list)
+    seen: set[tuple[int, int]] = set()
+    for round_id, target, initiative in rows:
+        if (round_id, target.id) not in seen:
+            seen.add((round_id, target.id))
+            missing[round_id].append((target, initiative))
+    for round_id, (request_round, due) in late.items():
+        for target, initiative in missing[round_id]:
             result.overdue.append(
                 OverdueEntry(
                     section=names[request_round.section_id],
-                    initiative=missing.initiative.title,
+                    initiative=initiative.title,
                     fiscal_year=request_round.fiscal_year,
                     kind="kpi",
-                    item=missing.target.name,
+                    item=target.name,
                     due=due,
                     days_overdue=(today - due).days,
                     period=request_round.period,
                     section_id=request_round.section_id,
-                    initiative_id=missing.initiative.id,
+                    initiative_id=initiative.id,
                 )
             )
 

@@ -39,10 +39,10 @@ from models.fiscal_year import fiscal_year_of, format_fiscal_year, short_fiscal_
 from models.members import current_sections
 from models.plan_queries import plan_years, reporting_year
 from models.reports import directly_named_initiative_ids, open_targets
+from models.status import reporting_sections
 from models.tables import (
     ActionItem,
     Initiative,
-    InitiativeSection,
     JobRun,
     KpiTarget,
     Member,
@@ -130,12 +130,6 @@ def active_admins(session: Session) -> list[Member]:
             select(Member).where(Member.role == "admin", Member.active.is_(True)).order_by(Member.id)
         ).all()
     )
-
-
-def reporting_sections(session: Session) -> list[Section]:
-    """Sections that initiatives name directly (the ones asked for KPIs), by name."""
-    ids = select(InitiativeSection.section_id).where(InitiativeSection.section_id.is_not(None)).distinct()
-    return list(session.exec(select(Section).where(col(Section.id).in_(ids)).order_by(Section.name)).all())
 
 
 # --- how ------------------------------------------------------------------------------------------

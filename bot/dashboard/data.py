@@ -1,40 +1,25 @@
 """What the dashboard shows, read with a fixed number of queries however many reports there are.
 
-The rules are the status model's (models/status.py: achievement, grades, projections, at-risk, overdue,
-未確認); only the reading differs. status.kpi_states and status.follow_ups load every report of the year
-to find the latest one, which takes seconds at 100,000 reports; here the database finds the latest valid
-report per (KPI target, section) with one index seek each (ix_kpireport_latest), and the unanswered KPIs
-of late request rounds with one NOT EXISTS query. tests/test_dashboard.py checks both give the same
-answers as the status model.
+The KPI states and follow-ups are the status model's (models/status.py: achievement, grades, projections,
+at-risk, overdue, 未確認, read with index seeks); this module groups and counts them for the pages and reads
+what only the dashboard shows (action histories, KPI series over the years, the audit trail).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models import status
-from models.fiscal_year import fiscal_year_of
 from models.sections import covers
 from models.status import (
-    ROUNDS_BEFORE_AT_RISK,
-    TOKYO,
     FollowUps,
     KpiState,
-    OverdueEntry,
-    achievement_rate,
-    below_target,
-    grade_of,
     lead_sections,
-    live_since,
-    projected_value,
-    round_due,
-    rounds_by_section,
 )
 from models.tables import (
     ActionItem,
@@ -42,13 +27,11 @@ from models.tables import (
     Initiative,
     InitiativeSection,
     KpiReport,
-    KpiRequestRound,
     KpiTarget,
     Measure,
     Member,
     Section,
 )
-from scheduler.requests import rounds_requested_in
 
 # --- scope ------------------------------------------------------------------------------------------
 
@@ -56,14 +39,6 @@ from scheduler.requests import rounds_requested_in
 def sections_by_id(session: Session) -> dict[int, Section]:
     """Every section, by id (one query; names for entries and filters)."""
     return {s.id: s for s in session.exec(select(Section).order_by(Section.name)).all()}
-
-
-def reporting_section_ids(session: Session) -> set[int]:
-    """Sections some initiative names directly (the ones that report KPI figures)."""
-    rows = session.exec(
-        select(InitiativeSection.section_id).where(InitiativeSection.section_id.is_not(None)).distinct()
-    ).all()
-    return set(rows)
 
 
 def initiative_ids_covering(session: Session, sections: list[Section], by_id: dict[int, Section]) -> set[str]:
@@ -77,190 +52,6 @@ def year_in_plan(years: list[int], fiscal_year: int) -> int:
     if not years or fiscal_year in years:
         return fiscal_year
     return min(max(fiscal_year, years[0]), years[-1])
-
-
-# --- KPI states (status.kpi_states, read in one query) -------------------------------------------------
-
-
-def latest_rows(
-    session: Session,
-    now: datetime,
-    *,
-    section_ids: set[int] | None = None,
-    fiscal_year: int | None = None,
-    initiative_ids: set[str] | None = None,
-    series_id: str | None = None,
-) -> list[tuple[KpiTarget, Initiative, int, KpiReport | None]]:
-    """Every (KPI target, directly named section) with the newest valid report made by NOW, in plan order."""
-    newest = aliased(KpiReport, name="newest")
-    candidate = aliased(KpiReport, name="candidate")
-    newest_id = (
-        select(candidate.id)
-        .where(
-            candidate.kpi_target_id == KpiTarget.id,
-            candidate.section_id == InitiativeSection.section_id,
-            candidate.voided_at.is_(None),
-            candidate.reported_at <= now,
-        )
-        .order_by(col(candidate.reported_at).desc(), col(candidate.id).desc())
-        .limit(1)
-        .correlate(KpiTarget, InitiativeSection)
-        .scalar_subquery()
-    )
-    query = (
-        select(KpiTarget, Initiative, InitiativeSection.section_id, newest)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
-        .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
-        .outerjoin(newest, newest.id == newest_id)
-        .where(InitiativeSection.section_id.is_not(None), KpiTarget.removed_at.is_(None))
-        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.fiscal_year, KpiTarget.position)
-    )
-    if section_ids is not None:
-        query = query.where(col(InitiativeSection.section_id).in_(list(section_ids) or [-1]))
-    if fiscal_year is not None:
-        query = query.where(KpiTarget.fiscal_year == fiscal_year)
-    if initiative_ids is not None:
-        query = query.where(col(KpiTarget.initiative_id).in_(list(initiative_ids) or [""]))
-    if series_id is not None:
-        query = query.where(KpiTarget.series_id == series_id)
-    seen: set[tuple[int, int]] = set()
-    rows = []
-    for target, initiative, section_id, report in session.exec(query).all():
-        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
-            seen.add((target.id, section_id))
-            rows.append((target, initiative, section_id, report))
-    return rows
-
-
-def kpi_states(
-    session: Session,
-    now: datetime,
-    *,
-    by_id: dict[int, Section],
-    section_ids: set[int] | None = None,
-    fiscal_year: int | None = None,
-    initiative_ids: set[str] | None = None,
-    leads: dict[str, int] | None = None,
-) -> list[KpiState]:
-    """status.kpi_states for the sections given (None: every reporting section), same rules and order."""
-    fy = fiscal_year if fiscal_year is not None else fiscal_year_of(now)
-    rows = latest_rows(session, now, section_ids=section_ids, fiscal_year=fy, initiative_ids=initiative_ids)
-    asked = rounds_by_section(session, fy, now)
-    leads = lead_sections(session) if leads is None else leads
-    states = []
-    for target, initiative, section_id, report in rows:
-        value = report.value if report is not None else None
-        rate = achievement_rate(target, value)
-        projected = projected_value(target, report)
-        if report is not None:
-            reason = "below-target" if below_target(target, projected) else None
-        else:
-            reason = "no-report" if asked[section_id] >= ROUNDS_BEFORE_AT_RISK else None
-        states.append(
-            KpiState(
-                section=by_id[section_id].name,
-                section_id=section_id,
-                initiative=initiative,
-                target=target,
-                latest=report,
-                value=value,
-                rate=rate,
-                grade=grade_of(rate),
-                projected=projected,
-                at_risk=reason is not None,
-                reason=reason,
-                lead=leads.get(initiative.id) == section_id,
-            )
-        )
-    states.sort(key=lambda s: s.section)  # stable: plan order within a section, as status.kpi_states
-    return states
-
-
-# --- follow-ups (status.follow_ups, with the KPI part in two queries) ----------------------------------
-
-
-def follow_ups(
-    session: Session,
-    now: datetime,
-    *,
-    by_id: dict[int, Section],
-    section_ids: set[int] | None = None,
-    live: date | None = None,
-) -> FollowUps:
-    """Overdue KPI requests and action items, postponed and 未確認 items as of NOW (status.follow_ups)."""
-    result = FollowUps()
-    names = {i: s.name for i, s in by_id.items()}
-    result.overdue.extend(_kpi_overdue(session, now, section_ids, names))
-    live = live or live_since(session)
-    status._action_follow_ups(session, now, section_ids, names, live, result)
-    result.overdue.sort(key=lambda e: (e.section, -(e.days_overdue or 0), e.fiscal_year))
-    return result
-
-
-def _kpi_overdue(
-    session: Session, now: datetime, section_ids: set[int] | None, names: dict[int, str]
-) -> list[OverdueEntry]:
-    """KPIs of past-due, unanswered request rounds with no valid report since the request."""
-    fy = fiscal_year_of(now)
-    today = now.astimezone(TOKYO).date()
-    ids = list(names) if section_ids is None else list(section_ids)
-    late: dict[int, tuple[KpiRequestRound, date]] = {}
-    for request_round in rounds_requested_in(session, fy, ids):
-        if request_round.requested_at > now:
-            continue
-        if request_round.answered_at is not None and request_round.answered_at <= now:
-            continue
-        due = round_due(request_round)
-        if today > due:
-            late[request_round.id] = (request_round, due)
-    if not late:
-        return []
-    report = aliased(KpiReport, name="answer")
-    answered = exists().where(
-        report.kpi_target_id == KpiTarget.id,
-        report.section_id == KpiRequestRound.section_id,
-        report.voided_at.is_(None),
-        report.reported_at >= KpiRequestRound.requested_at,
-    )
-    rows = session.exec(
-        select(KpiRequestRound.id, KpiTarget, Initiative)
-        .select_from(KpiRequestRound)
-        .join(InitiativeSection, InitiativeSection.section_id == KpiRequestRound.section_id)
-        .join(
-            KpiTarget,
-            and_(
-                KpiTarget.initiative_id == InitiativeSection.initiative_id,
-                KpiTarget.fiscal_year == KpiRequestRound.fiscal_year,
-            ),
-        )
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
-        .where(col(KpiRequestRound.id).in_(list(late)), KpiTarget.removed_at.is_(None), ~answered)
-        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
-    ).all()
-    missing: dict[int, list[tuple[KpiTarget, Initiative]]] = defaultdict(list)
-    seen: set[tuple[int, int]] = set()
-    for round_id, target, initiative in rows:
-        if (round_id, target.id) not in seen:
-            seen.add((round_id, target.id))
-            missing[round_id].append((target, initiative))
-    entries = []
-    for round_id, (request_round, due) in late.items():
-        for target, initiative in missing[round_id]:
-            entries.append(
-                OverdueEntry(
-                    section=names[request_round.section_id],
-                    initiative=initiative.title,
-                    fiscal_year=request_round.fiscal_year,
-                    kind="kpi",
-                    item=target.name,
-                    due=due,
-                    days_overdue=(today - due).days,
-                    period=request_round.period,
-                    section_id=request_round.section_id,
-                    initiative_id=initiative.id,
-                )
-            )
-    return entries
 
 
 # --- the overview ---------------------------------------------------------------------------------------
@@ -351,10 +142,8 @@ def overview(
     else:
         wanted = initiative_ids_covering(session, sections, by_id)
         wanted |= {i for i, s in leads.items() if s in section_ids}
-    states = kpi_states(
-        session, now, by_id=by_id, section_ids=section_ids, fiscal_year=fiscal_year, leads=leads
-    )
-    entries = split_by_initiative(follow_ups(session, now, by_id=by_id, section_ids=section_ids))
+    states = status.kpi_states(session, now, sections, fiscal_year, leads=leads)
+    entries = split_by_initiative(status.follow_ups(session, now, sections))
     by_initiative: dict[str, list[KpiState]] = defaultdict(list)
     for state in states:
         by_initiative[state.initiative.id].append(state)
@@ -471,7 +260,7 @@ def series_histories(
     """An initiative's KPI series (or one series): yearly targets and, per reporting section in scope, the
     latest valid value of each year by NOW — three queries however many series and reports there are."""
     initiative_ids = {initiative_id} if initiative_id is not None else None
-    rows = latest_rows(
+    rows = status.latest_rows(
         session, now, series_id=series_id, initiative_ids=initiative_ids, section_ids=section_ids
     )
     query = select(KpiTarget).where(KpiTarget.removed_at.is_(None)).order_by(KpiTarget.fiscal_year)

@@ -34,6 +34,7 @@ from messages.formatting import (
     format_value,
 )
 from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
+from models import status
 from models.fiscal_year import fiscal_year_of
 from models.plan_queries import plan_years
 from models.status import FollowUps
@@ -173,7 +174,7 @@ def filters(by_id: dict[int, Section]) -> Filters:
     viewer = g.viewer
     choices = list(by_id.values()) if viewer.is_admin else sorted(viewer.sections, key=lambda s: s.name)
     if viewer.is_admin:
-        reporting = data.reporting_section_ids(g.db)
+        reporting = {s.id for s in status.reporting_sections(g.db)}
         choices = [s for s in choices if s.id in reporting]
     section = None
     raw = request.args.get("section")
@@ -230,11 +231,9 @@ def initiative(initiative_id: str):
     if not may_see_initiative(found.id, by_id):
         abort(403)
     chosen = filters(by_id)
-    _sections, ids = scope(chosen.section)
-    states = data.kpi_states(
-        g.db, g.now, by_id=by_id, section_ids=ids, fiscal_year=chosen.fiscal_year, initiative_ids={found.id}
-    )
-    entries = data.split_by_initiative(data.follow_ups(g.db, g.now, by_id=by_id, section_ids=ids))
+    sections, ids = scope(chosen.section)
+    states = status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id})
+    entries = data.split_by_initiative(status.follow_ups(g.db, g.now, sections))
     histories = data.series_histories(
         g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
     )
@@ -261,10 +260,9 @@ def section(section_id: int):
     if not g.viewer.may_see_section(found.id):
         abort(403)
     chosen = filters(by_id)
-    ids = {found.id}
     covering = data.initiative_ids_covering(g.db, [found], by_id)
-    states = data.kpi_states(g.db, g.now, by_id=by_id, section_ids=ids, fiscal_year=chosen.fiscal_year)
-    follow = data.of_year(data.follow_ups(g.db, g.now, by_id=by_id, section_ids=ids), chosen.fiscal_year)
+    states = status.kpi_states(g.db, g.now, [found], chosen.fiscal_year)
+    follow = data.of_year(status.follow_ups(g.db, g.now, [found]), chosen.fiscal_year)
     initiatives = g.db.exec(
         select(Initiative)
         .where(Initiative.id.in_(covering or [""]))
@@ -286,8 +284,8 @@ def overdue():
     """Everything late as of now (and 延期, 未確認), by section; optionally one fiscal year."""
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
-    _sections, ids = scope(chosen.section)
-    follow = data.follow_ups(g.db, g.now, by_id=by_id, section_ids=ids)
+    sections, _ids = scope(chosen.section)
+    follow = status.follow_ups(g.db, g.now, sections)
     only_year = request.args.get("fy") is not None
     if only_year:
         follow = data.of_year(follow, chosen.fiscal_year)

@@ -125,6 +125,22 @@ def test_no_report_is_at_risk_only_from_the_second_request(session, plan):
     assert (found.at_risk, found.reason, found.grade) == (True, "no-report", "−")
 
 
+def test_the_latest_figure_is_the_newest_valid_one_made_by_now(session, plan):
+    """Two figures in the same second: the one recorded last counts; voided and future ones never do."""
+    report(session, "8-3/a", "財政課", "10", jst(2026, 10, 1, 9))
+    report(session, "8-3/a", "財政課", "20", jst(2026, 11, 1, 9))  # the same second:
+    report(session, "8-3/a", "財政課", "30", jst(2026, 11, 1, 9))  # recorded last, so it counts
+    assert state(session, "8-3/a", "財政課").value == Decimal("30")
+    latest = state(session, "8-3/a", "財政課").latest
+    latest.voided_at = jst(2026, 11, 2, 9)
+    session.add(latest)
+    session.flush()
+    assert state(session, "8-3/a", "財政課").value == Decimal("20")
+    report(session, "8-3/a", "財政課", "40", jst(2026, 12, 1, 9))  # after now
+    assert state(session, "8-3/a", "財政課").value == Decimal("20")
+    assert state(session, "8-3/a", "財政課", jst(2026, 12, 2)).value == Decimal("40")
+
+
 def test_a_shared_kpi_is_graded_per_section_and_the_initiative_figure_is_the_leads(session, plan):
     report(session, "7-1/a", "人権啓発推進課 三山木福祉会館", "470", jst(2026, 11, 1, 12))
     report(session, "7-1/a", "高齢者支援課", "100", jst(2026, 11, 1, 12))
