@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 Now = Callable[[], datetime]
 
 MULTIPROC_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
-# LINE's webhook event types (webhook.yml); anything else is counted as "other" so a forged body cannot
+# LINE's webhook event types (webhook.yml's Event discriminator); anything else is counted as "other" so a forged body cannot
 # create new time series.
 EVENT_TYPES = frozenset(
     {
@@ -61,7 +61,7 @@ EVENT_TYPES = frozenset(
         "deactivated",
         "botSuspended",
         "botResumed",
-        "pnpDeliveryCompletion",
+        "delivery",  # PnpDeliveryCompletionEvent
     }
 )
 OUTCOME = re.compile(r"[a-z][a-z_]{0,31}")
