@@ -109,6 +109,28 @@ def plan(db, clock):
     return plan_data
 
 
+STAFF = "U" + "a1" * 16  # the staff member tests talk as (国保医療課; its KPI: オンライン申請率, %)
+
+
+@pytest.fixture
+def staff(db, plan, clock):
+    """A registered, active staff member of 国保医療課 (user id STAFF)."""
+    from models.members import add_member
+    from models.sections import find_section
+
+    with Session(db) as s:
+        add_member(
+            s,
+            line_user_id=STAFF,
+            name="山田",
+            sections=[find_section(s, "国保医療課")],
+            role="staff",
+            now=clock.now(),
+        )
+        s.commit()
+    return STAFF
+
+
 @pytest.fixture
 def config(database_url):
     """A test configuration on the run's database, console sender, frozen clock."""

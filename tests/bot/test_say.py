@@ -8,8 +8,6 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.cli.say import SIMULATED_BOT_ID, new_webhook_event_id, render_messages, simulated_event
-from models.members import add_member
-from models.sections import find_section
 from models.tables import InboxEvent, TranscriptEntry
 from tests.bot.conftest import millis, validate_webhook_body
 from tests.conftest import NOW
@@ -57,17 +55,7 @@ def test_json_has_replies_and_pushes_as_line_json(say):
     assert message["type"] == "text" and "登録" in message["text"]
 
 
-def test_a_members_message_is_answered_and_kept(say, db, plan, clock):
-    with Session(db) as s:
-        add_member(
-            s,
-            line_user_id=STAFF,
-            name="山田",
-            sections=[find_section(s, "国保医療課")],
-            role="staff",
-            now=clock.now(),
-        )
-        s.commit()
+def test_a_members_message_is_answered_and_kept(say, db, staff):
     result = say("--as", STAFF, "ヘルプ")
     assert result.exit_code == 0, result.output
     assert result.output.strip() and "(no reply" not in result.output

@@ -16,8 +16,6 @@ from sqlmodel import Session, select
 from bot.webhook import MAX_BODY_BYTES, event_id_of, to_incoming
 from messages.line_sender import DeliveryError, LineSender, make_sender
 from messages.senders import ConsoleSender
-from models.members import add_member
-from models.sections import find_section
 from models.tables import InboxEvent
 from tests.bot.conftest import millis, new_event_id
 
@@ -35,22 +33,6 @@ def rows(db) -> list[InboxEvent]:
 def row_for(db, event_id: str) -> InboxEvent:
     with Session(db) as s:
         return s.exec(select(InboxEvent).where(InboxEvent.webhook_event_id == event_id)).one()
-
-
-@pytest.fixture
-def staff(db, plan, clock):
-    """A registered member of 国保医療課."""
-    with Session(db) as s:
-        add_member(
-            s,
-            line_user_id=STAFF,
-            name="山田",
-            sections=[find_section(s, "国保医療課")],
-            role="staff",
-            now=clock.now(),
-        )
-        s.commit()
-    return STAFF
 
 
 # --- the signature ------------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from models.members import add_member
-from models.sections import find_section
 from models.tables import ConversationState, InboxEvent, KpiReport, OutboxMessage, TranscriptEntry
 from tests.bot.conftest import Line
 
@@ -53,22 +51,6 @@ def counts(engine) -> dict[str, int]:
             table.__name__: s.exec(select(func.count()).select_from(table)).one()
             for table in (InboxEvent, KpiReport, TranscriptEntry, OutboxMessage, ConversationState)
         }
-
-
-@pytest.fixture
-def staff(db, plan, clock):
-    """A registered, active member of 国保医療課."""
-    with Session(db) as s:
-        add_member(
-            s,
-            line_user_id=STAFF,
-            name="山田",
-            sections=[find_section(s, "国保医療課")],
-            role="staff",
-            now=clock.now(),
-        )
-        s.commit()
-    return STAFF
 
 
 @pytest.fixture
