@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiTarget, Member, Section
@@ -31,21 +33,61 @@ def directly_named_initiative_ids(session: Session, section: Section) -> set[str
 
 def open_targets(session: Session, section: Section, fiscal_year: int) -> list[OpenTarget]:
     """The KPI targets of FISCAL_YEAR that SECTION reports, in plan order, with their latest report."""
-    ids = directly_named_initiative_ids(session, section)
-    if not ids:
-        return []
-    targets = session.exec(
-        select(KpiTarget, Initiative)
+    return open_targets_for_sections(session, [section.id], [fiscal_year])[(section.id, fiscal_year)]
+
+
+# open_targets_for_sections' newest valid report of a (KPI target, section) pair, correlated to KpiTarget and
+# InitiativeSection: built once (aliasing the table on every call costs more than the query itself).
+_NEWEST = aliased(KpiReport, name="newest")
+_CANDIDATE = aliased(KpiReport, name="candidate")
+_NEWEST_ID = (
+    select(_CANDIDATE.id)
+    .where(
+        _CANDIDATE.kpi_target_id == KpiTarget.id,
+        _CANDIDATE.section_id == InitiativeSection.section_id,
+        _CANDIDATE.voided_at.is_(None),
+    )
+    # voided_at (NULL in every candidate) leads so PostgreSQL reads the index backwards, without a sort
+    .order_by(col(_CANDIDATE.voided_at).desc(), col(_CANDIDATE.reported_at).desc(), col(_CANDIDATE.id).desc())
+    .limit(1)
+    .correlate(KpiTarget, InitiativeSection)
+    .scalar_subquery()
+)
+
+
+def open_targets_for_sections(
+    session: Session, section_ids: Iterable[int], fiscal_years: Iterable[int]
+) -> dict[tuple[int, int], list[OpenTarget]]:
+    """open_targets for every (section id, fiscal year) asked, in one query however many there are.
+
+    A section reports the targets of the initiatives that name it directly (directly_named_initiative_ids;
+    once, even when an initiative lists it twice), not removed, in plan order; each with the section's
+    newest valid report (newest reported_at, then id), a LIMIT 1 index seek on ix_kpireport_latest per
+    (target, section). Every pair asked is a key (an empty list when the section reports nothing)."""
+    section_ids, fiscal_years = sorted(set(section_ids)), sorted(set(fiscal_years))
+    found: dict[tuple[int, int], list[OpenTarget]] = {(s, y): [] for s in section_ids for y in fiscal_years}
+    if not found:
+        return found
+    rows = session.exec(
+        select(InitiativeSection.section_id, KpiTarget, Initiative, _NEWEST)
         .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
+        .outerjoin(_NEWEST, _NEWEST.id == _NEWEST_ID)
         .where(
-            col(KpiTarget.initiative_id).in_(ids),
-            KpiTarget.fiscal_year == fiscal_year,
+            col(InitiativeSection.section_id).in_(section_ids),
+            col(KpiTarget.fiscal_year).in_(fiscal_years),
             KpiTarget.removed_at.is_(None),
         )
-        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
+        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position, KpiTarget.id)
     ).all()
-    latest = latest_reports(session, [t.id for t, _ in targets], section.id)
-    return [OpenTarget(target=t, initiative=i, latest=latest.get(t.id)) for t, i in targets]
+    seen: set[tuple[int, int]] = set()
+    for section_id, target, initiative, latest in rows:
+        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
+            seen.add((target.id, section_id))
+            found[(section_id, target.fiscal_year)].append(
+                OpenTarget(target=target, initiative=initiative, latest=latest)
+            )
+    return found
 
 
 def latest_reports(session: Session, target_ids: list[int], section_id: int) -> dict[int, KpiReport]:

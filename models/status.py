@@ -187,7 +187,10 @@ def latest_rows(
             candidate.voided_at.is_(None),
             candidate.reported_at <= now,
         )
-        .order_by(col(candidate.reported_at).desc(), col(candidate.id).desc())
+        # voided_at (always NULL here) leads so PostgreSQL reads ix_kpireport_latest backwards, no sort.
+        .order_by(
+            col(candidate.voided_at).desc(), col(candidate.reported_at).desc(), col(candidate.id).desc()
+        )
         .limit(1)
         .correlate(KpiTarget, InitiativeSection)
         .scalar_subquery()

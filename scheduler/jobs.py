@@ -484,17 +484,21 @@ def _nudge(session: Session, clock: Clock, result: JobResult) -> None:
 def digest_sections(
     session: Session, sections: list[Section], now: datetime, locale: str = "ja"
 ) -> list[DigestSection]:
-    """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk."""
+    """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk.
+
+    A fixed number of queries however many sections: the year's rounds of all SECTIONS are refreshed
+    (marked answered when complete) together."""
     fy = reporting_year(session, now)
     follow = status.follow_ups(session, now, sections)
     risky = status.at_risk(status.kpi_states(session, now, sections, fy))
+    asked = requests.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
+    counts: dict[int, tuple[int, int]] = {}  # section id → (reported, expected) over the year's rounds
+    for state in requests.refresh_answered_rounds(session, asked, now):
+        reported, expected = counts.get(state.request_round.section_id, (0, 0))
+        counts[state.request_round.section_id] = (reported + state.reported, expected + state.expected)
     pages = []
     for section in sections:
-        reported = expected = 0
-        for request_round in requests.rounds_requested_in(session, fy, [section.id]):
-            state = requests.refresh_answered(session, request_round, now)
-            reported += state.reported
-            expected += state.expected
+        reported, expected = counts.get(section.id, (0, 0))
         mine = [e for e in follow.overdue if e.section_id == section.id]
         at_risk = tuple(
             kpi_line(s.target, s.initiative, s.latest) for s in risky if s.section_id == section.id

@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 
 from models.clock import DEFAULT_TIMEZONE
 from models.fiscal_year import fiscal_year_end, fiscal_year_start
-from models.reports import OpenTarget, open_targets
-from models.tables import KpiReport, KpiRequestRound, Section
+from models.reports import OpenTarget, open_targets_for_sections
+from models.tables import KpiRequestRound, Section
 
 TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
 QUARTER_OF_MONTH = {7: "Q1", 8: "Q1", 9: "Q1", 10: "Q2", 11: "Q2", 12: "Q2", 1: "Q3", 2: "Q3", 3: "Q3"}
@@ -88,44 +88,50 @@ class RoundProgress:
 
 
 def progress(session: Session, request_round: KpiRequestRound) -> RoundProgress:
-    """The round's KPIs and which have no valid report since the request (one query for the reports)."""
-    section = session.get(Section, request_round.section_id)
-    targets = open_targets(session, section, request_round.fiscal_year)
-    ids = [t.target.id for t in targets]
-    answered: set[int] = set()
-    if ids:
-        answered = set(
-            session.exec(
-                select(KpiReport.kpi_target_id).where(
-                    col(KpiReport.kpi_target_id).in_(ids),
-                    KpiReport.section_id == section.id,
-                    KpiReport.voided_at.is_(None),
-                    KpiReport.reported_at >= request_round.requested_at,
-                )
-            ).all()
-        )
-    missing = [t for t in targets if t.target.id not in answered]
-    return RoundProgress(request_round, section, targets, missing)
+    """The round's KPIs and which have no valid report since the request."""
+    return rounds_progress(session, [request_round])[0]
 
 
 def refresh_answered(session: Session, request_round: KpiRequestRound, now: datetime) -> RoundProgress:
     """Mark the round answered once every KPI has a valid report made after the request; return its progress."""
-    state = progress(session, request_round)
-    if request_round.answered_at is None and not state.missing:
-        latest = session.exec(
-            select(KpiReport.reported_at)
-            .where(
-                col(KpiReport.kpi_target_id).in_([t.target.id for t in state.targets] or [-1]),
-                KpiReport.section_id == request_round.section_id,
-                KpiReport.voided_at.is_(None),
-                KpiReport.reported_at >= request_round.requested_at,
-            )
-            .order_by(col(KpiReport.reported_at).desc())
-            .limit(1)
-        ).first()
-        request_round.answered_at = latest or now
-        session.add(request_round)
-    return state
+    return refresh_answered_rounds(session, [request_round], now)[0]
+
+
+def rounds_progress(session: Session, rounds: list[KpiRequestRound]) -> list[RoundProgress]:
+    """Each round's progress, in the order given, in two queries however many rounds and sections.
+
+    A KPI is answered when the section has a valid (not voided) report for it made at or after the round's
+    requested_at, i.e. when its newest valid report (OpenTarget.latest) was made then or later."""
+    if not rounds:
+        return []
+    section_ids = {r.section_id for r in rounds}
+    sections = {s.id: s for s in session.exec(select(Section).where(col(Section.id).in_(section_ids))).all()}
+    targets = open_targets_for_sections(session, section_ids, {r.fiscal_year for r in rounds})
+    states = []
+    for request_round in rounds:
+        mine = targets[(request_round.section_id, request_round.fiscal_year)]
+        missing = [t for t in mine if not _answers(t, request_round)]
+        states.append(RoundProgress(request_round, sections[request_round.section_id], mine, missing))
+    return states
+
+
+def refresh_answered_rounds(
+    session: Session, rounds: list[KpiRequestRound], now: datetime
+) -> list[RoundProgress]:
+    """refresh_answered for many rounds (rounds_progress's queries, no more): a round with nothing missing
+    is marked answered at its latest report since the request (NOW when it asked for no KPI)."""
+    states = rounds_progress(session, rounds)
+    for state in states:
+        request_round = state.request_round
+        if request_round.answered_at is None and not state.missing:
+            request_round.answered_at = max((t.latest.reported_at for t in state.targets), default=now)
+            session.add(request_round)
+    return states
+
+
+def _answers(target: OpenTarget, request_round: KpiRequestRound) -> bool:
+    """Whether TARGET has a valid report made at or after the round's request."""
+    return target.latest is not None and target.latest.reported_at >= request_round.requested_at
 
 
 def unanswered_rounds(session: Session, section_ids: list[int] | None = None) -> list[KpiRequestRound]:
@@ -168,10 +174,10 @@ def snooze(session: Session, section_ids: list[int], *, days: int, now: datetime
     """Hold back nudges for DAYS on the sections' unanswered rounds; returns the rounds snoozed."""
     until = now + timedelta(days=days)
     rounds = []
-    for request_round in unanswered_rounds(session, section_ids):
-        if refresh_answered(session, request_round, now).missing:
-            request_round.snoozed_until = until
-            session.add(request_round)
-            rounds.append(request_round)
+    for state in refresh_answered_rounds(session, unanswered_rounds(session, section_ids), now):
+        if state.missing:
+            state.request_round.snoozed_until = until
+            session.add(state.request_round)
+            rounds.append(state.request_round)
     session.flush()
     return rounds
