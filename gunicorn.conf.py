@@ -1,8 +1,8 @@
 """Gunicorn's settings for the web process (the Procfile's `web:` line reads this file with -c).
 
 Environment: PORT (8000), WEB_CONCURRENCY worker processes (2), GUNICORN_THREADS per worker (4),
-GUNICORN_TIMEOUT seconds (30), DXBOT_LOG_FORMAT / DXBOT_LOG_LEVEL (JSON lines on stdout, INFO), and
-PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory when unset: the workers' metrics are added up).
+GUNICORN_TIMEOUT seconds (30), GUNICORN_MAX_REQUESTS before a worker is recycled (20000),
+DXBOT_LOG_FORMAT / DXBOT_LOG_LEVEL (JSON lines on stdout, INFO), and PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory when unset: the workers' metrics are added up).
 
 Workers never share a database connection: the app is built in each worker after the fork
 (no preload), and each keeps its own small connection pool for its threads.
@@ -26,8 +26,11 @@ threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 30)  # a stuck request is killed (LINE redelivers the events)
 graceful_timeout = 30  # SIGTERM: finish requests in flight (a platform restart gives ~30 s)
 keepalive = 5
-max_requests = 5000  # recycle workers now and then (with jitter so they do not restart together)
-max_requests_jitter = 500
+# Recycle a worker now and then (jitter: not all at once). A city's bot takes a few thousand webhooks a
+# day, so this is every few days; a recycle re-imports the app (~1.5 s) and finishes the worker's event
+# queue first (up to 10 s), which at the benchmark's load every few seconds would be most of the work.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
+max_requests_jitter = max_requests // 10
 preload_app = False
 # gunicorn 27's control socket ($HOME/.gunicorn/gunicorn.ctl) is shared by every gunicorn of the user
 # and unused here; older gunicorns ignore this setting.

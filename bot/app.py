@@ -8,7 +8,9 @@ from flask import Flask, jsonify
 
 from bot import dashboard, ops, simulator
 from bot.config import Config
+from bot.event_worker import EventWorker
 from bot.webhook import blueprint as webhook_blueprint
+from bot.webhook import handle_stored
 from messages.line_sender import make_sender
 from models.db import make_engine, session_factory
 
@@ -23,7 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     engine = make_engine(config.database_url)
     factory = session_factory(engine)
     clock = config.clock()
-    app.extensions["dxbot"] = {
+    dxbot = app.extensions["dxbot"] = {
         "config": config,
         "engine": engine,
         "session_factory": factory,
@@ -31,6 +33,13 @@ def create_app(config: Config | None = None) -> Flask:
         # Everything the bot says goes through this one object; tests swap in a RecordingSender.
         "sender": make_sender(config, factory, clock),
     }
+    # Webhook events are handled here after /callback has answered.
+    dxbot["events"] = EventWorker(
+        lambda stored: _handle_in_app(app, stored), factory, lambda: dxbot["clock"].now()
+    )
+    if config.webhook_handling == "background" and not config.testing:
+        dxbot["events"].start()  # tests start it on their first webhook (and stop it after)
+
     if config.uses_development_secret:
         log.warning(
             "LINE_CHANNEL_SECRET is not set: webhook signatures are checked with a DEVELOPMENT secret. "
@@ -48,3 +57,21 @@ def create_app(config: Config | None = None) -> Flask:
         return jsonify(status="ok")
 
     return app
+
+
+def _handle_in_app(app: Flask, stored) -> None:
+    """Handle a stored event on the event worker's thread as /callback would (in the app's context).
+
+    The sender and the clock are looked up per event: tests and the simulator swap them.
+    """
+    dxbot = app.extensions["dxbot"]
+    with app.app_context():
+        handle_stored(
+            stored, session_factory=dxbot["session_factory"], sender=dxbot["sender"], clock=dxbot["clock"]
+        )
+
+
+def close_app(app: Flask) -> None:
+    """Stop the app's event thread (after the event in hand), then close its database connections."""
+    app.extensions["dxbot"]["events"].stop()
+    app.extensions["dxbot"]["engine"].dispose()

@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEVELOPMENT_CHANNEL_SECRET = "development-channel-secret-not-for-production"
 SENDERS = ("console", "line")
+# background: /callback answers once the events are in the inbox and one thread per process handles them
+# (LINE's recommendation); inline: /callback handles them before it answers (503 on database trouble).
+WEBHOOK_HANDLING = ("background", "inline")
 
 
 class ConfigError(ValueError):
@@ -33,6 +36,7 @@ class Config:
     base_url: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     simulator: bool = False  # DXBOT_SIMULATOR=1: serve /simulator even with the LINE sender
+    webhook_handling: str = "background"
     testing: bool = False
 
     @classmethod
@@ -56,6 +60,7 @@ class Config:
             base_url=get("DXBOT_BASE_URL"),
             secret_key=get("DXBOT_SECRET_KEY"),
             simulator=(get("DXBOT_SIMULATOR") or "").lower() in ("1", "true", "yes", "on"),
+            webhook_handling=(get("DXBOT_WEBHOOK_HANDLING") or "background").lower(),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -66,6 +71,11 @@ class Config:
         if self.sender not in SENDERS:
             raise ConfigError(
                 f"DXBOT_SENDER={self.sender!r} is not a sender; choose one of: {', '.join(SENDERS)}"
+            )
+        if self.webhook_handling not in WEBHOOK_HANDLING:
+            raise ConfigError(
+                f"DXBOT_WEBHOOK_HANDLING={self.webhook_handling!r} is not a mode; choose one of: "
+                + ", ".join(WEBHOOK_HANDLING)
             )
         if self.sender == "line" and not self.channel_access_token:
             raise ConfigError("DXBOT_SENDER=line needs LINE_CHANNEL_ACCESS_TOKEN")

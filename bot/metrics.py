@@ -31,7 +31,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from models.db import SessionFactory
-from models.tables import OUTBOX_STATUSES, ClockLease, JobRun, OutboxMessage
+from models.tables import OUTBOX_STATUSES, ClockLease, InboxEvent, JobRun, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,11 @@ class DatabaseCollector:
             runs = session.exec(
                 select(JobRun.job, func.count(), func.max(JobRun.ran_at)).group_by(JobRun.job)
             ).all()
+            unhandled, oldest_unhandled = session.exec(
+                select(func.count(), func.min(InboxEvent.received_at)).where(
+                    InboxEvent.handled_at.is_(None), InboxEvent.outcome.is_(None)
+                )
+            ).one()
             lease = session.get(ClockLease, "clock")
 
         outbox = GaugeMetricFamily(
@@ -151,6 +156,21 @@ class DatabaseCollector:
         )
         waiting.add_metric([], max((now - oldest_due).total_seconds(), 0.0) if oldest_due else 0.0)
         yield waiting
+
+        inbox = GaugeMetricFamily(
+            "dxbot_inbox_unhandled_events",
+            "Webhook events acknowledged to LINE and not handled yet (queued, or left for the sweep).",
+        )
+        inbox.add_metric([], unhandled)
+        yield inbox
+        inbox_wait = GaugeMetricFamily(
+            "dxbot_inbox_oldest_unhandled_seconds",
+            "How long the oldest unhandled webhook event has waited (0 when none is waiting).",
+        )
+        inbox_wait.add_metric(
+            [], max((now - oldest_unhandled).total_seconds(), 0.0) if oldest_unhandled else 0.0
+        )
+        yield inbox_wait
 
         from scheduler.schedule import JOB_NAMES
 

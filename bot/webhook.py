@@ -39,7 +39,7 @@ from linebot.v3.webhooks import (
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import metrics
 from bot.conversation.incoming import Incoming, Response
@@ -113,7 +113,12 @@ def signature_is_valid(channel_secret: str, body: bytes, signature: str) -> bool
 
 @blueprint.post("/callback")
 def callback():
-    """Receive LINE's webhook: 400 unsigned, 413 oversize, otherwise handle every event and answer 200."""
+    """Receive LINE's webhook: 400 unsigned, 413 oversize, 503 unstored, otherwise 200 once stored.
+
+    In the default background mode the events are handled after the answer, by the process's event
+    worker (LINE recommends handling webhooks asynchronously: its next request does not wait on ours);
+    DXBOT_WEBHOOK_HANDLING=inline handles them before answering.
+    """
     dxbot = current_app.extensions["dxbot"]
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         log.warning("webhook body too large", extra={"reason": "too_large", "bytes": request.content_length})
@@ -138,9 +143,16 @@ def callback():
     if payload is None:
         return jsonify(status="ignored"), 200
     try:
-        handle_payload(
-            payload, session_factory=dxbot["session_factory"], sender=dxbot["sender"], clock=dxbot["clock"]
-        )
+        if dxbot["config"].webhook_handling == "inline":
+            handle_payload(
+                payload,
+                session_factory=dxbot["session_factory"],
+                sender=dxbot["sender"],
+                clock=dxbot["clock"],
+            )
+        else:
+            stored = accept_payload(payload, session_factory=dxbot["session_factory"], clock=dxbot["clock"])
+            dxbot["events"].submit(stored)
     except InboxUnavailable:
         # Nothing about the unstored events is lost if LINE tries again: stored ones are deduplicated.
         return jsonify(error="storage unavailable, please redeliver"), 503
@@ -174,12 +186,43 @@ def parse_body(body: bytes) -> dict | None:
 # --- the shared part: inbox, respond, deliver ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event written to the inbox and not yet handled: its row, LINE's JSON and how it is known."""
+
+    row_id: int
+    raw: dict
+    webhook_event_id: str
+    event_type: str
+
+
 def handle_payload(
     payload: dict, *, session_factory: SessionFactory, sender: Sender, clock: Clock
 ) -> list[EventResult]:
-    """Handle every event of a webhook body in timestamp order; one event's failure never stops the rest.
+    """Store the body's events, then handle each in timestamp order; one event's failure never stops the rest.
 
-    Raises InboxUnavailable (after trying every event) when some event could not even be stored.
+    Raises InboxUnavailable (after trying every stored event) when the events could not be stored, or
+    some could not be handled for database trouble: they stay unhandled in the inbox for a redelivery.
+    """
+    stored = accept_payload(payload, session_factory=session_factory, clock=clock)
+    results: list[EventResult] = []
+    unhandled = 0
+    for event in stored:
+        result = handle_stored(event, session_factory=session_factory, sender=sender, clock=clock)
+        if result is None:
+            unhandled += 1
+        else:
+            results.append(result)
+    if unhandled:
+        raise InboxUnavailable(f"{unhandled} event(s) could not be handled")
+    return results
+
+
+def accept_payload(payload: dict, *, session_factory: SessionFactory, clock: Clock) -> list[StoredEvent]:
+    """Write the body's events to the inbox in one transaction; the ones still to handle, in timestamp order.
+
+    Events handled before (LINE's redeliveries) are counted and left out. Raises InboxUnavailable when
+    the inbox cannot be written: nothing of the body is stored then, and LINE's redelivery brings it back.
     """
     events = payload.get("events")
     if not isinstance(events, list):
@@ -188,21 +231,76 @@ def handle_payload(
     objects = [e for e in events if isinstance(e, dict)]
     if len(objects) < len(events):
         log.warning("webhook events that are not objects were skipped", extra={"reason": "malformed_event"})
-    results: list[EventResult] = []
-    unstored = 0
-    for raw in sorted(objects, key=_timestamp_order):
+    if not objects:
+        return []
+    ordered = sorted(objects, key=_timestamp_order)
+    for attempt in (1, 2):
         try:
-            results.append(handle_event(raw, session_factory=session_factory, sender=sender, clock=clock))
-            metrics.count_event(results[-1].event_type, results[-1].outcome)
-        except InboxUnavailable:
-            unstored += 1
-            metrics.count_event(raw.get("type"), "unstored")
-        except Exception:  # a bug on our side: the row (if any) stays unhandled, the other events go on
-            log.exception("webhook event failed", extra={"reason": "unexpected", "outcome": "error"})
-            metrics.count_event(raw.get("type"), "error")
-    if unstored:
-        raise InboxUnavailable(f"{unstored} event(s) could not be stored")
-    return results
+            return store_in_inbox(ordered, session_factory=session_factory, clock=clock)
+        except IntegrityError:
+            # Another copy of an event was stored by a concurrent delivery first: read again and see it.
+            if attempt == 2:
+                break
+        except Exception as exc:
+            log.exception("webhook events could not be stored", extra={"outcome": "unstored"})
+            for raw in ordered:
+                metrics.count_event(raw.get("type"), "unstored")
+            raise InboxUnavailable(str(exc)) from exc
+    for raw in ordered:
+        metrics.count_event(raw.get("type"), "unstored")
+    raise InboxUnavailable("the inbox kept conflicting with a concurrent delivery")
+
+
+def store_in_inbox(
+    ordered: list[dict], *, session_factory: SessionFactory, clock: Clock
+) -> list[StoredEvent]:
+    """Write (or find) an inbox row per event and commit; events handled before are left out.
+
+    The raw event is kept until it is handled (a crash before that leaves it to the event worker's sweep),
+    then only for registered members: strangers' words are not kept.
+    """
+    ids = [event_id_of(raw) for raw in ordered]
+    pending: list[tuple[dict, InboxEvent]] = []
+    with transaction(session_factory) as session:
+        rows = {
+            row.webhook_event_id: row
+            for row in session.exec(select(InboxEvent).where(col(InboxEvent.webhook_event_id).in_(set(ids))))
+        }
+        for raw, event_id in zip(ordered, ids, strict=True):
+            event_type = str(raw.get("type") or "unknown")[:64]
+            row = rows.get(event_id)
+            if row is not None and (row.handled_at is not None or any(r is row for _, r in pending)):
+                log.info(
+                    "webhook event already handled",
+                    extra={"webhook_event_id": event_id, "event_type": event_type, "outcome": "duplicate"},
+                )
+                metrics.count_event(event_type, "duplicate")
+                continue
+            if row is None:
+                source_type = _source(raw).get("type")
+                row = InboxEvent(
+                    webhook_event_id=event_id,
+                    event_type=event_type,
+                    event_timestamp=event_time(raw, clock),
+                    is_redelivery=_is_redelivery(raw),
+                    source_type=str(source_type)[:16] if source_type else None,
+                    received_at=clock.now(),
+                    body=raw,
+                )
+                rows[event_id] = row
+            else:  # stored by a delivery not handled yet (crashed, or still at it): handle it (again)
+                log.info(
+                    "webhook event stored earlier but not handled yet; handling it now",
+                    extra={"webhook_event_id": event_id, "event_type": event_type},
+                )
+                row.is_redelivery = row.is_redelivery or _is_redelivery(raw)
+                row.body = raw
+                row.outcome = None
+            session.add(row)
+            pending.append((raw, row))
+        session.flush()
+        stored = [StoredEvent(row.id, raw, row.webhook_event_id, row.event_type) for raw, row in pending]
+    return stored
 
 
 def _timestamp_order(raw: dict) -> tuple[bool, int]:
@@ -248,16 +346,32 @@ def _is_redelivery(raw: dict) -> bool:
     return isinstance(context, dict) and context.get("isRedelivery") is True
 
 
-def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, clock: Clock) -> EventResult:
-    """Store one event in the inbox, then (unless it was handled before) respond and deliver."""
-    event_id = event_id_of(raw)
-    event_type = str(raw.get("type") or "unknown")[:64]
-    fields = {"webhook_event_id": event_id, "event_type": event_type}
-    row_id, locale = store_in_inbox(raw, event_id, event_type, session_factory=session_factory, clock=clock)
-    if row_id is None:
-        log.info("webhook event already handled", extra={**fields, "outcome": "duplicate"})
-        return EventResult(event_id, event_type, "duplicate")
+def handle_stored(
+    stored: StoredEvent, *, session_factory: SessionFactory, sender: Sender, clock: Clock
+) -> EventResult | None:
+    """Handle one stored event, count it and never raise; None when database trouble left it unhandled."""
+    try:
+        result = handle_event(stored, session_factory=session_factory, sender=sender, clock=clock)
+    except InboxUnavailable:
+        metrics.count_event(stored.event_type, "unhandled")
+        return None
+    except Exception:  # a bug on our side: the row stays unhandled (outcome error), the other events go on
+        log.exception(
+            "webhook event failed",
+            extra={"webhook_event_id": stored.webhook_event_id, "reason": "unexpected", "outcome": "error"},
+        )
+        metrics.count_event(stored.event_type, "error")
+        return EventResult(stored.webhook_event_id, stored.event_type, "error")
+    metrics.count_event(result.event_type, result.outcome)
+    return result
 
+
+def handle_event(
+    stored: StoredEvent, *, session_factory: SessionFactory, sender: Sender, clock: Clock
+) -> EventResult:
+    """Respond to a stored event and deliver the answer (unless another delivery of it was handled first)."""
+    raw, event_id, event_type = stored.raw, stored.webhook_event_id, stored.event_type
+    fields = {"webhook_event_id": event_id, "event_type": event_type}
     incoming: Incoming | None = None
     try:
         incoming = to_incoming(raw, event_id, clock)
@@ -265,7 +379,7 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
         if lookup is not None and incoming.user_id and incoming.kind == "text":
             user_id, group_id = incoming.user_id, incoming.group_id
             incoming = replace(incoming, name_lookup=lambda: lookup(user_id, group_id))
-        handled = respond_and_mark(incoming, row_id, session_factory=session_factory, clock=clock)
+        handled = respond_and_mark(incoming, stored.row_id, session_factory=session_factory, clock=clock)
         if handled is None:
             log.info(
                 "webhook event handled by a concurrent delivery", extra={**fields, "outcome": "duplicate"}
@@ -273,10 +387,10 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
             return EventResult(event_id, event_type, "duplicate")
         response, messages = handled
     except DATABASE_TROUBLE as exc:
-        # Rolled back and unhandled: answer 503 so LINE redelivers it once the database is back.
+        # Rolled back and unhandled: a redelivery (inline) or the event worker's sweep handles it later.
         log.exception(
             "webhook event could not be handled: database unavailable",
-            extra={**fields, "stage": "respond", "outcome": "unstored"},
+            extra={**fields, "stage": "respond", "outcome": "unhandled"},
         )
         raise InboxUnavailable(str(exc)) from exc
     except Exception:
@@ -284,7 +398,7 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
         log.exception(
             "webhook event handling failed", extra={**fields, "stage": "respond", "outcome": "error"}
         )
-        _mark(session_factory, row_id, outcome="error")
+        locale = _mark(session_factory, stored.row_id, outcome="error", user_id=_source(raw).get("userId"))
         messages = _error_notice(incoming, locale) if incoming is not None else []
         delivered = _deliver_safely(
             raw, incoming, messages, event_id, sender=sender, clock=clock, fields=fields
@@ -295,7 +409,7 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
     outcome = response.outcome
     if messages and delivered is None:
         outcome = "error"  # handled (handled_at stays set: never applied twice) but the answer did not arrive
-        _mark(session_factory, row_id, outcome=outcome)
+        _mark(session_factory, stored.row_id, outcome=outcome)
     log.info(
         "webhook event handled",
         extra={
@@ -311,54 +425,6 @@ def handle_event(raw: dict, *, session_factory: SessionFactory, sender: Sender, 
     return EventResult(event_id, event_type, outcome, delivered)
 
 
-def store_in_inbox(
-    raw: dict, event_id: str, event_type: str, *, session_factory: SessionFactory, clock: Clock
-) -> tuple[int | None, str]:
-    """Write (or find) the inbox row and commit it; (None, locale) when the event was handled before.
-
-    The raw event is kept only for registered members: strangers' words are not stored.
-    """
-    user_id = _source(raw).get("userId")
-    try:
-        with transaction(session_factory) as session:
-            member = get_member(session, user_id) if isinstance(user_id, str) and user_id else None
-            registered = member is not None and member.active
-            locale = member.locale if member is not None else "ja"
-            row = session.exec(select(InboxEvent).where(InboxEvent.webhook_event_id == event_id)).first()
-            if row is not None and row.handled_at is not None:
-                return None, locale
-            if row is None:
-                source_type = _source(raw).get("type")
-                row = InboxEvent(
-                    webhook_event_id=event_id,
-                    event_type=event_type,
-                    event_timestamp=event_time(raw, clock),
-                    is_redelivery=_is_redelivery(raw),
-                    source_type=str(source_type)[:16] if source_type else None,
-                    received_at=clock.now(),
-                )
-            else:  # stored by a delivery that crashed before handling it: handle it now
-                log.info(
-                    "webhook event stored earlier but never handled; handling it now",
-                    extra={"webhook_event_id": event_id, "event_type": event_type},
-                )
-                row.is_redelivery = row.is_redelivery or _is_redelivery(raw)
-            row.body = raw if registered else None
-            session.add(row)
-            session.flush()
-            row_id = row.id
-    except IntegrityError:
-        # The same event arrived twice at once and the other request stored it first: theirs to handle.
-        return None, "ja"
-    except Exception as exc:
-        log.exception(
-            "webhook event could not be stored",
-            extra={"webhook_event_id": event_id, "event_type": event_type, "outcome": "unstored"},
-        )
-        raise InboxUnavailable(str(exc)) from exc
-    return row_id, locale
-
-
 def respond_and_mark(
     incoming: Incoming, row_id: int, *, session_factory: SessionFactory, clock: Clock
 ) -> tuple[Response, list[Message]] | None:
@@ -367,6 +433,7 @@ def respond_and_mark(
     The row is claimed last, with a conditional UPDATE of handled_at: when LINE's copies of one event
     race, the later ones wait on the row's lock, find it handled and roll their own writes back (None).
     Claiming last keeps SQLite's single write lock short: the conversation's reads happen before it.
+    The raw event stays on the row only when it came from a registered member.
     """
     from bot.conversation.respond import respond  # imported late: the conversation imports a lot
 
@@ -376,10 +443,14 @@ def respond_and_mark(
             messages = [
                 m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
             ]
+            member = get_member(session, incoming.user_id) if incoming.user_id else None
+            values: dict[str, Any] = {"handled_at": clock.now(), "outcome": response.outcome}
+            if member is None or not member.active:
+                values["body"] = None
             claimed = session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
-                .values(handled_at=clock.now(), outcome=response.outcome)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if claimed != 1:
@@ -393,16 +464,20 @@ class _HandledElsewhere(Exception):
     """Another delivery of the same event committed first: this one's writes are rolled back."""
 
 
-def _mark(session_factory: SessionFactory, row_id: int, *, outcome: str) -> None:
-    """Record an outcome on an inbox row (best effort: the log already has the story)."""
+def _mark(session_factory: SessionFactory, row_id: int, *, outcome: str, user_id: object = None) -> str:
+    """Record an outcome on an inbox row (best effort: the log already has the story); the sender's locale."""
+    locale = "ja"
     try:
         with transaction(session_factory) as session:
             row = session.get(InboxEvent, row_id)
             if row is not None:
                 row.outcome = outcome
                 session.add(row)
+            member = get_member(session, user_id) if isinstance(user_id, str) and user_id else None
+            locale = member.locale if member is not None else locale
     except Exception:
         log.exception("inbox row could not be marked", extra={"outcome": outcome})
+    return locale
 
 
 def _error_notice(incoming: Incoming, locale: str) -> list[Message]:

@@ -146,10 +146,12 @@ def config(database_url):
 
 @pytest.fixture
 def app(config, db):
-    """The Flask app on the clean test database."""
-    from bot.app import create_app
+    """The Flask app on the clean test database (its event thread stopped and connections closed afterwards)."""
+    from bot.app import close_app, create_app
 
-    return create_app(config)
+    app = create_app(config)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture

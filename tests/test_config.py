@@ -15,6 +15,7 @@ def test_defaults_without_any_variable():
     assert config.database_url.startswith("sqlite:///")
     assert config.database_url.endswith("instance/dxbot.sqlite3")
     assert config.sender == "console"
+    assert config.webhook_handling == "background"
     assert config.uses_development_secret
     assert config.clock().tz.key == "Asia/Tokyo"
 
@@ -40,6 +41,7 @@ def test_dxbot_now_freezes_the_clock():
         ({"DXBOT_TIMEZONE": "Asia/Tokio"}, "DXBOT_TIMEZONE"),
         ({"DXBOT_SENDER": "fax"}, "DXBOT_SENDER"),
         ({"DXBOT_SENDER": "line"}, "LINE_CHANNEL_ACCESS_TOKEN"),
+        ({"DXBOT_WEBHOOK_HANDLING": "later"}, "DXBOT_WEBHOOK_HANDLING"),
     ],
 )
 def test_bad_values_name_the_variable(env, message):

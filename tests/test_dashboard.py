@@ -18,6 +18,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from sqlalchemy import event, insert
 from sqlmodel import Session, select
 
+from bot.app import close_app
 from bot.dashboard import charts, data
 from bot.dashboard.links import issue_link
 from messages.i18n import merged_catalog
@@ -62,7 +63,7 @@ def action_of(session: Session, initiative_id: str, fiscal_year: int, position: 
 def app(app):
     """The shared app fixture, with its own connection pool closed after the test (not by the garbage collector)."""
     yield app
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
 
 @pytest.fixture

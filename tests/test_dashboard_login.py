@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
+from bot.app import close_app
 from bot.dashboard.links import issue_link
 from messages.builders import build
 from messages.intents import DashboardLink
@@ -34,7 +35,7 @@ URL_RE = re.compile(r"https?://\S+/dashboard/login/(?P<token>[A-Za-z0-9_-]+)")
 def app(app):
     """The shared app fixture, with its own connection pool closed after the test (not by the garbage collector)."""
     yield app
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ def test_through_the_web_app_the_link_uses_its_configured_base_url(people, confi
         session.commit()
     [intent] = response.intents
     assert intent.url.startswith("https://dashboard.city.example/dashboard/login/")
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
 
 def test_staff_are_refused_politely_and_nothing_is_created(people, chat, db):
@@ -298,7 +299,7 @@ def test_the_cookie_is_secure_behind_https(people, config, db, clock):
     app = create_app(replace(config, base_url="https://dx.example.jp"))
     path = new_link(db, ADMIN, clock.now())
     assert "Secure" in session_cookie(app.test_client().post(path))
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
 
 def test_a_request_over_https_gets_a_secure_cookie_without_a_base_url(people, client, db, clock):

@@ -6,6 +6,7 @@ import json
 
 import flask
 
+from bot.app import close_app
 from bot.simulator.demo_data import DEMO_MEMBERS
 
 
@@ -62,4 +63,4 @@ def test_demo_serves_the_simulator_with_the_console_sender_even_when_line_is_con
     state = client.get("/simulator/api/state").get_json()
     assert state["controls"] is True
     assert {p["name"] for p in state["people"]} >= {m.name for m in DEMO_MEMBERS}
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 import bot.simulator.views as views
-from bot.app import create_app
+from bot.app import close_app, create_app
 from bot.config import Config
 from bot.simulator.demo_data import DEMO_MEMBERS, ensure_demo_members
 from messages.validator import validate_webhook_body
@@ -27,7 +27,7 @@ def sim(app, plan, db, clock):
         ensure_demo_members(session, clock.now())
         session.commit()
     yield app
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_off_with_the_line_sender_unless_explicitly_enabled(database_url, db):
     assert client.get("/simulator/").status_code == 404
     assert client.post("/simulator/api/send", json={"user": SATO, "text": "ヘルプ"}).status_code == 404
     assert client.get("/simulator/api/state").status_code == 404
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
     enabled = create_app(line_config(database_url, DXBOT_SIMULATOR="1"))
     client = enabled.test_client()
@@ -80,7 +80,7 @@ def test_off_with_the_line_sender_unless_explicitly_enabled(database_url, db):
     assert refused.status_code == 409
     assert refused.get_json()["error"] == "コンソール送信（DXBOT_SENDER=console）のときだけ使えます。"
     assert client.get("/simulator/api/state").get_json()["controls"] is False
-    enabled.extensions["dxbot"]["engine"].dispose()
+    close_app(enabled)
 
 
 def test_the_page_is_served_by_the_app_in_japanese_or_english(api):

@@ -115,4 +115,6 @@ def post_to_callback(app: Flask, body: bytes) -> tuple[int, dict]:
             "X-Line-Signature": sign(body, config.effective_channel_secret),
         },
     )
+    # The app answers LINE first and handles the event after: the simulator shows the answer, so wait.
+    app.extensions["dxbot"]["events"].drain(timeout=30)
     return response.status_code, response.get_json(silent=True) or {}

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import bot.conversation.respond as conversation_module
+from bot.app import close_app
 from messages.validator import validate_webhook_body
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,11 @@ class Line:
             headers["X-Line-Signature"] = self.sign(data)
         elif signature is not None:
             headers["X-Line-Signature"] = signature
-        return self.client.post("/callback", data=data, headers=headers, **kwargs)
+        response = self.client.post("/callback", data=data, headers=headers, **kwargs)
+        # /callback answers before the event worker has handled the events: wait for it, as LINE's
+        # user would wait for the answer, so the test sees what the worker did.
+        assert self.client.application.extensions["dxbot"]["events"].drain(timeout=30)
+        return response
 
     def body(self, *events: dict) -> dict:
         """A webhook body around EVENTS."""
@@ -135,4 +140,4 @@ def line(app, client, config, clock, sender, conversation):
     """Sign and post webhook bodies; the app's sender is the recording fake (line.sender)."""
     app.extensions["dxbot"]["sender"] = sender
     yield Line(client, config.effective_channel_secret, clock, sender)
-    app.extensions["dxbot"]["engine"].dispose()  # the app's own pool: close it, not the garbage collector
+    close_app(app)  # the event thread, then the app's own pool: closed here, not by the garbage collector

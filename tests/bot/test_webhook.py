@@ -13,6 +13,7 @@ import pytest
 from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, TextMessage
 from sqlmodel import Session, select
 
+from bot.app import close_app
 from bot.webhook import MAX_BODY_BYTES, event_id_of, to_incoming
 from messages.line_sender import DeliveryError, LineSender, make_sender
 from messages.senders import ConsoleSender
@@ -256,7 +257,35 @@ def test_a_delivery_failure_is_logged_and_the_event_is_not_applied_twice(line, d
     assert len(rows(db)) == 1 and line.sender.sent == []
 
 
-def test_an_event_that_cannot_be_stored_asks_line_to_redeliver(line, db, monkeypatch):
+def test_a_body_that_cannot_be_stored_asks_line_to_redeliver_and_nothing_of_it_is_kept(line, db, app):
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.exc import OperationalError
+
+    engine = app.extensions["dxbot"]["engine"]
+
+    def inbox_down(conn, cursor, statement, parameters, context, executemany):
+        if statement.lower().startswith("insert into inboxevent"):
+            raise OperationalError(statement, parameters, Exception("database is locked"))
+
+    sa_event.listen(engine, "before_cursor_execute", inbox_down)
+    first, second = line.event("follow", OTHER), line.event("follow", USER)
+    try:
+        assert line.post(line.body(first, second)).status_code == 503  # LINE redelivers the body
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", inbox_down)
+    assert rows(db) == [] and line.sender.sent == []
+    for event in (first, second):
+        event["deliveryContext"]["isRedelivery"] = True
+    assert line.post(line.body(first, second)).status_code == 200
+    assert {r.webhook_event_id: r.outcome for r in rows(db)} == {
+        first["webhookEventId"]: "help",
+        second["webhookEventId"]: "help",
+    }
+    assert [r.to for r in line.sender.sent] == [(OTHER,), (USER,)]
+
+
+def test_an_event_the_database_fails_to_handle_stays_in_the_inbox_until_the_sweep(line, db, app, monkeypatch):
+    """Acknowledged means kept: database trouble while handling leaves the row for the worker's sweep."""
     from sqlalchemy.exc import OperationalError
 
     import bot.webhook as webhook
@@ -265,22 +294,57 @@ def test_an_event_that_cannot_be_stored_asks_line_to_redeliver(line, db, monkeyp
 
     def flaky(session, user_id):
         if user_id == OTHER:
-            raise OperationalError("INSERT …", {}, Exception("database is locked"))
+            raise OperationalError("SELECT …", {}, Exception("database is locked"))
         return real(session, user_id)
 
     monkeypatch.setattr(webhook, "get_member", flaky)
     lost, kept = line.event("follow", OTHER), line.event("follow", USER)
-    assert line.post(line.body(lost, kept)).status_code == 503  # LINE redelivers; stored ones dedupe
-    assert [r.webhook_event_id for r in rows(db)] == [kept["webhookEventId"]]
+    assert line.post(line.body(lost, kept)).status_code == 200
+    assert [r.to for r in line.sender.sent] == [(USER,)]
+    waiting = row_for(db, lost["webhookEventId"])
+    assert waiting.handled_at is None and waiting.outcome is None and waiting.body is not None
+
+    monkeypatch.setattr(webhook, "get_member", real)
+    events = app.extensions["dxbot"]["events"]
+    assert events.sweep() == 0  # not stale yet: it may still be queued in another process
+    assert events.sweep(stale_after=timedelta(0)) == 1
+    assert events.drain(timeout=30)
+    assert row_for(db, lost["webhookEventId"]).outcome == "help"
+    assert row_for(db, lost["webhookEventId"]).body is None  # a stranger's event is not kept once handled
+    assert [r.to for r in line.sender.sent] == [(USER,), (OTHER,)]
+    assert events.sweep(stale_after=timedelta(0)) == 0  # handled once, never again
+
+
+def test_inline_handling_answers_503_when_the_database_fails_while_handling(config, db, line, monkeypatch):
+    """DXBOT_WEBHOOK_HANDLING=inline: the answer waits for the handling, so trouble there asks for redelivery."""
+    from dataclasses import replace
+
+    from sqlalchemy.exc import OperationalError
+
+    import bot.webhook as webhook
+    from bot.app import create_app
+
+    app = create_app(replace(config, webhook_handling="inline"))
+    app.extensions["dxbot"]["sender"] = line.sender
+    real = webhook.get_member
+
+    def flaky(session, user_id):
+        if user_id == OTHER:
+            raise OperationalError("SELECT …", {}, Exception("database is locked"))
+        return real(session, user_id)
+
+    monkeypatch.setattr(webhook, "get_member", flaky)
+    line.client = app.test_client()
+    lost, kept = line.event("follow", OTHER), line.event("follow", USER)
+    assert line.post(line.body(lost, kept)).status_code == 503
+    assert [r.to for r in line.sender.sent] == [(USER,)]
     monkeypatch.setattr(webhook, "get_member", real)
     for event in (lost, kept):
         event["deliveryContext"]["isRedelivery"] = True
     assert line.post(line.body(lost, kept)).status_code == 200
-    assert {r.webhook_event_id: r.outcome for r in rows(db)} == {
-        kept["webhookEventId"]: "help",
-        lost["webhookEventId"]: "help",
-    }
     assert [r.to for r in line.sender.sent] == [(USER,), (OTHER,)]
+    assert app.extensions["dxbot"]["events"].pending() == 0  # nothing went through the worker
+    close_app(app)
 
 
 # --- what is kept -------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from flask import Flask
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
+from bot.app import close_app
 from bot.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +168,7 @@ def live_app(live_config, db, plan, clock):
         session.commit()
     app = create_app(live_config)
     yield app
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
 
 @dataclass

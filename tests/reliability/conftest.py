@@ -18,6 +18,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot.app import close_app
 from models.tables import ConversationState, InboxEvent, KpiReport, OutboxMessage, TranscriptEntry
 from tests.bot.conftest import Line
 
@@ -57,7 +58,7 @@ def counts(engine) -> dict[str, int]:
 def console_line(app, client, config, clock):
     """Sign and post bodies to the app as configured (console sender: what it 'sends' is a TranscriptEntry)."""
     yield Line(client, config.effective_channel_secret, clock, app.extensions["dxbot"]["sender"])
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)
 
 
 @pytest.fixture
@@ -65,4 +66,4 @@ def line(app, client, config, clock, sender):
     """Sign and post bodies; the app's sender is the recording fake (line.sender)."""
     app.extensions["dxbot"]["sender"] = sender
     yield Line(client, config.effective_channel_secret, clock, sender)
-    app.extensions["dxbot"]["engine"].dispose()
+    close_app(app)

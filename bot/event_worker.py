@@ -1,0 +1,192 @@
+"""The web process's event worker: handles stored webhook events on one thread, after LINE has its 200.
+
+LINE recommends answering webhooks at once and handling events asynchronously, so its next delivery
+never waits on ours. /callback writes the events to the inbox (committed: nothing acknowledged can be
+lost), submits them here and answers; this thread handles them one at a time in arrival order (a
+person's 「41%」 then 「訂正 42%」 stay in order), replying with the reply token while it is fresh and
+pushing after that.
+
+Events a process never got to (it was stopped or killed with events queued, or the database was down
+while it handled them) stay unhandled in the inbox with their JSON; every worker sweeps for such rows
+now and then and handles them. Two workers picking up the same row is harmless: the inbox row is
+claimed with a conditional UPDATE in the handling transaction, so only one applies it and answers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from bot.logging_setup import request_id
+from models.db import SessionFactory
+from models.tables import InboxEvent
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY_SECONDS = 30.0
+# An unhandled row younger than this is probably still queued in some process: leave it to that one.
+STALE_AFTER = timedelta(seconds=60)
+SWEEP_BATCH = 100
+DRAIN_AT_EXIT_SECONDS = 10.0
+
+
+class EventWorker:
+    """One daemon thread per process (started on first use, again after a fork) and its FIFO queue."""
+
+    def __init__(
+        self,
+        handle: Callable[[object], object],
+        session_factory: SessionFactory,
+        now: Callable[[], datetime],
+        *,
+        sweep_every: float = SWEEP_EVERY_SECONDS,
+        stale_after: timedelta = STALE_AFTER,
+    ):
+        self._handle = handle
+        self._factory = session_factory
+        self._now = now
+        self._sweep_every = sweep_every
+        self._stale_after = stale_after
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._queue: queue.Queue = queue.Queue()
+        self._queued: set[int] = set()  # inbox row ids queued or being handled here
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    # --- producers ----------------------------------------------------------------------------
+
+    def submit(self, events: Iterable) -> None:
+        """Queue stored events (StoredEvent) for the thread; starts it on first use.
+
+        The request id of the webhook that brought them goes along, so their log lines carry it.
+        """
+        events = list(events)
+        if not events:
+            return
+        self._ensure_thread()
+        rid = request_id.get()
+        for event in events:
+            with self._lock:
+                if event.row_id in self._queued:
+                    continue  # a redelivery of an event still waiting here
+                self._queued.add(event.row_id)
+            self._queue.put((event, rid))
+
+    def pending(self) -> int:
+        """Events queued or being handled in this process (for /metrics and tests)."""
+        return self._queue.unfinished_tasks
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued event has been handled; False when TIMEOUT seconds were not enough."""
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self._thread is None or not self._thread.is_alive()):
+                    return not self._queue.unfinished_tasks
+                self._queue.all_tasks_done.wait(min(remaining, 0.5))
+        return True
+
+    def sweep(self, *, stale_after: timedelta | None = None) -> int:
+        """Queue inbox rows left unhandled (not errored) for longer than STALE_AFTER; how many were queued."""
+        age = self._stale_after if stale_after is None else stale_after
+        cutoff = self._now() - age
+        with self._lock:
+            mine = set(self._queued)
+        from bot.webhook import StoredEvent  # the webhook module imports this one's owner
+
+        with self._factory() as session:
+            rows = session.exec(
+                select(InboxEvent)
+                .where(
+                    InboxEvent.handled_at.is_(None),
+                    InboxEvent.outcome.is_(None),
+                    col(InboxEvent.body).is_not(None),
+                    InboxEvent.received_at <= cutoff,
+                )
+                .order_by(InboxEvent.id)
+                .limit(SWEEP_BATCH)
+            ).all()
+            found = [
+                StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type)
+                for row in rows
+                if row.id not in mine and isinstance(row.body, dict)
+            ]
+        if found:
+            log.info("unhandled inbox events picked up", extra={"events": len(found)})
+            self.submit(found)
+        return len(found)
+
+    def start(self) -> None:
+        """Start the thread now (a web worker at boot: its first sweep picks up what others left)."""
+        self._ensure_thread()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread after the event it is handling (queued ones are left to a later sweep)."""
+        self._stopping = True
+        thread = self._thread
+        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+            self._queue.put(None)  # wake it up
+            thread.join(timeout)
+
+    # --- the thread ---------------------------------------------------------------------------
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            if (
+                self._pid != os.getpid()
+            ):  # first use, or a forked child: nothing of the parent's queue is ours
+                self._queue = queue.Queue()
+                self._queued = set()
+                if self._pid is None:
+                    atexit.register(self._drain_at_exit)
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="dxbot-events", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        next_sweep = time.monotonic()  # a new process first picks up what earlier ones left
+        while not self._stopping:
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + self._sweep_every
+                try:
+                    self.sweep()
+                except Exception:
+                    log.exception("inbox sweep failed")
+            try:
+                item = self._queue.get(timeout=max(0.05, next_sweep - time.monotonic()))
+            except queue.Empty:
+                continue
+            if item is None:  # stop() woke us up
+                self._queue.task_done()
+                continue
+            event, rid = item
+            token = request_id.set(rid)
+            try:
+                self._handle(event)
+            except Exception:  # the handler logs its own failures; this keeps the thread alive regardless
+                log.exception(
+                    "event worker: handling raised", extra={"webhook_event_id": event.webhook_event_id}
+                )
+            finally:
+                request_id.reset(token)
+                with self._lock:
+                    self._queued.discard(event.row_id)
+                self._queue.task_done()
+
+    def _drain_at_exit(self) -> None:
+        """On a graceful stop, finish what is queued (briefly); the rest is swept by the next process."""
+        if self._pid == os.getpid() and self.pending() and not self.drain(DRAIN_AT_EXIT_SECONDS):
+            log.warning("stopping with webhook events unhandled", extra={"events": self.pending()})
+        self._stopping = True
