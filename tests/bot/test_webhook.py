@@ -284,20 +284,28 @@ def test_a_body_that_cannot_be_stored_asks_line_to_redeliver_and_nothing_of_it_i
     assert [r.to for r in line.sender.sent] == [(OTHER,), (USER,)]
 
 
-def test_an_event_the_database_fails_to_handle_stays_in_the_inbox_until_the_sweep(line, db, app, monkeypatch):
-    """Acknowledged means kept: database trouble while handling leaves the row for the worker's sweep."""
+def database_fails_for(user_id: str, monkeypatch):
+    """Make the webhook's member lookup fail like a locked database for USER_ID; the real lookup."""
     from sqlalchemy.exc import OperationalError
 
     import bot.webhook as webhook
 
     real = webhook.get_member
 
-    def flaky(session, user_id):
-        if user_id == OTHER:
+    def flaky(session, who):
+        if who == user_id:
             raise OperationalError("SELECT …", {}, Exception("database is locked"))
-        return real(session, user_id)
+        return real(session, who)
 
     monkeypatch.setattr(webhook, "get_member", flaky)
+    return real
+
+
+def test_an_event_the_database_fails_to_handle_stays_in_the_inbox_until_the_sweep(line, db, app, monkeypatch):
+    """Acknowledged means kept: database trouble while handling leaves the row for the worker's sweep."""
+    import bot.webhook as webhook
+
+    real = database_fails_for(OTHER, monkeypatch)
     lost, kept = line.event("follow", OTHER), line.event("follow", USER)
     assert line.post(line.body(lost, kept)).status_code == 200
     assert [r.to for r in line.sender.sent] == [(USER,)]
@@ -319,21 +327,12 @@ def test_inline_handling_answers_503_when_the_database_fails_while_handling(conf
     """DXBOT_WEBHOOK_HANDLING=inline: the answer waits for the handling, so trouble there asks for redelivery."""
     from dataclasses import replace
 
-    from sqlalchemy.exc import OperationalError
-
     import bot.webhook as webhook
     from bot.app import create_app
 
     app = create_app(replace(config, webhook_handling="inline"))
     app.extensions["dxbot"]["sender"] = line.sender
-    real = webhook.get_member
-
-    def flaky(session, user_id):
-        if user_id == OTHER:
-            raise OperationalError("SELECT …", {}, Exception("database is locked"))
-        return real(session, user_id)
-
-    monkeypatch.setattr(webhook, "get_member", flaky)
+    real = database_fails_for(OTHER, monkeypatch)
     line.client = app.test_client()
     lost, kept = line.event("follow", OTHER), line.event("follow", USER)
     assert line.post(line.body(lost, kept)).status_code == 503
