@@ -14,8 +14,10 @@ DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEVELOPMENT_CHANNEL_SECRET = "development-channel-secret-not-for-production"
 SENDERS = ("console", "line")
 # background: /callback answers once the events are in the inbox and one thread per process handles them
-# (LINE's recommendation); inline: /callback handles them before it answers (503 on database trouble).
-WEBHOOK_HANDLING = ("background", "inline")
+# (LINE's recommendation); inline: /callback handles them before it answers (503 on database trouble);
+# worker: /callback only stores them and a separate `dxbot events` process handles them (the web process
+# then spends its CPU on answering LINE alone).
+WEBHOOK_HANDLING = ("background", "inline", "worker")
 
 
 class ConfigError(ValueError):

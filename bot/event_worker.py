@@ -35,6 +35,7 @@ SWEEP_EVERY_SECONDS = 30.0
 # An unhandled row younger than this is probably still queued in some process: leave it to that one.
 STALE_AFTER = timedelta(seconds=60)
 SWEEP_BATCH = 100
+SWEEP_RETRY_SECONDS = 5.0  # after a failed sweep (database down): not every poll interval
 DRAIN_AT_EXIT_SECONDS = 10.0
 
 
@@ -61,6 +62,7 @@ class EventWorker:
         self._queued: set[int] = set()  # inbox row ids queued or being handled here
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._more_waiting = False  # the last sweep filled its batch: sweep again once the queue is empty
 
     # --- producers ----------------------------------------------------------------------------
 
@@ -121,6 +123,7 @@ class EventWorker:
                 for row in rows
                 if row.id not in mine and isinstance(row.body, dict)
             ]
+        self._more_waiting = len(rows) == SWEEP_BATCH
         if found:
             log.info("unhandled inbox events picked up", extra={"events": len(found)})
             self.submit(found)
@@ -164,6 +167,7 @@ class EventWorker:
                     self.sweep()
                 except Exception:
                     log.exception("inbox sweep failed")
+                    next_sweep = time.monotonic() + max(self._sweep_every, SWEEP_RETRY_SECONDS)
             try:
                 item = self._queue.get(timeout=max(0.05, next_sweep - time.monotonic()))
             except queue.Empty:
@@ -184,6 +188,8 @@ class EventWorker:
                 with self._lock:
                     self._queued.discard(event.row_id)
                 self._queue.task_done()
+                if self._more_waiting and not self._queue.unfinished_tasks:
+                    next_sweep = time.monotonic()  # a backlog larger than one batch: fetch the next one now
 
     def _drain_at_exit(self) -> None:
         """On a graceful stop, finish what is queued (briefly); the rest is swept by the next process."""

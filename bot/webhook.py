@@ -37,6 +37,8 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import col, select
@@ -117,7 +119,8 @@ def callback():
 
     In the default background mode the events are handled after the answer, by the process's event
     worker (LINE recommends handling webhooks asynchronously: its next request does not wait on ours);
-    DXBOT_WEBHOOK_HANDLING=inline handles them before answering.
+    DXBOT_WEBHOOK_HANDLING=inline handles them before answering, and =worker leaves them to the
+    `dxbot events` process.
     """
     dxbot = current_app.extensions["dxbot"]
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -152,7 +155,8 @@ def callback():
             )
         else:
             stored = accept_payload(payload, session_factory=dxbot["session_factory"], clock=dxbot["clock"])
-            dxbot["events"].submit(stored)
+            if dxbot["config"].webhook_handling == "background":
+                dxbot["events"].submit(stored)  # worker mode: `dxbot events` picks them up from the inbox
     except InboxUnavailable:
         # Nothing about the unstored events is lost if LINE tries again: stored ones are deduplicated.
         return jsonify(error="storage unavailable, please redeliver"), 503
@@ -256,38 +260,42 @@ def store_in_inbox(
 ) -> list[StoredEvent]:
     """Write (or find) an inbox row per event and commit; events handled before are left out.
 
-    The raw event is kept until it is handled (a crash before that leaves it to the event worker's sweep),
-    then only for registered members: strangers' words are not kept.
+    New events (nearly all of them) are written with one INSERT … ON CONFLICT DO NOTHING RETURNING: the
+    webhook answers LINE after this one statement and its commit. Events already in the inbox (LINE's
+    redeliveries, concurrent copies) are read back: handled ones are duplicates, unhandled ones are
+    handled again. The raw event is kept until it is handled (a crash before that leaves it to the
+    event worker's sweep), then only for registered members: strangers' words are not kept.
     """
     ids = [event_id_of(raw) for raw in ordered]
-    pending: list[tuple[dict, InboxEvent]] = []
+    stored: list[StoredEvent] = []
     with transaction(session_factory) as session:
+        inserted = _insert_new_events(session, ordered, ids, clock)
+        earlier = set(ids) - set(inserted)
         rows = {
             row.webhook_event_id: row
-            for row in session.exec(select(InboxEvent).where(col(InboxEvent.webhook_event_id).in_(set(ids))))
+            for row in (
+                session.exec(select(InboxEvent).where(col(InboxEvent.webhook_event_id).in_(earlier)))
+                if earlier
+                else ()
+            )
         }
+        seen: set[str] = set()
         for raw, event_id in zip(ordered, ids, strict=True):
-            event_type = str(raw.get("type") or "unknown")[:64]
+            event_type = _event_type(raw)
             row = rows.get(event_id)
-            if row is not None and (row.handled_at is not None or any(r is row for _, r in pending)):
+            if event_id in seen or (row is not None and row.handled_at is not None):
                 log.info(
                     "webhook event already handled",
                     extra={"webhook_event_id": event_id, "event_type": event_type, "outcome": "duplicate"},
                 )
                 metrics.count_event(event_type, "duplicate")
                 continue
-            if row is None:
-                source_type = _source(raw).get("type")
-                row = InboxEvent(
-                    webhook_event_id=event_id,
-                    event_type=event_type,
-                    event_timestamp=event_time(raw, clock),
-                    is_redelivery=_is_redelivery(raw),
-                    source_type=str(source_type)[:16] if source_type else None,
-                    received_at=clock.now(),
-                    body=raw,
-                )
-                rows[event_id] = row
+            seen.add(event_id)
+            if event_id in inserted:
+                stored.append(StoredEvent(inserted[event_id], raw, event_id, event_type))
+                continue
+            if row is None:  # a database without ON CONFLICT … RETURNING: the ORM writes it
+                row = InboxEvent(**_inbox_values(raw, event_id, clock))
             else:  # stored by a delivery not handled yet (crashed, or still at it): handle it (again)
                 log.info(
                     "webhook event stored earlier but not handled yet; handling it now",
@@ -297,10 +305,55 @@ def store_in_inbox(
                 row.body = raw
                 row.outcome = None
             session.add(row)
-            pending.append((raw, row))
-        session.flush()
-        stored = [StoredEvent(row.id, raw, row.webhook_event_id, row.event_type) for raw, row in pending]
+            session.flush()
+            stored.append(StoredEvent(row.id, raw, row.webhook_event_id, row.event_type))
     return stored
+
+
+def _insert_new_events(session, ordered: list[dict], ids: list[str], clock: Clock) -> dict[str, int]:
+    """INSERT the events not in the inbox yet, in one statement; {webhook event id: new row id}.
+
+    PostgreSQL and SQLite (3.35+) skip the ones already there; other databases insert nothing here.
+    """
+    insert = _UPSERT_INSERTS.get(session.get_bind().dialect.name)
+    if insert is None:
+        return {}
+    values, seen = [], set()
+    for raw, event_id in zip(ordered, ids, strict=True):
+        if event_id not in seen:
+            seen.add(event_id)
+            values.append(_inbox_values(raw, event_id, clock))
+    table = InboxEvent.__table__
+    statement = (
+        insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[table.c.webhook_event_id])
+        .returning(table.c.id, table.c.webhook_event_id)
+    )
+    return {event_id: row_id for row_id, event_id in session.execute(statement)}
+
+
+_UPSERT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
+
+def _inbox_values(raw: dict, event_id: str, clock: Clock) -> dict[str, Any]:
+    """An inbox row's columns for a newly received event (its JSON kept until it is handled)."""
+    source_type = _source(raw).get("type")
+    return {
+        "webhook_event_id": event_id,
+        "event_type": _event_type(raw),
+        "event_timestamp": event_time(raw, clock),
+        "is_redelivery": _is_redelivery(raw),
+        "source_type": str(source_type)[:16] if source_type else None,
+        "received_at": clock.now(),
+        "handled_at": None,
+        "body": raw,
+        "outcome": None,
+    }
+
+
+def _event_type(raw: dict) -> str:
+    return str(raw.get("type") or "unknown")[:64]
 
 
 def _timestamp_order(raw: dict) -> tuple[bool, int]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import AwareDateTime, ExactDecimal, utcnow
@@ -228,6 +228,17 @@ class TranscriptEntry(SQLModel, table=True):
 
 class InboxEvent(SQLModel, table=True):
     """Every webhook event LINE delivered, written before it is handled (dedup by webhookEventId)."""
+
+    # The event worker's sweep and the /metrics backlog gauge look for unhandled rows only: a partial
+    # index keeps that a small seek however many handled rows the inbox collects over the years.
+    __table_args__ = (
+        Index(
+            "ix_inboxevent_unhandled",
+            "id",
+            sqlite_where=text("handled_at IS NULL"),
+            postgresql_where=text("handled_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     webhook_event_id: str = Field(unique=True, index=True, max_length=64)

@@ -56,3 +56,8 @@ def test_app_without_channel_secret_warns_loudly(database_url, caplog):
         app = create_app(Config.from_env({"DXBOT_DATABASE_URL": database_url}))
     assert "LINE_CHANNEL_SECRET is not set" in caplog.text
     assert app.test_client().get("/healthz").json == {"status": "ok"}
+
+
+@pytest.mark.parametrize("mode", ["background", "inline", "worker"])
+def test_each_webhook_handling_mode_is_accepted_in_any_case(mode):
+    assert Config.from_env({"DXBOT_WEBHOOK_HANDLING": mode.upper()}).webhook_handling == mode

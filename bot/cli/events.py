@@ -1,0 +1,93 @@
+"""`dxbot events`: the process that handles webhook events when the web process only stores them.
+
+With DXBOT_WEBHOOK_HANDLING=worker, /callback writes LINE's events to the inbox and answers at once;
+this process polls the inbox and handles them in arrival order (one at a time: a person's 「41%」 and
+「訂正 42%」 stay in order), replying while the reply token is fresh and pushing after. Run exactly one.
+It lowers its own CPU priority by default so that, on a machine it shares with the web process,
+answering LINE comes first and the handling catches up after a burst.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from datetime import timedelta
+
+import click
+
+from bot.cli.common import CliError, Runtime, pass_runtime
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@click.command("events")
+@click.option(
+    "--poll",
+    default=0.25,
+    show_default=True,
+    type=click.FloatRange(0.01, 60),
+    help="Seconds between looks at the inbox while it is empty.",
+)
+@click.option(
+    "--nice",
+    "niceness",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="How much to lower this process's CPU priority (0 keeps it equal to the web process).",
+)
+@pass_runtime
+def events(runtime: Runtime, poll: float, niceness: int) -> None:
+    """Handle the webhook events /callback stored (DXBOT_WEBHOOK_HANDLING=worker); SIGTERM stops it."""
+    from bot.event_worker import EventWorker
+    from bot.logging_setup import configure
+    from bot.webhook import handle_stored
+    from messages.line_sender import make_sender
+    from models.db import session_factory
+
+    configure("auto")
+    config = runtime.config
+    if config.webhook_handling != "worker":
+        raise CliError(
+            f"DXBOT_WEBHOOK_HANDLING is {config.webhook_handling!r}: the web process handles the events itself. "
+            "Set DXBOT_WEBHOOK_HANDLING=worker for both the web process and this one."
+        )
+    runtime.require_schema()
+    if niceness:
+        os.nice(niceness)
+    factory = session_factory(runtime.engine)
+    clock = runtime.clock
+    sender = make_sender(config, factory, clock)
+    backoff = Backoff()
+
+    def handle(stored) -> None:
+        result = handle_stored(stored, session_factory=factory, sender=sender, clock=clock)
+        backoff.after(ok=result is not None)  # None: database trouble; the row waits for the next sweep
+
+    worker = EventWorker(handle, factory, clock.now, sweep_every=poll, stale_after=timedelta(0))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"dxbot events: handling the inbox every {poll:g} s (SIGTERM or Ctrl+C stops)", err=True)
+    worker.start()
+    stop.wait()
+    worker.stop(timeout=30)  # after the event in hand; unhandled rows stay in the inbox for the next start
+
+
+class Backoff:
+    """Sleep longer after each failure in a row (1, 2, 4 … 30 s), so a database outage is not hammered."""
+
+    def __init__(self, sleep=time.sleep):
+        self._failures = 0
+        self._sleep = sleep
+
+    def after(self, *, ok: bool) -> float:
+        if ok:
+            self._failures = 0
+            return 0.0
+        self._failures += 1
+        delay = min(MAX_BACKOFF_SECONDS, 2.0 ** (self._failures - 1))
+        self._sleep(delay)
+        return delay
