@@ -53,7 +53,16 @@ def start_events_process(database_url: str, log_path: Path) -> subprocess.Popen:
     }
     with log_path.open("w") as log:
         return subprocess.Popen(
-            [sys.executable, "-c", "from bot.cli import main; main()", "events", "--poll", "0.05", "--nice", "0"],
+            [
+                sys.executable,
+                "-c",
+                "from bot.cli import main; main()",
+                "events",
+                "--poll",
+                "0.05",
+                "--nice",
+                "0",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
