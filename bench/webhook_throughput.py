@@ -3,9 +3,11 @@
 Each app is served by gunicorn on 127.0.0.1 with the project's gunicorn.conf.py (gthread, the same
 workers and threads for all; --workers, default 2) and loaded by the same generator (wrk with
 bench/wrk_signed.lua, or --generator python) in the same run, in rotating order, --rounds times.
-The bot runs twice: as deployed ("bot": /callback answers once the event is in the inbox, each worker's
-event thread handles it after) and with DXBOT_WEBHOOK_HANDLING=inline ("bot-inline": the answer waits
-for the handling). After every bot round the benchmark waits until the inbox has no unhandled event
+The bot runs three ways: as deployed by default ("bot": /callback answers once the event is in the
+inbox, each web worker's event thread handles it after), with DXBOT_WEBHOOK_HANDLING=worker
+("bot-worker": /callback only stores; a `dxbot events` process, started beside gunicorn with its default
+lower CPU priority, handles the events) and with DXBOT_WEBHOOK_HANDLING=inline ("bot-inline": the
+answer waits for the handling). After every bot round the benchmark waits until the inbox has no unhandled event
 and reports the end-to-end rate too: events handled ÷ (load time + the time the backlog took).
 
 The bot gets realistic bodies: one text event per request, a KPI reply (「オンライン申請率 18%」) from a
@@ -62,12 +64,14 @@ BOT_ID = "U" + "f0" * 16
 SECTION = "国保医療課"
 APPS = {
     "bot": "bot.app:create_app()",
+    "bot-worker": "bot.app:create_app()",
     "bot-inline": "bot.app:create_app()",
     "signature-only": "bench.apps:signature_app()",
     "bare-flask": "bench.apps:bare_app()",
 }
 APP_ENV = {
     "bot": {"DXBOT_WEBHOOK_HANDLING": "background"},
+    "bot-worker": {"DXBOT_WEBHOOK_HANDLING": "worker"},
     "bot-inline": {"DXBOT_WEBHOOK_HANDLING": "inline"},
 }
 LUA = ROOT / "bench" / "wrk_signed.lua"
@@ -190,13 +194,16 @@ class Gunicorn:
         else:  # no project config: the same gthread settings, spelled out
             command += ["-k", "gthread", "--threads", str(args.threads), "--access-logfile", "-"]
         self.log = (log_dir / f"{name}.log").open("w")
+        env = {**env, **APP_ENV.get(name, {})}
         self.process = subprocess.Popen(
-            [*command, app],
-            cwd=ROOT,
-            env={**env, **APP_ENV.get(name, {})},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            [*command, app], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
+        self.events = None
+        if env.get("DXBOT_WEBHOOK_HANDLING") == "worker":  # the process that handles what /callback stores
+            dxbot = Path(sys.executable).with_name("dxbot")
+            self.events = subprocess.Popen(
+                [str(dxbot), "events"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+            )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -214,11 +221,14 @@ class Gunicorn:
         raise SystemExit(f"gunicorn for {self.name} did not come up in {timeout} s")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        for process in (self.process, self.events):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
         self.log.close()
 
 

@@ -9,6 +9,7 @@ that commit leaves it to be handled when LINE redelivers it. `dxbot say` feeds e
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -37,8 +38,6 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import col, select
@@ -310,30 +309,46 @@ def store_in_inbox(
     return stored
 
 
+def _insert_params(raw: dict, event_id: str, clock: Clock, columns) -> tuple:
+    values = _inbox_values(raw, event_id, clock)
+    return tuple(convert(values[name]) if convert else values[name] for name, convert in columns)
+
+
 def _insert_new_events(session, ordered: list[dict], ids: list[str], clock: Clock) -> dict[str, int]:
-    """INSERT the events not in the inbox yet, in one statement; {webhook event id: new row id}.
+    """INSERT each event not in the inbox yet; {webhook event id: new row id}.
 
     PostgreSQL and SQLite (3.35+) skip the ones already there; other databases insert nothing here.
+    This is the webhook's one write on its hot path, so it is sent as prepared driver SQL with the
+    columns' own type conversions, without SQLAlchemy's per-statement compilation and ORM bookkeeping.
     """
-    insert = _UPSERT_INSERTS.get(session.get_bind().dialect.name)
+    connection = session.connection()
+    insert = _new_event_insert(connection.dialect)
     if insert is None:
         return {}
-    values, seen = [], set()
+    sql, columns = insert
+    inserted: dict[str, int] = {}
     for raw, event_id in zip(ordered, ids, strict=True):
-        if event_id not in seen:
-            seen.add(event_id)
-            values.append(_inbox_values(raw, event_id, clock))
+        if event_id not in inserted:
+            row = connection.exec_driver_sql(sql, _insert_params(raw, event_id, clock, columns)).first()
+            if row is not None:
+                inserted[event_id] = row[0]
+    return inserted
+
+
+@functools.cache
+def _new_event_insert(dialect) -> tuple[str, list[tuple[str, Any]]] | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id in the driver's parameter style, and each column's
+    conversion to the driver's value (the JSON body, UTC datetimes), as SQLAlchemy would bind them."""
+    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if dialect.name not in ("postgresql", "sqlite") or placeholder is None:
+        return None
     table = InboxEvent.__table__
-    statement = (
-        insert(table)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[table.c.webhook_event_id])
-        .returning(table.c.id, table.c.webhook_event_id)
+    names = [c.name for c in table.columns if c.name != "id"]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([placeholder] * len(names))}) "
+        "ON CONFLICT (webhook_event_id) DO NOTHING RETURNING id"
     )
-    return {event_id: row_id for row_id, event_id in session.execute(statement)}
-
-
-_UPSERT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+    return sql, [(name, table.c[name].type.bind_processor(dialect)) for name in names]
 
 
 def _inbox_values(raw: dict, event_id: str, clock: Clock) -> dict[str, Any]:
