@@ -39,6 +39,24 @@ SWEEP_RETRY_SECONDS = 5.0  # after a failed sweep (database down): not every pol
 DRAIN_AT_EXIT_SECONDS = 10.0
 
 
+def unhandled_events(received_by: datetime):
+    """The oldest SWEEP_BATCH inbox rows nobody has handled (nor failed on) that arrived by RECEIVED_BY.
+
+    handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
+    """
+    return (
+        select(InboxEvent)
+        .where(
+            InboxEvent.handled_at.is_(None),
+            InboxEvent.outcome.is_(None),
+            col(InboxEvent.body).is_not(None),
+            InboxEvent.received_at <= received_by,
+        )
+        .order_by(InboxEvent.id)
+        .limit(SWEEP_BATCH)
+    )
+
+
 class EventWorker:
     """One daemon thread per process (started on first use, again after a fork) and its FIFO queue."""
 
@@ -107,17 +125,7 @@ class EventWorker:
         from bot.webhook import StoredEvent  # the webhook module imports this one's owner
 
         with self._factory() as session:
-            rows = session.exec(
-                select(InboxEvent)
-                .where(
-                    InboxEvent.handled_at.is_(None),
-                    InboxEvent.outcome.is_(None),
-                    col(InboxEvent.body).is_not(None),
-                    InboxEvent.received_at <= cutoff,
-                )
-                .order_by(InboxEvent.id)
-                .limit(SWEEP_BATCH)
-            ).all()
+            rows = session.exec(unhandled_events(cutoff)).all()
             found = [
                 StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type)
                 for row in rows

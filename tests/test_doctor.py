@@ -143,7 +143,7 @@ def test_a_healthy_line_deployment_is_all_ok(dxbot, healthy, line):
     assert len(warnings) == 1 and warnings[0].startswith(f"LINE_API_BASE_URL={line.url}: every LINE API call")
     assert all(auth == f"Bearer {TOKEN}" for _, auth in line.calls)
     assert TOKEN not in result.output and "doctor-test-secret" not in result.output
-    assert result.output.splitlines()[-1].startswith("13 OK, 1 WARN")
+    assert result.output.splitlines()[-1].startswith("14 OK, 1 WARN")  # … inbox: no event waiting
 
 
 def test_the_webhook_url_on_record_is_compared_with_the_base_url(dxbot, healthy, line):
@@ -323,3 +323,39 @@ def test_a_bad_setting_is_reported_not_raised(dxbot, db):
     assert result.output.startswith(
         "FAIL  config  DXBOT_SENDER='fax' is not a sender; choose one of: console, line"
     )
+
+
+def _inbox_row(db, event_id: str, received_at: datetime, *, handled: bool = False) -> None:
+    from models.tables import InboxEvent
+
+    with Session(db) as s:
+        s.add(
+            InboxEvent(
+                webhook_event_id=event_id,
+                event_type="message",
+                event_timestamp=received_at,
+                received_at=received_at,
+                handled_at=received_at if handled else None,
+                body={"type": "message"},
+            )
+        )
+        s.commit()
+
+
+def test_webhook_events_nobody_handles_are_a_failure_naming_the_process_to_start(dxbot, db, plan):
+    now = datetime.now(UTC)
+    _inbox_row(db, "handled-long-ago", now - timedelta(days=3), handled=True)
+    result, findings = run(dxbot)
+    assert finding(findings, "inbox")["what"] == "no webhook event waiting to be handled"
+
+    _inbox_row(db, "just-arrived", now - timedelta(seconds=2))
+    assert finding(run(dxbot)[1], "inbox")["level"] == "OK"  # being handled, not a problem yet
+
+    _inbox_row(db, "stuck", now - timedelta(minutes=10))
+    result, findings = run(dxbot, {"DXBOT_WEBHOOK_HANDLING": "worker"})
+    inbox = finding(findings, "inbox")
+    assert inbox["level"] == "FAIL" and result.exit_code == 1
+    assert inbox["what"].startswith("2 webhook event(s) waiting to be handled, the oldest for 6")
+    assert "`dxbot events`" in inbox["fix"]
+    default_mode = finding(run(dxbot)[1], "inbox")
+    assert default_mode["level"] == "FAIL" and "web process" in default_mode["fix"]

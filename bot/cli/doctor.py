@@ -1,4 +1,4 @@
-"""`dxbot doctor`: check configuration, database, plan, LINE channel and clock; say how to fix problems.
+"""`dxbot doctor`: check configuration, database, plan, LINE channel, clock and the webhook inbox; say how to fix problems.
 
 Each finding is OK, WARN, FAIL or SKIP with what is wrong and how to fix it; the exit code is 1 when
 anything FAILs. The LINE checks make real (read-only) API calls with the channel token: the bot's
@@ -268,6 +268,36 @@ def check_clock_heartbeat(session: Session, now: datetime) -> Iterator[Finding]:
         )
 
 
+INBOX_LATE_AFTER_SECONDS = 60  # older than the event worker's sweep age: nothing has picked it up
+INBOX_STUCK_AFTER_SECONDS = 300
+
+
+def check_inbox(session: Session, config: Config) -> Iterator[Finding]:
+    """Webhook events LINE was told we have (200) but nobody has handled: who should, and since when."""
+    from models.tables import InboxEvent
+
+    waiting, oldest = session.exec(
+        select(func.count(), func.min(InboxEvent.received_at)).where(
+            InboxEvent.handled_at.is_(None), InboxEvent.outcome.is_(None)
+        )
+    ).one()
+    if not waiting:
+        yield ok("inbox", "no webhook event waiting to be handled")
+        return
+    age = max((config.clock().now() - oldest).total_seconds(), 0.0)
+    what = f"{waiting} webhook event(s) waiting to be handled, the oldest for {int(age)} s"
+    if config.webhook_handling == "worker":
+        fix = "DXBOT_WEBHOOK_HANDLING=worker: start the events process (`dxbot events`) and read its logs"
+    else:
+        fix = "the web workers' event threads handle them: read the web process's logs (and restart it)"
+    if age >= INBOX_STUCK_AFTER_SECONDS:
+        yield fail("inbox", what, fix)
+    elif age >= INBOX_LATE_AFTER_SECONDS:
+        yield warn("inbox", what, fix)
+    else:
+        yield ok("inbox", what + " (being handled)")
+
+
 # --- LINE ----------------------------------------------------------------------------------------
 
 
@@ -411,6 +441,7 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
             with Session(engine) as session:
                 findings += check_contents(session, config)
                 findings += check_clock_heartbeat(session, wall())
+                findings += check_inbox(session, config)
         else:
             findings.append(skip("plan", "plan, members, outbox and clock not checked (database first)"))
 
