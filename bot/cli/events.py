@@ -2,13 +2,15 @@
 
 With DXBOT_WEBHOOK_HANDLING=worker, /callback writes LINE's events to the inbox and answers at once;
 this process polls the inbox and handles them in arrival order (one at a time: a person's 「41%」 and
-「訂正 42%」 stay in order), replying while the reply token is fresh and pushing after. Run exactly one.
+「訂正 42%」 stay in order), replying while the reply token is fresh and pushing after. A second one started
+beside it (a deploy overlapping the old process, a scaling mistake) waits as a standby on a lease.
 It lowers its own CPU priority by default so that, on a machine it shares with the web process,
 answering LINE comes first and the handling catches up after a burst.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -20,6 +22,9 @@ import click
 from bot.cli.common import CliError, Runtime, pass_runtime
 
 MAX_BACKOFF_SECONDS = 30.0
+LEASE_NAME = "events"  # a row in the clock's lease table: its renewed_at is this process's heartbeat
+
+log = logging.getLogger(__name__)
 
 
 @click.command("events")
@@ -38,14 +43,22 @@ MAX_BACKOFF_SECONDS = 30.0
     type=click.IntRange(0, 19),
     help="How much to lower this process's CPU priority (0 keeps it equal to the web process).",
 )
+@click.option(
+    "--standby-poll",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds between tries to take over while another events process holds the lease.",
+)
 @pass_runtime
-def events(runtime: Runtime, poll: float, niceness: int) -> None:
+def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) -> None:
     """Handle the webhook events /callback stored (DXBOT_WEBHOOK_HANDLING=worker); SIGTERM stops it."""
     from bot.event_worker import EventWorker
     from bot.logging_setup import configure
     from bot.webhook import handle_stored
     from messages.line_sender import make_sender
     from models.db import session_factory
+    from scheduler.clock import RENEW_EVERY, Lease
 
     configure("auto")
     config = runtime.config
@@ -66,14 +79,32 @@ def events(runtime: Runtime, poll: float, niceness: int) -> None:
         result = handle_stored(stored, session_factory=factory, sender=sender, clock=clock)
         backoff.after(ok=result is not None)  # None: database trouble; the row waits for the next sweep
 
-    worker = EventWorker(handle, factory, clock.now, sweep_every=poll, stale_after=timedelta(0))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    click.echo(f"dxbot events: handling the inbox every {poll:g} s (SIGTERM or Ctrl+C stops)", err=True)
-    worker.start()
-    stop.wait()
-    worker.stop(timeout=30)  # after the event in hand; unhandled rows stay in the inbox for the next start
+    # One handler at a time keeps each person's events in order, also while a deploy briefly runs the
+    # old and the new process side by side: the second one waits as a standby until the lease is free.
+    lease = Lease(factory, name=LEASE_NAME)
+    click.echo(
+        f"dxbot events {lease.holder}: handling the inbox every {poll:g} s (SIGTERM or Ctrl+C stops)",
+        err=True,
+    )
+    while not stop.is_set():
+        if not lease.acquire():
+            log.info(
+                "events process standing by: another one holds the lease", extra={"holder": lease.holder}
+            )
+            stop.wait(standby_poll)
+            continue
+        log.info("events process active", extra={"holder": lease.holder})
+        worker = EventWorker(handle, factory, clock.now, sweep_every=poll, stale_after=timedelta(0))
+        worker.start()
+        while not stop.wait(RENEW_EVERY.total_seconds()):
+            if not lease.renew():
+                log.error("events lease lost: standing by", extra={"holder": lease.holder})
+                break
+        worker.stop(timeout=30)  # after the event in hand; the rest stays in the inbox for whoever is next
+    lease.release()
 
 
 class Backoff:

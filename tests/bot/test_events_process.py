@@ -41,7 +41,7 @@ def reports(db) -> list[tuple[int, bool]]:
         return [(int(r.value), r.voided_at is not None) for r in rows]
 
 
-def start_events_process(database_url: str, log_path: Path) -> subprocess.Popen:
+def start_events_process(database_url: str, log_path: Path, *extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DXBOT_DATABASE_URL": database_url,
@@ -154,3 +154,38 @@ def test_the_inbox_poll_reads_the_partial_index_of_unhandled_rows(db):
             sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
             plan = connection.exec_driver_sql("EXPLAIN " + sql).fetchall()
             assert any("ix_inboxevent_unhandled" in row[0] for row in plan), plan
+
+
+def test_a_second_events_process_stands_by_and_takes_over_when_the_first_stops(
+    worker_line, db, staff, database_url, tmp_path
+):
+    """A deploy briefly runs the old and the new process together: only one may handle (order)."""
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = start_events_process(database_url, first_log, "--standby-poll", "0.2")
+    second = None
+    try:
+        wait_for(
+            lambda: "events process active" in first_log.read_text(), "the first taking the lease", first_log
+        )
+        second = start_events_process(database_url, second_log, "--standby-poll", "0.2")
+        wait_for(lambda: "standing by" in second_log.read_text(), "the second standing by", second_log)
+        event = worker_line.text(staff, "オンライン申請率 41%")
+        assert worker_line.post(worker_line.body(event)).status_code == 200
+        wait_for(lambda: reports(db) == [(41, False)], "the first handling the event", first_log)
+        assert "webhook event handled" in first_log.read_text()
+        assert "webhook event handled" not in second_log.read_text()
+
+        first.send_signal(signal.SIGTERM)  # releases the lease at once
+        assert first.wait(30) == 0
+        wait_for(
+            lambda: "events process active" in second_log.read_text(), "the second taking over", second_log
+        )
+        correction = worker_line.text(staff, "訂正 42%")
+        correction["timestamp"] += 1
+        assert worker_line.post(worker_line.body(correction)).status_code == 200
+        wait_for(lambda: reports(db) == [(41, True), (42, False)], "the second handling", second_log)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(30)
