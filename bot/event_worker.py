@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.logging_setup import request_id
@@ -55,6 +56,15 @@ def unhandled_events(received_by: datetime):
         .order_by(InboxEvent.id)
         .limit(SWEEP_BATCH)
     )
+
+
+def inbox_backlog(session) -> tuple[int, datetime | None]:
+    """How many acknowledged events wait to be handled (not failed), and when the oldest arrived."""
+    return session.exec(
+        select(func.count(), func.min(InboxEvent.received_at)).where(
+            InboxEvent.handled_at.is_(None), InboxEvent.outcome.is_(None)
+        )
+    ).one()
 
 
 class EventWorker:

@@ -30,8 +30,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy import func
 from sqlmodel import select
 
+from bot.event_worker import inbox_backlog
 from models.db import SessionFactory
-from models.tables import OUTBOX_STATUSES, ClockLease, InboxEvent, JobRun, OutboxMessage
+from models.tables import OUTBOX_STATUSES, ClockLease, JobRun, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -137,11 +138,7 @@ class DatabaseCollector:
             runs = session.exec(
                 select(JobRun.job, func.count(), func.max(JobRun.ran_at)).group_by(JobRun.job)
             ).all()
-            unhandled, oldest_unhandled = session.exec(
-                select(func.count(), func.min(InboxEvent.received_at)).where(
-                    InboxEvent.handled_at.is_(None), InboxEvent.outcome.is_(None)
-                )
-            ).one()
+            unhandled, oldest_unhandled = inbox_backlog(session)
             lease = session.get(ClockLease, "clock")
 
         outbox = GaugeMetricFamily(

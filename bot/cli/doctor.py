@@ -274,13 +274,9 @@ INBOX_STUCK_AFTER_SECONDS = 300
 
 def check_inbox(session: Session, config: Config) -> Iterator[Finding]:
     """Webhook events LINE was told we have (200) but nobody has handled: who should, and since when."""
-    from models.tables import InboxEvent
+    from bot.event_worker import inbox_backlog
 
-    waiting, oldest = session.exec(
-        select(func.count(), func.min(InboxEvent.received_at)).where(
-            InboxEvent.handled_at.is_(None), InboxEvent.outcome.is_(None)
-        )
-    ).one()
+    waiting, oldest = inbox_backlog(session)
     if not waiting:
         yield ok("inbox", "no webhook event waiting to be handled")
         return

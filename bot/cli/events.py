@@ -90,7 +90,7 @@ def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) ->
         err=True,
     )
     while not stop.is_set():
-        if not lease.acquire():
+        if not _acquire(lease):
             log.info(
                 "events process standing by: another one holds the lease", extra={"holder": lease.holder}
             )
@@ -105,6 +105,17 @@ def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) ->
                 break
         worker.stop(timeout=30)  # after the event in hand; the rest stays in the inbox for whoever is next
     lease.release()
+
+
+def _acquire(lease) -> bool:
+    """Take the lease; a database that cannot be reached counts as "not now" (try again later)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return lease.acquire()
+    except SQLAlchemyError:
+        log.exception("events lease check failed; retrying", extra={"holder": lease.holder})
+        return False
 
 
 class Backoff:
