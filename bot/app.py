@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from bot import dashboard, ops, simulator
 from bot.config import Config
 from bot.event_worker import EventWorker
+from bot.inbox_writer import InboxWriter
 from bot.webhook import blueprint as webhook_blueprint
 from bot.webhook import handle_stored
 from messages.line_sender import make_sender
@@ -32,6 +33,8 @@ def create_app(config: Config | None = None) -> Flask:
         "clock": clock,
         # Everything the bot says goes through this one object; tests swap in a RecordingSender.
         "sender": make_sender(config, factory, clock),
+        # /callback's inbox INSERT: one autocommitted statement on a pool of its own (bot/inbox_writer.py).
+        "inbox_writer": InboxWriter(config.database_url),
     }
     # Webhook events are handled here after /callback has answered.
     dxbot["events"] = EventWorker(
@@ -74,4 +77,5 @@ def _handle_in_app(app: Flask, stored) -> None:
 def close_app(app: Flask) -> None:
     """Stop the app's event thread (after the event in hand), then close its database connections."""
     app.extensions["dxbot"]["events"].stop()
+    app.extensions["dxbot"]["inbox_writer"].dispose()
     app.extensions["dxbot"]["engine"].dispose()

@@ -9,7 +9,6 @@ that commit leaves it to be handled when LINE redelivers it. `dxbot say` feeds e
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
@@ -44,6 +43,7 @@ from sqlmodel import col, select
 
 from bot import metrics
 from bot.conversation.incoming import Incoming, Response
+from bot.inbox_writer import InboxWriter, insert_new_events
 from messages.builders import build
 from messages.intents import Notice
 from messages.senders import MAX_MESSAGES, Sender
@@ -151,9 +151,15 @@ def callback():
                 session_factory=dxbot["session_factory"],
                 sender=dxbot["sender"],
                 clock=dxbot["clock"],
+                writer=dxbot["inbox_writer"],
             )
         else:
-            stored = accept_payload(payload, session_factory=dxbot["session_factory"], clock=dxbot["clock"])
+            stored = accept_payload(
+                payload,
+                session_factory=dxbot["session_factory"],
+                clock=dxbot["clock"],
+                writer=dxbot["inbox_writer"],
+            )
             if dxbot["config"].webhook_handling == "background":
                 dxbot["events"].submit(stored)  # worker mode: `dxbot events` picks them up from the inbox
     except InboxUnavailable:
@@ -200,14 +206,19 @@ class StoredEvent:
 
 
 def handle_payload(
-    payload: dict, *, session_factory: SessionFactory, sender: Sender, clock: Clock
+    payload: dict,
+    *,
+    session_factory: SessionFactory,
+    sender: Sender,
+    clock: Clock,
+    writer: InboxWriter | None = None,
 ) -> list[EventResult]:
     """Store the body's events, then handle each in timestamp order; one event's failure never stops the rest.
 
     Raises InboxUnavailable (after trying every stored event) when the events could not be stored, or
     some could not be handled for database trouble: they stay unhandled in the inbox for a redelivery.
     """
-    stored = accept_payload(payload, session_factory=session_factory, clock=clock)
+    stored = accept_payload(payload, session_factory=session_factory, clock=clock, writer=writer)
     results: list[EventResult] = []
     unhandled = 0
     for event in stored:
@@ -221,7 +232,9 @@ def handle_payload(
     return results
 
 
-def accept_payload(payload: dict, *, session_factory: SessionFactory, clock: Clock) -> list[StoredEvent]:
+def accept_payload(
+    payload: dict, *, session_factory: SessionFactory, clock: Clock, writer: InboxWriter | None = None
+) -> list[StoredEvent]:
     """Write the body's events to the inbox in one transaction; the ones still to handle, in timestamp order.
 
     Events handled before (LINE's redeliveries) are counted and left out. Raises InboxUnavailable when
@@ -239,7 +252,7 @@ def accept_payload(payload: dict, *, session_factory: SessionFactory, clock: Clo
     ordered = sorted(objects, key=_timestamp_order)
     for attempt in (1, 2):
         try:
-            return store_in_inbox(ordered, session_factory=session_factory, clock=clock)
+            return store_in_inbox(ordered, session_factory=session_factory, clock=clock, writer=writer)
         except IntegrityError:
             # Another copy of an event was stored by a concurrent delivery first: read again and see it.
             if attempt == 2:
@@ -255,20 +268,29 @@ def accept_payload(payload: dict, *, session_factory: SessionFactory, clock: Clo
 
 
 def store_in_inbox(
-    ordered: list[dict], *, session_factory: SessionFactory, clock: Clock
+    ordered: list[dict], *, session_factory: SessionFactory, clock: Clock, writer: InboxWriter | None = None
 ) -> list[StoredEvent]:
     """Write (or find) an inbox row per event and commit; events handled before are left out.
 
-    New events (nearly all of them) are written with one INSERT … ON CONFLICT DO NOTHING RETURNING: the
-    webhook answers LINE after this one statement and its commit. Events already in the inbox (LINE's
-    redeliveries, concurrent copies) are read back: handled ones are duplicates, unhandled ones are
-    handled again. The raw event is kept until it is handled (a crash before that leaves it to the
-    event worker's sweep), then only for registered members: strangers' words are not kept.
+    New events (nearly all of them) are written with one INSERT … ON CONFLICT DO NOTHING RETURNING —
+    on the WRITER's autocommit engine when there is one (the web's), so that statement is all the
+    webhook waits for. Events already in the inbox (LINE's redeliveries, concurrent copies) are read
+    back in a transaction: handled ones are duplicates, unhandled ones are handled again. The raw event
+    is kept until it is handled (a crash before that leaves it to the event worker's sweep), then only
+    for registered members: strangers' words are not kept.
     """
     ids = [event_id_of(raw) for raw in ordered]
-    stored: list[StoredEvent] = []
+    new_rows = list(
+        {
+            event_id: _inbox_values(raw, event_id, clock) for raw, event_id in zip(ordered, ids, strict=True)
+        }.values()
+    )
+    inserted = writer.insert_new(new_rows) if writer is not None else None
+    if inserted is not None and inserted.keys() >= set(ids):
+        return _stored_events(ordered, ids, inserted, {}, None, clock)
     with transaction(session_factory) as session:
-        inserted = _insert_new_events(session, ordered, ids, clock)
+        if inserted is None:
+            inserted = insert_new_events(session.connection(), new_rows) or {}
         earlier = set(ids) - set(inserted)
         rows = {
             row.webhook_event_id: row
@@ -278,77 +300,43 @@ def store_in_inbox(
                 else ()
             )
         }
-        seen: set[str] = set()
-        for raw, event_id in zip(ordered, ids, strict=True):
-            event_type = _event_type(raw)
-            row = rows.get(event_id)
-            if event_id in seen or (row is not None and row.handled_at is not None):
-                log.info(
-                    "webhook event already handled",
-                    extra={"webhook_event_id": event_id, "event_type": event_type, "outcome": "duplicate"},
-                )
-                metrics.count_event(event_type, "duplicate")
-                continue
-            seen.add(event_id)
-            if event_id in inserted:
-                stored.append(StoredEvent(inserted[event_id], raw, event_id, event_type))
-                continue
-            if row is None:  # a database without ON CONFLICT … RETURNING: the ORM writes it
-                row = InboxEvent(**_inbox_values(raw, event_id, clock))
-            else:  # stored by a delivery not handled yet (crashed, or still at it): handle it (again)
-                log.info(
-                    "webhook event stored earlier but not handled yet; handling it now",
-                    extra={"webhook_event_id": event_id, "event_type": event_type},
-                )
-                row.is_redelivery = row.is_redelivery or _is_redelivery(raw)
-                row.body = raw
-                row.outcome = None
-            session.add(row)
-            session.flush()
-            stored.append(StoredEvent(row.id, raw, row.webhook_event_id, row.event_type))
-    return stored
+        return _stored_events(ordered, ids, inserted, rows, session, clock)
 
 
-def _insert_params(raw: dict, event_id: str, clock: Clock, columns) -> tuple:
-    values = _inbox_values(raw, event_id, clock)
-    return tuple(convert(values[name]) if convert else values[name] for name, convert in columns)
-
-
-def _insert_new_events(session, ordered: list[dict], ids: list[str], clock: Clock) -> dict[str, int]:
-    """INSERT each event not in the inbox yet; {webhook event id: new row id}.
-
-    PostgreSQL and SQLite (3.35+) skip the ones already there; other databases insert nothing here.
-    This is the webhook's one write on its hot path, so it is sent as prepared driver SQL with the
-    columns' own type conversions, without SQLAlchemy's per-statement compilation and ORM bookkeeping.
-    """
-    connection = session.connection()
-    insert = _new_event_insert(connection.dialect)
-    if insert is None:
-        return {}
-    sql, columns = insert
-    inserted: dict[str, int] = {}
+def _stored_events(
+    ordered: list[dict], ids: list[str], inserted: dict[str, int], rows: dict[str, InboxEvent], session, clock
+) -> list[StoredEvent]:
+    """The events to handle: new ones (INSERTED), unhandled earlier ROWS; duplicates logged and counted."""
+    stored: list[StoredEvent] = []
+    seen: set[str] = set()
     for raw, event_id in zip(ordered, ids, strict=True):
-        if event_id not in inserted:
-            row = connection.exec_driver_sql(sql, _insert_params(raw, event_id, clock, columns)).first()
-            if row is not None:
-                inserted[event_id] = row[0]
-    return inserted
-
-
-@functools.cache
-def _new_event_insert(dialect) -> tuple[str, list[tuple[str, Any]]] | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id in the driver's parameter style, and each column's
-    conversion to the driver's value (the JSON body, UTC datetimes), as SQLAlchemy would bind them."""
-    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    if dialect.name not in ("postgresql", "sqlite") or placeholder is None:
-        return None
-    table = InboxEvent.__table__
-    names = [c.name for c in table.columns if c.name != "id"]
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([placeholder] * len(names))}) "
-        "ON CONFLICT (webhook_event_id) DO NOTHING RETURNING id"
-    )
-    return sql, [(name, table.c[name].type.bind_processor(dialect)) for name in names]
+        event_type = _event_type(raw)
+        row = rows.get(event_id)
+        if event_id in seen or (row is not None and row.handled_at is not None):
+            log.info(
+                "webhook event already handled",
+                extra={"webhook_event_id": event_id, "event_type": event_type, "outcome": "duplicate"},
+            )
+            metrics.count_event(event_type, "duplicate")
+            continue
+        seen.add(event_id)
+        if event_id in inserted:
+            stored.append(StoredEvent(inserted[event_id], raw, event_id, event_type))
+            continue
+        if row is None:  # a database without ON CONFLICT … RETURNING: the ORM writes it
+            row = InboxEvent(**_inbox_values(raw, event_id, clock))
+        else:  # stored by a delivery not handled yet (crashed, or still at it): handle it (again)
+            log.info(
+                "webhook event stored earlier but not handled yet; handling it now",
+                extra={"webhook_event_id": event_id, "event_type": event_type},
+            )
+            row.is_redelivery = row.is_redelivery or _is_redelivery(raw)
+            row.body = raw
+            row.outcome = None
+        session.add(row)
+        session.flush()
+        stored.append(StoredEvent(row.id, raw, row.webhook_event_id, row.event_type))
+    return stored
 
 
 def _inbox_values(raw: dict, event_id: str, clock: Clock) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -21,8 +22,8 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; on SQLite switch on WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs) -> Engine:
+    """Create an engine; on SQLite switch on WAL, a busy timeout (0: fail at once) and foreign keys."""
     url = normalise_database_url(url)
     parsed = make_url(url)
     # SQL errors would otherwise carry bound values (what people wrote) into logged tracebacks.
@@ -32,19 +33,21 @@ def make_engine(url: str, **kwargs) -> Engine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        kwargs.setdefault("connect_args", {"timeout": sqlite_busy_timeout_ms / 1000})
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(
+            engine, "connect", functools.partial(_configure_sqlite, busy_timeout_ms=sqlite_busy_timeout_ms)
+        )
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(dbapi_connection, _record) -> None:
+def _configure_sqlite(dbapi_connection, _record, *, busy_timeout_ms: int) -> None:
     """Let the web and clock processes share one file: WAL, wait instead of failing, enforce FKs."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

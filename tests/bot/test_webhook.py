@@ -261,18 +261,20 @@ def test_a_body_that_cannot_be_stored_asks_line_to_redeliver_and_nothing_of_it_i
     from sqlalchemy import event as sa_event
     from sqlalchemy.exc import OperationalError
 
-    engine = app.extensions["dxbot"]["engine"]
+    engines = app.extensions["dxbot"]["engine"], app.extensions["dxbot"]["inbox_writer"].engine
 
     def inbox_down(conn, cursor, statement, parameters, context, executemany):
         if statement.lower().startswith("insert into inboxevent"):
             raise OperationalError(statement, parameters, Exception("database is locked"))
 
-    sa_event.listen(engine, "before_cursor_execute", inbox_down)
+    for engine in engines:
+        sa_event.listen(engine, "before_cursor_execute", inbox_down)
     first, second = line.event("follow", OTHER), line.event("follow", USER)
     try:
         assert line.post(line.body(first, second)).status_code == 503  # LINE redelivers the body
     finally:
-        sa_event.remove(engine, "before_cursor_execute", inbox_down)
+        for engine in engines:
+            sa_event.remove(engine, "before_cursor_execute", inbox_down)
     assert rows(db) == [] and line.sender.sent == []
     for event in (first, second):
         event["deliveryContext"]["isRedelivery"] = True

@@ -5,8 +5,9 @@ but handling them fails, the default (background) mode has already answered 200:
 unhandled in the inbox and the event worker's sweep handles it once the database is back. In inline mode
 (DXBOT_WEBHOOK_HANDLING=inline) the answer waits for the handling, so it is a 503 and LINE redelivers.
 
-Outages are injected into the app's own engine (the DBAPI's own OperationalError raised before a chosen
-statement, so SQLAlchemy treats it exactly like a dropped connection or a locked SQLite file), and one
+Outages are injected into the app's engines — its own and the webhook's inbox writer's — (the DBAPI's
+own OperationalError raised before a chosen statement, so SQLAlchemy treats it exactly like a dropped
+connection or a locked SQLite file), and one
 test points the app at a PostgreSQL port where nothing listens. After each outage LINE's redelivery of
 the same body is taken and applied exactly once.
 """
@@ -29,25 +30,27 @@ from tests.reliability.conftest import STAFF, counts
 
 
 class Outage:
-    """Make the engine fail like a database that went away, for statements matching a predicate."""
+    """Make the engines fail like a database that went away, for statements matching a predicate."""
 
     MESSAGES = {
         "postgresql": "server closed the connection unexpectedly",
         "sqlite": "database is locked",
     }
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, *engines):
+        self.engines = engines
         self.failing: Callable[[str], bool] | None = None
         self.hits = 0
-        sa_event.listen(engine, "before_cursor_execute", self._before)
-        sa_event.listen(engine, "commit", self._commit)
+        for engine in engines:
+            sa_event.listen(engine, "before_cursor_execute", self._before)
+            sa_event.listen(engine, "commit", self._commit)
         self.commits, self.commit_to_fail = 0, None
 
     def _error(self, statement: str, parameters) -> OperationalError:
         """What SQLAlchemy raises when the driver reports the outage: the DBAPI error, wrapped."""
-        dbapi = self.engine.dialect.loaded_dbapi
-        message = self.MESSAGES.get(self.engine.dialect.name, "database unavailable")
+        dialect = self.engines[0].dialect
+        dbapi = dialect.loaded_dbapi
+        message = self.MESSAGES.get(dialect.name, "database unavailable")
         return OperationalError(statement, parameters, dbapi.OperationalError(message))
 
     def _before(self, conn, cursor, statement, parameters, context, executemany):
@@ -75,14 +78,15 @@ class Outage:
         self.failing, self.commit_to_fail = None, None
 
     def remove(self) -> None:
-        sa_event.remove(self.engine, "before_cursor_execute", self._before)
-        sa_event.remove(self.engine, "commit", self._commit)
+        for engine in self.engines:
+            sa_event.remove(engine, "before_cursor_execute", self._before)
+            sa_event.remove(engine, "commit", self._commit)
 
 
 @pytest.fixture
 def outage(app):
-    engine = app.extensions["dxbot"]["engine"]
-    outage = Outage(engine)
+    dxbot = app.extensions["dxbot"]
+    outage = Outage(dxbot["engine"], dxbot["inbox_writer"].engine)
     yield outage
     outage.remove()
 
@@ -148,7 +152,7 @@ def test_the_database_going_away_while_an_event_is_handled_leaves_it_whole_for_l
 ):
     event = line.text(STAFF, "オンライン申請率 18%")
     if where == "commit":
-        outage.fail_commit(2)  # the inbox row's commit goes through; the conversation's does not
+        outage.fail_commit(1)  # the inbox row is autocommitted (no COMMIT); the conversation's commit fails
     else:
         outage.on(where)
     status = line.post(line.body(event)).status_code
