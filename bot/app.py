@@ -34,7 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
         # Everything the bot says goes through this one object; tests swap in a RecordingSender.
         "sender": make_sender(config, factory, clock),
         # /callback's inbox INSERT: one autocommitted statement on a pool of its own (bot/inbox_writer.py).
-        "inbox_writer": InboxWriter(config.database_url),
+        "inbox_writer": InboxWriter.for_database(config.database_url),
     }
     # Webhook events are handled here after /callback has answered.
     dxbot["events"] = EventWorker(
@@ -77,5 +77,6 @@ def _handle_in_app(app: Flask, stored) -> None:
 def close_app(app: Flask) -> None:
     """Stop the app's event thread (after the event in hand), then close its database connections."""
     app.extensions["dxbot"]["events"].stop()
-    app.extensions["dxbot"]["inbox_writer"].dispose()
+    if app.extensions["dxbot"]["inbox_writer"] is not None:
+        app.extensions["dxbot"]["inbox_writer"].dispose()
     app.extensions["dxbot"]["engine"].dispose()

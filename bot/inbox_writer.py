@@ -24,10 +24,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
-from models.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
+from models.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, normalise_database_url
 from models.tables import InboxEvent
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,15 @@ class InboxWriter:
         self.engine = make_engine(
             database_url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, sqlite_busy_timeout_ms=0
         )
+
+    @classmethod
+    def for_database(cls, database_url: str) -> InboxWriter | None:
+        """A writer for the web process; None for an in-memory SQLite database (a second engine would
+        open a second, empty database: the app's own transaction writes the inbox then)."""
+        url = make_url(normalise_database_url(database_url))
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return cls(database_url)
 
     def insert_new(self, rows: Sequence[dict[str, Any]]) -> dict[str, int] | None:
         """INSERT the inbox ROWS (column values) whose events are not in the inbox yet; {id: new row id}.

@@ -101,3 +101,12 @@ def test_a_lock_held_past_the_timeout_gets_503_then_the_redelivery_is_stored(lin
     event["deliveryContext"] = {"isRedelivery": True}
     assert line.post(line.body(event)).status_code == 200
     assert len(stored(db)) == 1 and reports(db) == [18]
+
+
+def test_an_in_memory_sqlite_database_gets_no_second_engine(tmp_path):
+    """A second engine on sqlite:// would open a second, empty database: the app's transaction writes then."""
+    assert InboxWriter.for_database("sqlite://") is None
+    assert InboxWriter.for_database("sqlite:///:memory:") is None
+    writer = InboxWriter.for_database(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    assert writer is not None and writer.engine.url.database == str(tmp_path / "bot.sqlite3")
+    writer.dispose()
