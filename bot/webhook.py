@@ -235,7 +235,7 @@ def handle_payload(
 def accept_payload(
     payload: dict, *, session_factory: SessionFactory, clock: Clock, writer: InboxWriter | None = None
 ) -> list[StoredEvent]:
-    """Write the body's events to the inbox in one transaction; the ones still to handle, in timestamp order.
+    """Write the body's events to the inbox (one statement: all or none); the ones to handle, in timestamp order.
 
     Events handled before (LINE's redeliveries) are counted and left out. Raises InboxUnavailable when
     the inbox cannot be written: nothing of the body is stored then, and LINE's redelivery brings it back.
