@@ -5,7 +5,8 @@ GUNICORN_TIMEOUT seconds (30), GUNICORN_MAX_REQUESTS before a worker is recycled
 DXBOT_LOG_FORMAT / DXBOT_LOG_LEVEL (JSON lines on stdout, INFO), and PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory when unset: the workers' metrics are added up).
 
 Workers never share a database connection: the app is built in each worker after the fork
-(no preload), and each keeps its own small connection pool for its threads.
+(no preload), and each keeps its own small connection pools for its threads (the app's, and the
+webhook's inbox writer's: bot/inbox_writer.py).
 """
 
 import os as _os
