@@ -10,8 +10,7 @@ from bot import dashboard, ops, simulator
 from bot.config import Config
 from bot.event_worker import EventWorker
 from bot.inbox_writer import InboxWriter
-from bot.webhook import blueprint as webhook_blueprint
-from bot.webhook import handle_stored
+from bot.webhook import CallbackEdge, handle_stored
 from messages.line_sender import make_sender
 from models.db import make_engine, session_factory
 
@@ -49,7 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
             "Never run like this in production."
         )
 
-    app.register_blueprint(webhook_blueprint)
+    app.wsgi_app = CallbackEdge(app, app.wsgi_app)  # POST /callback: bot/webhook.py
     ops.init_app(app)
     simulator.init_app(app)
     dashboard.init_app(app)

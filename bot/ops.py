@@ -18,7 +18,6 @@ import hmac
 import logging
 import os
 import re
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +42,6 @@ CLOCK_STALE_AFTER = timedelta(minutes=3)
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")  # what we accept from a proxy; else we make one
 METRICS_TOKEN_VARIABLE = "DXBOT_METRICS_TOKEN"
-WEBHOOK_ENDPOINT = "webhook.callback"
 
 Now = Callable[[], datetime]
 
@@ -192,7 +190,7 @@ def _wall() -> Now:
     return current_app.extensions["dxbot"].get("wall_clock") or wall_clock
 
 
-# --- request ids and webhook latency ----------------------------------------------------------------
+# --- request ids (POST /callback makes its own and times itself: bot/webhook.py) -----------------
 
 
 @blueprint.before_app_request
@@ -201,7 +199,6 @@ def _start_request() -> None:
     rid = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     g.request_id = rid
     g.request_id_token = logging_setup.request_id.set(rid)
-    g.request_started = time.perf_counter()
 
 
 @blueprint.after_app_request
@@ -209,17 +206,11 @@ def _finish_request(response):
     rid = g.get("request_id")
     if rid:
         response.headers[REQUEST_ID_HEADER] = rid
-    if request.endpoint == WEBHOOK_ENDPOINT and g.get("request_started") is not None:
-        metrics.observe_webhook(response.status_code, time.perf_counter() - g.request_started)
-        g.request_observed = True
     return response
 
 
 @blueprint.teardown_app_request
 def _end_request(exc) -> None:
-    started = g.get("request_started")
-    if request.endpoint == WEBHOOK_ENDPOINT and started is not None and not g.get("request_observed"):
-        metrics.observe_webhook(500, time.perf_counter() - started)  # an exception escaped the view
     token = g.pop("request_id_token", None)
     if token is not None:
         try:
