@@ -9,6 +9,7 @@ statement on an engine of its own:
   all of a body's events in one multi-row statement, so a failure stores none of them;
 - no pre-ping: the statement is idempotent, so when a pooled connection turns out to be dead (a database
   restart) it is replaced and the statement sent once more;
+- on the driver's own cursor, not a SQLAlchemy Connection (see InboxWriter._execute);
 - on SQLite no busy handler: SQLite's own waits for another writer's lock in sleeps that grow to 100 ms;
   this tries again every millisecond or two, for the same 5 s at most.
 
@@ -17,6 +18,7 @@ Events already in the inbox (LINE's redeliveries) are not touched here: the call
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sqlite3
@@ -60,13 +62,19 @@ class InboxWriter:
         None when the database cannot skip existing rows in one statement (no ON CONFLICT … RETURNING):
         the caller's transaction writes the events then.
         """
+        if not rows:
+            return {}
+        statement = _insert_statement(self.engine.dialect, len(rows))
+        if statement is None:
+            return None
+        sql, columns = statement
+        params = _parameters(rows, columns)
         deadline = time.monotonic() + self.busy_timeout
         waits = iter(BUSY_RETRY_SECONDS)
         reconnected = False
         while True:
             try:
-                with self.engine.connect() as connection:
-                    return insert_new_events(connection, rows)
+                return self._execute(sql, params)
             except DBAPIError as exc:
                 if exc.connection_invalidated and not reconnected:
                     reconnected = True  # a dead pooled connection (database restarted): once more
@@ -78,6 +86,42 @@ class InboxWriter:
                     time.sleep(next(waits, BUSY_RETRY_SECONDS[-1]))
                     continue
                 raise
+
+    def _execute(self, sql: str, params: tuple) -> dict[str, int]:
+        """Run the INSERT on a pooled DBAPI connection; DBAPI errors come out as SQLAlchemy's.
+
+        The driver's cursor directly: a SQLAlchemy Connection and result around this one statement cost
+        more CPU than the rest of the webhook. The engine's before_cursor_execute listeners still see it
+        (instrumentation, and the tests' outage injection), and a connection the database dropped is
+        invalidated just as SQLAlchemy would.
+        """
+        engine, dialect = self.engine, self.engine.dialect
+        connection = engine.raw_connection()
+        cursor = None
+        try:
+            cursor = connection.cursor()
+            for listener in engine.dispatch.before_cursor_execute:
+                listener(None, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
+            return {event_id: row_id for row_id, event_id in cursor.fetchall()}
+        except dialect.loaded_dbapi.Error as exc:
+            invalidated = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+            if invalidated:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                sql,
+                params,
+                exc,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=engine.hide_parameters,
+                connection_invalidated=invalidated,
+                dialect=dialect,
+            ) from exc
+        finally:
+            if cursor is not None:
+                with contextlib.suppress(Exception):  # a broken connection's: the pool deals with it
+                    cursor.close()
+            connection.close()  # back to the pool (or away, when invalidated)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -101,10 +145,17 @@ def insert_new_events(connection: Connection, rows: Sequence[dict[str, Any]]) ->
     if statement is None:
         return None
     sql, columns = statement
+    return {
+        event_id: row_id for row_id, event_id in connection.exec_driver_sql(sql, _parameters(rows, columns))
+    }
+
+
+def _parameters(rows: Sequence[dict[str, Any]], columns: list[tuple[str, Any]]) -> tuple:
+    """The INSERT's parameters, row after row, each converted as its column binds it."""
     params: list[Any] = []
     for row in rows:
         params.extend(convert(row[name]) if convert else row[name] for name, convert in columns)
-    return {event_id: row_id for row_id, event_id in connection.exec_driver_sql(sql, tuple(params))}
+    return tuple(params)
 
 
 @functools.lru_cache(maxsize=64)
