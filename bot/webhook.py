@@ -1,4 +1,4 @@
-"""LINE's door into the bot: POST /callback checks the signature, then every event goes through the inbox.
+"""LINE's door into the bot: POST /callback (CallbackEdge) checks the signature, events go through the inbox.
 
 The inbox (InboxEvent) is written and committed before an event is handled, and marked handled in the
 same transaction as the conversation's own writes, so an event is applied at most once and a crash before
