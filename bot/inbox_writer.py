@@ -64,11 +64,10 @@ class InboxWriter:
         """
         if not rows:
             return {}
-        statement = _insert_statement(self.engine.dialect, len(rows))
-        if statement is None:
+        prepared = _prepared_insert(self.engine.dialect, rows)
+        if prepared is None:
             return None
-        sql, columns = statement
-        params = _parameters(rows, columns)
+        sql, params = prepared
         deadline = time.monotonic() + self.busy_timeout
         waits = iter(BUSY_RETRY_SECONDS)
         reconnected = False
@@ -141,21 +140,22 @@ def insert_new_events(connection: Connection, rows: Sequence[dict[str, Any]]) ->
     """
     if not rows:
         return {}
-    statement = _insert_statement(connection.dialect, len(rows))
+    prepared = _prepared_insert(connection.dialect, rows)
+    if prepared is None:
+        return None
+    return {event_id: row_id for row_id, event_id in connection.exec_driver_sql(*prepared)}
+
+
+def _prepared_insert(dialect, rows: Sequence[dict[str, Any]]) -> tuple[str, tuple] | None:
+    """The INSERT for ROWS in the driver's SQL and its parameters, each converted as its column binds it."""
+    statement = _insert_statement(dialect, len(rows))
     if statement is None:
         return None
     sql, columns = statement
-    return {
-        event_id: row_id for row_id, event_id in connection.exec_driver_sql(sql, _parameters(rows, columns))
-    }
-
-
-def _parameters(rows: Sequence[dict[str, Any]], columns: list[tuple[str, Any]]) -> tuple:
-    """The INSERT's parameters, row after row, each converted as its column binds it."""
     params: list[Any] = []
     for row in rows:
         params.extend(convert(row[name]) if convert else row[name] for name, convert in columns)
-    return tuple(params)
+    return sql, tuple(params)
 
 
 @functools.lru_cache(maxsize=64)
