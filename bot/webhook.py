@@ -550,7 +550,7 @@ def respond_and_mark(
             messages = [
                 m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
             ]
-            member = get_member(session, incoming.user_id) if incoming.user_id else None
+            member = response.member
             values: dict[str, Any] = {"handled_at": clock.now(), "outcome": response.outcome}
             if member is None or not member.active:
                 values["body"] = None

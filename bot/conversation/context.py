@@ -11,6 +11,7 @@ from bot.conversation.incoming import Incoming
 from models.clock import Clock
 from models.fiscal_year import fiscal_year_of
 from models.members import current_sections
+from models.reports import OpenTarget, open_targets_for_sections
 from models.tables import Member, Section
 
 
@@ -24,6 +25,8 @@ class Context:
     member: Member | None
     sections: list[Section] = field(default_factory=list)
     group_section: Section | None = None
+    # (section id, fiscal year) → its open KPI targets, as read once for this event (see open_targets)
+    _open_targets: dict[tuple[int, int], list[OpenTarget]] = field(default_factory=dict, repr=False)
 
     @property
     def now(self) -> datetime:
@@ -48,6 +51,18 @@ class Context:
         if self.group_section is not None:
             return [self.group_section]
         return self.sections
+
+    def open_targets(self, sections: list[Section], fiscal_year: int) -> dict[int, list[OpenTarget]]:
+        """Each section's open KPI targets of FISCAL_YEAR (section id → targets), read once per event.
+
+        One query for the sections not read yet. Keeping the rows here also keeps the targets and
+        initiatives in the session's identity map (it holds them weakly), so recording a report for one
+        of them looks it up there instead of selecting it again.
+        """
+        missing = {s.id for s in sections if (s.id, fiscal_year) not in self._open_targets}
+        if missing:
+            self._open_targets.update(open_targets_for_sections(self.session, missing, [fiscal_year]))
+        return {s.id: self._open_targets[(s.id, fiscal_year)] for s in sections}
 
 
 def load_context(

@@ -40,3 +40,4 @@ class Response:
     locale: str = "ja"
     outcome: str = "ignored"  # recorded | question | command | registered | help | ignored | refused
     plain: bool = False  # a group chat: prefer plain text to Flex
+    member: object = None  # the sender's Member after handling (set by respond(); None for strangers)

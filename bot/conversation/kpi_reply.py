@@ -19,7 +19,7 @@ from messages.intents import Choice, Confirmation, Notice, Question
 from messages.postback import encode
 from models.fiscal_year import format_fiscal_year
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
-from models.reports import open_targets, record_report
+from models.reports import record_report
 from models.sections import normalise_name
 from models.tables import Initiative, KpiTarget, Section
 
@@ -38,8 +38,9 @@ def split_key(key: str) -> tuple[int, int]:
 def candidate_kpis(ctx: Context, sections: list[Section], fiscal_year: int) -> list[OpenKpi]:
     """The open KPIs of these sections for FISCAL_YEAR, as the parser sees them."""
     kpis = []
+    targets = ctx.open_targets(sections, fiscal_year)
     for section in sections:
-        for open_target in open_targets(ctx.session, section, fiscal_year):
+        for open_target in targets[section.id]:
             target, initiative = open_target.target, open_target.initiative
             kpis.append(
                 OpenKpi(
@@ -72,7 +73,7 @@ def figures_year(ctx: Context, sections: list[Section]) -> int:
     """The fiscal year figures are for: this one, or in April and May the closed one when this year has no
     KPI for these sections (after the plan's last year, every figure is that year's final actual)."""
     year = ctx.fiscal_year
-    if ctx.now.month in (4, 5) and not any(open_targets(ctx.session, s, year) for s in sections):
+    if ctx.now.month in (4, 5) and not any(ctx.open_targets(sections, year).values()):
         return year - 1
     return year
 

@@ -27,7 +27,10 @@ def respond(session: Session, incoming: Incoming, *, clock: Clock) -> Response:
     member = get_member(session, incoming.user_id) if incoming.user_id else None
     bound = group_section(session, incoming.group_id) if incoming.group_id else None
     ctx = load_context(session, incoming, clock, member, bound)
-    return HANDLERS[incoming.kind](ctx)
+    response = HANDLERS[incoming.kind](ctx)
+    if response.member is None:
+        response.member = ctx.member
+    return response
 
 
 def registered(ctx: Context) -> bool:
@@ -149,6 +152,7 @@ def register(ctx: Context, code: str) -> Response:
         ],
         locale=member.locale,
         outcome="registered",
+        member=member,
     )
 
 

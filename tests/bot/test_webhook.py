@@ -287,34 +287,32 @@ def test_a_body_that_cannot_be_stored_asks_line_to_redeliver_and_nothing_of_it_i
 
 
 def database_fails_for(user_id: str, monkeypatch):
-    """Make the webhook's member lookup fail like a locked database for USER_ID; the real lookup."""
+    """Make the conversation's member lookup fail like a locked database for USER_ID; a function that mends it."""
     from sqlalchemy.exc import OperationalError
 
-    import bot.webhook as webhook
+    import bot.conversation.respond as conversation
 
-    real = webhook.get_member
+    real = conversation.get_member
 
     def flaky(session, who):
         if who == user_id:
             raise OperationalError("SELECT …", {}, Exception("database is locked"))
         return real(session, who)
 
-    monkeypatch.setattr(webhook, "get_member", flaky)
-    return real
+    monkeypatch.setattr(conversation, "get_member", flaky)
+    return lambda: monkeypatch.setattr(conversation, "get_member", real)
 
 
 def test_an_event_the_database_fails_to_handle_stays_in_the_inbox_until_the_sweep(line, db, app, monkeypatch):
     """Acknowledged means kept: database trouble while handling leaves the row for the worker's sweep."""
-    import bot.webhook as webhook
-
-    real = database_fails_for(OTHER, monkeypatch)
+    mend = database_fails_for(OTHER, monkeypatch)
     lost, kept = line.event("follow", OTHER), line.event("follow", USER)
     assert line.post(line.body(lost, kept)).status_code == 200
     assert [r.to for r in line.sender.sent] == [(USER,)]
     waiting = row_for(db, lost["webhookEventId"])
     assert waiting.handled_at is None and waiting.outcome is None and waiting.body is not None
 
-    monkeypatch.setattr(webhook, "get_member", real)
+    mend()
     events = app.extensions["dxbot"]["events"]
     assert events.sweep() == 0  # not stale yet: it may still be queued in another process
     assert events.sweep(stale_after=timedelta(0)) == 1
@@ -329,17 +327,16 @@ def test_inline_handling_answers_503_when_the_database_fails_while_handling(conf
     """DXBOT_WEBHOOK_HANDLING=inline: the answer waits for the handling, so trouble there asks for redelivery."""
     from dataclasses import replace
 
-    import bot.webhook as webhook
     from bot.app import create_app
 
     app = create_app(replace(config, webhook_handling="inline"))
     app.extensions["dxbot"]["sender"] = line.sender
-    real = database_fails_for(OTHER, monkeypatch)
+    mend = database_fails_for(OTHER, monkeypatch)
     line.client = app.test_client()
     lost, kept = line.event("follow", OTHER), line.event("follow", USER)
     assert line.post(line.body(lost, kept)).status_code == 503
     assert [r.to for r in line.sender.sent] == [(USER,)]
-    monkeypatch.setattr(webhook, "get_member", real)
+    mend()
     for event in (lost, kept):
         event["deliveryContext"]["isRedelivery"] = True
     assert line.post(line.body(lost, kept)).status_code == 200
@@ -365,6 +362,61 @@ def test_a_members_body_is_stored_and_answered(line, db, staff):
     [row] = rows(db)
     assert row.body == event
     assert line.sender.sent and line.sender.sent[0].kind == "reply"
+
+
+def test_the_message_that_registers_someone_is_kept_and_a_block_from_a_member_is_not(line, db, plan, clock):
+    """The inbox keeps a body when the sender is a member once the event is handled: a stranger who
+    registers with that very message counts as one; a member who blocks the bot no longer does."""
+    from datetime import timedelta
+
+    from models.invites import create_invite
+    from models.sections import find_section
+
+    with Session(db) as s:
+        code = create_invite(
+            s,
+            section=find_section(s, "国保医療課"),
+            role="staff",
+            now=clock.now(),
+            valid_for=timedelta(days=7),
+        ).code
+        s.commit()
+    registration = line.text(OTHER, f"登録 {code}")
+    line.post(line.body(registration))
+    assert "登録しました" in line.sender.texts()[0]
+    assert row_for(db, registration["webhookEventId"]).body == registration
+    block = line.event("unfollow", OTHER)
+    line.post(line.body(block))
+    row = row_for(db, block["webhookEventId"])
+    assert row.outcome == "command" and row.body is None
+
+
+def test_a_kpi_reply_is_handled_in_seven_statements_without_reading_its_target_twice(line, app, staff):
+    """The handling transaction of 「オンライン申請率 41%」: the member, their sections, the conversation state,
+    the open KPIs (one query), the report, the state cleared, the inbox row. The KPI target and its
+    initiative come with the open KPIs and are not selected again to record the report."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    line.post(line.body(line.text(staff, "ヘルプ")))  # the event thread is started (its first sweep is done)
+    line.sender.clear()
+    engine = app.extensions["dxbot"]["engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        line.post(line.body(line.text(staff, "オンライン申請率 41%")))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert "記録しました" in line.sender.texts()[0]
+    assert len(statements) <= 7, statements
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM kpitarget WHERE kpitarget.id" in s]
+    assert not [
+        s for s in statements if s.startswith("SELECT") and "FROM initiative WHERE initiative.id" in s
+    ]
+    assert sum(s.startswith("SELECT") and "FROM member WHERE" in s for s in statements) == 1
 
 
 # --- size ---------------------------------------------------------------------------------------
