@@ -53,7 +53,9 @@ def measure(kind: str, events: int, postgres_url: str, mock: MockLine) -> dict:
         engine = make_engine(url)
         factory = session_factory(engine)
         clock = FrozenClock(NOW)
-        sender = LineSender(MessagingApi(ApiClient(Configuration(access_token="bench", host=mock.url))), clock)
+        sender = LineSender(
+            MessagingApi(ApiClient(Configuration(access_token="bench", host=mock.url))), clock
+        )
         bodies = Bodies(members)
         statements = [0]
 

@@ -63,6 +63,33 @@ def line_error(exc: ApiException) -> tuple[str, list[str]]:
     return str(data.get("message") or exc.reason or "no message"), details
 
 
+class _SerialisedInOnePass:
+    """A request that turns itself into LINE's JSON in one pydantic pass.
+
+    line-bot-sdk's generated to_dict() serialises a model and then every nested model again through its
+    own to_dict(), so a Flex bubble's innermost texts are serialised once per level above them (0.6 ms
+    for a KPI confirmation, 20 ms for a full digest). `dict(by_alias=True, exclude_none=True)` is what
+    those to_dict()s add up to for message requests (the one exception in the SDK, an explicitly null
+    memberLimit, is not in them); tests/messages/test_senders.py checks the two agree on every message
+    the bot builds, and the contract tests send these classes to Prism.
+    """
+
+    def to_dict(self) -> dict:
+        return self.dict(by_alias=True, exclude_none=True)
+
+
+class WireReplyMessageRequest(_SerialisedInOnePass, ReplyMessageRequest):
+    """ReplyMessageRequest, serialised in one pass."""
+
+
+class WirePushMessageRequest(_SerialisedInOnePass, PushMessageRequest):
+    """PushMessageRequest, serialised in one pass."""
+
+
+class WireMulticastRequest(_SerialisedInOnePass, MulticastRequest):
+    """MulticastRequest, serialised in one pass."""
+
+
 class LineSender:
     """Deliver through LINE's Messaging API: replies without a retry key, pushes and multicasts with one."""
 
@@ -89,7 +116,7 @@ class LineSender:
         if not reply_token:
             raise MessageLimitError("reply token is empty")
         check_request("reply", to, messages, reply_token=reply_token)
-        request = ReplyMessageRequest(reply_token=reply_token, messages=list(messages))
+        request = WireReplyMessageRequest(reply_token=reply_token, messages=list(messages))
         self._call(
             "reply", lambda: self.api.reply_message_with_http_info(request), [to] if to else [], messages
         )
@@ -98,7 +125,7 @@ class LineSender:
         """Send to one user, group or room; the retry key lets a repeated push arrive only once."""
         retry_key = retry_key or str(uuid.uuid4())
         check_request("push", to, messages, retry_key=retry_key)
-        request = PushMessageRequest(to=to, messages=list(messages))
+        request = WirePushMessageRequest(to=to, messages=list(messages))
         self._call(
             "push",
             lambda: self.api.push_message_with_http_info(request, x_line_retry_key=retry_key),
@@ -113,7 +140,7 @@ class LineSender:
         """Send the same messages to up to 500 users in one request."""
         retry_key = retry_key or str(uuid.uuid4())
         check_request("multicast", to, messages, retry_key=retry_key)
-        request = MulticastRequest(to=list(to), messages=list(messages))
+        request = WireMulticastRequest(to=list(to), messages=list(messages))
         self._call(
             "multicast",
             lambda: self.api.multicast_with_http_info(request, x_line_retry_key=retry_key),

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import urllib3
-from linebot.v3.messaging import (
-    ApiException,
-    Message,
-    MessagingApi,
-    MulticastRequest,
-    PushMessageRequest,
-)
+from linebot.v3.messaging import ApiException, Message, MessagingApi
 from sqlalchemy import or_, update
 from sqlmodel import select
 
-from messages.line_sender import DeliveryError, LineSender, line_error
+from messages.line_sender import (
+    DeliveryError,
+    LineSender,
+    WireMulticastRequest,
+    WirePushMessageRequest,
+    line_error,
+)
 from messages.senders import MessageLimitError
 from messages.validator import LineValidationError
 from models.clock import Clock
@@ -96,13 +96,13 @@ class ApiTransport:
         try:
             if request_kind(row.recipients) == "push":
                 self.api.push_message_with_http_info(
-                    PushMessageRequest(to=row.recipients[0], messages=messages),
+                    WirePushMessageRequest(to=row.recipients[0], messages=messages),
                     x_line_retry_key=row.retry_key,
                     _request_timeout=REQUEST_TIMEOUT,
                 )
             else:
                 self.api.multicast_with_http_info(
-                    MulticastRequest(to=list(row.recipients), messages=messages),
+                    WireMulticastRequest(to=list(row.recipients), messages=messages),
                     x_line_retry_key=row.retry_key,
                     _request_timeout=REQUEST_TIMEOUT,
                 )

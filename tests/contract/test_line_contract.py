@@ -23,16 +23,14 @@ from linebot.v3.messaging import (
     FlexText,
     Message,
     MessageAction,
-    MulticastRequest,
     PostbackAction,
-    PushMessageRequest,
     QuickReply,
     QuickReplyItem,
-    ReplyMessageRequest,
     TextMessage,
     URIAction,
 )
 
+from messages.line_sender import WireMulticastRequest, WirePushMessageRequest, WireReplyMessageRequest
 from messages.validator import utf16_length, validate_request
 
 REPLY_TOKEN = "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA"
@@ -164,15 +162,16 @@ def rejected(kind: str, error: ApiException) -> str:
 
 
 def send(api, kind: str, messages: list[Message], retry_key: str | None = None):
-    """Send MESSAGES as KIND through the real client; any 4xx fails the test with Prism's violations."""
+    """Send MESSAGES as KIND through the real client, in the request classes LineSender and the outbox
+    use (messages.line_sender's Wire…Request); any 4xx fails the test with Prism's violations."""
     try:
         if kind == "reply":
-            request = ReplyMessageRequest(reply_token=REPLY_TOKEN, messages=messages)
+            request = WireReplyMessageRequest(reply_token=REPLY_TOKEN, messages=messages)
             return api.reply_message_with_http_info(request)
         if kind == "push":
-            request = PushMessageRequest(to=USER, messages=messages)
+            request = WirePushMessageRequest(to=USER, messages=messages)
             return api.push_message_with_http_info(request, x_line_retry_key=retry_key)
-        request = MulticastRequest(to=RECIPIENTS, messages=messages)
+        request = WireMulticastRequest(to=RECIPIENTS, messages=messages)
         return api.multicast_with_http_info(request, x_line_retry_key=retry_key)
     except ApiException as error:
         pytest.fail(rejected(kind, error), pytrace=False)

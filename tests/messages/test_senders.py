@@ -257,3 +257,39 @@ def test_without_a_clock_the_real_time_is_stamped():
 
     assert sender.last.at.tzinfo is not None
     assert sender.last.at.year >= 2025
+
+
+# --- the JSON LineSender puts on the wire --------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+def test_requests_serialised_in_one_pass_equal_line_bot_sdks_own_json_for_every_message(locale):
+    """LineSender and the outbox send Wire…Request classes (one pydantic pass instead of the SDK's
+    to_dict per level); for every message kind the bot builds, at its largest, the JSON is the SDK's."""
+    from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMessageRequest
+
+    from messages.builders import build
+    from messages.line_sender import WireMulticastRequest, WirePushMessageRequest, WireReplyMessageRequest
+    from tests.messages.samples import real_plan, worst_case_samples
+
+    user, others = "U" + "4af4980629" * 3 + "ab", [f"U{n:032x}" for n in range(1, 501)]
+    compared = 0
+    for name, intent in worst_case_samples(real_plan()).items():
+        for plain in (False, True):
+            messages = build(intent, locale, plain=plain)
+            for chunk in (messages[i : i + 5] for i in range(0, len(messages), 5)):
+                pairs = [
+                    (WireReplyMessageRequest, ReplyMessageRequest, {"reply_token": "nHuyWiB7yP5Zw52FIkcQ"}),
+                    (WirePushMessageRequest, PushMessageRequest, {"to": user, "notification_disabled": True}),
+                    (WireMulticastRequest, MulticastRequest, {"to": others}),
+                ]
+                for wire, sdk, fields in pairs:
+                    assert (
+                        wire(messages=chunk, **fields).to_dict() == sdk(messages=chunk, **fields).to_dict()
+                    ), (
+                        name,
+                        plain,
+                        sdk.__name__,
+                    )
+                    compared += 1
+    assert compared >= 17 * 2 * 3  # every kind, Flex and plain, three request kinds
