@@ -9,6 +9,9 @@ inbox, each web worker's event thread handles it after), with DXBOT_WEBHOOK_HAND
 lower CPU priority, handles the events) and with DXBOT_WEBHOOK_HANDLING=inline ("bot-inline": the
 answer waits for the handling). After every bot round the benchmark waits until the inbox has no unhandled event
 and reports the end-to-end rate too: events handled ÷ (load time + the time the backlog took).
+"bot-web-only" is worker mode with no `dxbot events` process: the web's own share of the work (store
+and answer), for telling it apart from the handling's; run it without the other bot apps (their
+handlers would pick its events up from the shared inbox), e.g. `--apps bot-web-only,bare-flask`.
 
 The bot gets realistic bodies: one text event per request, a KPI reply (「オンライン申請率 18%」) from a
 registered member of 国保医療課, a fresh webhookEventId each time (no dedup short-cut), so every request
@@ -66,6 +69,7 @@ APPS = {
     "bot": "bot.app:create_app()",
     "bot-worker": "bot.app:create_app()",
     "bot-inline": "bot.app:create_app()",
+    "bot-web-only": "bot.app:create_app()",
     "signature-only": "bench.apps:signature_app()",
     "bare-flask": "bench.apps:bare_app()",
 }
@@ -73,7 +77,9 @@ APP_ENV = {
     "bot": {"DXBOT_WEBHOOK_HANDLING": "background"},
     "bot-worker": {"DXBOT_WEBHOOK_HANDLING": "worker"},
     "bot-inline": {"DXBOT_WEBHOOK_HANDLING": "inline"},
+    "bot-web-only": {"DXBOT_WEBHOOK_HANDLING": "worker"},
 }
+UNHANDLED = {"bot-web-only"}  # nothing handles its events: no backlog to wait for, no reports written
 LUA = ROOT / "bench" / "wrk_signed.lua"
 
 
@@ -199,7 +205,7 @@ class Gunicorn:
             [*command, app], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
         self.events = None
-        if env.get("DXBOT_WEBHOOK_HANDLING") == "worker":  # the process that handles what /callback stores
+        if name == "bot-worker":  # the process that handles what /callback stores
             dxbot = Path(sys.executable).with_name("dxbot")
             self.events = subprocess.Popen(
                 [str(dxbot), "events"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
@@ -374,10 +380,19 @@ def main() -> None:
         default=ROOT / "gunicorn.conf.py" if (ROOT / "gunicorn.conf.py").exists() else None,
         help="gunicorn settings for all three apps (default: the project's gunicorn.conf.py)",
     )
-    parser.add_argument("--apps", default=",".join(APPS), help="which apps, comma-separated")
+    parser.add_argument(
+        "--apps",
+        default=",".join(a for a in APPS if a not in UNHANDLED),
+        help="which apps, comma-separated (default: all but bot-web-only)",
+    )
     args = parser.parse_args()
     generate = run_wrk if args.generator == "wrk" else run_python
     apps = [a for a in args.apps.split(",") if a]
+    unknown = [a for a in apps if a not in APPS]
+    if unknown:
+        parser.error(f"unknown app(s) {', '.join(unknown)}; choose from {', '.join(APPS)}")
+    if UNHANDLED & set(apps) and any(a.startswith("bot") and a not in UNHANDLED for a in apps):
+        parser.error("bot-web-only shares the inbox with the other bot apps' handlers: run it on its own")
 
     print(f"machine: {machine()}")
     print(
@@ -413,7 +428,7 @@ def main() -> None:
                 bot = name.startswith("bot")
                 file = bodies.write(work / f"warm-{name}.txt", 20000) if bot else shared
                 warm[name] = generate(server.url, file, _short(args))
-                if bot:
+                if bot and name not in UNHANDLED:
                     wait_for_backlog(url)
             bot_rate = max((w.rate for n, w in warm.items() if n.startswith("bot")), default=0)
             per_run = max(5000, int(bot_rate * args.duration * 2.5))
@@ -424,14 +439,14 @@ def main() -> None:
                     bot = name.startswith("bot")
                     file = bodies.write(work / f"{name}-{round_no}.txt", per_run) if bot else shared
                     run = generate(servers[name].url, file, args)
-                    if bot:
+                    if bot and name not in UNHANDLED:
                         run.backlog_seconds = wait_for_backlog(url)
                     if bot and run.wrapped:
                         print(f"warning: the bot's bodies ran out in round {round_no + 1} (ids repeated)")
                     results[name].runs.append(run)
                     handled = (
                         f"  handled {run.handled_rate:6.0f}/s (backlog {run.backlog_seconds:.1f} s)"
-                        if bot
+                        if bot and name not in UNHANDLED
                         else ""
                     )
                     print(
@@ -465,7 +480,7 @@ def main() -> None:
         rounds = ", ".join(f"{run.rate:.0f}" for run in r.runs)
         handled = (
             f"{r.handled_rate():10.0f} {r.backlog():10.1f}"
-            if name.startswith("bot")
+            if name.startswith("bot") and name not in UNHANDLED
             else f"{'':>10} {'':>10}"
         )
         print(f"{name:<15} {r.rate():8.0f} {r.p50():8.1f} {r.p99():8.1f} {ratio:>8} {handled}  {rounds}")

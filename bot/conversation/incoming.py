@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from models.tables import Member
 
 Kind = Literal["text", "postback", "follow", "unfollow", "join", "leave", "other_message", "ignored"]
 
@@ -40,4 +43,4 @@ class Response:
     locale: str = "ja"
     outcome: str = "ignored"  # recorded | question | command | registered | help | ignored | refused
     plain: bool = False  # a group chat: prefer plain text to Flex
-    member: object = None  # the sender's Member after handling (set by respond(); None for strangers)
+    member: Member | None = None  # the sender after handling, e.g. just registered (set by respond())
