@@ -10,8 +10,9 @@ lower CPU priority, handles the events) and with DXBOT_WEBHOOK_HANDLING=inline (
 answer waits for the handling). After every bot round the benchmark waits until the inbox has no unhandled event
 and reports the end-to-end rate too: events handled ÷ (load time + the time the backlog took).
 "bot-web-only" is worker mode with no `dxbot events` process: the web's own share of the work (store
-and answer), for telling it apart from the handling's; run it without the other bot apps (their
-handlers would pick its events up from the shared inbox), e.g. `--apps bot-web-only,bare-flask`.
+and answer), for telling it apart from the handling's (`--apps bot-web-only,bot-worker,bare-flask`).
+Each bot app has a scratch database of its own: one app's handlers never take another's events (a web
+worker's sweep picks up any inbox row left unhandled for a minute, whichever app stored it).
 
 The bot gets realistic bodies: one text event per request, a KPI reply (「オンライン申請率 18%」) from a
 registered member of 国保医療課, a fresh webhookEventId each time (no dedup short-cut), so every request
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -391,8 +393,6 @@ def main() -> None:
     unknown = [a for a in apps if a not in APPS]
     if unknown:
         parser.error(f"unknown app(s) {', '.join(unknown)}; choose from {', '.join(APPS)}")
-    if UNHANDLED & set(apps) and any(a.startswith("bot") and a not in UNHANDLED for a in apps):
-        parser.error("bot-web-only shares the inbox with the other bot apps' handlers: run it on its own")
 
     print(f"machine: {machine()}")
     print(
@@ -400,13 +400,17 @@ def main() -> None:
         f"{args.generator} with {args.connections} connections, {args.duration} s × {args.rounds} rounds, sender {args.sender}"
     )
     work = Path(tempfile.mkdtemp(prefix="dxbot-bench-webhook-"))
-    with scratch_database(args.database, args.postgres_url) as url:
-        members = prepare(url, args.members)
-        bodies = Bodies(members)
+    with contextlib.ExitStack() as databases:
+        urls = {
+            name: databases.enter_context(scratch_database(args.database, args.postgres_url))
+            for name in apps
+            if name.startswith("bot")
+        }
+        members = [prepare(url, args.members) for url in urls.values()][0] if urls else []
+        bodies = Bodies(members or [line_id(7, n) for n in range(args.members)])
         mock = MockLine() if args.sender == "line" else None
         env = {
             **os.environ,
-            "DXBOT_DATABASE_URL": url,
             "DXBOT_NOW": NOW.isoformat(),
             "LINE_CHANNEL_SECRET": SECRET,
             "DXBOT_SENDER": args.sender,
@@ -420,7 +424,8 @@ def main() -> None:
         servers = {}
         try:
             for name in apps:
-                servers[name] = Gunicorn(name, APPS[name], env, args, work)
+                app_env = {**env, "DXBOT_DATABASE_URL": urls[name]} if name in urls else env
+                servers[name] = Gunicorn(name, APPS[name], app_env, args, work)
             # Warm up (imports, connection pools) and size the bodies file from the bot's own rate.
             shared = bodies.write(work / "shared.txt", 20000)
             warm = {}
@@ -429,7 +434,7 @@ def main() -> None:
                 file = bodies.write(work / f"warm-{name}.txt", 20000) if bot else shared
                 warm[name] = generate(server.url, file, _short(args))
                 if bot and name not in UNHANDLED:
-                    wait_for_backlog(url)
+                    wait_for_backlog(urls[name])
             bot_rate = max((w.rate for n, w in warm.items() if n.startswith("bot")), default=0)
             per_run = max(5000, int(bot_rate * args.duration * 2.5))
             results = {name: Result() for name in apps}
@@ -440,7 +445,7 @@ def main() -> None:
                     file = bodies.write(work / f"{name}-{round_no}.txt", per_run) if bot else shared
                     run = generate(servers[name].url, file, args)
                     if bot and name not in UNHANDLED:
-                        run.backlog_seconds = wait_for_backlog(url)
+                        run.backlog_seconds = wait_for_backlog(urls[name])
                     if bot and run.wrapped:
                         print(f"warning: the bot's bodies ran out in round {round_no + 1} (ids repeated)")
                     results[name].runs.append(run)
@@ -460,13 +465,15 @@ def main() -> None:
         stats = mock.stats() if mock else None
         if mock:
             mock.stop()
-        engine = make_engine(url)
         from models.tables import InboxEvent, KpiReport
 
-        with Session(engine) as s:
-            reports = s.exec(select(func.count()).select_from(KpiReport)).one()
-            inbox = s.exec(select(func.count()).select_from(InboxEvent)).one()
-        engine.dispose()
+        reports = inbox = 0
+        for url in urls.values():
+            engine = make_engine(url)
+            with Session(engine) as s:
+                reports += s.exec(select(func.count()).select_from(KpiReport)).one()
+                inbox += s.exec(select(func.count()).select_from(InboxEvent)).one()
+            engine.dispose()
 
     print()
     print(

@@ -6,6 +6,12 @@ lost), submits them here and answers; this thread handles them one at a time in 
 person's 「41%」 then 「訂正 42%」 stay in order), replying with the reply token while it is fresh and
 pushing after that.
 
+While the process is answering /callback requests (a burst of staff replies), the thread waits before
+each event until no answer is in progress, for at most MAX_DEFER: answering LINE comes first (an
+unanswered webhook is an error on LINE's side, a late one blocks its next delivery), and the handling
+catches up in the gaps and after the burst, while the reply token is still fresh. A process that is not
+answering anything handles at once. (`dxbot events` gets the same priority from its lower niceness.)
+
 Events a process never got to (it was stopped or killed with events queued, or the database was down
 while it handled them) stay unhandled in the inbox with their JSON; every worker sweeps for such rows
 now and then and handles them. Two workers picking up the same row is harmless: the inbox row is
@@ -20,7 +26,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -37,6 +44,9 @@ SWEEP_EVERY_SECONDS = 30.0
 STALE_AFTER = timedelta(seconds=60)
 SWEEP_BATCH = 100
 SWEEP_RETRY_SECONDS = 5.0  # after a failed sweep (database down): not every poll interval
+# How long an event may wait for the process's answers to /callback to pause: well inside the reply
+# token's ≈ 50 s, so a long overload still answers with replies (a push costs message quota).
+MAX_DEFER_SECONDS = 20.0
 DRAIN_AT_EXIT_SECONDS = 10.0
 
 
@@ -78,13 +88,17 @@ class EventWorker:
         *,
         sweep_every: float = SWEEP_EVERY_SECONDS,
         stale_after: timedelta = STALE_AFTER,
+        max_defer: float = MAX_DEFER_SECONDS,
     ):
         self._handle = handle
         self._factory = session_factory
         self._now = now
         self._sweep_every = sweep_every
         self._stale_after = stale_after
+        self._max_defer = max_defer
         self._lock = threading.Lock()
+        self._answering = 0  # /callback requests being answered in this process now
+        self._quiet = threading.Condition(threading.Lock())  # notified when _answering drops to 0
         self._pid: int | None = None
         self._queue: queue.Queue = queue.Queue()
         self._queued: set[int] = set()  # inbox row ids queued or being handled here
@@ -109,7 +123,25 @@ class EventWorker:
                 if event.row_id in self._queued:
                     continue  # a redelivery of an event still waiting here
                 self._queued.add(event.row_id)
-            self._queue.put((event, rid))
+            self._queue.put((event, rid, time.monotonic()))
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Mark a /callback request as being answered: queued events wait until none is (see the module)."""
+        with self._quiet:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._answering -= 1
+                if not self._answering:
+                    self._quiet.notify_all()
+
+    @property
+    def answers_in_progress(self) -> int:
+        """/callback requests this process is answering now (their events wait; for tests)."""
+        return self._answering
 
     def pending(self) -> int:
         """Events queued or being handled in this process (for /metrics and tests)."""
@@ -154,6 +186,8 @@ class EventWorker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the thread after the event it is handling (queued ones are left to a later sweep)."""
         self._stopping = True
+        with self._quiet:
+            self._quiet.notify_all()  # no more waiting for answers to pause
         thread = self._thread
         if thread is not None and thread.is_alive() and self._pid == os.getpid():
             self._queue.put(None)  # wake it up
@@ -179,7 +213,9 @@ class EventWorker:
     def _run(self) -> None:
         next_sweep = time.monotonic()  # a new process first picks up what earlier ones left
         while not self._stopping:
-            if time.monotonic() >= next_sweep:
+            # A worker with a queue of its own leaves the sweeping to idle ones: under a backlog older than
+            # STALE_AFTER the "stale" rows are mostly still queued in some other busy worker.
+            if time.monotonic() >= next_sweep and not self._queue.qsize():
                 next_sweep = time.monotonic() + self._sweep_every
                 try:
                     self.sweep()
@@ -193,10 +229,14 @@ class EventWorker:
             if item is None:  # stop() woke us up
                 self._queue.task_done()
                 continue
-            event, rid = item
+            event, rid, queued_at = item
+            self._wait_for_quiet(queued_at + self._max_defer)
             token = request_id.set(rid)
             try:
-                self._handle(event)
+                # An event that waited here as long as STALE_AFTER may have been swept and handled elsewhere.
+                waited_long = time.monotonic() - queued_at >= self._stale_after.total_seconds()
+                if not (waited_long and self._handled_meanwhile(event)):
+                    self._handle(event)
             except Exception:  # the handler logs its own failures; this keeps the thread alive regardless
                 log.exception(
                     "event worker: handling raised", extra={"webhook_event_id": event.webhook_event_id}
@@ -208,6 +248,30 @@ class EventWorker:
                 self._queue.task_done()
                 if self._more_waiting and not self._queue.unfinished_tasks:
                     next_sweep = time.monotonic()  # a backlog larger than one batch: fetch the next one now
+
+    def _handled_meanwhile(self, event) -> bool:
+        """True when another process handled EVENT while it waited here (its handling would only roll back)."""
+        try:
+            with self._factory() as session:
+                row = session.get(InboxEvent, event.row_id)
+                handled = row is not None and row.handled_at is not None
+        except Exception:  # the handling itself deals with database trouble
+            return False
+        if handled:
+            log.info(
+                "webhook event was handled by another process meanwhile",
+                extra={"webhook_event_id": event.webhook_event_id, "outcome": "duplicate"},
+            )
+        return handled
+
+    def _wait_for_quiet(self, deadline: float) -> None:
+        """Wait until no /callback answer is in progress here, or until DEADLINE (monotonic), or a stop."""
+        with self._quiet:
+            while self._answering and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._quiet.wait(remaining)
 
     def _drain_at_exit(self) -> None:
         """On a graceful stop, finish what is queued (briefly); the rest is swept by the next process."""

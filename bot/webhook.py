@@ -143,7 +143,8 @@ class CallbackEdge:
         status, answer, headers = 500, {"error": "internal error"}, [("Content-Type", "application/json")]
         try:
             if environ.get("REQUEST_METHOD") == "POST":
-                status, answer = self.answer(environ)
+                with self.app.extensions["dxbot"]["events"].answering():  # events wait while we answer
+                    status, answer = self.answer(environ)
             else:
                 status, answer = 405, {"error": "method not allowed: LINE POSTs its webhook"}
                 headers.append(("Allow", "POST"))

@@ -108,3 +108,128 @@ def test_an_event_whose_handling_fails_is_not_retried_by_the_sweep(line, app, db
     [notice] = line.sender.sent  # the person is told nothing was recorded
     assert "記録できませんでした" in notice.texts()[0]
     assert app.extensions["dxbot"]["events"].sweep(stale_after=timedelta(0)) == 0
+
+
+# --- answering first ----------------------------------------------------------------------------
+
+
+def test_events_wait_while_the_process_is_answering_and_are_handled_once_it_is_not(line, app, db, staff):
+    """A burst of webhooks: LINE's answers come first, the handling follows as soon as they pause."""
+    events = app.extensions["dxbot"]["events"]
+    with events.answering():  # another /callback request of this process, still being answered
+        assert (
+            post_without_waiting(line, line.body(line.text(staff, "オンライン申請率 41%"))).status_code == 200
+        )
+        assert events.answers_in_progress == 1  # the post's own answer is over
+        time.sleep(0.5)
+        assert reports(db) == [] and line.sender.sent == []  # stored, waiting
+    assert events.drain(timeout=30)
+    assert [r.value for r in reports(db)] == [41]
+    assert [r.kind for r in line.sender.sent] == ["reply"]  # still in time for the reply token
+
+
+def test_callback_counts_as_answering_while_it_stores_even_when_storing_fails(
+    line, app, db, staff, monkeypatch
+):
+    import bot.webhook as webhook
+
+    events = app.extensions["dxbot"]["events"]
+    seen = []
+    real = webhook.accept_payload
+
+    def watched(*args, **kwargs):
+        seen.append(events.answers_in_progress)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(webhook, "accept_payload", watched)
+    assert line.post(line.body(line.text(staff, "オンライン申請率 41%"))).status_code == 200
+
+    def broken(*args, **kwargs):
+        seen.append(events.answers_in_progress)
+        raise webhook.InboxUnavailable("database down")
+
+    monkeypatch.setattr(webhook, "accept_payload", broken)
+    assert line.post(line.body(line.text(staff, "オンライン申請率 42%"))).status_code == 503
+    assert seen == [1, 1] and events.answers_in_progress == 0
+    assert [r.value for r in reports(db)] == [41]
+
+
+def test_an_event_waits_for_the_answers_at_most_max_defer_and_a_stop_does_not_wait_at_all(db, clock):
+    """A burst longer than MAX_DEFER: the handling goes on anyway (the reply token must not expire)."""
+    from bot.event_worker import EventWorker
+    from bot.webhook import StoredEvent
+
+    handled: list[tuple[int, float]] = []
+    worker = EventWorker(
+        lambda e: handled.append((e.row_id, time.monotonic())),
+        session_factory(db),
+        clock.now,
+        sweep_every=3600,
+        max_defer=2.0,
+    )
+    with worker.answering():  # and it never ends
+        submitted = time.monotonic()
+        worker.submit([StoredEvent(1, {}, "01TEST1", "message")])
+        assert worker.drain(timeout=30)
+        [(row_id, at)] = handled
+        assert row_id == 1 and 2.0 <= at - submitted < 15
+
+        worker.submit([StoredEvent(2, {}, "01TEST2", "message")])  # waits its own 2 s …
+        time.sleep(0.2)  # (taken from the queue, waiting)
+        stopping = time.monotonic()
+        worker.stop(timeout=10)  # … or not at all once the process stops: handled, and the thread ends
+        assert time.monotonic() - stopping < 1.5
+    assert [row for row, _ in handled] == [1, 2]
+
+
+def test_an_event_another_process_swept_and_handled_while_it_waited_here_is_not_handled_again(
+    line, config, db, staff
+):
+    """Two web workers with a backlog older than STALE_AFTER: the idle one's sweep takes rows still queued
+    in the busy one; the busy one then skips those (their handling would only roll back)."""
+    from sqlalchemy import update
+
+    from bot.event_worker import EventWorker
+    from models.db import make_engine, transaction
+
+    engine = make_engine(config.database_url)
+    factory = session_factory(engine)
+    events = [line.text(staff, f"オンライン申請率 {n}%") for n in (41, 42, 43)]
+    for n, event in enumerate(events):
+        event["timestamp"] += n
+    stored = accept_payload(line.body(*events), session_factory=factory, clock=line.clock)
+    rows = [s.row_id for s in stored]
+    calls: list[tuple[str, int, bool]] = []
+    busy_release, busy_started = threading.Event(), threading.Event()
+
+    def handler(name: str):
+        def handle(event) -> None:
+            if name == "busy" and event.row_id == rows[0]:
+                busy_started.set()
+                assert busy_release.wait(30)
+            with transaction(factory) as session:
+                claimed = session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id == event.row_id, InboxEvent.handled_at.is_(None))
+                    .values(handled_at=line.clock.now(), outcome="recorded")
+                ).rowcount
+            calls.append((name, event.row_id, claimed == 1))
+
+        return handle
+
+    busy = EventWorker(handler("busy"), factory, line.clock.now, sweep_every=3600, stale_after=timedelta(0))
+    idle = EventWorker(handler("idle"), factory, line.clock.now, sweep_every=3600)
+    try:
+        busy.start()  # its first sweep queues all three; it hangs on the first
+        assert busy_started.wait(30)
+        assert idle.sweep(stale_after=timedelta(0)) == 3
+        assert idle.drain(timeout=30)
+        busy_release.set()
+        assert busy.drain(timeout=30)
+    finally:
+        busy_release.set()
+        busy.stop()
+        idle.stop()
+        engine.dispose()
+    assert sorted(row for _, row, claimed in calls if claimed) == rows  # each handled exactly once
+    assert [(name, row) for name, row, _ in calls if name == "busy"] == [("busy", rows[0])]
