@@ -143,8 +143,7 @@ class CallbackEdge:
         status, answer, headers = 500, {"error": "internal error"}, [("Content-Type", "application/json")]
         try:
             if environ.get("REQUEST_METHOD") == "POST":
-                with self.app.extensions["dxbot"]["events"].answering():  # events wait while we answer
-                    status, answer = self.answer(environ)
+                status, answer = self.answer(environ)
             else:
                 status, answer = 405, {"error": "method not allowed: LINE POSTs its webhook"}
                 headers.append(("Allow", "POST"))
@@ -187,6 +186,13 @@ class CallbackEdge:
         payload = parse_body(body)
         if payload is None:
             return 200, {"status": "ignored"}
+        # From here LINE's request is genuine: the process's event thread waits while it is answered (a
+        # slow or unsigned request, still being read or refused, never holds the handling back).
+        with dxbot["events"].answering():
+            return self._store(payload, config, dxbot)
+
+    def _store(self, payload: dict, config, dxbot: dict) -> tuple[int, dict[str, str]]:
+        """Store (inline: and handle) a signed body's events; the status and JSON answer."""
         try:
             if config.webhook_handling == "inline":
                 with self.app.app_context():  # the conversation may look at the app (dashboard links)

@@ -131,10 +131,23 @@ def test_events_wait_while_the_process_is_answering_and_are_handled_once_it_is_n
 def test_callback_counts_as_answering_while_it_stores_even_when_storing_fails(
     line, app, db, staff, monkeypatch
 ):
+    """From a valid signature to the answer; a request still being read or checked (perhaps a stranger's
+    slow or forged one) does not hold the handling back."""
     import bot.webhook as webhook
 
     events = app.extensions["dxbot"]["events"]
     seen = []
+    checked = []
+    real_check = webhook.signature_is_valid
+
+    def check(*args):
+        checked.append(events.answers_in_progress)
+        return real_check(*args)
+
+    monkeypatch.setattr(webhook, "signature_is_valid", check)
+    assert (
+        line.post(line.body(line.text(staff, "オンライン申請率 40%")), signature="forged").status_code == 400
+    )
     real = webhook.accept_payload
 
     def watched(*args, **kwargs):
@@ -151,6 +164,11 @@ def test_callback_counts_as_answering_while_it_stores_even_when_storing_fails(
     monkeypatch.setattr(webhook, "accept_payload", broken)
     assert line.post(line.body(line.text(staff, "オンライン申請率 42%"))).status_code == 503
     assert seen == [1, 1] and events.answers_in_progress == 0
+    assert checked == [
+        0,
+        0,
+        0,
+    ]  # the forged request and both signed ones, while their signatures were checked
     assert [r.value for r in reports(db)] == [41]
 
 
@@ -233,3 +251,27 @@ def test_an_event_another_process_swept_and_handled_while_it_waited_here_is_not_
         engine.dispose()
     assert sorted(row for _, row, claimed in calls if claimed) == rows  # each handled exactly once
     assert [(name, row) for name, row, _ in calls if name == "busy"] == [("busy", rows[0])]
+
+
+def test_rows_a_stopped_process_left_are_swept_under_a_frozen_clock_too(line, config, db, staff):
+    """DXBOT_NOW frozen (simulations, the benchmarks): rows never grow old by the app's clock, so the
+    sweep also counts real seconds since it first saw the inbox's ids."""
+    from bot.event_worker import EventWorker
+    from models.db import make_engine
+
+    engine = make_engine(config.database_url)
+    factory = session_factory(engine)
+    accept_payload(
+        line.body(line.text(staff, "オンライン申請率 44%")), session_factory=factory, clock=line.clock
+    )
+    worker = EventWorker(
+        lambda e: None, factory, line.clock.now, sweep_every=3600, stale_after=timedelta(seconds=1)
+    )
+    try:
+        assert worker.sweep() == 0  # just arrived, by either clock
+        time.sleep(1.2)
+        assert worker.sweep() == 1  # a second later by the real one: left behind
+        assert worker.drain(timeout=30)
+    finally:
+        worker.stop()
+        engine.dispose()
