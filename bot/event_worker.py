@@ -21,7 +21,6 @@ claimed with a conditional UPDATE in the handling transaction, so only one appli
 from __future__ import annotations
 
 import atexit
-import collections
 import logging
 import os
 import queue
@@ -31,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.logging_setup import request_id
@@ -51,26 +50,20 @@ MAX_DEFER_SECONDS = 20.0
 DRAIN_AT_EXIT_SECONDS = 10.0
 
 
-def unhandled_events(received_by: datetime, *, or_id_upto: int | None = None):
+def unhandled_events(received_by: datetime | None):
     """The oldest SWEEP_BATCH inbox rows nobody has handled (nor failed on) that arrived by RECEIVED_BY
-    (or, given OR_ID_UPTO, whose id is at most that).
+    (None: whenever they arrived).
 
     handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
     """
-    arrived = InboxEvent.received_at <= received_by
-    if or_id_upto is not None:
-        arrived = or_(arrived, col(InboxEvent.id) <= or_id_upto)
-    return (
-        select(InboxEvent)
-        .where(
-            InboxEvent.handled_at.is_(None),
-            InboxEvent.outcome.is_(None),
-            col(InboxEvent.body).is_not(None),
-            arrived,
-        )
-        .order_by(InboxEvent.id)
-        .limit(SWEEP_BATCH)
+    query = select(InboxEvent).where(
+        InboxEvent.handled_at.is_(None),
+        InboxEvent.outcome.is_(None),
+        col(InboxEvent.body).is_not(None),
     )
+    if received_by is not None:
+        query = query.where(InboxEvent.received_at <= received_by)
+    return query.order_by(InboxEvent.id).limit(SWEEP_BATCH)
 
 
 def inbox_backlog(session) -> tuple[int, datetime | None]:
@@ -110,9 +103,9 @@ class EventWorker:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._more_waiting = False  # the last sweep filled its batch: sweep again once the queue is empty
-        # (monotonic time, newest inbox id then) at each sweep: ids only grow, so a row with an id at most
-        # one seen STALE_AFTER real seconds ago has waited that long, whatever the app's clock says
-        self._marks: collections.deque[tuple[float, int]] = collections.deque()
+        # (row id, webhook event id) → when a sweep here first saw it unhandled (monotonic): its age in
+        # real seconds, whatever the app's clock says (see sweep)
+        self._first_seen: dict[tuple[int, str], float] = {}
 
     # --- producers ----------------------------------------------------------------------------
 
@@ -175,35 +168,32 @@ class EventWorker:
         from bot.webhook import StoredEvent  # the webhook module imports this one's owner
 
         with self._factory() as session:
-            upto = self._id_seen_before(session, age)
-            rows = session.exec(unhandled_events(cutoff, or_id_upto=upto)).all()
+            rows = session.exec(unhandled_events(None)).all()
+            # Old by the app's clock (received_at) or unhandled for AGE real seconds since a sweep here
+            # first saw it: with DXBOT_NOW frozen (simulations, the benchmarks) a row never grows old by
+            # the first, and one a stopped or recycled worker left behind would wait for ever.
+            now = time.monotonic()
+            with self._lock:
+                self._first_seen = {
+                    (row.id, row.webhook_event_id): self._first_seen.get((row.id, row.webhook_event_id), now)
+                    for row in rows
+                }
+                first_seen = dict(self._first_seen)
             found = [
                 StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type)
                 for row in rows
-                if row.id not in mine and isinstance(row.body, dict)
+                if row.id not in mine
+                and isinstance(row.body, dict)
+                and (
+                    row.received_at <= cutoff
+                    or now - first_seen[(row.id, row.webhook_event_id)] >= age.total_seconds()
+                )
             ]
         self._more_waiting = len(rows) == SWEEP_BATCH
         if found:
             log.info("unhandled inbox events picked up", extra={"events": len(found)})
             self.submit(found)
         return len(found)
-
-    def _id_seen_before(self, session, age: timedelta) -> int | None:
-        """The newest inbox id some sweep here saw at least AGE ago (real time), or None.
-
-        The rows' received_at is the app's clock: with DXBOT_NOW frozen (simulations, the benchmarks) a
-        row never grows old by it, and one a stopped process left behind would wait for ever.
-        """
-        newest = session.exec(select(func.max(InboxEvent.id))).one() or 0
-        now = time.monotonic()
-        horizon = now - age.total_seconds()
-        with self._lock:
-            marks = self._marks
-            while len(marks) > 1 and marks[1][0] <= horizon:
-                marks.popleft()
-            upto = marks[0][1] if marks and marks[0][0] <= horizon else None
-            marks.append((now, newest))
-        return upto
 
     def start(self) -> None:
         """Start the thread now (a web worker at boot: its first sweep picks up what others left)."""
