@@ -173,12 +173,12 @@ class EventWorker:
             # first saw it: with DXBOT_NOW frozen (simulations, the benchmarks) a row never grows old by
             # the first, and one a stopped or recycled worker left behind would wait for ever.
             now = time.monotonic()
-            with self._lock:
-                self._first_seen = {
+            with self._lock:  # only the rows of this batch are remembered: it replaces the old mapping
+                first_seen = {
                     (row.id, row.webhook_event_id): self._first_seen.get((row.id, row.webhook_event_id), now)
                     for row in rows
                 }
-                first_seen = dict(self._first_seen)
+                self._first_seen = first_seen
             found = [
                 StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type)
                 for row in rows
