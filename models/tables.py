@@ -193,7 +193,8 @@ class MemberSection(SQLModel, table=True):
 class KpiReport(SQLModel, table=True):
     """A figure a section reported for a KPI target; corrected by voiding, never deleted."""
 
-    __table_args__ = (Index("ix_kpireport_target_section", "kpi_target_id", "section_id"),)
+    # Lookups by (KPI target, section) use ix_kpireport_latest (declared below the class), which starts
+    # with those two columns; a separate two-column index only tempted PostgreSQL into a sort.
 
     id: int | None = Field(default=None, primary_key=True)
     kpi_target_id: int = Field(foreign_key="kpitarget.id")
