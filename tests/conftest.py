@@ -192,6 +192,28 @@ def dxbot(db, database_url):
     return Dxbot(database_url)
 
 
+def _event_threads() -> set:
+    import threading
+
+    return {t for t in threading.enumerate() if t.name == "dxbot-events"}
+
+
+@pytest.fixture(autouse=True)
+def _no_event_thread_outlives_its_test():
+    """An app's event thread left running sweeps the shared test database every 30 s and handles later
+    tests' inbox rows as its own: the test that leaked it fails here (close_app stops it), and it is stopped."""
+    before = _event_threads()
+    yield
+    leaked = [t for t in _event_threads() - before if t.is_alive()]
+    for thread in leaked:
+        worker = getattr(thread, "_target", None)
+        worker = getattr(worker, "__self__", None)
+        if worker is not None:
+            worker.stop()
+    if leaked:
+        pytest.fail(f"{len(leaked)} event thread(s) still running after the test: call close_app(app)")
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage_per_test():
     """On PostgreSQL, collect garbage after each test so a leaked connection is reported by the test that leaked it."""

@@ -50,12 +50,15 @@ def test_bad_values_name_the_variable(env, message):
 
 
 def test_app_without_channel_secret_warns_loudly(database_url, caplog):
-    from bot.app import create_app
+    from bot.app import close_app, create_app
 
     with caplog.at_level(logging.WARNING):
         app = create_app(Config.from_env({"DXBOT_DATABASE_URL": database_url}))
-    assert "LINE_CHANNEL_SECRET is not set" in caplog.text
-    assert app.test_client().get("/healthz").json == {"status": "ok"}
+    try:
+        assert "LINE_CHANNEL_SECRET is not set" in caplog.text
+        assert app.test_client().get("/healthz").json == {"status": "ok"}
+    finally:
+        close_app(app)  # not a testing config: its event thread started at once
 
 
 @pytest.mark.parametrize("mode", ["background", "inline", "worker"])
