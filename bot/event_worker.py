@@ -30,12 +30,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from bot.logging_setup import request_id
 from models.db import SessionFactory
 from models.tables import InboxEvent
+from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ MAX_DEFER_SECONDS = 20.0
 DRAIN_AT_EXIT_SECONDS = 10.0
 
 
-def unhandled_events(received_by: datetime | None):
+def unhandled_events(received_by: datetime | None, stored_by: datetime | None = None):
     """The oldest SWEEP_BATCH inbox rows nobody has handled (nor failed on) that arrived by RECEIVED_BY
-    (None: whenever they arrived).
+    by the app's clock, or were stored by STORED_BY by the real one (None and None: whenever they arrived).
 
     handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
     """
@@ -61,8 +62,13 @@ def unhandled_events(received_by: datetime | None):
         InboxEvent.outcome.is_(None),
         col(InboxEvent.body).is_not(None),
     )
+    arrived = []
     if received_by is not None:
-        query = query.where(InboxEvent.received_at <= received_by)
+        arrived.append(InboxEvent.received_at <= received_by)
+    if stored_by is not None:
+        arrived.append(col(InboxEvent.stored_at) <= stored_by)
+    if arrived:
+        query = query.where(or_(*arrived))
     return query.order_by(InboxEvent.id).limit(SWEEP_BATCH)
 
 
@@ -103,9 +109,6 @@ class EventWorker:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._more_waiting = False  # the last sweep filled its batch: sweep again once the queue is empty
-        # (row id, webhook event id) → when a sweep here first saw it unhandled (monotonic): its age in
-        # real seconds, whatever the app's clock says (see sweep)
-        self._first_seen: dict[tuple[int, str], float] = {}
 
     # --- producers ----------------------------------------------------------------------------
 
@@ -160,34 +163,23 @@ class EventWorker:
         return True
 
     def sweep(self, *, stale_after: timedelta | None = None) -> int:
-        """Queue inbox rows left unhandled (not errored) for longer than STALE_AFTER; how many were queued."""
+        """Queue inbox rows left unhandled (not errored) for longer than STALE_AFTER; how many were queued.
+
+        Old by the app's clock (received_at) or by the real one (stored_at): with DXBOT_NOW frozen
+        (simulations, the benchmarks) no row grows old by the first, and one a stopped or recycled
+        worker left behind would wait for ever.
+        """
         age = self._stale_after if stale_after is None else stale_after
-        cutoff = self._now() - age
         with self._lock:
             mine = set(self._queued)
         from bot.webhook import StoredEvent  # the webhook module imports this one's owner
 
         with self._factory() as session:
-            rows = session.exec(unhandled_events(None)).all()
-            # Old by the app's clock (received_at) or unhandled for AGE real seconds since a sweep here
-            # first saw it: with DXBOT_NOW frozen (simulations, the benchmarks) a row never grows old by
-            # the first, and one a stopped or recycled worker left behind would wait for ever.
-            now = time.monotonic()
-            with self._lock:  # only the rows of this batch are remembered: it replaces the old mapping
-                first_seen = {
-                    (row.id, row.webhook_event_id): self._first_seen.get((row.id, row.webhook_event_id), now)
-                    for row in rows
-                }
-                self._first_seen = first_seen
+            rows = session.exec(unhandled_events(self._now() - age, utcnow() - age)).all()
             found = [
                 StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type)
                 for row in rows
-                if row.id not in mine
-                and isinstance(row.body, dict)
-                and (
-                    row.received_at <= cutoff
-                    or now - first_seen[(row.id, row.webhook_event_id)] >= age.total_seconds()
-                )
+                if row.id not in mine and isinstance(row.body, dict)
             ]
         self._more_waiting = len(rows) == SWEEP_BATCH
         if found:

@@ -55,6 +55,7 @@ from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.members import get_member
 from models.tables import InboxEvent
+from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -407,6 +408,7 @@ def _inbox_values(raw: dict, event_id: str, clock: Clock) -> dict[str, Any]:
         "is_redelivery": _is_redelivery(raw),
         "source_type": str(source_type)[:16] if source_type else None,
         "received_at": clock.now(),
+        "stored_at": utcnow(),
         "handled_at": None,
         "body": raw,
         "outcome": None,

@@ -247,7 +247,9 @@ class InboxEvent(SQLModel, table=True):
     event_timestamp: datetime = aware()
     is_redelivery: bool = False
     source_type: str | None = None  # user | group | room
-    received_at: datetime = aware(default_factory=utcnow)
+    received_at: datetime = aware(default_factory=utcnow)  # by the app's clock (DXBOT_NOW when frozen)
+    # By the real clock whatever DXBOT_NOW says: how long a row has waited, for the event worker's sweep.
+    stored_at: datetime | None = aware(nullable=True, default_factory=utcnow)
     handled_at: datetime | None = aware(nullable=True)
     body: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # registered members only
     outcome: str | None = None  # what handling did, in a word (recorded, question, ignored, error…)

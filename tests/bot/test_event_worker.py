@@ -255,7 +255,7 @@ def test_an_event_another_process_swept_and_handled_while_it_waited_here_is_not_
 
 def test_rows_a_stopped_process_left_are_swept_under_a_frozen_clock_too(line, config, db, staff):
     """DXBOT_NOW frozen (simulations, the benchmarks): rows never grow old by the app's clock, so the
-    sweep also counts real seconds since it first saw the inbox's ids."""
+    sweep also goes by when they were stored by the real one."""
     from bot.event_worker import EventWorker
     from models.db import make_engine
 
@@ -275,3 +275,40 @@ def test_rows_a_stopped_process_left_are_swept_under_a_frozen_clock_too(line, co
     finally:
         worker.stop()
         engine.dispose()
+
+
+def test_a_backlog_larger_than_a_sweep_batch_is_swept_batch_after_batch_under_a_frozen_clock(
+    line, config, db, staff
+):
+    """A recycled web worker left more rows than one sweep takes (the benchmark left 2,713): once they are
+    old by the real clock, every batch is taken at once, not one batch per staleness period."""
+    from sqlalchemy import update
+
+    from bot.event_worker import SWEEP_BATCH, EventWorker
+    from models.db import make_engine, transaction
+
+    engine = make_engine(config.database_url)
+    factory = session_factory(engine)
+    left = SWEEP_BATCH * 2 + SWEEP_BATCH // 2
+    events = [line.text(staff, f"オンライン申請率 {n % 90}%") for n in range(left)]
+    assert len(accept_payload(line.body(*events), session_factory=factory, clock=line.clock)) == left
+
+    def handle(event) -> None:
+        with transaction(factory) as session:
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == event.row_id)
+                .values(handled_at=line.clock.now(), outcome="recorded")
+            )
+
+    worker = EventWorker(handle, factory, line.clock.now, sweep_every=3600, stale_after=timedelta(seconds=1))
+    try:
+        time.sleep(1.2)  # stored over a second ago by the real clock; the app's clock has not moved
+        for _ in range(3):  # three batches' worth, one sweep each, in quick succession
+            worker.sweep()
+            assert worker.drain(timeout=30)
+    finally:
+        worker.stop()
+        engine.dispose()
+    with Session(db) as s:
+        assert not s.exec(select(InboxEvent).where(InboxEvent.handled_at.is_(None))).all()
