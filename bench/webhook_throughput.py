@@ -94,6 +94,7 @@ class Run:
     errors: int
     wrapped: int = 0
     backlog_seconds: float = 0.0  # after the load: until every event was handled (bot apps)
+    handled_during: int = 0  # events handled while the load ran (bot apps): the rest waited for the pause
 
     @property
     def rate(self) -> float:
@@ -238,6 +239,20 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.log.close()
+
+
+def handled_events(url: str) -> int:
+    """Inbox rows handled so far."""
+    from models.tables import InboxEvent
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as s:
+            return s.exec(
+                select(func.count()).select_from(InboxEvent).where(InboxEvent.handled_at.is_not(None))
+            ).one()
+    finally:
+        engine.dispose()
 
 
 def wait_for_backlog(url: str, timeout: float = 600) -> float:
@@ -443,14 +458,17 @@ def main() -> None:
                 for name in order:
                     bot = name.startswith("bot")
                     file = bodies.write(work / f"{name}-{round_no}.txt", per_run) if bot else shared
+                    before = handled_events(urls[name]) if bot and name not in UNHANDLED else 0
                     run = generate(servers[name].url, file, args)
                     if bot and name not in UNHANDLED:
+                        run.handled_during = handled_events(urls[name]) - before
                         run.backlog_seconds = wait_for_backlog(urls[name])
                     if bot and run.wrapped:
                         print(f"warning: the bot's bodies ran out in round {round_no + 1} (ids repeated)")
                     results[name].runs.append(run)
                     handled = (
-                        f"  handled {run.handled_rate:6.0f}/s (backlog {run.backlog_seconds:.1f} s)"
+                        f"  handled {run.handled_rate:6.0f}/s ({run.handled_during} during the load, "
+                        f"backlog {run.backlog_seconds:.1f} s)"
                         if bot and name not in UNHANDLED
                         else ""
                     )

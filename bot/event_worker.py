@@ -7,7 +7,7 @@ person's 「41%」 then 「訂正 42%」 stay in order), replying with the reply
 pushing after that.
 
 While the process is answering /callback requests (a burst of staff replies), the thread waits before
-each event until no answer is in progress, for at most MAX_DEFER: answering LINE comes first (an
+each event until the answers pause (none in progress, none for QUIET_SECONDS), for at most MAX_DEFER: answering LINE comes first (an
 unanswered webhook is an error on LINE's side, a late one blocks its next delivery), and the handling
 catches up in the gaps and after the burst, while the reply token is still fresh. A process that is not
 answering anything handles at once. (`dxbot events` gets the same priority from its lower niceness.)
@@ -48,6 +48,11 @@ SWEEP_RETRY_SECONDS = 5.0  # after a failed sweep (database down): not every pol
 # How long an event may wait for the process's answers to /callback to pause: well inside the reply
 # token's ≈ 50 s, so a long overload still answers with replies (a push costs message quota).
 MAX_DEFER_SECONDS = 20.0
+# …and waits for a pause: no answer in progress and none finished for this long. Under a burst the gaps
+# between one answer and the next request are far shorter (a fraction of a millisecond), and an event
+# handled in one of them holds the GIL for milliseconds while requests wait; staff replies a few seconds
+# apart still leave ample pauses, so a lone reply is handled this much later than it could be.
+QUIET_SECONDS = 0.01
 DRAIN_AT_EXIT_SECONDS = 10.0
 
 
@@ -93,6 +98,7 @@ class EventWorker:
         sweep_every: float = SWEEP_EVERY_SECONDS,
         stale_after: timedelta = STALE_AFTER,
         max_defer: float = MAX_DEFER_SECONDS,
+        quiet: float = QUIET_SECONDS,
     ):
         self._handle = handle
         self._factory = session_factory
@@ -100,8 +106,10 @@ class EventWorker:
         self._sweep_every = sweep_every
         self._stale_after = stale_after
         self._max_defer = max_defer
+        self._quiet_for = quiet
         self._lock = threading.Lock()
         self._answering = 0  # /callback requests being answered in this process now
+        self._answered_at = 0.0  # when the last of them was answered (monotonic)
         self._quiet = threading.Condition(threading.Lock())  # notified when _answering drops to 0
         self._pid: int | None = None
         self._queue: queue.Queue = queue.Queue()
@@ -139,6 +147,7 @@ class EventWorker:
         finally:
             with self._quiet:
                 self._answering -= 1
+                self._answered_at = time.monotonic()
                 if not self._answering:
                     self._quiet.notify_all()
 
@@ -273,13 +282,18 @@ class EventWorker:
         return handled
 
     def _wait_for_quiet(self, deadline: float) -> None:
-        """Wait until no /callback answer is in progress here, or until DEADLINE (monotonic), or a stop."""
+        """Wait until no /callback answer is in progress here and none was for QUIET seconds, or until
+        DEADLINE (monotonic), or a stop."""
         with self._quiet:
-            while self._answering and not self._stopping:
-                remaining = deadline - time.monotonic()
+            while not self._stopping:
+                now = time.monotonic()
+                pause = self._quiet_for - (now - self._answered_at)
+                if not self._answering and pause <= 0:
+                    return
+                remaining = deadline - now
                 if remaining <= 0:
                     return
-                self._quiet.wait(remaining)
+                self._quiet.wait(remaining if self._answering else min(pause, remaining))
 
     def _drain_at_exit(self) -> None:
         """On a graceful stop, finish what is queued (briefly); the rest is swept by the next process."""

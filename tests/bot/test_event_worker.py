@@ -172,6 +172,36 @@ def test_callback_counts_as_answering_while_it_stores_even_when_storing_fails(
     assert [r.value for r in reports(db)] == [41]
 
 
+def test_an_event_waits_for_a_pause_in_the_answers_not_just_a_gap_between_two(db, clock):
+    """Under a burst an answer ends and the next request comes a fraction of a millisecond later: an event
+    handled in such a gap would hold the GIL for milliseconds while LINE waits. It waits for QUIET."""
+    from bot.event_worker import EventWorker
+    from bot.webhook import StoredEvent
+
+    handled: list[float] = []
+    worker = EventWorker(
+        lambda e: handled.append(time.monotonic()),
+        session_factory(db),
+        clock.now,
+        sweep_every=3600,
+        quiet=1.0,
+    )
+    try:
+        with worker.answering():
+            worker.submit([StoredEvent(1, {}, "01TEST1", "message")])
+        burst_ends = time.monotonic() + 1.5
+        while time.monotonic() < burst_ends:  # answers back to back, with gaps far shorter than QUIET
+            time.sleep(0.02)
+            with worker.answering():
+                time.sleep(0.01)
+        last_answer = time.monotonic()
+        assert handled == []  # not in any of the gaps
+        assert worker.drain(timeout=30)
+        assert handled[0] - last_answer >= 0.9  # a second after the last answer (timer slack aside)
+    finally:
+        worker.stop()
+
+
 def test_an_event_waits_for_the_answers_at_most_max_defer_and_a_stop_does_not_wait_at_all(db, clock):
     """A burst longer than MAX_DEFER: the handling goes on anyway (the reply token must not expire)."""
     from bot.event_worker import EventWorker
