@@ -10,7 +10,7 @@ PostgreSQL). Target: < 200 ms per digest.
 
     .venv/bin/python -m bench.digest [--database sqlite|postgresql] [--reports 100000] [--runs 7]
 
-Measurements (MEASUREMENTS below; the dashboard's overview page is to be added there):
+Measurements (MEASUREMENTS below; the dashboard's pages have their own script, bench/dashboard.py):
 - digest data: `dxbot digest --json` city-wide (status.follow_ups + status.kpi_states)
 - section digest: one manager's digest, pages + LINE messages (scheduler.jobs.digest_sections + build)
 - city-wide digest: the admins' pages for every section asked this year + LINE messages
@@ -73,8 +73,6 @@ MEASUREMENTS: dict[str, Measurement] = {
     "digest data (dxbot digest --json)": digest_data,
     "section digest (one manager)": section_digest,
     "city-wide digest (admins)": city_wide_digest,
-    # The dashboard helper adds the overview page here, e.g.
-    # "dashboard overview": lambda session: dashboard.overview(session, NOW),
 }
 
 
