@@ -14,8 +14,11 @@ answering anything handles at once. (`dxbot events` gets the same priority from 
 
 Events a process never got to (it was stopped or killed with events queued, or the database was down
 while it handled them) stay unhandled in the inbox with their JSON; every worker sweeps for such rows
-now and then and handles them. Two workers picking up the same row is harmless: the inbox row is
-claimed with a conditional UPDATE in the handling transaction, so only one applies it and answers.
+now and then and handles them. A sweep cannot tell those from rows still queued in a busy process (a
+backlog older than STALE_AFTER), so it marks the rows it takes (swept_by, swept_at): the busy process
+skips them when it gets to them, and other sweeps leave them alone until they are stale again. Two
+workers handling the same row anyway is harmless, only wasted work: the inbox row is claimed with a
+conditional UPDATE in the handling transaction, so only one applies it and answers.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ import atexit
 import logging
 import os
 import queue
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from bot.logging_setup import request_id
@@ -58,7 +63,8 @@ DRAIN_AT_EXIT_SECONDS = 10.0
 
 def unhandled_events(received_by: datetime | None, stored_by: datetime | None = None):
     """The oldest SWEEP_BATCH inbox rows nobody has handled (nor failed on) that arrived by RECEIVED_BY
-    by the app's clock, or were stored by STORED_BY by the real one (None and None: whenever they arrived).
+    by the app's clock, or were stored by STORED_BY by the real one (None and None: whenever they arrived),
+    and that no sweep took after STORED_BY (when given).
 
     handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
     """
@@ -72,9 +78,19 @@ def unhandled_events(received_by: datetime | None, stored_by: datetime | None = 
         arrived.append(InboxEvent.received_at <= received_by)
     if stored_by is not None:
         arrived.append(col(InboxEvent.stored_at) <= stored_by)
+        query = query.where(_not_swept_since(stored_by))
     if arrived:
         query = query.where(or_(*arrived))
     return query.order_by(InboxEvent.id).limit(SWEEP_BATCH)
+
+
+def _not_swept_since(moment: datetime):
+    return or_(col(InboxEvent.swept_at).is_(None), col(InboxEvent.swept_at) <= moment)
+
+
+def process_name() -> str:
+    """Who swept a row: host, process id and a random suffix (a restarted process is someone new)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def inbox_backlog(session) -> tuple[int, datetime | None]:
@@ -117,6 +133,7 @@ class EventWorker:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._more_waiting = False  # the last sweep filled its batch: sweep again once the queue is empty
+        self._name: tuple[int, str] | None = None  # (pid, process_name()): what this process's sweeps mark
 
     # --- producers ----------------------------------------------------------------------------
 
@@ -183,18 +200,45 @@ class EventWorker:
             mine = set(self._queued)
         from bot.webhook import StoredEvent  # the webhook module imports this one's owner
 
+        now = utcnow()
         with self._factory() as session:
-            rows = session.exec(unhandled_events(self._now() - age, utcnow() - age)).all()
+            rows = session.exec(unhandled_events(self._now() - age, now - age)).all()
+            candidates = {row.id: row for row in rows if row.id not in mine and isinstance(row.body, dict)}
+            taken: set[int] = set()
+            if candidates:
+                # Conditional: another process's sweep may have taken some of them since the SELECT.
+                taken = set(
+                    session.execute(
+                        update(InboxEvent)
+                        .where(
+                            col(InboxEvent.id).in_(list(candidates)),
+                            InboxEvent.handled_at.is_(None),
+                            _not_swept_since(now - age),
+                        )
+                        .values(swept_at=now, swept_by=self.name)
+                        .returning(InboxEvent.id)
+                        .execution_options(synchronize_session=False)
+                    ).scalars()
+                )
+                session.commit()
             found = [
                 StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type)
-                for row in rows
-                if row.id not in mine and isinstance(row.body, dict)
+                for row_id, row in candidates.items()
+                if row_id in taken
             ]
         self._more_waiting = len(rows) == SWEEP_BATCH
         if found:
             log.info("unhandled inbox events picked up", extra={"events": len(found)})
             self.submit(found)
         return len(found)
+
+    @property
+    def name(self) -> str:
+        """What this process's sweeps write in swept_by (a new name after a fork)."""
+        pid = os.getpid()
+        if self._name is None or self._name[0] != pid:
+            self._name = (pid, process_name())
+        return self._name[1]
 
     def start(self) -> None:
         """Start the thread now (a web worker at boot: its first sweep picks up what others left)."""
@@ -250,9 +294,9 @@ class EventWorker:
             self._wait_for_quiet(queued_at + self._max_defer)
             token = request_id.set(rid)
             try:
-                # An event that waited here as long as STALE_AFTER may have been swept and handled elsewhere.
+                # An event that waited here as long as STALE_AFTER may have been swept by another process.
                 waited_long = time.monotonic() - queued_at >= self._stale_after.total_seconds()
-                if not (waited_long and self._handled_meanwhile(event)):
+                if not (waited_long and self._taken_elsewhere(event)):
                     self._handle(event)
             except Exception:  # the handler logs its own failures; this keeps the thread alive regardless
                 log.exception(
@@ -266,20 +310,32 @@ class EventWorker:
                 if self._more_waiting and not self._queue.unfinished_tasks:
                     next_sweep = time.monotonic()  # a backlog larger than one batch: fetch the next one now
 
-    def _handled_meanwhile(self, event) -> bool:
-        """True when another process handled EVENT while it waited here (its handling would only roll back)."""
+    def _taken_elsewhere(self, event) -> bool:
+        """True when, while EVENT waited here, another process handled it or its sweep took it (handling it
+        here too would only roll back, after doing all the work)."""
         try:
             with self._factory() as session:
-                row = session.get(InboxEvent, event.row_id)
-                handled = row is not None and row.handled_at is not None
+                row = session.exec(
+                    select(InboxEvent.handled_at, InboxEvent.swept_by).where(InboxEvent.id == event.row_id)
+                ).first()
         except Exception:  # the handling itself deals with database trouble
             return False
-        if handled:
+        if row is None:
+            return False
+        handled_at, swept_by = row
+        if handled_at is not None:
             log.info(
                 "webhook event was handled by another process meanwhile",
                 extra={"webhook_event_id": event.webhook_event_id, "outcome": "duplicate"},
             )
-        return handled
+            return True
+        if swept_by is not None and swept_by != self.name:
+            log.info(
+                "webhook event was taken by another process's sweep meanwhile",
+                extra={"webhook_event_id": event.webhook_event_id, "outcome": "swept elsewhere"},
+            )
+            return True
+        return False
 
     def _wait_for_quiet(self, deadline: float) -> None:
         """Wait until no /callback answer is in progress here and none was for QUIET seconds, or until

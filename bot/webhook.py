@@ -410,6 +410,8 @@ def _inbox_values(raw: dict, event_id: str, clock: Clock) -> dict[str, Any]:
         "received_at": clock.now(),
         "stored_at": utcnow(),
         "handled_at": None,
+        "swept_at": None,
+        "swept_by": None,
         "body": raw,
         "outcome": None,
     }

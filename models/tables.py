@@ -251,6 +251,11 @@ class InboxEvent(SQLModel, table=True):
     # By the real clock whatever DXBOT_NOW says: how long a row has waited, for the event worker's sweep.
     stored_at: datetime | None = aware(nullable=True, default_factory=utcnow)
     handled_at: datetime | None = aware(nullable=True)
+    # Which process's sweep took the row, and when by the real clock: the process that queued it at
+    # /callback then skips it instead of handling it at the same time, and other sweeps leave it alone
+    # until it is stale again (the sweeping process stopped before handling it).
+    swept_at: datetime | None = aware(nullable=True)
+    swept_by: str | None = Field(default=None, max_length=128)
     body: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # registered members only
     outcome: str | None = None  # what handling did, in a word (recorded, question, ignored, error…)
 
