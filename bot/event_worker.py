@@ -59,6 +59,8 @@ MAX_DEFER_SECONDS = 20.0
 # apart still leave ample pauses, so a lone reply is handled this much later than it could be.
 QUIET_SECONDS = 0.01
 DRAIN_AT_EXIT_SECONDS = 10.0
+# …then the event in hand may take this long to finish (with the drain, inside gunicorn's graceful_timeout).
+FINISH_AT_EXIT_SECONDS = 10.0
 
 
 def unhandled_events(received_by: datetime | None, stored_by: datetime | None = None):
@@ -352,7 +354,12 @@ class EventWorker:
                 self._quiet.wait(remaining if self._answering else min(pause, remaining))
 
     def _drain_at_exit(self) -> None:
-        """On a graceful stop, finish what is queued (briefly); the rest is swept by the next process."""
+        """On a graceful stop, finish what is queued (briefly); the rest is swept by the next process.
+
+        The event in hand when that time is up is still finished: the interpreter kills a daemon thread
+        wherever it is, and between the handling's commit and the reply call that lost the answer to an
+        event already recorded (the person never saw 記録しました; no sweep sends it again).
+        """
         if self._pid == os.getpid() and self.pending() and not self.drain(DRAIN_AT_EXIT_SECONDS):
             log.warning("stopping with webhook events unhandled", extra={"events": self.pending()})
-        self._stopping = True
+        self.stop(timeout=FINISH_AT_EXIT_SECONDS)
