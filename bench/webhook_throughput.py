@@ -44,6 +44,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,6 +240,30 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.log.close()
+
+
+def notable_log_lines(path: Path) -> Counter[str]:
+    """An app's JSON log lines that are warnings or worse, or that tell of an event handled twice or
+    skipped (duplicate, swept elsewhere), counted by message: the run's trouble, in a line."""
+    found: Counter[str] = Counter()
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        level = str(record.get("level", "")).upper()
+        if level in {"WARNING", "ERROR", "CRITICAL"} or record.get("outcome") in {
+            "duplicate",
+            "swept elsewhere",
+        }:
+            found[str(record.get("message", "?"))[:100]] += 1
+    return found
 
 
 def handled_events(url: str) -> int:
@@ -486,12 +511,18 @@ def main() -> None:
         from models.tables import InboxEvent, KpiReport
 
         reports = inbox = 0
+        outcomes: Counter[str] = Counter()
         for url in urls.values():
             engine = make_engine(url)
             with Session(engine) as s:
                 reports += s.exec(select(func.count()).select_from(KpiReport)).one()
                 inbox += s.exec(select(func.count()).select_from(InboxEvent)).one()
+                for outcome, count in s.exec(
+                    select(InboxEvent.outcome, func.count()).group_by(InboxEvent.outcome)
+                ):
+                    outcomes[str(outcome)] += count
             engine.dispose()
+        notable = {name: notable_log_lines(work / f"{name}.log") for name in servers}
 
     print()
     print(
@@ -515,8 +546,13 @@ def main() -> None:
     )
     print()
     print(f"bot requests answered {total_bot}; KPI reports written {reports}; inbox rows {inbox}")
+    print(f"inbox outcomes: {dict(outcomes.most_common())}")
     if stats:
         print(f"mock LINE calls: {stats['calls']}")
+    for name, lines in notable.items():
+        if lines:
+            shown = "; ".join(f"{count} × {message}" for message, count in lines.most_common(8))
+            print(f"{name} log: {shown}")
     for name in bots:
         if not bare:
             break
