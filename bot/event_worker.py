@@ -61,12 +61,15 @@ QUIET_SECONDS = 0.01
 DRAIN_AT_EXIT_SECONDS = 10.0
 # …then the event in hand may take this long to finish (with the drain, inside gunicorn's graceful_timeout).
 FINISH_AT_EXIT_SECONDS = 10.0
+# swept_by of rows a stopping process left queued: the next sweep takes them at once, not a minute later
+# (by then their reply tokens have expired, and a push costs the city message quota where a reply is free).
+RELEASED = "released"
 
 
 def unhandled_events(received_by: datetime | None, stored_by: datetime | None = None):
     """The oldest SWEEP_BATCH inbox rows nobody has handled (nor failed on) that arrived by RECEIVED_BY
     by the app's clock, or were stored by STORED_BY by the real one (None and None: whenever they arrived),
-    and that no sweep took after STORED_BY (when given).
+    or that a stopping process released; and that no sweep took after STORED_BY (when given).
 
     handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
     """
@@ -82,7 +85,7 @@ def unhandled_events(received_by: datetime | None, stored_by: datetime | None = 
         arrived.append(col(InboxEvent.stored_at) <= stored_by)
         query = query.where(_not_swept_since(stored_by))
     if arrived:
-        query = query.where(or_(*arrived))
+        query = query.where(or_(*arrived, col(InboxEvent.swept_by) == RELEASED))
     return query.order_by(InboxEvent.id).limit(SWEEP_BATCH)
 
 
@@ -363,3 +366,29 @@ class EventWorker:
         if self._pid == os.getpid() and self.pending() and not self.drain(DRAIN_AT_EXIT_SECONDS):
             log.warning("stopping with webhook events unhandled", extra={"events": self.pending()})
         self.stop(timeout=FINISH_AT_EXIT_SECONDS)
+        if self._pid == os.getpid():
+            self.release_queued()
+
+    def release_queued(self) -> int:
+        """Mark the rows still queued here (this process is going) for the next sweep anywhere; how many."""
+        with self._lock:
+            left = list(self._queued)
+        if not left:
+            return 0
+        try:
+            with self._factory() as session:
+                released = session.execute(
+                    update(InboxEvent)
+                    .where(col(InboxEvent.id).in_(left), InboxEvent.handled_at.is_(None))
+                    .values(swept_at=None, swept_by=RELEASED)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                session.commit()
+        except Exception as exc:  # best effort: unreleased rows are swept once they are STALE_AFTER old
+            log.warning(
+                "queued webhook events could not be released",
+                extra={"events": len(left), "error": type(exc).__name__},
+            )
+            return 0
+        log.info("queued webhook events released for the next process", extra={"events": released})
+        return released

@@ -426,11 +426,14 @@ def test_a_backlog_larger_than_a_sweep_batch_is_swept_batch_after_batch_under_a_
         assert not s.exec(select(InboxEvent).where(InboxEvent.handled_at.is_(None))).all()
 
 
-def test_a_stop_that_runs_out_of_time_still_finishes_the_event_in_hand(line, config, db, staff, monkeypatch):
+def test_a_stop_that_runs_out_of_time_finishes_the_event_in_hand_and_releases_the_rest(
+    line, config, db, staff, monkeypatch
+):
     """A graceful stop (gunicorn recycling a worker, a deploy) gives the queue DRAIN_AT_EXIT seconds. The
     event being handled when they are up is finished before the process goes — leaving mid-event lost
     the reply to an event already recorded (the benchmark: one in 63,512) — and the ones behind it are
-    not started: they stay unhandled in the inbox for the next process's sweep."""
+    not started: they stay unhandled in the inbox, released, so the next sweep takes them at once and
+    not a minute later (when a push, which costs quota, would have to replace the expired reply)."""
     import bot.event_worker as event_worker
     from bot.event_worker import EventWorker
     from models.db import make_engine
@@ -455,6 +458,14 @@ def test_a_stop_that_runs_out_of_time_still_finishes_the_event_in_hand(line, con
         assert finished == [stored[0].webhook_event_id]
         time.sleep(1.2)
         assert finished == [stored[0].webhook_event_id]  # the second was never started
+        successor = EventWorker(lambda e: None, factory, line.clock.now, sweep_every=3600)
+        try:  # seconds old, not STALE_AFTER (a minute): only its release makes the second sweepable
+            assert successor.sweep() == 1
+            assert successor.drain(timeout=30)
+        finally:
+            successor.stop()
+        with Session(db) as s:  # now the successor's, like any swept row: other sweeps leave it alone
+            assert s.get(InboxEvent, stored[1].row_id).swept_by == successor.name
     finally:
         worker.stop()
         engine.dispose()
