@@ -372,17 +372,24 @@ class EventWorker:
     def release_queued(self) -> int:
         """Mark the rows still queued here (this process is going) for the next sweep anywhere; how many."""
         with self._lock:
-            left = list(self._queued)
+            left = sorted(self._queued)
         if not left:
             return 0
+        released = 0
         try:
             with self._factory() as session:
-                released = session.execute(
-                    update(InboxEvent)
-                    .where(col(InboxEvent.id).in_(left), InboxEvent.handled_at.is_(None))
-                    .values(swept_at=None, swept_by=RELEASED)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                for start in range(0, len(left), SWEEP_BATCH):  # a long queue: bounded IN lists
+                    released += session.execute(
+                        update(InboxEvent)
+                        .where(
+                            col(InboxEvent.id).in_(left[start : start + SWEEP_BATCH]),
+                            InboxEvent.handled_at.is_(None),
+                            # not the rows another process's sweep took meanwhile: those are queued there
+                            or_(col(InboxEvent.swept_by).is_(None), InboxEvent.swept_by == self.name),
+                        )
+                        .values(swept_at=None, swept_by=RELEASED)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
                 session.commit()
         except Exception as exc:  # best effort: unreleased rows are swept once they are STALE_AFTER old
             log.warning(

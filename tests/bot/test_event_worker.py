@@ -433,15 +433,18 @@ def test_a_stop_that_runs_out_of_time_finishes_the_event_in_hand_and_releases_th
     event being handled when they are up is finished before the process goes — leaving mid-event lost
     the reply to an event already recorded (the benchmark: one in 63,512) — and the ones behind it are
     not started: they stay unhandled in the inbox, released, so the next sweep takes them at once and
-    not a minute later (when a push, which costs quota, would have to replace the expired reply)."""
+    not a minute later (when a push, which costs quota, would have to replace the expired reply) — all
+    but those another process's sweep took meanwhile: they are queued there."""
+    from sqlalchemy import update
+
     import bot.event_worker as event_worker
     from bot.event_worker import EventWorker
-    from models.db import make_engine
+    from models.db import make_engine, transaction
 
     monkeypatch.setattr(event_worker, "DRAIN_AT_EXIT_SECONDS", 0.2)
     engine = make_engine(config.database_url)
     factory = session_factory(engine)
-    events = [line.text(staff, "オンライン申請率 45%"), line.text(staff, "オンライン申請率 46%")]
+    events = [line.text(staff, f"オンライン申請率 {n}%") for n in (45, 46, 47)]
     stored = accept_payload(line.body(*events), session_factory=factory, clock=line.clock)
     started, finished = threading.Event(), []
 
@@ -454,10 +457,16 @@ def test_a_stop_that_runs_out_of_time_finishes_the_event_in_hand_and_releases_th
     try:
         worker.submit(stored)
         assert started.wait(10)
+        with transaction(factory) as session:  # another process's sweep takes the third meanwhile
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == stored[2].row_id)
+                .values(swept_by="elsewhere:1", swept_at=utcnow())
+            )
         worker._drain_at_exit()  # what atexit runs
         assert finished == [stored[0].webhook_event_id]
         time.sleep(1.2)
-        assert finished == [stored[0].webhook_event_id]  # the second was never started
+        assert finished == [stored[0].webhook_event_id]  # the others were never started
         successor = EventWorker(lambda e: None, factory, line.clock.now, sweep_every=3600)
         try:  # seconds old, not STALE_AFTER (a minute): only its release makes the second sweepable
             assert successor.sweep() == 1
@@ -466,6 +475,7 @@ def test_a_stop_that_runs_out_of_time_finishes_the_event_in_hand_and_releases_th
             successor.stop()
         with Session(db) as s:  # now the successor's, like any swept row: other sweeps leave it alone
             assert s.get(InboxEvent, stored[1].row_id).swept_by == successor.name
+            assert s.get(InboxEvent, stored[2].row_id).swept_by == "elsewhere:1"
     finally:
         worker.stop()
         engine.dispose()
