@@ -253,7 +253,6 @@ def test_an_event_another_process_swept_and_handled_while_it_waited_here_is_not_
 ):
     """Two web workers with a backlog older than STALE_AFTER: the idle one's sweep takes rows still queued
     in the busy one; the busy one then skips those (their handling would only roll back)."""
-
     from bot.event_worker import EventWorker
     from models.db import make_engine
 
@@ -394,10 +393,8 @@ def test_a_backlog_larger_than_a_sweep_batch_is_swept_batch_after_batch_under_a_
 ):
     """A recycled web worker left more rows than one sweep takes (the benchmark left 2,713): once they are
     old by the real clock, every batch is taken at once, not one batch per staleness period."""
-    from sqlalchemy import update
-
     from bot.event_worker import SWEEP_BATCH, EventWorker
-    from models.db import make_engine, transaction
+    from models.db import make_engine
 
     engine = make_engine(config.database_url)
     factory = session_factory(engine)
@@ -406,12 +403,7 @@ def test_a_backlog_larger_than_a_sweep_batch_is_swept_batch_after_batch_under_a_
     assert len(accept_payload(line.body(*events), session_factory=factory, clock=line.clock)) == left
 
     def handle(event) -> None:
-        with transaction(factory) as session:
-            session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == event.row_id)
-                .values(handled_at=line.clock.now(), outcome="recorded")
-            )
+        claim(factory, event.row_id, line.clock.now())
 
     worker = EventWorker(handle, factory, line.clock.now, sweep_every=3600, stale_after=timedelta(seconds=1))
     try:
