@@ -94,10 +94,10 @@ class EventResult:
     delivered: str | None = None  # reply | push | None (nothing to say, or delivery failed)
 
 
-def short(identifier: str | None) -> str | None:
+def short(identifier: object) -> str | None:
     """Shorten a LINE id for logs: enough to correlate, not the whole personal identifier."""
-    if not identifier:
-        return identifier
+    if not isinstance(identifier, str) or not identifier:
+        return None  # not an id LINE would send (a number in a fuzzed body): nothing to correlate
     return identifier[:6] + "…" if len(identifier) > 8 else identifier
 
 
@@ -640,7 +640,8 @@ def to_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming:
     user_id = source.get("userId") if isinstance(source.get("userId"), str) else None
     group_id = None
     if source.get("type") in ("group", "room"):
-        group_id = source.get("groupId") or source.get("roomId")
+        chat = source.get("groupId") or source.get("roomId")
+        group_id = chat if isinstance(chat, str) else None  # LINE's ids are strings; a number is no chat
     at = event_time(raw, clock)
     event = parse_event(raw)
     if event is not None and event.source is not None:
