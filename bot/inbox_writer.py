@@ -6,7 +6,8 @@ on SQLite, a BEGIN … COMMIT holding the write lock that the event handler also
 statement on an engine of its own:
 
 - autocommit: `INSERT … ON CONFLICT (webhook_event_id) DO NOTHING RETURNING` is its own transaction,
-  all of a body's events in one multi-row statement, so a failure stores none of them;
+  all of a body's events in one multi-row statement, so a failure stores none of them (a body of more
+  than ROWS_PER_STATEMENT events is left to the caller's transaction, which inserts it in chunks);
 - no pre-ping: the statement is idempotent, so when a pooled connection turns out to be dead (a database
   restart) it is replaced and the statement sent once more;
 - on the driver's own cursor, not a SQLAlchemy Connection (see InboxWriter._execute);
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 
 # SQLite's busy handler would wait in steps of 1, 2, 5 … 100 ms; the web tries again in these.
 BUSY_RETRY_SECONDS = (0.0005, 0.001, 0.002)
+# Bind parameters one statement may carry: SQLite's default limit (since 3.32; PostgreSQL allows 65,535).
+MAX_BIND_PARAMETERS = 32_766
+INSERTED_COLUMNS = [c.name for c in InboxEvent.__table__.columns if c.name != "id"]
+# Rows per INSERT: a body with more events (2,000 and up, none in LINE's practice) is inserted in chunks
+# of this many in one transaction, on the caller's session (insert_new_events), all or none.
+ROWS_PER_STATEMENT = MAX_BIND_PARAMETERS // len(INSERTED_COLUMNS)
 
 
 class InboxWriter:
@@ -59,11 +66,13 @@ class InboxWriter:
     def insert_new(self, rows: Sequence[dict[str, Any]]) -> dict[str, int] | None:
         """INSERT the inbox ROWS (column values) whose events are not in the inbox yet; {id: new row id}.
 
-        None when the database cannot skip existing rows in one statement (no ON CONFLICT … RETURNING):
-        the caller's transaction writes the events then.
+        None when the database cannot skip existing rows in one statement (no ON CONFLICT … RETURNING),
+        or when there are more ROWS than one statement binds: the caller's transaction writes them then.
         """
         if not rows:
             return {}
+        if len(rows) > ROWS_PER_STATEMENT:
+            return None
         prepared = _prepared_insert(self.engine.dialect, rows)
         if prepared is None:
             return None
@@ -132,18 +141,20 @@ def _sqlite_busy(exc: DBAPIError) -> bool:
 
 
 def insert_new_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int] | None:
-    """One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING of ROWS; {webhook event id: new row id}.
+    """Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING of ROWS; {webhook event id: new row id}.
 
-    Sent as prepared driver SQL with the columns' own conversions (the JSON body, UTC datetimes):
-    SQLAlchemy cannot cache its compiled form of ON CONFLICT, and compiling it per request was most of
-    the webhook's CPU. None on databases other than PostgreSQL and SQLite (3.35+).
+    One statement per ROWS_PER_STATEMENT rows, all in CONNECTION's transaction (the caller commits or
+    rolls back the lot). Sent as prepared driver SQL with the columns' own conversions (the JSON body,
+    UTC datetimes): SQLAlchemy cannot cache its compiled form of ON CONFLICT, and compiling it per
+    request was most of the webhook's CPU. None on databases other than PostgreSQL and SQLite (3.35+).
     """
-    if not rows:
-        return {}
-    prepared = _prepared_insert(connection.dialect, rows)
-    if prepared is None:
-        return None
-    return {event_id: row_id for row_id, event_id in connection.exec_driver_sql(*prepared)}
+    inserted: dict[str, int] = {}
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        prepared = _prepared_insert(connection.dialect, rows[start : start + ROWS_PER_STATEMENT])
+        if prepared is None:
+            return None
+        inserted.update((event_id, row_id) for row_id, event_id in connection.exec_driver_sql(*prepared))
+    return inserted
 
 
 def _prepared_insert(dialect, rows: Sequence[dict[str, Any]]) -> tuple[str, tuple] | None:
@@ -165,7 +176,7 @@ def _insert_statement(dialect, rows: int) -> tuple[str, list[tuple[str, Any]]] |
     if dialect.name not in ("postgresql", "sqlite") or placeholder is None:
         return None
     table = InboxEvent.__table__
-    names = [c.name for c in table.columns if c.name != "id"]
+    names = INSERTED_COLUMNS
     row = "(" + ", ".join([placeholder] * len(names)) + ")"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([row] * rows)} "

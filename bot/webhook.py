@@ -229,19 +229,29 @@ _ANSWERS = {(200, ("status", "ok")): _json_answer({"status": "ok"})}
 
 # A \u0000 escape in JSON text: preceded by an even number of backslashes (not an escaped backslash).
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+# A \uD800–\uDFFF escape: the only way a lone surrogate gets into the decoded text (UTF-8 bytes cannot).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_body(body: bytes) -> dict | None:
     """Decode a signed body as JSON; None (and a log line) when it is not a JSON object.
 
-    NUL characters (\\u0000) are dropped from every string: PostgreSQL cannot store them in text, and a
-    body that can never be stored would be redelivered for ever.
+    What JSON text may hold but no database can store is made storable, so that a signed body is never
+    refused for ever (LINE's redeliveries of it all failing): NUL characters (\\u0000) are dropped from
+    every string (PostgreSQL's text cannot hold them), NaN, Infinity and numbers too large for a float
+    become null (as JavaScript's JSON.stringify writes them; PostgreSQL's json refuses them), so do
+    integers of more than 4,300 digits (Python refuses to convert them), and lone
+    surrogates (\\ud800 not part of a pair) become U+FFFD in every string and key (no UTF-8 encoding
+    exists for them) — the same replacement on every delivery, so a redelivery keeps its event id.
     """
     try:
         text = body.decode("utf-8")
         if "\\u0000" in text:
             text = _JSON_NUL.sub(r"\1", text)
-        payload = json.loads(text)
+        payload = _DECODER.decode(text)
+        if isinstance(payload, dict) and _SURROGATE_ESCAPE.search(text):
+            _replace_lone_surrogates(payload)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         log.warning("webhook body is not JSON", extra={"reason": "malformed_json", "error": str(exc)[:200]})
         return None
@@ -249,6 +259,51 @@ def parse_body(body: bytes) -> dict | None:
         log.warning("webhook body is not a JSON object", extra={"reason": "malformed_body"})
         return None
     return payload
+
+
+def _no_constant(name: str) -> None:
+    """NaN, Infinity and -Infinity: not JSON, though Python's json reads them; null instead."""
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    """A JSON number with a fraction or exponent; null when it overflows a float (1e400 is inf)."""
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _bounded_int(text: str) -> int | None:
+    """A JSON integer; null when it has more digits than Python converts (4,300: a ValueError)."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+
+
+def _replace_lone_surrogates(payload: dict) -> None:
+    """Put U+FFFD for each lone surrogate in PAYLOAD's strings and keys, in place (no recursion: a deeply
+    nested body that json.loads took must not overflow the stack here)."""
+    stack: list[dict | list] = [payload]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = _LONE_SURROGATE.sub("\ufffd", item)
+                elif isinstance(item, dict | list):
+                    stack.append(item)
+            continue
+        items = [(_LONE_SURROGATE.sub("\ufffd", key), value) for key, value in node.items()]
+        node.clear()  # keys too: the dict is rebuilt in its order
+        for key, value in items:
+            if isinstance(value, str):
+                value = _LONE_SURROGATE.sub("\ufffd", value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+            node[key] = value
 
 
 # --- the shared part: inbox, respond, deliver ---------------------------------------------------
