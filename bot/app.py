@@ -39,7 +39,8 @@ def create_app(config: Config | None = None) -> Flask:
     dxbot["events"] = EventWorker(
         lambda stored: _handle_in_app(app, stored), factory, lambda: dxbot["clock"].now()
     )
-    if config.webhook_handling == "background" and not config.testing:
+    # Inline handling needs it too: its sweeps retry an event whose handling raised (bot/dead_letter.py).
+    if config.webhook_handling in ("background", "inline") and not config.testing:
         dxbot["events"].start()  # tests start it on their first webhook (and stop it after)
 
     if config.uses_development_secret:

@@ -67,17 +67,14 @@ RELEASED = "released"
 
 
 def unhandled_events(received_by: datetime | None, stored_by: datetime | None = None):
-    """The oldest SWEEP_BATCH inbox rows nobody has handled (nor failed on) that arrived by RECEIVED_BY
-    by the app's clock, or were stored by STORED_BY by the real one (None and None: whenever they arrived),
-    or that a stopping process released; and that no sweep took after STORED_BY (when given).
+    """The oldest SWEEP_BATCH inbox rows nobody has handled (nor set aside as failed) that arrived by
+    RECEIVED_BY by the app's clock, or were stored by STORED_BY by the real one (None and None: whenever
+    they arrived), or that a stopping process or a failed handling released; and that no sweep took after
+    STORED_BY (when given). A row whose handling raised is among them until bot/dead_letter.py sets it aside.
 
     handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
     """
-    query = select(InboxEvent).where(
-        InboxEvent.handled_at.is_(None),
-        InboxEvent.outcome.is_(None),
-        col(InboxEvent.body).is_not(None),
-    )
+    query = select(InboxEvent).where(InboxEvent.handled_at.is_(None), col(InboxEvent.body).is_not(None))
     arrived = []
     if received_by is not None:
         arrived.append(InboxEvent.received_at <= received_by)
@@ -99,11 +96,10 @@ def process_name() -> str:
 
 
 def inbox_backlog(session) -> tuple[int, datetime | None]:
-    """How many acknowledged events wait to be handled (not failed), and when the oldest arrived."""
+    """How many acknowledged events wait to be handled (or handled again after an error), and when the
+    oldest arrived. Events set aside as failed are not waiting: their handled_at is set."""
     return session.exec(
-        select(func.count(), func.min(InboxEvent.received_at)).where(
-            InboxEvent.handled_at.is_(None), InboxEvent.outcome.is_(None)
-        )
+        select(func.count(), func.min(InboxEvent.received_at)).where(InboxEvent.handled_at.is_(None))
     ).one()
 
 
@@ -194,43 +190,50 @@ class EventWorker:
         return True
 
     def sweep(self, *, stale_after: timedelta | None = None) -> int:
-        """Queue inbox rows left unhandled (not errored) for longer than STALE_AFTER; how many were queued.
+        """Queue inbox rows left unhandled for longer than STALE_AFTER; how many were queued.
 
         Old by the app's clock (received_at) or by the real one (stored_at): with DXBOT_NOW frozen
         (simulations, the benchmarks) no row grows old by the first, and one a stopped or recycled
-        worker left behind would wait for ever.
+        worker left behind would wait for ever. Each take counts an attempt (by row id: nothing in the
+        event can make that fail); a row whose last MAX_ATTEMPTS handlings never finished is set aside
+        as failed instead of being taken again.
         """
         age = self._stale_after if stale_after is None else stale_after
         with self._lock:
             mine = set(self._queued)
+        from bot.dead_letter import MAX_ATTEMPTS, set_aside_unfinished
         from bot.webhook import StoredEvent  # the webhook module imports this one's owner
 
         now = utcnow()
         with self._factory() as session:
             rows = session.exec(unhandled_events(self._now() - age, now - age)).all()
             candidates = {row.id: row for row in rows if row.id not in mine and isinstance(row.body, dict)}
-            taken: set[int] = set()
-            if candidates:
+            exhausted = [row for row in candidates.values() if row.attempts >= MAX_ATTEMPTS]
+            takeable = [row_id for row_id, row in candidates.items() if row.attempts < MAX_ATTEMPTS]
+            taken: dict[int, int] = {}  # row id: its attempts, this take counted
+            if takeable:
                 # Conditional: another process's sweep may have taken some of them since the SELECT.
-                taken = set(
+                taken = dict(
                     session.execute(
                         update(InboxEvent)
                         .where(
-                            col(InboxEvent.id).in_(list(candidates)),
+                            col(InboxEvent.id).in_(takeable),
                             InboxEvent.handled_at.is_(None),
                             _not_swept_since(now - age),
                         )
-                        .values(swept_at=now, swept_by=self.name)
-                        .returning(InboxEvent.id)
+                        .values(swept_at=now, swept_by=self.name, attempts=InboxEvent.attempts + 1)
+                        .returning(InboxEvent.id, InboxEvent.attempts)
                         .execution_options(synchronize_session=False)
-                    ).scalars()
+                    ).all()
                 )
                 session.commit()
             found = [
-                StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type)
+                StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type, attempt=taken[row_id])
                 for row_id, row in candidates.items()
                 if row_id in taken
             ]
+        for row in exhausted:  # each in its own transaction: one that cannot be marked blocks no other
+            set_aside_unfinished(self._factory, row, now=self._now())
         self._more_waiting = len(rows) == SWEEP_BATCH
         if found:
             log.info("unhandled inbox events picked up", extra={"events": len(found)})

@@ -1,9 +1,10 @@
 """Prometheus metrics for GET /metrics (prometheus_client).
 
 Counted in the web process: webhook request latency (by status) and webhook events (by LINE event type
-and outcome). Read from the database at scrape time, so every process's work shows whichever worker
-answers: outbox messages by status, the oldest message waiting past its time, job runs (JobRun rows),
-and the age of the clock's heartbeat.
+and outcome; "failed" when an event is set aside). Read from the database at scrape time, so every
+process's work shows whichever worker answers: outbox messages by status, the oldest message waiting
+past its time, webhook events waiting and set aside as failed, job runs (JobRun rows), and the age of
+the clock's heartbeat.
 
 Under gunicorn with several workers, PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) switches
 prometheus_client to its multiprocess mode: each worker writes its counters to files there and a scrape
@@ -30,6 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy import func
 from sqlmodel import select
 
+from bot import dead_letter
 from bot.event_worker import inbox_backlog
 from models.db import SessionFactory
 from models.tables import OUTBOX_STATUSES, ClockLease, JobRun, OutboxMessage
@@ -139,6 +141,7 @@ class DatabaseCollector:
                 select(JobRun.job, func.count(), func.max(JobRun.ran_at)).group_by(JobRun.job)
             ).all()
             unhandled, oldest_unhandled = inbox_backlog(session)
+            failed_events = dead_letter.failed_count(session)
             lease = session.get(ClockLease, "clock")
 
         outbox = GaugeMetricFamily(
@@ -168,6 +171,12 @@ class DatabaseCollector:
             [], max((now - oldest_unhandled).total_seconds(), 0.0) if oldest_unhandled else 0.0
         )
         yield inbox_wait
+        failed = GaugeMetricFamily(
+            "dxbot_inbox_failed_events",
+            "Webhook events set aside as failed after repeated handling errors (`dxbot inbox failed`).",
+        )
+        failed.add_metric([], failed_events)
+        yield failed
 
         from scheduler.schedule import JOB_NAMES
 

@@ -46,6 +46,7 @@ from werkzeug.wsgi import get_content_length, get_input_stream
 
 from bot import logging_setup, metrics
 from bot.conversation.incoming import Incoming, Response
+from bot.dead_letter import give_back_attempt, record_failure
 from bot.inbox_writer import InboxWriter, insert_new_events
 from bot.ops import REQUEST_ID, REQUEST_ID_HEADER
 from messages.builders import build
@@ -317,6 +318,7 @@ class StoredEvent:
     raw: dict
     webhook_event_id: str
     event_type: str
+    attempt: int = 0  # the row's attempts as a sweep's take counted them; 0: not counted (from /callback)
 
 
 def handle_payload(
@@ -469,6 +471,9 @@ def _inbox_values(raw: dict, event_id: str, clock: Clock) -> dict[str, Any]:
         "swept_by": None,
         "body": raw,
         "outcome": None,
+        "attempts": 0,
+        "failed_at": None,
+        "error_class": None,
     }
 
 
@@ -565,14 +570,21 @@ def handle_event(
             "webhook event could not be handled: database unavailable",
             extra={**fields, "stage": "respond", "outcome": "unhandled"},
         )
+        if stored.attempt:  # not the event's fault: the sweep's take does not count towards failing it
+            give_back_attempt(session_factory, stored.row_id)
         raise InboxUnavailable(str(exc)) from exc
-    except Exception:
-        # Rolled back: nothing was recorded and handled_at stays empty, so a redelivery tries again.
+    except Exception as exc:
+        # Rolled back: nothing was recorded and handled_at stays empty, so the next sweep tries again,
+        # up to MAX_ATTEMPTS; then the row is set aside and the person told once that nothing was recorded.
         log.exception(
             "webhook event handling failed", extra={**fields, "stage": "respond", "outcome": "error"}
         )
-        locale = _mark(session_factory, stored.row_id, outcome="error", user_id=_source(raw).get("userId"))
-        messages = _error_notice(incoming, locale) if incoming is not None else []
+        set_aside = record_failure(
+            session_factory, stored.row_id, raw, exc, counted=stored.attempt > 0, now=clock.now()
+        )
+        messages: list[Message] = []
+        if set_aside and incoming is not None:
+            messages = _error_notice(incoming, _locale_of(session_factory, incoming.user_id))
         delivered = _deliver_safely(
             raw, incoming, messages, event_id, sender=sender, clock=clock, fields=fields
         )
@@ -651,6 +663,19 @@ def _mark(session_factory: SessionFactory, row_id: int, *, outcome: str, user_id
     except Exception:
         log.exception("inbox row could not be marked", extra={"outcome": outcome})
     return locale
+
+
+def _locale_of(session_factory: SessionFactory, user_id: str | None) -> str:
+    """The member's language for a notice; Japanese when they are not a member or cannot be looked up."""
+    if not user_id:
+        return "ja"
+    try:
+        with session_factory() as session:
+            member = get_member(session, user_id)
+            return member.locale if member is not None else "ja"
+    except Exception as exc:
+        log.warning("member's language could not be looked up", extra={"error": type(exc).__name__})
+        return "ja"
 
 
 def _error_notice(incoming: Incoming, locale: str) -> list[Message]:

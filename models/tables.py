@@ -239,6 +239,13 @@ class InboxEvent(SQLModel, table=True):
             sqlite_where=text("handled_at IS NULL"),
             postgresql_where=text("handled_at IS NULL"),
         ),
+        # /metrics and `dxbot doctor` count the failed rows: a seek too, however large the inbox grows.
+        Index(
+            "ix_inboxevent_failed",
+            "id",
+            sqlite_where=text("failed_at IS NOT NULL"),
+            postgresql_where=text("failed_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -258,6 +265,12 @@ class InboxEvent(SQLModel, table=True):
     swept_by: str | None = Field(default=None, max_length=128)
     body: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # registered members only
     outcome: str | None = None  # what handling did, in a word (recorded, question, ignored, error…)
+    # Handlings that did not finish (taken by a sweep, or raised): after MAX_ATTEMPTS the event is set
+    # aside as failed (dead-lettered) — failed_at and handled_at set, outcome "failed", the class of
+    # the last error, and the body kept without its text — so it is never taken again by itself.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    failed_at: datetime | None = aware(nullable=True)
+    error_class: str | None = None
 
 
 class InviteCode(SQLModel, table=True):

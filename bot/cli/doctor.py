@@ -273,7 +273,21 @@ INBOX_STUCK_AFTER_SECONDS = 300
 
 
 def check_inbox(session: Session, config: Config) -> Iterator[Finding]:
-    """Webhook events LINE was told we have (200) but nobody has handled: who should, and since when."""
+    """Webhook events LINE was told we have (200) but nobody has handled: who should, and since when;
+    and events set aside as failed (no restart helps those: they wait for someone to look)."""
+    yield from _check_waiting(session, config)
+    from bot.dead_letter import failed_count
+
+    failed = failed_count(session)
+    if failed:
+        yield warn(
+            "inbox",
+            f"{failed} webhook event(s) could not be handled and were set aside as failed",
+            "see them with `dxbot inbox failed`; after fixing the cause, `dxbot inbox retry ID`",
+        )
+
+
+def _check_waiting(session: Session, config: Config) -> Iterator[Finding]:
     from bot.event_worker import inbox_backlog
 
     waiting, oldest = inbox_backlog(session)

@@ -110,24 +110,6 @@ def test_events_a_stopped_worker_left_are_handled_by_the_next_one_exactly_once(l
     assert len(reports(db)) == 1 and len(line.sender.sent) == 1
 
 
-def test_an_event_whose_handling_fails_is_not_retried_by_the_sweep(line, app, db, staff, monkeypatch):
-    """A bug (not database trouble) marks the event 'error': sweeping it again would fail again, for ever."""
-    import bot.conversation.respond as respond_module
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("a bug")
-
-    monkeypatch.setattr(respond_module, "respond", broken)
-    event = line.text(staff, "オンライン申請率 44%")
-    assert line.post(line.body(event)).status_code == 200
-    with Session(db) as s:
-        [row] = s.exec(select(InboxEvent)).all()
-    assert row.outcome == "error" and row.handled_at is None
-    [notice] = line.sender.sent  # the person is told nothing was recorded
-    assert "記録できませんでした" in notice.texts()[0]
-    assert app.extensions["dxbot"]["events"].sweep(stale_after=timedelta(0)) == 0
-
-
 # --- answering first ----------------------------------------------------------------------------
 
 
