@@ -8,7 +8,8 @@ the MAX_ATTEMPTS-th failure — or a sweep finding a row whose last MAX_ATTEMPTS
 (the process died, or even the marking failed) — sets it aside: failed_at and handled_at set (no sweep,
 backlog gauge or doctor check counts it as waiting again), outcome "failed", the error's class and the
 body without its text. The admins are told (once a day at most, however many fail) and the person once
-(bot/webhook.py). `dxbot inbox failed` lists such rows, `dxbot inbox retry ID` puts one back.
+(bot/webhook.py). An event the inbox itself refuses (not for the database being away) is stored as such
+a row at once (store_as_failed). `dxbot inbox failed` lists them, `dxbot inbox retry ID` puts one back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import metrics
@@ -97,6 +99,33 @@ def record_failure(
     if set_aside:
         _after_set_aside(factory, raw, now=now, attempts=attempts)
     return set_aside
+
+
+def store_as_failed(
+    factory: SessionFactory, raw: dict, values: dict, error: BaseException, *, now: datetime
+) -> None:
+    """Keep an event the inbox refused as a failed row (VALUES: its new row's columns), without its text.
+
+    Raises InboxUnavailable (LINE redelivers) when even that row cannot be written.
+    """
+    from bot.webhook import InboxUnavailable  # the webhook module imports this one
+
+    row = {
+        **values,
+        "body": inspection_copy(raw) or None,
+        "failed_at": now,
+        "handled_at": now,
+        "outcome": "failed",
+        "error_class": type(error).__name__[:100],
+    }
+    try:
+        with transaction(factory) as session:
+            session.add(InboxEvent(**row))
+    except IntegrityError:
+        return  # stored meanwhile by a concurrent delivery
+    except Exception as exc:
+        raise InboxUnavailable(str(exc)) from exc
+    _after_set_aside(factory, raw, now=now, attempts=0)
 
 
 def set_aside_unfinished(factory: SessionFactory, row: InboxEvent, *, now: datetime) -> bool:

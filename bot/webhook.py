@@ -46,7 +46,7 @@ from werkzeug.wsgi import get_content_length, get_input_stream
 
 from bot import logging_setup, metrics
 from bot.conversation.incoming import Incoming, Response
-from bot.dead_letter import give_back_attempt, record_failure
+from bot.dead_letter import give_back_attempt, record_failure, store_as_failed
 from bot.inbox_writer import InboxWriter, insert_new_events
 from bot.ops import REQUEST_ID, REQUEST_ID_HEADER
 from messages.builders import build
@@ -351,10 +351,12 @@ def handle_payload(
 def accept_payload(
     payload: dict, *, session_factory: SessionFactory, clock: Clock, writer: InboxWriter | None = None
 ) -> list[StoredEvent]:
-    """Write the body's events to the inbox (one statement: all or none); the ones to handle, in timestamp order.
+    """Write the body's events to the inbox (all or none); the ones to handle, in timestamp order.
 
     Events handled before (LINE's redeliveries) are counted and left out. Raises InboxUnavailable when
-    the inbox cannot be written: nothing of the body is stored then, and LINE's redelivery brings it back.
+    the database cannot be reached: nothing of the body is stored then, and LINE's redelivery brings it
+    back. Any other failure is in the events, and a redelivery would fail the same way for ever: they
+    are stored one by one then, and one the database still refuses is kept as a failed row.
     """
     events = payload.get("events")
     if not isinstance(events, list):
@@ -373,14 +375,38 @@ def accept_payload(
             # Another copy of an event was stored by a concurrent delivery first: read again and see it.
             if attempt == 2:
                 break
-        except Exception as exc:
+        except DATABASE_TROUBLE as exc:
             log.exception("webhook events could not be stored", extra={"outcome": "unstored"})
             for raw in ordered:
                 metrics.count_event(raw.get("type"), "unstored")
             raise InboxUnavailable(str(exc)) from exc
+        except Exception:
+            log.exception("webhook events could not be stored together; storing them one by one")
+            return _store_one_by_one(ordered, session_factory=session_factory, clock=clock, writer=writer)
     for raw in ordered:
         metrics.count_event(raw.get("type"), "unstored")
     raise InboxUnavailable("the inbox kept conflicting with a concurrent delivery")
+
+
+def _store_one_by_one(
+    ordered: list[dict], *, session_factory: SessionFactory, clock: Clock, writer: InboxWriter | None
+) -> list[StoredEvent]:
+    """Store each event on its own; one the database refuses is kept as a failed row (its id, type and
+    shape: bot/dead_letter.py) so that its redeliveries are duplicates, not 503s for ever."""
+    stored: list[StoredEvent] = []
+    for raw in ordered:
+        try:
+            stored += store_in_inbox([raw], session_factory=session_factory, clock=clock, writer=writer)
+        except IntegrityError:
+            continue  # a concurrent delivery stored it: that one handles it
+        except DATABASE_TROUBLE as exc:
+            metrics.count_event(raw.get("type"), "unstored")
+            raise InboxUnavailable(str(exc)) from exc
+        except Exception as exc:
+            log.exception("webhook event could not be stored", extra={"event_type": _event_type(raw)})
+            values = _inbox_values(raw, event_id_of(raw), clock)
+            store_as_failed(session_factory, raw, values, exc, now=clock.now())
+    return stored
 
 
 def store_in_inbox(

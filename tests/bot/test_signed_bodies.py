@@ -180,6 +180,36 @@ def test_a_normal_body_is_still_one_insert(line, app, db):
     assert len(inserts) == 1 and count(db) == 50
 
 
+def test_an_event_the_database_refuses_is_kept_as_failed_and_the_others_are_handled(line, app, db):
+    """Not the database being away (a 503 for ever, as every redelivery fails alike) but something in one
+    event: the others are stored and handled, that one is kept as a failed row, and redeliveries are 200."""
+    from sqlalchemy.exc import DataError
+
+    refused = line.event("follow", USER)
+    refused["webhookEventId"] = "01REFUSED" + new_event_id()[9:]
+    good = line.event("follow", "U" + "d4" * 16)
+    engines = app.extensions["dxbot"]["engine"], app.extensions["dxbot"]["inbox_writer"].engine
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if "ON CONFLICT" in statement and refused["webhookEventId"] in (parameters or ()):
+            raise DataError(statement, parameters, Exception("value not accepted"))
+
+    for engine in engines:
+        sa_event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        assert line.post(line.body(refused, good)).status_code == 200
+        assert line.post(line.body(refused, good)).status_code == 200  # LINE's redelivery: duplicates
+    finally:
+        for engine in engines:
+            sa_event.remove(engine, "before_cursor_execute", refuse)
+    stored = {r.webhook_event_id: r for r in rows(db)}
+    assert stored[good["webhookEventId"]].outcome == "help"
+    kept = stored[refused["webhookEventId"]]
+    assert (kept.outcome, kept.error_class, kept.failed_at is not None) == ("failed", "DataError", True)
+    assert kept.body["source"] == {"type": "user", "userId": USER} and "replyToken" not in kept.body
+    assert [r.to for r in line.sender.sent] == [("U" + "d4" * 16,)]
+
+
 # --- part 8: a numeric groupId ---------------------------------------------------------------------
 
 

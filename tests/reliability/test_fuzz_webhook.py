@@ -1,11 +1,13 @@
 """Fuzzing /callback with correctly signed bodies: no 500, no exception escaping, nothing from garbage.
 
-Three kinds of bodies, all signed with the channel secret (so they get past the signature and reach
-the inbox and the conversation): arbitrary JSON and bytes; events built from LINE's own samples (every
-event type of LINE's SDK test body) with fields dropped, retyped or replaced; and text/postback events
-from a registered member and a stranger. The app runs with TESTING (an exception escaping Flask fails
-the example), and any error the webhook caught and logged counts as a failure too: a caught exception
-is still a bug that loses someone's message.
+Kinds of bodies, all signed with the channel secret (so they get past the signature and reach the inbox
+and the conversation): arbitrary JSON and bytes; events built from LINE's own samples (every event type
+of LINE's SDK test body) with fields dropped, retyped or replaced; text/postback events from a registered
+member and a stranger; those events again with lone surrogates in their strings and keys and NaN or
+Infinity for their numbers (JSON text Python reads but no database stores as is); and bodies of
+thousands of events. The app runs with TESTING (an exception escaping Flask fails the example), and any
+error the webhook caught and logged counts as a failure too: a caught exception is still a bug that
+loses someone's message.
 
 Profiles: HYPOTHESIS_PROFILE=ci (default, 200 examples each) or long (5,000), see conftest.py.
 """
@@ -15,15 +17,22 @@ from __future__ import annotations
 import json
 import logging
 import string
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from sqlmodel import Session, col, func, select
 
 from bot import metrics
+from bot.inbox_writer import ROWS_PER_STATEMENT
 from messages.postback import ACTIONS
-from tests.bot.conftest import BOT_ID, SAMPLES, millis, new_event_id
+from models.clock import FrozenClock
+from models.tables import InboxEvent
+from tests.bot.conftest import BOT_ID, SAMPLES, Line, millis, new_event_id
+from tests.conftest import NOW, TOKYO
 from tests.reliability.conftest import STAFF, STRANGER, counts, fuzz_settings
 from tests.reliability.test_fuzz_parser import KPI_WORDS, NUMBER_WORDS, numeral_free_text
 
@@ -250,3 +259,131 @@ def test_nul_characters_are_dropped_and_the_figure_is_recorded_once(line, db, st
     assert errors() == []
     assert counts(db)["KpiReport"] == 1 and counts(db)["InboxEvent"] == 1
     assert "記録しました" in line.sender.texts()[0] and len(line.sender.sent) == 1
+
+
+# --- what JSON text may hold and no database stores: lone surrogates, NaN, Infinity; long bodies ------
+
+LONE_SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
+NOT_NUMBERS = [float("nan"), float("inf"), float("-inf")]
+SECRET = "Zq7SECRET"  # put in every text and postback: a log line holding it holds what someone wrote
+
+
+@st.composite
+def bent(draw, value):
+    """VALUE with lone surrogates put in some of its strings and keys, and NaN or Infinity for some numbers."""
+    if isinstance(value, str):
+        if not draw(st.booleans()):
+            return value
+        at = draw(st.integers(0, len(value)))
+        return value[:at] + draw(st.sampled_from(LONE_SURROGATES)) + value[at:]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return draw(st.sampled_from(NOT_NUMBERS)) if draw(st.booleans()) else value
+    if isinstance(value, list):
+        return [draw(bent(item)) for item in value]
+    if isinstance(value, dict):
+        return {draw(bent(key)): draw(bent(item)) for key, item in value.items()}
+    return value
+
+
+def every_string_bent(value):
+    """VALUE with a lone surrogate in every string and key, and NaN for every number (not booleans)."""
+    if isinstance(value, str):
+        return value + "\ud800"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float("nan")
+    if isinstance(value, list):
+        return [every_string_bent(item) for item in value]
+    if isinstance(value, dict):
+        return {every_string_bent(key): every_string_bent(item) for key, item in value.items()}
+    return value
+
+
+def with_secret(event: dict) -> dict:
+    """EVENT with SECRET at the start of its text and postback data (when it has them)."""
+    for key, field in (("message", "text"), ("postback", "data")):
+        part = event.get(key)
+        if isinstance(part, dict) and isinstance(part.get(field), str):
+            event[key] = {**part, field: SECRET + part[field]}
+    return event
+
+
+def escaped(body: dict) -> bytes:
+    """BODY as JSON text a signer may write: lone surrogates as \\ud800 escapes, NaN and Infinity bare."""
+    return json.dumps(body, ensure_ascii=True, allow_nan=True).encode("ascii")
+
+
+def logged(records) -> str:
+    """Everything the log records say: messages, extra fields, tracebacks."""
+    return "\n".join(json.dumps(r.__dict__, ensure_ascii=False, default=str) for r in records)
+
+
+def unhandled(db) -> int:
+    """Rows neither handled nor set aside as failed (a failed row's handled_at is set too)."""
+    with Session(db) as s:
+        return s.exec(
+            select(func.count()).select_from(InboxEvent).where(col(InboxEvent.handled_at).is_(None))
+        ).one()
+
+
+def a_member_saying_everything_oddly(line) -> dict:
+    event = line.text(STAFF, "オンライン申請率 18%")
+    event["message"]["emojis"] = [{"index": 0, "length": 1, "productId": "p", "emojiId": "e"}]
+    return every_string_bent(event)
+
+
+@fuzz_settings()
+@example(batch=[a_member_saying_everything_oddly(Line(None, "", FrozenClock(NOW, TOKYO), None))])
+@given(batch=st.lists(events().flatmap(bent), min_size=1, max_size=4))
+def test_fuzz_surrogates_and_nan_anywhere_are_stored_and_nothing_is_left_after_two_sweeps(
+    line, app, db, staff, errors, caplog, batch
+):
+    errors()
+    caplog.set_level(logging.INFO)
+    body = {"destination": BOT_ID, "events": [with_secret(e) for e in batch]}
+    response = post_signed(line, escaped(body))
+    assert response.status_code == 200, response.status_code
+    events = app.extensions["dxbot"]["events"]
+    for _ in range(2):
+        events.sweep(stale_after=timedelta(0))
+        assert events.drain(timeout=30)
+    assert unhandled(db) == 0  # handled, or set aside as failed: never taken for ever
+    assert SECRET not in logged(caplog.records)
+    assert errors() == []
+
+
+@pytest.fixture
+def stored_only(config, db, clock, sender):
+    """Post to an app that only stores (DXBOT_WEBHOOK_HANDLING=worker): thousands of handlings are not the point."""
+    from bot.app import close_app, create_app
+
+    app = create_app(replace(config, webhook_handling="worker"))
+    app.extensions["dxbot"]["sender"] = sender
+    yield Line(app.test_client(), config.effective_channel_secret, clock, sender)
+    close_app(app)
+
+
+@fuzz_settings(max_examples=3)
+@example(count=65_535 // 12 + 1, batch=[])  # one past PostgreSQL's bind parameters for one INSERT
+@given(
+    count=st.integers(ROWS_PER_STATEMENT - 1, 3 * ROWS_PER_STATEMENT + 1),
+    batch=st.lists(events().flatmap(bent), max_size=3),
+)
+def test_fuzz_thousands_of_events_in_one_body_are_all_stored(stored_only, db, errors, caplog, count, batch):
+    errors()
+    caplog.set_level(logging.INFO)
+    filler = [{"type": "unsend", "webhookEventId": new_event_id(), "timestamp": n} for n in range(count)]
+    body = {"destination": BOT_ID, "events": [*filler, *(with_secret(e) for e in batch)]}
+    before = counts(db)["InboxEvent"]
+    response = post_signed(stored_only, escaped(body))
+    assert response.status_code == 200, response.status_code
+    with Session(db) as s:
+        stored = s.exec(
+            select(func.count())
+            .select_from(InboxEvent)
+            .where(col(InboxEvent.webhook_event_id).in_([e["webhookEventId"] for e in filler]))
+        ).one()
+    assert stored == count and counts(db)["InboxEvent"] >= before + count
+    assert SECRET not in logged(caplog.records)
+    assert errors() == []
