@@ -240,11 +240,11 @@ def parse_body(body: bytes) -> dict | None:
 
     What JSON text may hold but no database can store is made storable, so that a signed body is never
     refused for ever (LINE's redeliveries of it all failing): NUL characters (\\u0000) are dropped from
-    every string (PostgreSQL's text cannot hold them), NaN, Infinity and numbers too large for a float
-    become null (as JavaScript's JSON.stringify writes them; PostgreSQL's json refuses them), so do
-    integers of more than 4,300 digits (Python refuses to convert them), and lone
-    surrogates (\\ud800 not part of a pair) become U+FFFD in every string and key (no UTF-8 encoding
-    exists for them) — the same replacement on every delivery, so a redelivery keeps its event id.
+    every string (PostgreSQL's text cannot hold them); NaN, Infinity, numbers too large for a float and
+    integers of more than 4,300 digits (Python will not convert them) become null, as JavaScript's
+    JSON.stringify writes them (PostgreSQL's json refuses them); lone surrogates (\\ud800 not part of a
+    pair) become U+FFFD in every string and key (no UTF-8 exists for them). The same on every delivery,
+    so a redelivery keeps its event id.
     """
     try:
         text = body.decode("utf-8")
