@@ -623,10 +623,9 @@ def _answer_rows(
             not_before=now,
             now=now,
         )
-    except (
-        OutboxError
-    ):  # a message LINE's spec refuses: sent straight (and refused) rather than lose the report
-        log.exception("webhook answer could not be queued", extra={"stage": "queue"})
+    except OutboxError as exc:
+        # LINE's spec refuses a message or the chat id: sent straight, as before, not lost with the report.
+        log.error("webhook answer could not be queued", extra={"stage": "queue", "error": type(exc).__name__})
         return []
     for row in rows:
         row.attempts, row.next_attempt_at = 1, now + LEASE
@@ -793,7 +792,7 @@ def send_answer(
 
 
 def _attempt(call: Callable[..., SendResult], *args, **kwargs) -> SendResult:
-    """CALL's result; a sender that raises instead (DeliveryError, or a request it refuses) is a failed one."""
+    """CALL's result; a sender that raises instead (DeliveryError, a request it refuses) has failed."""
     try:
         return call(*args, **kwargs)
     except DeliveryError as exc:

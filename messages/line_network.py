@@ -60,7 +60,7 @@ class LineNetwork:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], base_url: str | None = None) -> LineNetwork:
-        """Read the timeouts and the proxy for LINE at BASE_URL (None: LINE's own host); ValueError names the variable."""
+        """The timeouts and proxy for LINE at BASE_URL (None: LINE's own); ValueError names the variable."""
 
         def get(name: str) -> str | None:
             value = env.get(name)

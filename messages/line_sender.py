@@ -148,7 +148,7 @@ class LineSender:
         self.timeout = timeout
 
     def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
-        """The person's LINE display name (for registration); None when LINE will not say or does not answer."""
+        """The person's LINE display name (for registration); None when LINE will not say or not answer."""
         try:
             if group_id and group_id.startswith("C"):
                 profile = self.api.get_group_member_profile(group_id, user_id, _request_timeout=self.timeout)

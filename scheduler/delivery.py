@@ -84,7 +84,7 @@ class SendFailure(Exception):
 
 
 class SenderTransport:
-    """Send rows through a Sender (LINE's, the console's, the test's): push for one recipient, multicast for several."""
+    """Send rows through a Sender (LINE's, the console's, a test's): push for one, multicast for several."""
 
     def __init__(self, sender):
         self.sender = sender
