@@ -13,8 +13,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from linebot.v3.messaging import TextMessage
 from sqlmodel import Session, func, select
 
+import bot.webhook as webhook
 from bot.webhook import REPLY_TOKEN_TTL
 from messages.line_sender import make_sender
 from models.clock import FrozenClock
@@ -174,12 +176,12 @@ def test_a_reply_refused_by_the_mock_line_with_500_arrives_by_push_through_the_r
     app, client, config, clock, db, staff
 ):
     fake = FakeLine().start()
+    sender = make_sender(
+        replace(config, sender="line", channel_access_token=TOKEN, line_api_base_url=fake.url),
+        session_factory(db),
+        clock,
+    )
     try:
-        sender = make_sender(
-            replace(config, sender="line", channel_access_token=TOKEN, line_api_base_url=fake.url),
-            session_factory(db),
-            clock,
-        )
         app.extensions["dxbot"]["sender"] = sender
         line = Line(client, config.effective_channel_secret, clock, sender)
         fake.script = [(500, {"message": "Internal server error"})]
@@ -193,3 +195,21 @@ def test_a_reply_refused_by_the_mock_line_with_500_arrives_by_push_through_the_r
     finally:
         sender.api.api_client.close()
         fake.stop()
+
+
+@pytest.mark.parametrize("reply_fails", [False, True], ids=["reply", "reply-fails"])
+def test_an_answer_of_seven_messages_is_two_rows_the_reply_takes_the_first_five(
+    line, db, staff, monkeypatch, reply_fails
+):
+    monkeypatch.setattr(
+        webhook, "build", lambda *args, **kwargs: [TextMessage(text=f"{n}/7") for n in range(1, 8)]
+    )
+    if reply_fails:
+        line.sender.fail_next("reply", 500)
+    line.post(line.body(line.text(staff, REPORT)))
+    first, second = outbox(db)
+    assert [len(first.messages), len(second.messages)] == [5, 2]
+    assert first.retry_key != second.retry_key and {first.status, second.status} == {"sent"}
+    expected = [("push", first.retry_key)] if reply_fails else [("reply", None)]
+    assert [(r.kind, r.retry_key) for r in line.sender.sent] == [*expected, ("push", second.retry_key)]
+    assert line.sender.texts() == [f"{n}/7" for n in range(1, 8)]
