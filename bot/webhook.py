@@ -798,7 +798,8 @@ def _attempt(call: Callable[..., SendResult], *args, **kwargs) -> SendResult:
     except DeliveryError as exc:
         return failed(exc.status, exc.message, exc.details)
     except Exception as exc:
-        log.warning("sender raised instead of answering", extra={"error": type(exc).__name__}, exc_info=True)
+        # The error class only: a refused request's message may quote the text it refused.
+        log.warning("sender raised instead of answering", extra={"error": type(exc).__name__})
         return failed(None, type(exc).__name__)
 
 
