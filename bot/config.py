@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from messages.line_network import LineNetwork
 from models.clock import Clock, make_clock, parse_timezone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,7 @@ class Config:
     secret_key: str | None = field(default=None, repr=False)
     simulator: bool = False  # DXBOT_SIMULATOR=1: serve /simulator even with the LINE sender
     webhook_handling: str = "background"
+    line_network: LineNetwork = field(default_factory=LineNetwork)  # LINE calls' timeouts and proxy
     testing: bool = False
 
     @classmethod
@@ -51,6 +53,10 @@ class Config:
             return value.strip() if value and value.strip() else None
 
         token = get("LINE_CHANNEL_ACCESS_TOKEN")
+        try:
+            line_network = LineNetwork.from_env(env, base_url=get("LINE_API_BASE_URL"))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         config = cls(
             database_url=get("DXBOT_DATABASE_URL") or default_database_url(),
             channel_secret=get("LINE_CHANNEL_SECRET"),
@@ -63,6 +69,7 @@ class Config:
             secret_key=get("DXBOT_SECRET_KEY"),
             simulator=(get("DXBOT_SIMULATOR") or "").lower() in ("1", "true", "yes", "on"),
             webhook_handling=(get("DXBOT_WEBHOOK_HANDLING") or "background").lower(),
+            line_network=line_network,
         )
         config = replace(config, **overrides)
         config.validate()

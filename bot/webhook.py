@@ -51,12 +51,15 @@ from bot.inbox_writer import InboxWriter, insert_new_events
 from bot.ops import REQUEST_ID, REQUEST_ID_HEADER
 from messages.builders import build
 from messages.intents import Notice
-from messages.senders import MAX_MESSAGES, Sender
+from messages.line_sender import DeliveryError
+from messages.senders import MAX_MESSAGES, Sender, SendResult, failed
 from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.members import get_member
-from models.tables import InboxEvent
+from models.tables import InboxEvent, OutboxMessage
 from models.types import utcnow
+from scheduler.delivery import LEASE, SenderTransport, mark_sent, send_claimed
+from scheduler.outbox import OutboxError, build_rows
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,8 @@ class EventResult:
     webhook_event_id: str
     event_type: str
     outcome: str  # respond()'s outcome, or duplicate | error
-    delivered: str | None = None  # reply | push | None (nothing to say, or delivery failed)
+    # reply | push | queued (the outbox's deliver sends the rest) | None (nothing to say, or refused for good)
+    delivered: str | None = None
 
 
 def short(identifier: object) -> str | None:
@@ -589,7 +593,7 @@ def handle_event(
                 "webhook event handled by a concurrent delivery", extra={**fields, "outcome": "duplicate"}
             )
             return EventResult(event_id, event_type, "duplicate")
-        response, messages = handled
+        response, answer = handled
     except DATABASE_TROUBLE as exc:
         # Rolled back and unhandled: a redelivery (inline) or the event worker's sweep handles it later.
         log.exception(
@@ -616,7 +620,17 @@ def handle_event(
         )
         return EventResult(event_id, event_type, "error", delivered)
 
-    delivered = _deliver_safely(raw, incoming, messages, event_id, sender=sender, clock=clock, fields=fields)
+    messages = answer.messages
+    delivered = send_answer(
+        raw,
+        incoming,
+        answer,
+        event_id,
+        session_factory=session_factory,
+        sender=sender,
+        clock=clock,
+        fields=fields,
+    )
     outcome = response.outcome
     if messages and delivered is None:
         outcome = "error"  # handled (handled_at stays set: never applied twice) but the answer did not arrive
@@ -636,15 +650,26 @@ def handle_event(
     return EventResult(event_id, event_type, outcome, delivered)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the handling says: its messages, and the outbox rows committed with its writes that carry them."""
+
+    messages: list[Message]
+    rows: list[OutboxMessage]  # leased to this handling; empty when there is no chat to push to
+
+
 def respond_and_mark(
     incoming: Incoming, row_id: int, *, session_factory: SessionFactory, clock: Clock
-) -> tuple[Response, list[Message]] | None:
-    """Run the conversation, build its messages and mark the inbox row handled — all in one transaction.
+) -> tuple[Response, Answer] | None:
+    """Run the conversation, build its messages, queue them and mark the inbox row handled — one transaction.
 
     The row is claimed last, with a conditional UPDATE of handled_at: when LINE's copies of one event
     race, the later ones wait on the row's lock, find it handled and roll their own writes back (None).
     Claiming last keeps SQLite's single write lock short: the conversation's reads happen before it.
-    The raw event stays on the row only when it came from a registered member.
+    The answer's outbox rows are added after the claim (so they are written once), already leased to
+    this handling, which sends them as soon as this commits; should it die first, the clock's `deliver`
+    pushes them when the lease runs out. The raw event stays on the row only when it came from a
+    registered member.
     """
     from bot.conversation.respond import respond  # imported late: the conversation imports a lot
 
@@ -654,6 +679,7 @@ def respond_and_mark(
             messages = [
                 m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
             ]
+            rows = _answer_rows(incoming, messages, row_id, clock)
             member = response.member
             values: dict[str, Any] = {"handled_at": clock.now(), "outcome": response.outcome}
             if member is None or not member.active:
@@ -666,9 +692,37 @@ def respond_and_mark(
             ).rowcount
             if claimed != 1:
                 raise _HandledElsewhere
+            session.add_all(rows)
     except _HandledElsewhere:
         return None
-    return response, messages
+    return response, Answer(messages, rows)
+
+
+def _answer_rows(
+    incoming: Incoming, messages: list[Message], row_id: int, clock: Clock
+) -> list[OutboxMessage]:
+    """The answer as outbox rows (≤ 5 messages each) leased to this handling; none without a chat to push to."""
+    chat_id = incoming.group_id or incoming.user_id
+    if not messages or not isinstance(chat_id, str) or not chat_id.strip():
+        return []
+    now = clock.now()
+    try:
+        rows = build_rows(
+            job="webhook",
+            kind="answer",
+            dedup_key=f"answer:{row_id}",
+            recipients=[chat_id],
+            messages=messages,
+            not_before=now,
+            now=now,
+        )
+    except OutboxError as exc:
+        # LINE's spec refuses a message or the chat id: sent straight, as before, not lost with the report.
+        log.error("webhook answer could not be queued", extra={"stage": "queue", "error": type(exc).__name__})
+        return []
+    for row in rows:
+        row.attempts, row.next_attempt_at = 1, now + LEASE
+    return rows
 
 
 class _HandledElsewhere(Exception):
@@ -789,25 +843,99 @@ def reply_token_usable(raw: dict, at: datetime, clock: Clock) -> bool:
     return not _is_redelivery(raw) and clock.now() - at <= REPLY_TOKEN_TTL
 
 
+def send_answer(
+    raw: dict,
+    incoming: Incoming,
+    answer: Answer,
+    event_id: str,
+    *,
+    session_factory: SessionFactory,
+    sender: Sender,
+    clock: Clock,
+    fields: dict[str, Any],
+) -> str | None:
+    """Send the committed answer at once: reply while the token is fresh, push each row otherwise.
+
+    A failed reply (5xx, a timeout, an expired token) sends the same messages as a push with the row's
+    retry key. A reply carries no retry key, and one that timed out may have arrived all the same: the
+    push after it is then a duplicate, accepted (and logged) rather than risk a lost confirmation. A row
+    whose push fails too stays pending for the clock's `deliver` (same retry key, its backoff). Returns
+    reply | push | queued (a row waits for the clock) | None (nothing to say, or LINE refused for good).
+    """
+    if not answer.rows:
+        return _deliver_safely(
+            raw, incoming, answer.messages, event_id, sender=sender, clock=clock, fields=fields
+        )
+    rows, how = list(answer.rows), "push"
+    try:
+        if reply_token_usable(raw, incoming.at, clock):
+            first = answer.messages[:MAX_MESSAGES]  # rows[0]'s messages
+            result = _attempt(sender.reply, raw["replyToken"], first, to=rows[0].recipients[0])
+            if result.ok:
+                mark_sent(session_factory, rows.pop(0), clock.now())
+                how = "reply"
+            else:
+                log.warning(
+                    "reply not answered; the answer goes as a push and may arrive twice"
+                    if result.http_status is None
+                    else "reply refused; the answer goes as a push",
+                    extra={
+                        **fields,
+                        "stage": "reply",
+                        "status": result.http_status,
+                        "line_message": result.message,
+                    },
+                )
+        transport = SenderTransport(sender)
+        states = {send_claimed(session_factory, transport, row, clock).state for row in rows}
+    except Exception:  # committed rows are not lost: the clock's deliver takes them when the lease ends
+        log.exception(
+            "webhook answer not sent now; the outbox sends it", extra={**fields, "stage": "deliver"}
+        )
+        return "queued"
+    if "failed" in states:
+        return None
+    return "queued" if "retrying" in states else how
+
+
+def _attempt(call: Callable[..., SendResult], *args, **kwargs) -> SendResult:
+    """CALL's result; a sender that raises instead (DeliveryError, a request it refuses) has failed."""
+    try:
+        return call(*args, **kwargs)
+    except DeliveryError as exc:
+        return failed(exc.status, exc.message, exc.details)
+    except Exception as exc:
+        # The error class only: a refused request's message may quote the text it refused.
+        log.warning("sender raised instead of answering", extra={"error": type(exc).__name__})
+        return failed(None, type(exc).__name__)
+
+
 def deliver(
     raw: dict, incoming: Incoming, messages: Sequence[Message], event_id: str, *, sender: Sender, clock: Clock
 ) -> str | None:
-    """Send MESSAGES back where the event came from: reply while the token is fresh, else push."""
+    """Send MESSAGES straight back, without an outbox row (an error notice, or no chat to push to).
+
+    Reply while the token is fresh; push when it is stale or the reply failed (each chunk with a retry
+    key of its own, so a repeated push arrives once). None when nothing could be sent.
+    """
     if not messages:
         return None
     chat_id = incoming.group_id or incoming.user_id
     chunks = [list(messages[i : i + MAX_MESSAGES]) for i in range(0, len(messages), MAX_MESSAGES)]
-    how = "push"
-    if reply_token_usable(raw, incoming.at, clock):
-        sender.reply(raw["replyToken"], chunks.pop(0), to=chat_id)
-        how = "reply"
-    if chunks and not chat_id:
+    how, first = "push", 0
+    if (
+        reply_token_usable(raw, incoming.at, clock)
+        and _attempt(sender.reply, raw["replyToken"], chunks[0], to=chat_id).ok
+    ):
+        how, first = "reply", 1
+    if first < len(chunks) and not chat_id:
         log.warning("nowhere to push the answer", extra={"webhook_event_id": event_id})
         return None if how == "push" else how
-    for number, chunk in enumerate(chunks):
+    for number in range(first, len(chunks)):
         # A retry key per event and chunk: if this push is ever repeated, LINE delivers it only once.
         retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{event_id}/{number}"))
-        sender.push(chat_id, chunk, retry_key=retry_key)
+        if not _attempt(sender.push, chat_id, chunks[number], retry_key=retry_key).ok:
+            return None
     return how
 
 

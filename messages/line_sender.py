@@ -19,7 +19,8 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
 )
 
-from messages.senders import ConsoleSender, MessageLimitError, Sender, check_request
+from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+from messages.senders import ConsoleSender, MessageLimitError, Sender, SendResult, check_request, failed
 from messages.transcript import transcript_recorder
 from models.clock import Clock, SystemClock
 from models.db import SessionFactory
@@ -30,7 +31,11 @@ RETRY_KEY_ACCEPTED = 409  # LINE: a request with this X-Line-Retry-Key was alrea
 
 
 class DeliveryError(RuntimeError):
-    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message."""
+    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message.
+
+    LineSender returns a failed SendResult instead; a sender of another kind that raises this is read
+    the same way by the webhook and the outbox delivery.
+    """
 
     def __init__(self, kind: str, status: int | None, message: str, details: Sequence[str] = ()):
         self.kind, self.status, self.message, self.details = kind, status, message, tuple(details)
@@ -90,45 +95,98 @@ class WireMulticastRequest(_SerialisedInOnePass, MulticastRequest):
     """MulticastRequest, serialised in one pass."""
 
 
-class LineSender:
-    """Deliver through LINE's Messaging API: replies without a retry key, pushes and multicasts with one."""
+class TimedApiClient(ApiClient):
+    """An ApiClient whose every call has a (connect, read) timeout unless the call gives its own.
 
-    def __init__(self, api: MessagingApi, clock: Clock | None = None):
+    line-bot-sdk passes no timeout unless asked (urllib3 then waits for ever); this covers every API the
+    client serves (messages, profiles, quota, rich menus, blobs), not only the calls LineSender makes.
+    """
+
+    def __init__(self, configuration: Configuration, timeout: tuple[float, float]):
+        super().__init__(configuration)
+        self.timeout = timeout
+
+    def call_api(self, *args, _request_timeout=None, **kwargs):
+        return super().call_api(*args, _request_timeout=_request_timeout or self.timeout, **kwargs)
+
+
+def line_api_client(config) -> TimedApiClient:
+    """A client for LINE's APIs as configured: token, host, proxy (credentials in a header), timeouts.
+
+    The HTTP client itself never retries (retries=0), so a call takes at most the connect plus the read
+    timeout: a failed push is retried by the outbox with its retry key, a failed reply becomes a push.
+    """
+    network = config.line_network
+    configuration = Configuration(
+        access_token=config.channel_access_token,
+        host=(config.line_api_base_url or "").rstrip("/") or None,  # None: LINE's own hosts
+    )
+    configuration.retries = 0
+    configuration.proxy = network.proxy_url()
+    credentials = network.proxy_credentials()
+    if credentials is not None:
+        configuration.proxy_headers = urllib3.make_headers(proxy_basic_auth=credentials)
+    return TimedApiClient(configuration, network.timeout)
+
+
+class LineSender:
+    """Deliver through LINE's Messaging API: replies without a retry key, pushes and multicasts with one.
+
+    Every call passes TIMEOUT (connect, read) and returns a SendResult: LINE refusing, timing out or not
+    being reachable is a failed result (logged here), never an exception.
+    """
+
+    def __init__(
+        self,
+        api: MessagingApi,
+        clock: Clock | None = None,
+        *,
+        timeout: tuple[float, float] = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
+    ):
         self.api = api
         self.clock: Clock = clock or SystemClock()
+        self.timeout = timeout
 
     def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
-        """The person's LINE display name (for registration); None when LINE will not say."""
+        """The person's LINE display name (for registration); None when LINE will not say or not answer."""
         try:
             if group_id and group_id.startswith("C"):
-                profile = self.api.get_group_member_profile(group_id, user_id)
+                profile = self.api.get_group_member_profile(group_id, user_id, _request_timeout=self.timeout)
             elif group_id:
-                profile = self.api.get_room_member_profile(group_id, user_id)
+                profile = self.api.get_room_member_profile(group_id, user_id, _request_timeout=self.timeout)
             else:
-                profile = self.api.get_profile(user_id)
+                profile = self.api.get_profile(user_id, _request_timeout=self.timeout)
         except ApiException as exc:
             log.info("profile lookup failed", extra={"user": _short(user_id), "status": exc.status})
             return None
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # no connection, timeouts
+            log.info("profile lookup failed", extra={"user": _short(user_id), "error": type(exc).__name__})
+            return None
         return getattr(profile, "display_name", None)
 
-    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> None:
+    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> SendResult:
         """Answer an event with its reply token (never with X-Line-Retry-Key: LINE answers 400 to that)."""
         if not reply_token:
             raise MessageLimitError("reply token is empty")
         check_request("reply", to, messages, reply_token=reply_token)
         request = WireReplyMessageRequest(reply_token=reply_token, messages=list(messages))
-        self._call(
-            "reply", lambda: self.api.reply_message_with_http_info(request), [to] if to else [], messages
+        return self._call(
+            "reply",
+            lambda: self.api.reply_message_with_http_info(request, _request_timeout=self.timeout),
+            [to] if to else [],
+            messages,
         )
 
-    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> None:
+    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> SendResult:
         """Send to one user, group or room; the retry key lets a repeated push arrive only once."""
         retry_key = retry_key or str(uuid.uuid4())
         check_request("push", to, messages, retry_key=retry_key)
         request = WirePushMessageRequest(to=to, messages=list(messages))
-        self._call(
+        return self._call(
             "push",
-            lambda: self.api.push_message_with_http_info(request, x_line_retry_key=retry_key),
+            lambda: self.api.push_message_with_http_info(
+                request, x_line_retry_key=retry_key, _request_timeout=self.timeout
+            ),
             [to],
             messages,
             retry_key,
@@ -136,14 +194,16 @@ class LineSender:
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
-    ) -> None:
+    ) -> SendResult:
         """Send the same messages to up to 500 users in one request."""
         retry_key = retry_key or str(uuid.uuid4())
         check_request("multicast", to, messages, retry_key=retry_key)
         request = WireMulticastRequest(to=list(to), messages=list(messages))
-        self._call(
+        return self._call(
             "multicast",
-            lambda: self.api.multicast_with_http_info(request, x_line_retry_key=retry_key),
+            lambda: self.api.multicast_with_http_info(
+                request, x_line_retry_key=retry_key, _request_timeout=self.timeout
+            ),
             list(to),
             messages,
             retry_key,
@@ -156,8 +216,8 @@ class LineSender:
         to: list[str],
         messages: Sequence[Message],
         retry_key: str | None = None,
-    ) -> None:
-        """Make the request; log what left (never the token) and turn LINE's refusals into DeliveryError."""
+    ) -> SendResult:
+        """Make the request, log what left (never the token) and say what LINE made of it."""
         fields = {
             "kind": kind,
             "to": [_short(r) for r in to[:3]],
@@ -170,25 +230,24 @@ class LineSender:
         except ApiException as exc:
             if exc.status == RETRY_KEY_ACCEPTED and retry_key is not None:
                 log.info("LINE had already accepted this request (same retry key)", extra=fields)
-                return
+                return SendResult("accepted-before", RETRY_KEY_ACCEPTED, "The retry key is already accepted")
             message, details = line_error(exc)
+            status = exc.status or None  # the SDK reports a TLS failure as status 0: no answer from LINE
             log.warning(
                 "LINE refused a request",
-                extra={**fields, "status": exc.status, "line_message": message, "details": details},
+                extra={**fields, "status": status, "line_message": message, "details": details},
             )
-            raise DeliveryError(kind, exc.status, message, details) from exc
-        except (OSError, urllib3.exceptions.HTTPError) as exc:  # no connection, timeouts, too many retries
+            return failed(status, message, details)
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # no connection, timeouts, the proxy refused
             log.warning("LINE could not be reached", extra={**fields, "error": type(exc).__name__})
-            raise DeliveryError(kind, None, str(exc) or type(exc).__name__) from exc
+            return failed(None, (str(exc) or type(exc).__name__)[:300])
+        status = getattr(response, "status_code", None)
         headers = getattr(response, "headers", None) or {}
         log.info(
             "sent to LINE",
-            extra={
-                **fields,
-                "status": getattr(response, "status_code", None),
-                "line_request_id": headers.get("x-line-request-id"),
-            },
+            extra={**fields, "status": status, "line_request_id": headers.get("x-line-request-id")},
         )
+        return SendResult("accepted", status)
 
 
 def make_sender(config, session_factory: SessionFactory, clock: Clock) -> Sender:
@@ -196,9 +255,5 @@ def make_sender(config, session_factory: SessionFactory, clock: Clock) -> Sender
     if config.sender == "console":
         return ConsoleSender(clock=clock, record=transcript_recorder(session_factory))
     if config.sender == "line":
-        configuration = Configuration(
-            access_token=config.channel_access_token,
-            host=(config.line_api_base_url or "").rstrip("/") or None,  # None: LINE's own hosts
-        )
-        return LineSender(MessagingApi(ApiClient(configuration)), clock)
+        return LineSender(MessagingApi(line_api_client(config)), clock, timeout=config.line_network.timeout)
     raise ValueError(f"unknown sender {config.sender!r}; expected console or line")

@@ -17,6 +17,7 @@ from models.clock import Clock, SystemClock
 
 Kind = Literal["reply", "push", "multicast"]
 KINDS: tuple[Kind, ...] = ("reply", "push", "multicast")
+Status = Literal["accepted", "accepted-before", "failed"]
 
 MAX_MESSAGES = 5
 MAX_MULTICAST_RECIPIENTS = 500
@@ -45,16 +46,61 @@ class SentRequest:
         return [t for t in (message_text(m) for m in self.messages) if t is not None]
 
 
+@dataclass(frozen=True)
+class SendResult:
+    """What became of one request: accepted, accepted before (LINE's 409 for a used retry key), or failed.
+
+    A failed result carries LINE's HTTP status (None: no answer — refused, reset or timed out, so the
+    request may or may not have arrived) and LINE's message with its details.
+    """
+
+    status: Status
+    http_status: int | None = None
+    message: str = ""
+    details: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when LINE has the request (now or from an earlier try with the same retry key)."""
+        return self.status != "failed"
+
+    def __str__(self) -> str:
+        if self.ok:
+            return self.status
+        where = (
+            f"LINE answered {self.http_status}"
+            if self.http_status is not None
+            else "LINE could not be reached"
+        )
+        extra = f" ({'; '.join(self.details)})" if self.details else ""
+        return f"{where}: {self.message}{extra}"
+
+
+ACCEPTED = SendResult("accepted", 200)
+ACCEPTED_BEFORE = SendResult("accepted-before", 409, "The retry key is already accepted")
+
+
+def failed(http_status: int | None, message: str, details: Sequence[str] = ()) -> SendResult:
+    """A failed result (HTTP_STATUS None: LINE never answered)."""
+    return SendResult("failed", http_status, message, tuple(details))
+
+
 class Sender(Protocol):
-    """Anything that can deliver the bot's messages: LINE itself, the console, or a test recorder."""
+    """Anything that can deliver the bot's messages: LINE itself, the console, or a test recorder.
 
-    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> None: ...
+    Every call says what became of the request; LINE refusing or not answering is a failed result, not
+    an exception. A request the bot should never have built (MessageLimitError) still raises.
+    """
 
-    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> None: ...
+    def reply(
+        self, reply_token: str, messages: Sequence[Message], *, to: str | None = None
+    ) -> SendResult: ...
+
+    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> SendResult: ...
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
-    ) -> None: ...
+    ) -> SendResult: ...
 
 
 def utf16_length(text: str) -> int:
@@ -209,21 +255,25 @@ def _write(stream: TextIO, text: str) -> None:
 
 
 class _CheckingSender:
-    """Shared plumbing: check each request, freeze it, hand it to _deliver."""
+    """Shared plumbing: check each request, freeze it, hand it to _send (by default: _deliver, accepted)."""
 
     def __init__(self, clock: Clock | None = None):
         self.clock: Clock = clock or SystemClock()
 
-    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> None:
-        self._deliver(build_request("reply", messages, clock=self.clock, to=to, reply_token=reply_token))
+    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> SendResult:
+        return self._send(build_request("reply", messages, clock=self.clock, to=to, reply_token=reply_token))
 
-    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> None:
-        self._deliver(build_request("push", messages, clock=self.clock, to=to, retry_key=retry_key))
+    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> SendResult:
+        return self._send(build_request("push", messages, clock=self.clock, to=to, retry_key=retry_key))
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
-    ) -> None:
-        self._deliver(build_request("multicast", messages, clock=self.clock, to=to, retry_key=retry_key))
+    ) -> SendResult:
+        return self._send(build_request("multicast", messages, clock=self.clock, to=to, retry_key=retry_key))
+
+    def _send(self, request: SentRequest) -> SendResult:
+        self._deliver(request)
+        return ACCEPTED
 
     def _deliver(self, request: SentRequest) -> None:
         raise NotImplementedError
@@ -264,11 +314,49 @@ class RecordingSender(_CheckingSender):
 
     Every request is also validated against LINE's OpenAPI spec with its discriminators resolved and
     LINE's documented limits (messages.validator); an invalid one raises LineValidationError and is not kept.
+    Like LINE, a retry key it has accepted is accepted-before (409) the next time and reaches nobody again;
+    fail_next() makes a coming request fail, as LINE answering 5xx or not answering would.
     """
 
     def __init__(self, clock: Clock | None = None):
         super().__init__(clock)
         self.sent: list[SentRequest] = []
+        self.refused: list[
+            SentRequest
+        ] = []  # requests a failure was queued for (kept in sent too if arrived)
+        self._failures: dict[str, list[tuple[SendResult, bool]]] = {}
+        self._retry_keys: set[str] = set()
+
+    def fail_next(
+        self,
+        kind: Kind,
+        status: int | None = 500,
+        message: str = "Internal server error",
+        *,
+        arrived: bool = False,
+    ) -> None:
+        """Make the next KIND request fail with STATUS (None: a timeout); ARRIVED: it reached the user anyway."""
+        self._failures.setdefault(kind, []).append((failed(status, message), arrived))
+
+    def _send(self, request: SentRequest) -> SendResult:
+        queued = self._failures.get(request.kind)
+        if queued:
+            result, arrived = queued.pop(0)
+            if arrived:
+                self._accept(request)
+            else:
+                check_request_body(request.kind, line_request_body(request))
+            self.refused.append(request)
+            return result
+        if request.retry_key is not None and request.retry_key in self._retry_keys:
+            return ACCEPTED_BEFORE
+        self._accept(request)
+        return ACCEPTED
+
+    def _accept(self, request: SentRequest) -> None:
+        self._deliver(request)
+        if request.retry_key is not None:
+            self._retry_keys.add(request.retry_key)
 
     def _deliver(self, request: SentRequest) -> None:
         check_request_body(request.kind, line_request_body(request))
@@ -288,5 +376,6 @@ class RecordingSender(_CheckingSender):
         return [request for request in self.sent if user_id in request.to]
 
     def clear(self) -> None:
-        """Forget what was sent (between the steps of a test)."""
+        """Forget what was sent (between the steps of a test); like LINE, used retry keys stay used."""
         self.sent.clear()
+        self.refused.clear()

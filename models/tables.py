@@ -327,7 +327,7 @@ class OutboxMessage(SQLModel, table=True):
     job: str = Field(max_length=32)
     kind: str = Field(
         max_length=32
-    )  # kickoff | kpi-request | final-actuals | nudge | escalation | digest | notice
+    )  # kickoff | kpi-request | final-actuals | nudge | escalation | digest | notice | answer (webhook)
     section_id: int | None = Field(default=None, foreign_key="section.id", index=True)
     recipients: list[str] = json_list()
     messages: list[dict] = json_list()  # LINE message JSON, built when queued

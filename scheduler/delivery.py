@@ -5,6 +5,9 @@ and counts the attempt; rowcount 1 means it is ours), the claim is committed, th
 the row's X-Line-Retry-Key, and the result is committed afterwards. Two deliverers cannot claim the same
 row; a deliverer that dies after sending leaves the row pending with the same retry key, so the resend
 after the lease gets LINE's 409 ("already accepted") and is marked sent — never twice, never lost.
+Requests go through the Sender (LineSender in production, with its timeouts and proxy), whose result
+says what LINE made of them. The webhook writes its answers as rows already leased to itself and sends
+them at once (send_claimed); only those it could not send are left here for the retries.
 
 Outcomes: 2xx or 409 → sent; 429 (rate), 5xx, timeouts → back off (1, 2, 4 … minutes, at most an hour)
 with the same retry key, failed after MAX_ATTEMPTS; 429 for the monthly quota → failed at once and the
@@ -23,13 +26,8 @@ from linebot.v3.messaging import ApiException, Message, MessagingApi
 from sqlalchemy import or_, update
 from sqlmodel import select
 
-from messages.line_sender import (
-    DeliveryError,
-    LineSender,
-    WireMulticastRequest,
-    WirePushMessageRequest,
-    line_error,
-)
+from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+from messages.line_sender import DeliveryError, LineSender
 from messages.senders import MessageLimitError
 from messages.validator import LineValidationError
 from models.clock import Clock
@@ -46,12 +44,13 @@ from scheduler.outbox import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-LEASE = timedelta(
-    minutes=5
-)  # longer than a request can take (REQUEST_TIMEOUT), so a live claim is never stolen
+# Longer than a request can take (connect + read timeout, at most 2 × MAX_TIMEOUT), so a live claim is
+# never stolen; the webhook's own answer rows are written leased for as long.
+LEASE = timedelta(minutes=5)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
-REQUEST_TIMEOUT = (10, 60)  # seconds: connect, read
+# Seconds (connect, read) for the quota look-up and a bare MessagingApi; a LineSender has its own.
+REQUEST_TIMEOUT = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
 QUOTA_CHECK_ABOVE = 500  # recipients due in one run before the monthly quota is checked
 RETRY_KEY_ACCEPTED = 409
 MONTHLY_LIMIT_WORDS = ("monthly limit",)  # LINE: 429 "You have reached your monthly limit."
@@ -84,65 +83,34 @@ class SendFailure(Exception):
         return self.status is None or self.status == 429 or self.status >= 500
 
 
-class ApiTransport:
-    """Send rows with line-bot-sdk's MessagingApi: push for one recipient, multicast for several."""
+class SenderTransport:
+    """Send rows through a Sender (LINE's, the console's, a test's): push for one, multicast for several."""
 
-    def __init__(self, api: MessagingApi):
-        self.api = api
+    def __init__(self, sender):
+        self.sender = sender
+        self.api = sender.api if isinstance(sender, LineSender) else None  # for the quota check
 
     def send(self, row: OutboxMessage) -> bool:
         """Send ROW; True when sent now, False when LINE had already accepted its retry key (409)."""
         messages = [Message.from_dict(m) for m in row.messages]
         try:
             if request_kind(row.recipients) == "push":
-                self.api.push_message_with_http_info(
-                    WirePushMessageRequest(to=row.recipients[0], messages=messages),
-                    x_line_retry_key=row.retry_key,
-                    _request_timeout=REQUEST_TIMEOUT,
-                )
+                result = self.sender.push(row.recipients[0], messages, retry_key=row.retry_key)
             else:
-                self.api.multicast_with_http_info(
-                    WireMulticastRequest(to=list(row.recipients), messages=messages),
-                    x_line_retry_key=row.retry_key,
-                    _request_timeout=REQUEST_TIMEOUT,
-                )
-        except ApiException as exc:
-            if exc.status == RETRY_KEY_ACCEPTED:
-                return False
-            message, details = line_error(exc)
-            raise SendFailure(exc.status, message, details) from exc
-        except (OSError, urllib3.exceptions.HTTPError) as exc:  # refused, reset, timed out
-            raise SendFailure(None, str(exc)[:300] or type(exc).__name__) from exc
-        return True
-
-
-class SenderTransport:
-    """Send rows through any Sender (the console sender prints them; the test sender records them)."""
-
-    def __init__(self, sender):
-        self.sender = sender
-        self.api = None
-
-    def send(self, row: OutboxMessage) -> bool:
-        messages = [Message.from_dict(m) for m in row.messages]
-        try:
-            if request_kind(row.recipients) == "push":
-                self.sender.push(row.recipients[0], messages, retry_key=row.retry_key)
-            else:
-                self.sender.multicast(list(row.recipients), messages, retry_key=row.retry_key)
-        except DeliveryError as exc:
+                result = self.sender.multicast(list(row.recipients), messages, retry_key=row.retry_key)
+        except DeliveryError as exc:  # a sender that raises instead of answering with a result
             raise SendFailure(exc.status, exc.message, exc.details) from exc
         except (MessageLimitError, LineValidationError) as exc:
             raise SendFailure(400, str(exc)) from exc
-        return True
+        if not result.ok:
+            raise SendFailure(result.http_status, result.message, result.details)
+        return result.status != "accepted-before"
 
 
-def make_transport(sender_api) -> ApiTransport | SenderTransport:
-    """A MessagingApi (or a LineSender's) is used directly, so timeouts and 409s are handled here."""
+def make_transport(sender_api) -> SenderTransport:
+    """A transport over a Sender; a bare MessagingApi is wrapped in a LineSender with REQUEST_TIMEOUT."""
     if isinstance(sender_api, MessagingApi):
-        return ApiTransport(sender_api)
-    if isinstance(sender_api, LineSender):
-        return ApiTransport(sender_api.api)
+        return SenderTransport(LineSender(sender_api, timeout=REQUEST_TIMEOUT))
     return SenderTransport(sender_api)
 
 
@@ -233,13 +201,18 @@ def _claim_or_hold(factory: SessionFactory, row_id: int, now: datetime) -> Outbo
 def _record_outcome(factory: SessionFactory, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
     """Commit what happened to ROW (the step a crash may skip: the row then stays pending and leased)."""
     with transaction(factory) as session:
+        if outcome.state == "sent":  # one statement: the webhook records every answer it sent this way
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.retry_key == row.retry_key)
+                .values(status="sent", sent_at=now, error=None, next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return
         current = session.get(OutboxMessage, row.id)
         if current is None or current.retry_key != row.retry_key:
             return
-        if outcome.state == "sent":
-            current.status, current.sent_at, current.error = "sent", now, None
-            current.next_attempt_at = None
-        elif outcome.state == "retrying":
+        if outcome.state == "retrying":
             current.next_attempt_at = now + backoff(current.attempts)
             current.error = outcome.error
         else:
@@ -276,6 +249,20 @@ def _send(transport, row: OutboxMessage) -> Outcome:
     return Outcome("sent", already_accepted=not fresh)
 
 
+def send_claimed(
+    factory: SessionFactory, transport: SenderTransport, row: OutboxMessage, clock: Clock
+) -> Outcome:
+    """Send a row this process holds (claimed, or written leased by the webhook) and commit the outcome."""
+    outcome = _send(transport, row)
+    _record_outcome(factory, row, outcome, clock.now())
+    return outcome
+
+
+def mark_sent(factory: SessionFactory, row: OutboxMessage, now: datetime) -> None:
+    """Record ROW as sent by other means (the webhook's reply, which carries no retry key)."""
+    _record_outcome(factory, row, Outcome("sent"), now)
+
+
 def _check_quota(factory: SessionFactory, transport, needed: int, now: datetime) -> str | None:
     """Before a large fan-out, warn (log and admins' notice) when this month's quota will not cover it."""
     if transport.api is None:
@@ -305,7 +292,7 @@ def _check_quota(factory: SessionFactory, transport, needed: int, now: datetime)
 def deliver_due(
     session_factory: SessionFactory, sender_api, clock: Clock, *, limit: int = 100
 ) -> DeliveryReport:
-    """Send up to LIMIT due outbox rows through SENDER_API (a MessagingApi, a LineSender or any Sender)."""
+    """Send up to LIMIT due outbox rows through SENDER_API (any Sender, or a bare MessagingApi)."""
     transport = make_transport(sender_api)
     report = DeliveryReport()
     now = clock.now()
@@ -324,9 +311,7 @@ def deliver_due(
             getattr(report, claimed.state).append(row_id)
             continue
         row = claimed
-        outcome = _send(transport, row)
-        now = clock.now()
-        _record_outcome(session_factory, row, outcome, now)
+        outcome = send_claimed(session_factory, transport, row, clock)
         fields = {
             "row": row.id,
             "job": row.job,

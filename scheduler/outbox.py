@@ -127,8 +127,7 @@ def _insert_once(session: Session, row: OutboxMessage) -> bool:
     return True
 
 
-def enqueue(
-    session: Session,
+def build_rows(
     *,
     job: str,
     kind: str,
@@ -139,11 +138,10 @@ def enqueue(
     not_before: datetime,
     now: datetime,
 ) -> list[OutboxMessage]:
-    """Queue MESSAGES for RECIPIENTS as LINE requests of ≤ 500 recipients and ≤ 5 messages; returns the new rows.
+    """The unsaved pending rows that send MESSAGES to RECIPIENTS: ≤ 500 recipients and ≤ 5 messages each.
 
-    Rows whose dedup key is already queued are skipped, so a re-run adds nothing. Every request is
-    validated against LINE's spec first (OutboxError names the problem). A paused section's rows are
-    queued as "held". Nothing is committed here: the caller's transaction decides.
+    Every request is validated against LINE's spec first (OutboxError names the problem); each row gets
+    its own retry key. No recipients: no rows.
     """
     if not_before.tzinfo is None or now.tzinfo is None:
         raise OutboxError("not_before and now must be timezone-aware")
@@ -154,7 +152,6 @@ def enqueue(
     if not bodies:
         raise OutboxError("nothing to send: no messages")
     if not people:
-        log.info("nothing queued: no recipients", extra={"job": job, "kind": kind, "dedup_key": dedup_key})
         return []
     batches = [
         (to, chunk) for to in _chunks(people, MAX_RECIPIENTS) for chunk in _chunks(bodies, MAX_MESSAGES)
@@ -173,23 +170,59 @@ def enqueue(
             raise OutboxError(
                 f"{kind} {dedup_key!r} request {number} would be refused by LINE: {exc}"
             ) from exc
-
-    held = active_pause(session, section_id, now) is not None
-    status = "held" if held else "pending"
-    created: list[OutboxMessage] = []
-    for number, (to, chunk) in enumerate(batches, start=1):
-        row = OutboxMessage(
+    return [
+        OutboxMessage(
             job=job,
             kind=kind,
             section_id=section_id,
             recipients=list(to),
             messages=list(chunk),
             dedup_key=batch_key(dedup_key, number),
-            status=status,
+            status="pending",
             retry_key=str(uuid.uuid4()),
             not_before=not_before,
             created_at=now,
         )
+        for number, (to, chunk) in enumerate(batches, start=1)
+    ]
+
+
+def enqueue(
+    session: Session,
+    *,
+    job: str,
+    kind: str,
+    dedup_key: str,
+    recipients: Sequence[str],
+    messages: Sequence[Message | dict],
+    section_id: int | None = None,
+    not_before: datetime,
+    now: datetime,
+) -> list[OutboxMessage]:
+    """Queue MESSAGES for RECIPIENTS as LINE requests of ≤ 500 recipients and ≤ 5 messages; returns the new rows.
+
+    Rows whose dedup key is already queued are skipped, so a re-run adds nothing. Every request is
+    validated against LINE's spec first (OutboxError names the problem). A paused section's rows are
+    queued as "held". Nothing is committed here: the caller's transaction decides.
+    """
+    rows = build_rows(
+        job=job,
+        kind=kind,
+        dedup_key=dedup_key,
+        recipients=recipients,
+        messages=messages,
+        section_id=section_id,
+        not_before=not_before,
+        now=now,
+    )
+    if not rows:
+        log.info("nothing queued: no recipients", extra={"job": job, "kind": kind, "dedup_key": dedup_key})
+        return []
+    held = active_pause(session, section_id, now) is not None
+    status = "held" if held else "pending"
+    created: list[OutboxMessage] = []
+    for row in rows:
+        row.status = status
         if _insert_once(session, row):
             created.append(row)
     log.info(
@@ -199,8 +232,8 @@ def enqueue(
             "kind": kind,
             "dedup_key": dedup_key,
             "rows": len(created),
-            "skipped": len(batches) - len(created),
-            "recipients": len(people),
+            "skipped": len(rows) - len(created),
+            "recipients": len({r for row in rows for r in row.recipients}),
             "status": status,
         },
     )

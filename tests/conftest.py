@@ -222,3 +222,13 @@ def _collect_garbage_per_test():
         import gc
 
         gc.collect()
+
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch):
+    """A proxy set on the machine (or CI's) must not carry the tests' calls to the mock LINE: tests set their own."""
+    for name in (*PROXY_VARIABLES, "DXBOT_LINE_PROXY"):
+        monkeypatch.delenv(name, raising=False)

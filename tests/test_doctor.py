@@ -135,6 +135,9 @@ def test_a_healthy_line_deployment_is_all_ok(dxbot, healthy, line):
     assert finding(findings, "line token")["what"] == "bot 京田辺DX進捗 (@123abcde), chat mode bot"
     assert finding(findings, "line webhook")["what"] == f"LINE sends webhooks to {BASE_URL}/callback (on)"
     assert finding(findings, "line quota")["what"] == "1200 of 5000 messages used this month, 3800 left"
+    assert (
+        finding(findings, "line network")["what"] == "direct (no proxy set), timeouts 5 s connect / 15 s read"
+    )
     assert finding(findings, "clock")["level"] == "OK" and "web-1:4242" in finding(findings, "clock")["what"]
     assert finding(findings, "migrations")["level"] == "OK"
     assert finding(findings, "plan")["what"] == "12 measures, 42 initiatives, fiscal years up to FY2026"
@@ -143,7 +146,31 @@ def test_a_healthy_line_deployment_is_all_ok(dxbot, healthy, line):
     assert len(warnings) == 1 and warnings[0].startswith(f"LINE_API_BASE_URL={line.url}: every LINE API call")
     assert all(auth == f"Bearer {TOKEN}" for _, auth in line.calls)
     assert TOKEN not in result.output and "doctor-test-secret" not in result.output
-    assert result.output.splitlines()[-1].startswith("14 OK, 1 WARN")  # … inbox: no event waiting
+    assert result.output.splitlines()[-1].startswith("15 OK, 1 WARN")  # … inbox: no event waiting
+
+
+def test_the_line_checks_go_through_the_proxy_and_show_it_without_its_password(dxbot, healthy, line):
+    from tests.proxy import Proxy
+
+    proxy = Proxy().start()
+    try:
+        result, findings = run(
+            dxbot,
+            {
+                **PRODUCTION,
+                "LINE_API_BASE_URL": line.url,
+                "HTTP_PROXY": f"http://dx:s3cret@127.0.0.1:{proxy.port}",
+                "DXBOT_LINE_READ_TIMEOUT": "20",
+            },
+        )
+    finally:
+        proxy.stop()
+    assert finding(findings, "line network")["what"] == (
+        f"through proxy http://127.0.0.1:{proxy.port} (HTTP_PROXY), timeouts 5 s connect / 20 s read"
+    )
+    assert finding(findings, "line token")["level"] == "OK"
+    assert f"{line.url}/v2/bot/info" in {seen.target for seen in proxy.seen}
+    assert "s3cret" not in result.output
 
 
 def test_the_webhook_url_on_record_is_compared_with_the_base_url(dxbot, healthy, line):

@@ -329,13 +329,12 @@ def check_line(config: Config, pending_recipients: Callable[[], int | None]) -> 
     if config.sender != "line":
         yield skip("line", "console sender: the LINE checks (token, webhook URL, quota) are skipped")
         return
-    from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
+    from linebot.v3.messaging import MessagingApi
 
-    configuration = Configuration(
-        access_token=config.channel_access_token,
-        host=(config.line_api_base_url or "").rstrip("/") or None,
-    )
-    with ApiClient(configuration) as client:
+    from messages.line_sender import line_api_client
+
+    yield ok("line network", config.line_network.describe())  # what every LINE call of the bot goes through
+    with line_api_client(config) as client:
         api = MessagingApi(client)
         try:
             info = api.get_bot_info(_request_timeout=LINE_TIMEOUT)
@@ -345,7 +344,8 @@ def check_line(config: Config, pending_recipients: Callable[[], int | None]) -> 
                 "issue a new channel access token (LINE Developers console → Messaging API) and set "
                 "LINE_CHANNEL_ACCESS_TOKEN"
                 if status in (401, 403)
-                else "check the network and LINE's status page (https://api-status.line.me/)"
+                else "check the network, the proxy (HTTPS_PROXY, NO_PROXY, DXBOT_LINE_PROXY) and LINE's status "
+                "page (https://api-status.line.me/)"
             )
             yield fail("line token", problem, fix)
             yield skip("line", "webhook URL and quota not checked (the token check failed)")

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import click
 from linebot.v3.messaging import (
-    ApiClient,
     ApiException,
-    Configuration,
     MessagingApi,
     MessagingApiBlob,
     RichMenuBulkLinkRequest,
@@ -26,6 +24,7 @@ from linebot.v3.messaging import (
 from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, pass_runtime
+from messages.line_sender import line_api_client
 from messages.richmenu import (
     DEFINITIONS_DIR,
     KINDS,
@@ -97,14 +96,9 @@ def render(out_dir: Path, kind: str) -> None:
 
 @contextmanager
 def line_clients(runtime: Runtime, what: str) -> Iterator[tuple[MessagingApi, MessagingApiBlob]]:
-    """MessagingApi and MessagingApiBlob on one ApiClient, pointed at LINE_API_BASE_URL when it is set."""
-    config = runtime.config
+    """MessagingApi and MessagingApiBlob on one client (timeouts, proxy; LINE_API_BASE_URL when it is set)."""
     _require_token(runtime, what)
-    configuration = Configuration(
-        access_token=config.channel_access_token,
-        host=(config.line_api_base_url or "").rstrip("/") or None,  # None: LINE's own hosts
-    )
-    with ApiClient(configuration) as client:
+    with line_api_client(runtime.config) as client:
         yield MessagingApi(client), MessagingApiBlob(client)
 
 

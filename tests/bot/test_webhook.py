@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from bot.app import close_app
 from bot.webhook import MAX_BODY_BYTES, event_id_of, to_incoming
-from messages.line_sender import DeliveryError, LineSender, make_sender
+from messages.line_sender import LineSender, make_sender
 from messages.senders import ConsoleSender
 from models.tables import InboxEvent
 from tests.bot.conftest import millis, new_event_id
@@ -242,19 +242,17 @@ def test_one_failing_event_does_not_lose_the_others(line, db, monkeypatch, conve
     assert row_for(db, bad["webhookEventId"]).outcome == "refused"
 
 
-def test_a_delivery_failure_is_logged_and_the_event_is_not_applied_twice(line, db, monkeypatch, caplog):
-    def refuse(*args, **kwargs):
-        raise DeliveryError("reply", 400, "Invalid reply token")
-
-    monkeypatch.setattr(line.sender, "reply", refuse)
+def test_an_answer_line_refuses_for_good_is_logged_and_the_event_is_not_applied_twice(line, db, caplog):
+    line.sender.fail_next("reply", 400, "Invalid reply token")
+    line.sender.fail_next("push", 400, "The property, 'to', in the request body is invalid")
     body = line.sample("follow.json")
     assert line.post(body).status_code == 200
     [row] = rows(db)
     assert row.outcome == "error" and row.handled_at is not None
-    assert any(getattr(r, "stage", None) == "deliver" for r in caplog.records)
+    assert any(getattr(r, "stage", None) == "reply" for r in caplog.records)
     body["events"][0]["deliveryContext"]["isRedelivery"] = True
     line.post(body)
-    assert len(rows(db)) == 1 and line.sender.sent == []
+    assert len(rows(db)) == 1 and line.sender.sent == [] and len(line.sender.refused) == 2
 
 
 def test_a_body_that_cannot_be_stored_asks_line_to_redeliver_and_nothing_of_it_is_kept(line, db, app):
@@ -391,10 +389,11 @@ def test_the_message_that_registers_someone_is_kept_and_a_block_from_a_member_is
     assert row.outcome == "command" and row.body is None
 
 
-def test_a_kpi_reply_is_handled_in_seven_statements_without_reading_its_target_twice(line, app, staff):
+def test_a_kpi_reply_is_handled_in_nine_statements_without_reading_its_target_twice(line, app, staff):
     """The handling transaction of 「オンライン申請率 41%」: the member, their sections, the conversation state,
-    the open KPIs (one query), the report, the state cleared, the inbox row. The KPI target and its
-    initiative come with the open KPIs and are not selected again to record the report."""
+    the open KPIs (one query), the report, the state cleared, the inbox row, the answer's outbox row; then
+    the row marked sent once the reply is accepted. The KPI target and its initiative come with the open
+    KPIs and are not selected again to record the report."""
     from sqlalchemy import event
 
     statements: list[str] = []
@@ -411,7 +410,9 @@ def test_a_kpi_reply_is_handled_in_seven_statements_without_reading_its_target_t
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert "記録しました" in line.sender.texts()[0]
-    assert len(statements) <= 7, statements
+    assert len(statements) <= 9, statements
+    outbox = [" ".join(s.split()[:3]) for s in statements if "outboxmessage" in s]
+    assert outbox == ["INSERT INTO outboxmessage", "UPDATE outboxmessage SET"]  # queued, then marked sent
     assert not [s for s in statements if s.startswith("SELECT") and "FROM kpitarget WHERE kpitarget.id" in s]
     assert not [
         s for s in statements if s.startswith("SELECT") and "FROM initiative WHERE initiative.id" in s
@@ -570,15 +571,17 @@ def test_line_sender_replies_without_a_retry_key_and_pushes_with_one(fake_line, 
     assert multi_body["to"] == [USER, STAFF]
 
 
-def test_line_sender_turns_refusals_into_delivery_errors(fake_line, clock, caplog):
+def test_line_sender_answers_refusals_with_failed_results(fake_line, clock, caplog):
     sender = LineSender(fake_line, clock)
     FakeLine.answer = (400, {"message": "Invalid reply token"})
-    with pytest.raises(DeliveryError) as raised:
-        sender.reply("stale-token", [TextMessage(text="はい")])
-    assert raised.value.status == 400 and raised.value.message == "Invalid reply token"
+    refused = sender.reply("stale-token", [TextMessage(text="はい")])
+    assert (refused.status, refused.http_status, refused.message) == ("failed", 400, "Invalid reply token")
     assert "stale-token" not in caplog.text
     FakeLine.answer = (409, {"message": "The retry key is already accepted"})
-    sender.push(USER, [TextMessage(text="もう一度")], retry_key="123e4567-e89b-12d3-a456-426614174000")
+    again = sender.push(
+        USER, [TextMessage(text="もう一度")], retry_key="123e4567-e89b-12d3-a456-426614174000"
+    )
+    assert again.status == "accepted-before"
 
 
 def test_line_sender_checks_requests_before_they_leave(fake_line, clock):

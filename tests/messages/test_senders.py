@@ -24,6 +24,7 @@ from messages.senders import (
     ConsoleSender,
     MessageLimitError,
     RecordingSender,
+    SendResult,
     SentRequest,
     check_request,
     render_text,
@@ -242,6 +243,38 @@ def test_recording_sender_collects_and_filters(sender):
 
     sender.clear()
     assert sender.sent == [] and sender.last is None and sender.texts() == []
+
+
+def test_every_sender_says_what_became_of_each_request(clock, sender):
+    """The result, not silence: accepted, accepted before (LINE's 409 for a used retry key) or failed."""
+    console = ConsoleSender(stream=io.StringIO(), clock=clock)
+    assert console.push(ALICE, [text()]).status == "accepted"
+    assert console.reply("token-1", [text()], to=ALICE).ok
+
+    assert sender.push(ALICE, [text()], retry_key=RETRY_KEY) == SendResult("accepted", 200)
+    again = sender.push(ALICE, [text()], retry_key=RETRY_KEY)
+    assert (again.status, again.http_status, again.ok) == ("accepted-before", 409, True)
+    assert len(sender.sent) == 1  # like LINE: a repeated retry key reaches nobody twice
+
+
+def test_the_recording_sender_fails_the_next_request_when_told(sender):
+    sender.fail_next("reply", 500, "Internal server error")
+    failed = sender.reply("token-1", [text("記録しました")], to=ALICE)
+    assert (failed.status, failed.http_status, failed.message, failed.ok) == (
+        "failed",
+        500,
+        "Internal server error",
+        False,
+    )
+    assert str(failed) == "LINE answered 500: Internal server error"
+    assert sender.sent == [] and [r.kind for r in sender.refused] == ["reply"]
+    assert sender.push(ALICE, [text("記録しました")]).ok  # only the reply was told to fail
+    assert sender.reply("token-2", [text()]).ok  # and only once
+
+    sender.fail_next("push", None, "Read timed out", arrived=True)  # LINE took it, the answer never came
+    late = sender.push(ALICE, [text("届いた")])
+    assert late.http_status is None and str(late) == "LINE could not be reached: Read timed out"
+    assert sender.texts()[-1] == "届いた"
 
 
 def test_a_reply_without_to_is_addressed_to_nobody(sender):
