@@ -58,7 +58,15 @@ if not _os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def on_starting(server):
-    """Start from an empty metrics directory: files of an earlier run would be added to this one's."""
+    """Refuse to start without the web's secrets (one line, exit 1), then empty the metrics directory."""
+    from bot.config import Config, ConfigError
+
+    try:
+        Config.from_env().require_web()  # create_app checks again in each worker; this says it once, plainly
+    except ConfigError as exc:
+        on_exit(server)  # on_exit is not called when on_starting fails
+        raise RuntimeError(str(exc)) from None  # gunicorn prints "Error: …" and exits 1
+    # Files of an earlier run would be added to this one's metrics.
     directory = _os.environ["PROMETHEUS_MULTIPROC_DIR"]
     _os.makedirs(directory, exist_ok=True)
     for name in _os.listdir(directory):

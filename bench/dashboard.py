@@ -117,6 +117,7 @@ def measure(url: str, runs: int) -> list[tuple[str, float, float, int]]:
                 "DXBOT_DATABASE_URL": url,
                 "DXBOT_NOW": NOW.isoformat(),
                 "LINE_CHANNEL_SECRET": "bench",
+                "DXBOT_SECRET_KEY": "bench-session-key",
                 "DXBOT_SENDER": "console",
             }
         )

@@ -453,6 +453,7 @@ def main() -> None:
             **os.environ,
             "DXBOT_NOW": NOW.isoformat(),
             "LINE_CHANNEL_SECRET": SECRET,
+            "DXBOT_SECRET_KEY": "bench-session-key",
             "DXBOT_SENDER": args.sender,
             "LINE_CHANNEL_ACCESS_TOKEN": "bench-token" if mock else "",
             "WEB_CONCURRENCY": str(args.workers),

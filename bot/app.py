@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from flask import Flask, jsonify
 
@@ -18,10 +19,15 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the web app: engine, clock and senders live in app.extensions; nothing happens at import."""
+    """Build the web app: engine, clock and senders live in app.extensions; nothing happens at import.
+
+    Raises ConfigError (one line naming the variable) when a secret the web process uses is missing.
+    """
     config = config or Config.from_env()
+    config.require_web()
     app = Flask(__name__, instance_relative_config=False)
-    app.config.update(TESTING=config.testing, SECRET_KEY=config.secret_key or "dev-only-secret-key")
+    # Without DXBOT_SECRET_KEY (development, tests): a fresh random key, never a public one.
+    app.config.update(TESTING=config.testing, SECRET_KEY=config.secret_key or secrets.token_hex(32))
     engine = make_engine(config.database_url)
     factory = session_factory(engine)
     clock = config.clock()
@@ -43,6 +49,14 @@ def create_app(config: Config | None = None) -> Flask:
     if config.webhook_handling in ("background", "inline") and not config.testing:
         dxbot["events"].start()  # tests start it on their first webhook (and stop it after)
 
+    if config.development:
+        log.warning(
+            "DXBOT_ENV=development: development mode (sender: %s, /simulator %s). Never on a public deployment.",
+            config.sender,
+            "on" if config.simulator_enabled else "off",
+        )
+    elif config.simulator:
+        log.warning("DXBOT_SIMULATOR is ignored outside development mode: /simulator is not served")
     if config.uses_development_secret:
         log.warning(
             "LINE_CHANNEL_SECRET is not set: webhook signatures are checked with a DEVELOPMENT secret. "

@@ -14,6 +14,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEVELOPMENT_CHANNEL_SECRET = "development-channel-secret-not-for-production"
 SENDERS = ("console", "line")
+# production (the default): every process refuses to start without the secrets it uses; development
+# (DXBOT_ENV=development, set by ./scripts/dev and `dxbot demo`): the console sender, /simulator and
+# stand-in secrets, for a bot on one's own machine.
+ENVIRONMENTS = ("production", "development")
 # background: /callback answers once the events are in the inbox and one thread per process handles them
 # (LINE's recommendation); inline: /callback handles them before it answers (503 on database trouble);
 # worker: /callback only stores them and a separate `dxbot events` process handles them (the web process
@@ -33,12 +37,15 @@ class Config:
     channel_secret: str | None = None
     channel_access_token: str | None = field(default=None, repr=False)
     line_api_base_url: str | None = None
-    sender: str = "console"
+    sender: str = "line"
     now: str | None = None
     timezone: str = "Asia/Tokyo"
     base_url: str | None = None
     secret_key: str | None = field(default=None, repr=False)
-    simulator: bool = False  # DXBOT_SIMULATOR=1: serve /simulator even with the LINE sender
+    environment: str = "production"  # DXBOT_ENV
+    simulator: bool = (
+        False  # DXBOT_SIMULATOR=1: in development mode, serve /simulator with the LINE sender too
+    )
     webhook_handling: str = "background"
     line_network: LineNetwork = field(default_factory=LineNetwork)  # LINE calls' timeouts and proxy
     testing: bool = False
@@ -52,21 +59,23 @@ class Config:
             value = env.get(name)
             return value.strip() if value and value.strip() else None
 
-        token = get("LINE_CHANNEL_ACCESS_TOKEN")
         try:
             line_network = LineNetwork.from_env(env, base_url=get("LINE_API_BASE_URL"))
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+        environment = (get("DXBOT_ENV") or "production").lower()
         config = cls(
             database_url=get("DXBOT_DATABASE_URL") or default_database_url(),
             channel_secret=get("LINE_CHANNEL_SECRET"),
-            channel_access_token=token,
+            channel_access_token=get("LINE_CHANNEL_ACCESS_TOKEN"),
             line_api_base_url=get("LINE_API_BASE_URL"),
-            sender=(get("DXBOT_SENDER") or ("line" if token else "console")).lower(),
+            # A missing token never means "console": only development mode talks to the console by default.
+            sender=(get("DXBOT_SENDER") or ("console" if environment == "development" else "line")).lower(),
             now=get("DXBOT_NOW"),
             timezone=get("DXBOT_TIMEZONE") or "Asia/Tokyo",
             base_url=get("DXBOT_BASE_URL"),
             secret_key=get("DXBOT_SECRET_KEY"),
+            environment=environment,
             simulator=(get("DXBOT_SIMULATOR") or "").lower() in ("1", "true", "yes", "on"),
             webhook_handling=(get("DXBOT_WEBHOOK_HANDLING") or "background").lower(),
             line_network=line_network,
@@ -76,7 +85,11 @@ class Config:
         return config
 
     def validate(self) -> None:
-        """Fail early, with the variable's name, on values that cannot work."""
+        """Fail early, with the variable's name, on values that cannot work (secrets: see require_web)."""
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigError(
+                f"DXBOT_ENV={self.environment!r} is not an environment; choose one of: {', '.join(ENVIRONMENTS)}"
+            )
         if self.sender not in SENDERS:
             raise ConfigError(
                 f"DXBOT_SENDER={self.sender!r} is not a sender; choose one of: {', '.join(SENDERS)}"
@@ -86,8 +99,6 @@ class Config:
                 f"DXBOT_WEBHOOK_HANDLING={self.webhook_handling!r} is not a mode; choose one of: "
                 + ", ".join(WEBHOOK_HANDLING)
             )
-        if self.sender == "line" and not self.channel_access_token:
-            raise ConfigError("DXBOT_SENDER=line needs LINE_CHANNEL_ACCESS_TOKEN")
         try:
             parse_timezone(self.timezone)
         except ValueError as exc:
@@ -98,9 +109,44 @@ class Config:
             raise ConfigError(f"DXBOT_NOW: {exc}") from exc
 
     @property
+    def development(self) -> bool:
+        """DXBOT_ENV=development: asked for explicitly, never implied by a missing secret."""
+        return self.environment == "development"
+
+    @property
+    def secrets_optional(self) -> bool:
+        """Development mode and the tests' own configurations may run without secrets (stand-ins are used)."""
+        return self.development or self.testing
+
+    def require_sender(self) -> None:
+        """Stop a process that sends (web, clock, events) when its sender cannot: LINE's needs the token."""
+        if self.sender == "line" and not self.channel_access_token:
+            raise ConfigError(
+                "LINE_CHANNEL_ACCESS_TOKEN is not set: the LINE sender cannot send "
+                "(set it; or DXBOT_ENV=development for a local bot that prints instead)"
+            )
+
+    def require_web(self) -> None:
+        """Stop the web process without its secrets: forged webhooks and sessions must find nothing to use."""
+        missing = [
+            name
+            for name, value in (
+                ("LINE_CHANNEL_SECRET", self.channel_secret),
+                ("DXBOT_SECRET_KEY", self.secret_key),
+            )
+            if not value and not self.secrets_optional
+        ]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: the web process does not "
+                f"start without {'it' if len(missing) == 1 else 'them'} outside development mode (DXBOT_ENV=development)"
+            )
+        self.require_sender()
+
+    @property
     def simulator_enabled(self) -> bool:
-        """/simulator is on with the console sender, or when DXBOT_SIMULATOR=1 says so explicitly."""
-        return self.simulator or self.sender == "console"
+        """/simulator only in development mode: with the console sender, or with DXBOT_SIMULATOR=1 beside LINE."""
+        return self.development and (self.simulator or self.sender == "console")
 
     @property
     def uses_development_secret(self) -> bool:
@@ -109,8 +155,12 @@ class Config:
 
     @property
     def effective_channel_secret(self) -> str:
-        """The secret webhook signatures are checked with."""
-        return self.channel_secret or DEVELOPMENT_CHANNEL_SECRET
+        """The secret webhook signatures are checked with (the development one only where secrets are optional)."""
+        if self.channel_secret:
+            return self.channel_secret
+        if not self.secrets_optional:
+            raise ConfigError("LINE_CHANNEL_SECRET is not set")
+        return DEVELOPMENT_CHANNEL_SECRET
 
     def clock(self) -> Clock:
         """The clock every process uses: frozen at DXBOT_NOW when it is set."""

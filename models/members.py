@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from models.plan_format import closest
-from models.tables import ROLES, Member, MemberSection, Section
+from models.tables import ROLES, DashboardSession, Member, MemberSection, Section
+from models.types import utcnow
 
 LINE_USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
 
@@ -93,6 +95,8 @@ def add_member(
         session.add(member)
         session.flush()
     else:
+        if member.role != role:
+            end_dashboard_sessions(session, member)
         member.display_name, member.role, member.updated_at = name.strip(), role, now
         member.active, member.inactive_reason = True, None
     if locale:
@@ -117,7 +121,18 @@ def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> 
     member.active = False
     member.inactive_reason = "removed"
     member.updated_at = now
+    end_dashboard_sessions(session, member)
     return member
+
+
+def end_dashboard_sessions(session: Session, member: Member) -> int:
+    """Revoke MEMBER's dashboard logins (removed, or a new role); real time, as DXBOT_NOW may freeze the clock."""
+    return session.execute(
+        update(DashboardSession)
+        .where(DashboardSession.member_id == member.id, DashboardSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _set_sections(session: Session, member: Member, sections: list[Section], now: datetime) -> None:

@@ -413,3 +413,17 @@ Index(
         for name in ("kpi_target_id", "section_id", "voided_at", "reported_at", "id")
     ),
 )
+
+
+class DashboardSession(SQLModel, table=True):
+    """A dashboard login: the cookie carries a random token (only its SHA-256 is here); 「ログアウト」 revokes it.
+
+    created_at, expires_at and revoked_at are real time, never DXBOT_NOW (the bot's clock may be frozen).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = aware(default_factory=utcnow)
+    expires_at: datetime = aware()
+    revoked_at: datetime | None = aware(nullable=True)

@@ -191,6 +191,7 @@ class Runtime:
         if self._sender is None:
             from messages.line_sender import make_sender
 
+            self.config.require_sender()  # LINE's sender without its token: stop, never "send" to nobody
             self._sender = make_sender(self.config, self.session_factory, self.clock())
         return self._sender
 

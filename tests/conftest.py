@@ -133,12 +133,14 @@ def staff(db, plan, clock):
 
 @pytest.fixture
 def config(database_url):
-    """A test configuration on the run's database, console sender, frozen clock."""
+    """A test configuration on the run's database, console sender, frozen clock (no DXBOT_ENV: production
+    rules, with the tests' own relief from DXBOT_SECRET_KEY; /simulator needs environment="development")."""
     return Config.from_env(
         {
             "DXBOT_DATABASE_URL": database_url,
             "DXBOT_NOW": NOW.isoformat(),
             "LINE_CHANNEL_SECRET": "test-secret",
+            "DXBOT_SENDER": "console",
         },
         testing=True,
     )

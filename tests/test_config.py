@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from datetime import datetime
 
 import pytest
 
-from bot.config import Config, ConfigError
+from bot.config import PROJECT_ROOT, Config, ConfigError
 
 
 def test_defaults_without_any_variable():
     config = Config.from_env({})
     assert config.database_url.startswith("sqlite:///")
     assert config.database_url.endswith("instance/dxbot.sqlite3")
-    assert config.sender == "console"
+    assert config.environment == "production" and not config.development
+    assert config.sender == "line"  # a missing token never means "console": the processes that send refuse
+    assert not config.simulator_enabled
     assert config.webhook_handling == "background"
-    assert config.uses_development_secret
     assert config.clock().tz.key == "Asia/Tokyo"
 
 
-def test_token_switches_to_the_line_sender_and_is_not_in_repr():
+def test_development_mode_is_asked_for_and_then_talks_to_the_console():
+    config = Config.from_env({"DXBOT_ENV": "Development"})
+    assert config.development and config.sender == "console" and config.simulator_enabled
+    assert config.uses_development_secret
+    assert Config.from_env({"DXBOT_ENV": "production"}).sender == "line"
+    with pytest.raises(ConfigError, match="DXBOT_ENV='dev'"):
+        Config.from_env({"DXBOT_ENV": "dev"})
+
+
+def test_token_is_not_in_repr():
     config = Config.from_env({"LINE_CHANNEL_ACCESS_TOKEN": "tok-secret", "LINE_CHANNEL_SECRET": "sec"})
     assert config.sender == "line"
     assert "tok-secret" not in repr(config)
@@ -40,7 +53,6 @@ def test_dxbot_now_freezes_the_clock():
         ({"DXBOT_NOW": "tomorrow"}, "DXBOT_NOW"),
         ({"DXBOT_TIMEZONE": "Asia/Tokio"}, "DXBOT_TIMEZONE"),
         ({"DXBOT_SENDER": "fax"}, "DXBOT_SENDER"),
-        ({"DXBOT_SENDER": "line"}, "LINE_CHANNEL_ACCESS_TOKEN"),
         ({"DXBOT_WEBHOOK_HANDLING": "later"}, "DXBOT_WEBHOOK_HANDLING"),
     ],
 )
@@ -49,16 +61,106 @@ def test_bad_values_name_the_variable(env, message):
         Config.from_env(env)
 
 
-def test_app_without_channel_secret_warns_loudly(database_url, caplog):
+PRODUCTION = {
+    "LINE_CHANNEL_SECRET": "channel-secret",
+    "LINE_CHANNEL_ACCESS_TOKEN": "channel-token",
+    "DXBOT_SECRET_KEY": "0123456789abcdef0123456789abcdef",
+}
+
+
+@pytest.mark.parametrize(
+    ("unset", "extra", "named"),
+    [
+        ("LINE_CHANNEL_SECRET", {}, "LINE_CHANNEL_SECRET is not set"),
+        ("DXBOT_SECRET_KEY", {}, "DXBOT_SECRET_KEY is not set"),
+        ("LINE_CHANNEL_ACCESS_TOKEN", {}, "LINE_CHANNEL_ACCESS_TOKEN is not set"),
+        (
+            "LINE_CHANNEL_ACCESS_TOKEN",
+            {"DXBOT_SENDER": "line", "DXBOT_ENV": "development"},
+            "LINE_CHANNEL_ACCESS_TOKEN",
+        ),
+        ("LINE_CHANNEL_SECRET", {"DXBOT_SENDER": "console"}, "LINE_CHANNEL_SECRET is not set"),
+        ("DXBOT_SECRET_KEY", {"DXBOT_SENDER": "console"}, "DXBOT_SECRET_KEY is not set"),
+    ],
+)
+def test_the_web_refuses_to_start_without_a_secret_it_uses(database_url, unset, extra, named):
+    """A web process without the channel secret would take bodies signed with the public development secret,
+    and one without DXBOT_SECRET_KEY sessions signed with a public key: neither may start."""
+    from bot.app import close_app, create_app
+
+    env = {"DXBOT_DATABASE_URL": database_url, **PRODUCTION, **extra}
+    env.pop(unset)
+    config = Config.from_env(env)  # reading the settings is fine: `dxbot db`, `plan`, … need no secrets
+    with pytest.raises(ConfigError, match=named) as refused:
+        close_app(create_app(config))
+    assert "\n" not in str(refused.value)
+
+
+def test_the_console_development_mode_starts_and_warns_loudly(database_url, caplog):
     from bot.app import close_app, create_app
 
     with caplog.at_level(logging.WARNING):
-        app = create_app(Config.from_env({"DXBOT_DATABASE_URL": database_url}))
+        app = create_app(Config.from_env({"DXBOT_DATABASE_URL": database_url, "DXBOT_ENV": "development"}))
     try:
         assert "LINE_CHANNEL_SECRET is not set" in caplog.text
-        assert app.test_client().get("/healthz").json == {"status": "ok"}
+        assert "development mode" in caplog.text
+        client = app.test_client()
+        assert client.get("/healthz").json == {"status": "ok"}
+        assert client.get("/simulator/").status_code == 200
+        assert app.secret_key and app.secret_key != "dev-only-secret-key"  # a fresh random key per process
     finally:
         close_app(app)  # not a testing config: its event thread started at once
+
+
+def test_gunicorn_refuses_to_start_without_the_channel_secret_in_one_line(database_url, tmp_path):
+    """What an operator sees when `web` is deployed without LINE_CHANNEL_SECRET: one line, a non-zero exit."""
+    env = {**os.environ, "DXBOT_DATABASE_URL": database_url, **PRODUCTION, "PORT": "0"}
+    for name in ("LINE_CHANNEL_SECRET", "DXBOT_ENV", "DXBOT_SENDER", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "-b",
+            "127.0.0.1:0",
+            "bot.app:create_app()",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    errors = [line for line in started.stderr.splitlines() if "LINE_CHANNEL_SECRET" in line]
+    assert len(errors) == 1, started.stderr
+    assert "Traceback" not in started.stderr + started.stdout
+
+
+def test_commands_that_send_nothing_need_no_secrets(dxbot, tmp_path):
+    """`dxbot db`, `plan`, `say`, `kpi`, `digest` and `export` work with no LINE_* variable, no secret key
+    and no DXBOT_ENV (an operator's shell on the server)."""
+    bare = {
+        "DXBOT_SENDER": "",
+        "DXBOT_ENV": "",
+        "LINE_CHANNEL_ACCESS_TOKEN": "",
+        "LINE_CHANNEL_SECRET": "",
+        "DXBOT_SECRET_KEY": "",
+    }
+    for args in (
+        ("db", "init"),
+        ("plan", "show", "--json"),
+        ("member", "add", "U" + "a1" * 16, "--name", "山田", "--section", "国保医療課", "--role", "staff"),
+        ("say", "--as", "U" + "a1" * 16, "オンライン申請率 18%"),
+        ("kpi", "list", "--json"),
+        ("digest", "--section", "国保医療課"),
+        ("export", "--fiscal-year", "2026", "--output", str(tmp_path / "kpi.xlsx")),
+    ):
+        result = dxbot(*args, env=bare)
+        assert result.exit_code == 0, (args, result.output)
 
 
 @pytest.mark.parametrize("mode", ["background", "inline", "worker"])

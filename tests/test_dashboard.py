@@ -393,6 +393,25 @@ def test_the_audit_trail_pages_through_many_reports(scenario, app, db, clock):
     assert len(Tables(second).rows) > 100
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/audit?page=99999999999999999999",  # an offset no database integer holds
+        "/dashboard/audit?page=50",  # past the last page
+        "/dashboard/initiative/%00",  # PostgreSQL refuses NUL in a string
+        "/dashboard/initiative/1-2%00",
+        "/dashboard/chart/1-2/a%00.svg",
+        "/dashboard/?section=1%00",
+        "/dashboard/initiative/%ED%A0%80",  # not UTF-8 (a lone surrogate's bytes)
+        "/dashboard/login/%00",
+    ],
+)
+def test_absurd_addresses_are_not_found_instead_of_a_server_error(scenario, app, db, path):
+    admin = sign_in(app, db, ADMIN)
+    response = admin.get(path)
+    assert response.status_code in (400, 404), (path, response.status_code)
+
+
 # --- languages and the page itself -----------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """Passwordless dashboard login: 「ダッシュボード」 gives managers and admins a single-use 10-minute link;
-the link starts an 8-hour signed session; staff, used and expired links, and strangers get no data."""
+the link starts an 8-hour session (a random login id in a signed cookie, revocable on the server); staff, used and expired links, and strangers get no data."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.dashboard.links import issue_link
 from messages.builders import build
 from messages.intents import DashboardLink
 from models.clock import FrozenClock
-from models.members import add_member, get_member
+from models.members import add_member, deactivate_member, get_member
 from models.sections import find_section
 from models.tables import LoginLink
 from tests.bot.chat import Chat, texts
@@ -67,6 +67,14 @@ def chat(db, clock, sender):
 def link_rows(db) -> list[LoginLink]:
     with Session(db) as session:
         return list(session.exec(select(LoginLink)).all())
+
+
+def dashboard_sessions(db) -> list:
+    """The server-side dashboard sessions (logins), oldest first."""
+    from models.tables import DashboardSession
+
+    with Session(db) as session:
+        return list(session.exec(select(DashboardSession).order_by(DashboardSession.id)).all())
 
 
 def new_link(db, user: str, now: datetime, base: str = "http://localhost") -> str:
@@ -263,12 +271,23 @@ def test_without_a_session_every_page_redirects_to_how_to_get_a_link(people, cli
     assert "国民健康保険" not in body and "オンライン申請率" not in body
 
 
-def test_the_session_ends_after_8_hours(people, app, client, db, clock):
-    client.post(new_link(db, MANAGER, clock.now()))
-    app.extensions["dxbot"]["clock"] = FrozenClock(clock.now() + timedelta(hours=7, minutes=59), TOKYO)
+def test_the_session_ends_after_8_hours_of_real_time_whatever_dxbot_now_says(people, app, client, db):
+    """The app clock is frozen at 2026-11-24 (DXBOT_NOW), earlier than real time: it neither keeps a session
+    alive nor ends one; only the real clock does."""
+    real = datetime.now(UTC)
+    client.post(new_link(db, MANAGER, app.extensions["dxbot"]["clock"].now()))
+    app.extensions["dxbot"]["clock"] = FrozenClock(datetime(2026, 11, 24, 18, 30, tzinfo=TOKYO), TOKYO)
+    app.extensions["dxbot"]["wall_clock"] = lambda: real + timedelta(hours=7, minutes=59)
     assert client.get("/dashboard/").status_code == 200
-    app.extensions["dxbot"]["clock"] = FrozenClock(clock.now() + timedelta(hours=8, minutes=1), TOKYO)
+    app.extensions["dxbot"]["clock"] = FrozenClock(datetime(2026, 11, 24, 10, 5, tzinfo=TOKYO), TOKYO)
+    app.extensions["dxbot"]["wall_clock"] = lambda: real + timedelta(hours=8, minutes=1)
     assert client.get("/dashboard/").headers["Location"] == "/dashboard/welcome"
+    [row] = dashboard_sessions(db)
+    assert (
+        real + timedelta(hours=8) - timedelta(seconds=5)
+        < row.expires_at
+        <= datetime.now(UTC) + timedelta(hours=8)
+    )
 
 
 @pytest.mark.parametrize("change", ["demoted", "removed"])
@@ -286,11 +305,87 @@ def test_a_member_demoted_or_removed_mid_session_sees_no_more_data(people, clien
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard/welcome"
 
 
-def test_signing_out_ends_the_session(people, client, db, clock):
+def test_signing_out_ends_the_session_also_for_a_saved_copy_of_the_cookie(people, client, db, clock):
     client.post(new_link(db, ADMIN, clock.now()))
     assert client.get("/dashboard/").status_code == 200
+    saved = client.get_cookie("session").value
     assert client.post("/dashboard/logout").headers["Location"] == "/dashboard/welcome"
     assert client.get("/dashboard/").status_code == 302
+    # Someone kept the cookie (a copy, another tab, a stolen one): the login is revoked on the server.
+    replayed = client.application.test_client()
+    replayed.set_cookie("session", saved)
+    response = replayed.get("/dashboard/")
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard/welcome"
+    [row] = dashboard_sessions(db)
+    assert row.revoked_at is not None
+    assert abs(row.revoked_at - datetime.now(UTC)) < timedelta(minutes=1)  # real time, not DXBOT_NOW
+
+
+def forged_cookie(app, secret_key: str, data: dict) -> str:
+    """A session cookie signed as Flask signs it, with SECRET_KEY and DATA of the forger's choosing."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    forger = app.__class__(__name__)
+    forger.secret_key = secret_key
+    return SecureCookieSessionInterface().get_signing_serializer(forger).dumps(data)
+
+
+@pytest.mark.parametrize("key", ["dev-only-secret-key", "the-app's-own-key"])
+def test_a_cookie_forged_from_small_integer_ids_opens_nothing(people, app, client, db, clock, key):
+    """Even with the signing key (the old public development key, or a leaked real one), guessing ids is useless:
+    the cookie must carry a random login id the server knows."""
+    client.post(new_link(db, ADMIN, clock.now()))
+    assert client.get("/dashboard/").status_code == 200  # a real admin session exists
+    with Session(db) as session:
+        admin = get_member(session, ADMIN)
+        [link] = link_rows(db)
+        member_id, link_id = admin.id, link.id
+    secret = app.secret_key if key == "the-app's-own-key" else key
+    forger = app.test_client()
+    for guess in ({"dashboard_member": member_id, "dashboard_login": link_id}, {"dashboard_session": "1"}):
+        forger.set_cookie("session", forged_cookie(app, secret, guess))
+        response = forger.get("/dashboard/")
+        assert response.status_code == 302 and response.headers["Location"] == "/dashboard/welcome", guess
+    assert app.secret_key != "dev-only-secret-key"  # no public key signs sessions, not even in tests
+
+
+def test_removing_a_member_or_their_role_ends_their_sessions_for_good(people, client, db, clock):
+    """Demoted (or removed) and then restored: the sessions from before do not come back to life."""
+    client.post(new_link(db, MANAGER, clock.now()))
+    assert client.get("/dashboard/").status_code == 200
+    with Session(db) as session:
+        manager = get_member(session, MANAGER)
+        sections = [find_section(session, "国保医療課")]
+        add_member(
+            session,
+            line_user_id=MANAGER,
+            name="鈴木 一郎",
+            sections=sections,
+            role="staff",
+            now=clock.now(),
+            update=True,
+        )
+        session.commit()
+        add_member(
+            session,
+            line_user_id=MANAGER,
+            name="鈴木 一郎",
+            sections=sections,
+            role="manager",
+            now=clock.now(),
+            update=True,
+        )
+        session.commit()
+        assert manager.role == "manager"
+    assert client.get("/dashboard/").status_code == 302
+    assert [row.revoked_at is not None for row in dashboard_sessions(db)] == [True]
+
+    client.post(new_link(db, MANAGER, clock.now()))
+    assert client.get("/dashboard/").status_code == 200
+    with Session(db) as session:
+        deactivate_member(session, line_user_id=MANAGER, now=clock.now())
+        session.commit()
+    assert all(row.revoked_at is not None for row in dashboard_sessions(db))
 
 
 def test_the_cookie_is_secure_behind_https(people, config, db, clock):

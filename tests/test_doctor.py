@@ -262,12 +262,35 @@ def test_production_configuration_mistakes_are_failures(dxbot, healthy, line):
     assert result.exit_code == 1
     output = result.output
     assert "FAIL  config" in output
-    assert "LINE_CHANNEL_SECRET is not set: every webhook from LINE would be refused (400)" in output
+    assert "LINE_CHANNEL_SECRET is not set: the web process refuses to start" in output
     assert "DXBOT_SECRET_KEY is not set" in output and "secrets.token_hex(32)" in output
     assert "DXBOT_BASE_URL=http://dxbot.example.jp is not an https URL" in output
     assert "DXBOT_NOW=2026-11-24T10:00:00+09:00: the bot's clock is frozen" in output
     bad_schedule = dxbot("doctor", env={**env, "DXBOT_SCHEDULE_NUDGE": "every day"})
     assert "DXBOT_SCHEDULE_NUDGE='every day'" in bad_schedule.output
+
+
+def test_missing_secrets_are_named_as_what_stops_each_process(dxbot, db):
+    """No token no longer means the console sender: the doctor says which process will refuse to start, and
+    makes no LINE call without a token; development mode is named as such."""
+    bare = {
+        "DXBOT_SENDER": "",
+        "LINE_CHANNEL_ACCESS_TOKEN": "",
+        "LINE_CHANNEL_SECRET": "",
+        "DXBOT_SECRET_KEY": "",
+    }
+    result, findings = run(dxbot, bare)
+    failed = [f["what"] for f in findings if f["area"] == "config" and f["level"] == "FAIL"]
+    assert failed[:3] == [
+        "LINE_CHANNEL_ACCESS_TOKEN is not set: the web, clock and events processes refuse to start",
+        "LINE_CHANNEL_SECRET is not set: the web process refuses to start",
+        "DXBOT_SECRET_KEY is not set: the web process refuses to start",
+    ]
+    assert levels(findings)["line"] == ["SKIP"]
+    _, findings = run(dxbot, {**bare, "DXBOT_ENV": "development"})
+    assert "FAIL" not in levels(findings)["config"]
+    warnings = [f["what"] for f in findings if f["area"] == "config" and f["level"] == "WARN"]
+    assert any(w.startswith("DXBOT_ENV=development: development mode") for w in warnings), warnings
 
 
 def test_console_sender_skips_the_line_checks_and_names_a_missing_plan_and_clock(dxbot, db):

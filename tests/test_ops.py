@@ -402,6 +402,7 @@ def gunicorn(database_url, db, plan, tmp_path):
         **os.environ,
         "DXBOT_DATABASE_URL": database_url,
         "LINE_CHANNEL_SECRET": "gunicorn-test-secret",
+        "DXBOT_SECRET_KEY": "gunicorn-test-session-key-0123456789",
         "DXBOT_SENDER": "console",
         "DXBOT_NOW": "2026-11-24T10:00:00+09:00",
         "WEB_CONCURRENCY": "2",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session, select
@@ -21,11 +22,12 @@ ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 @pytest.fixture
-def sim(app, plan, db, clock):
-    """The console app (simulator on) with the plan and the demo members; its engine closed afterwards."""
+def sim(config, plan, db, clock):
+    """The development app (console sender, simulator on) with the plan and the demo members."""
     with Session(db) as session:
         ensure_demo_members(session, clock.now())
         session.commit()
+    app = create_app(replace(config, environment="development"))
     yield app
     close_app(app)
 
@@ -64,15 +66,39 @@ def line_config(database_url, **extra) -> Config:
     return Config.from_env(env, testing=True)
 
 
-def test_off_with_the_line_sender_unless_explicitly_enabled(database_url, db):
-    app = create_app(line_config(database_url))
-    client = app.test_client()
+def refuses_everything(client) -> None:
+    """No page, no API and no admin control of the simulator answers."""
     assert client.get("/simulator/").status_code == 404
     assert client.post("/simulator/api/send", json={"user": SATO, "text": "ヘルプ"}).status_code == 404
     assert client.get("/simulator/api/state").status_code == 404
+    assert client.post("/simulator/api/jobs", json={"job": "kpi-request"}).status_code == 404
+    assert (
+        client.post("/simulator/api/invites", json={"section": "職員課", "role": "admin"}).status_code == 404
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"DXBOT_SIMULATOR": "1"},
+        {"DXBOT_SENDER": "console"},
+        {"DXBOT_SENDER": "console", "DXBOT_SIMULATOR": "1", "LINE_CHANNEL_ACCESS_TOKEN": ""},
+    ],
+)
+def test_never_served_outside_development_mode(database_url, db, env):
+    """On a real deployment (no DXBOT_ENV) nobody may speak as a member, make invite codes or move the clock."""
+    app = create_app(line_config(database_url, DXBOT_SECRET_KEY="k" * 32, **env))
+    refuses_everything(app.test_client())
     close_app(app)
 
-    enabled = create_app(line_config(database_url, DXBOT_SIMULATOR="1"))
+
+def test_in_development_off_with_the_line_sender_unless_explicitly_enabled(database_url, db):
+    app = create_app(line_config(database_url, DXBOT_ENV="development"))
+    refuses_everything(app.test_client())
+    close_app(app)
+
+    enabled = create_app(line_config(database_url, DXBOT_ENV="development", DXBOT_SIMULATOR="1"))
     client = enabled.test_client()
     assert client.get("/simulator/").status_code == 200
     # With a real LINE channel the admin's controls stay off: no jobs, codes or clock moves from a web page.

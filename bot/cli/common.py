@@ -37,6 +37,13 @@ class Runtime:
         except ConfigError as exc:
             raise CliError(str(exc)) from exc
 
+    def require_sender(self) -> None:
+        """Stop a command that sends (clock, events, deliveries) when its sender cannot: LINE needs the token."""
+        try:
+            self.config.require_sender()
+        except ConfigError as exc:
+            raise CliError(str(exc)) from exc
+
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.config.database_url)

@@ -24,8 +24,9 @@ from models.sections import UnknownSectionError
 def demo(runtime: Runtime, ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     """Set up a database with the plan and demo members, then serve the chat simulator (safe to re-run).
 
-    The database is DXBOT_DATABASE_URL (default: SQLite in instance/); the app runs with the console
-    sender and the simulator on, whatever LINE_* variables say, so nothing goes to LINE.
+    The database is DXBOT_DATABASE_URL (default: SQLite in instance/); the app runs in development mode
+    (DXBOT_ENV=development) with the console sender and the simulator on, whatever LINE_* variables say,
+    so nothing goes to LINE.
     """
     migrate.upgrade(runtime.engine)
     where = runtime.engine.url.render_as_string(hide_password=True)
@@ -48,6 +49,6 @@ def demo(runtime: Runtime, ctx: click.Context, host: str, port: int, no_serve: b
         click.echo(f"simulator: {url} (start it with `dxbot demo`)")
         return
     click.echo(f"simulator: open {url} in a browser — pick a demo member, or add a new person")
-    # Serve exactly as `dxbot serve` does, with the console sender and the simulator switched on.
-    runtime.config = replace(runtime.config, sender="console", simulator=True)
+    # Serve exactly as `dxbot serve` does, in development mode: the console sender and the simulator on.
+    runtime.config = replace(runtime.config, environment="development", sender="console", simulator=True)
     ctx.invoke(serve, host=host, port=port)

@@ -60,16 +60,14 @@ def skip(area: str, what: str) -> Finding:
 def check_config(config: Config, environ) -> Iterator[Finding]:
     """The variables the sender in use needs, the web secret key, the public URL, a frozen clock."""
     line = config.sender == "line"
-    if line:
+    if line and not config.channel_access_token:
+        yield fail(
+            "config",
+            "LINE_CHANNEL_ACCESS_TOKEN is not set: the web, clock and events processes refuse to start",
+            "issue a channel access token in LINE Developers console → your channel → Messaging API",
+        )
+    elif line:
         yield ok("config", "sender: line (LINE_CHANNEL_ACCESS_TOKEN is set)")
-        if config.channel_secret:
-            yield ok("config", "LINE_CHANNEL_SECRET is set")
-        else:
-            yield fail(
-                "config",
-                "LINE_CHANNEL_SECRET is not set: every webhook from LINE would be refused (400)",
-                "copy the channel secret from LINE Developers console → your channel → Basic settings",
-            )
     else:
         yield warn(
             "config",
@@ -77,18 +75,32 @@ def check_config(config: Config, environ) -> Iterator[Finding]:
             "for production set LINE_CHANNEL_ACCESS_TOKEN and LINE_CHANNEL_SECRET (DXBOT_SENDER=line)",
         )
 
+    if config.development:
+        yield warn(
+            "config",
+            "DXBOT_ENV=development: development mode (console sender by default, /simulator, no secrets needed)",
+            "never on a public deployment: unset DXBOT_ENV there",
+        )
+    if config.channel_secret:
+        if line:
+            yield ok("config", "LINE_CHANNEL_SECRET is set")
+    elif not config.development:
+        yield fail(
+            "config",
+            "LINE_CHANNEL_SECRET is not set: the web process refuses to start",
+            "copy the channel secret from LINE Developers console → your channel → Basic settings",
+        )
+
     key = config.secret_key or ""
     if not key:
-        if line:
+        if not config.development:
             yield fail(
                 "config",
-                "DXBOT_SECRET_KEY is not set: web sessions are signed with a development key",
+                "DXBOT_SECRET_KEY is not set: the web process refuses to start",
                 'set DXBOT_SECRET_KEY to a long random value, e.g. python -c "import secrets; print(secrets.token_hex(32))"',
             )
         else:
-            yield ok(
-                "config", "DXBOT_SECRET_KEY not set (the development key is fine with the console sender)"
-            )
+            yield ok("config", "DXBOT_SECRET_KEY not set (development mode: a random key per process)")
     elif len(key) < MIN_SECRET_KEY_LENGTH:
         yield warn(
             "config",
@@ -328,6 +340,11 @@ def check_line(config: Config, pending_recipients: Callable[[], int | None]) -> 
     """Real API calls: the token works (bot info), the webhook URL on record, the message quota left."""
     if config.sender != "line":
         yield skip("line", "console sender: the LINE checks (token, webhook URL, quota) are skipped")
+        return
+    if not config.channel_access_token:
+        yield skip(
+            "line", "no LINE_CHANNEL_ACCESS_TOKEN: the LINE checks (token, webhook URL, quota) are skipped"
+        )
         return
     from linebot.v3.messaging import MessagingApi
 

@@ -60,6 +60,7 @@ def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) ->
     from models.db import session_factory
     from scheduler.clock import RENEW_EVERY, Lease
 
+    runtime.require_sender()
     configure("auto")
     config = runtime.config
     if config.webhook_handling != "worker":

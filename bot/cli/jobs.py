@@ -18,6 +18,7 @@ def clock(runtime: Runtime) -> None:
     from scheduler.clock import ClockProcess
     from scheduler.clock import Runtime as ClockRuntime
 
+    runtime.require_sender()
     configure("auto")  # JSON lines for a log collector, text at a terminal (DXBOT_LOG_FORMAT overrides)
     runtime.require_schema()
     try:
@@ -55,6 +56,8 @@ def run_job(runtime: Runtime, name: str, at: str | None, dry_run: bool, as_json:
             raise CliError(f"--at: {exc}") from exc
     else:
         job_clock = runtime.clock
+    if name == "deliver" and not dry_run:
+        runtime.require_sender()
     runtime.require_schema()
     result = JOBS[name](session_factory(runtime.engine), job_clock, dry_run=dry_run)
     if as_json:

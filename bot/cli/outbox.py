@@ -92,6 +92,7 @@ def flush(runtime: Runtime, limit: int) -> None:
     """Deliver every queued message that is due now (with the console sender: print and mark sent)."""
     from scheduler.delivery import deliver_due
 
+    runtime.require_sender()
     runtime.require_schema()
     try:
         sender = _sender(runtime)

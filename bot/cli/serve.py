@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import Runtime, pass_runtime
+from bot.cli.common import CliError, Runtime, pass_runtime
 
 
 @click.command("serve")
@@ -14,11 +14,15 @@ from bot.cli.common import Runtime, pass_runtime
 def serve(runtime: Runtime, host: str, port: int) -> None:
     """Run the bot's web app on HOST:PORT with Flask's development server."""
     from bot.app import create_app
+    from bot.config import ConfigError
     from bot.logging_setup import configure
 
     configure("text")  # DXBOT_LOG_FORMAT=json for JSON lines
     runtime.require_schema()
-    app = create_app(runtime.config)
+    try:
+        app = create_app(runtime.config)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
     click.echo(f"dx-progress-bot on http://{host}:{port}/ (sender: {runtime.config.sender}; Ctrl+C stops)")
     click.echo(f"LINE webhook: POST http://{host}:{port}/callback (signed with LINE_CHANNEL_SECRET)")
     click.echo("Talk to it without LINE, in another terminal:")

@@ -1,8 +1,9 @@
-"""Who is looking: the dashboard session (signed cookie), re-checked against the database on every request.
+"""Who is looking: the dashboard session, a random login id in the signed cookie, checked on every request.
 
-The cookie holds only the member id, the login (LoginLink) id and a language choice. Each request checks
-the login is real and under 8 hours old and that the member is still an active manager or admin, and
-reloads their current sections (人事異動 takes effect at once).
+The cookie holds only that login id (the server keeps its SHA-256 in DashboardSession) and a language
+choice: knowing the cookie signing key and every member id opens nothing. Each request checks the login is
+known, not signed out and under 8 hours old by the real clock, and that the member is still an active
+manager or admin, and reloads their current sections (人事異動 takes effect at once).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from datetime import datetime
 from flask import session as cookie
 from sqlmodel import Session
 
-from bot.dashboard.links import session_is_current
+from bot.dashboard.links import session_member
 from models.members import current_sections
-from models.tables import LoginLink, Member, Section
+from models.tables import Member, Section
 
-MEMBER_KEY = "dashboard_member"
-LOGIN_KEY = "dashboard_login"
+SESSION_KEY = "dashboard_session"
 LANG_KEY = "dashboard_lang"
+OLD_KEYS = ("dashboard_member", "dashboard_login")  # cookies from before server-side sessions: dropped
 
 
 @dataclass(frozen=True)
@@ -42,33 +43,38 @@ class Viewer:
         return self.is_admin or section_id in {s.id for s in self.sections}
 
 
-def start_session(link: LoginLink) -> None:
-    """Begin a fresh dashboard session for the link's member (any earlier session content is dropped)."""
+def start_session(token: str) -> None:
+    """Put a new login's TOKEN in the cookie (any earlier session content is dropped, the language kept)."""
     lang = cookie.get(LANG_KEY)
     cookie.clear()
-    cookie.permanent = True  # PERMANENT_SESSION_LIFETIME: 8 hours
-    cookie[MEMBER_KEY] = link.member_id
-    cookie[LOGIN_KEY] = link.id
+    cookie.permanent = True  # PERMANENT_SESSION_LIFETIME: 8 hours (the server's expiry decides)
+    cookie[SESSION_KEY] = token
     if lang:
         cookie[LANG_KEY] = lang
 
 
 def end_session() -> None:
-    """Forget the dashboard session (sign out, or a session that is no longer valid)."""
-    for key in (MEMBER_KEY, LOGIN_KEY):
+    """Forget the dashboard session in the cookie (sign out, or a session that is no longer valid)."""
+    for key in (SESSION_KEY, *OLD_KEYS):
         cookie.pop(key, None)
 
 
 def has_session() -> bool:
-    return MEMBER_KEY in cookie
+    return any(key in cookie for key in (SESSION_KEY, *OLD_KEYS))
+
+
+def session_token() -> str | None:
+    """The login id in the cookie, if it looks like one of ours (an ASCII string)."""
+    token = cookie.get(SESSION_KEY)
+    return token if isinstance(token, str) and token.isascii() and len(token) <= 128 else None
 
 
 def current_viewer(db: Session, now: datetime) -> Viewer | None:
-    """The viewer behind the cookie, or None (no session, expired, revoked, demoted or removed)."""
-    member_id, login_id = cookie.get(MEMBER_KEY), cookie.get(LOGIN_KEY)
-    if not isinstance(member_id, int) or not isinstance(login_id, int):
+    """The viewer behind the cookie at real time NOW, or None (no session, expired, signed out, demoted, removed)."""
+    token = session_token()
+    if token is None:
         return None
-    member = session_is_current(db, login_id=login_id, member_id=member_id, now=now)
+    member = session_member(db, token, now=now)
     if member is None:
         return None
     return Viewer(member=member, sections=current_sections(db, member))

@@ -1,7 +1,7 @@
-"""One-time dashboard login links: issued to managers and admins by 「ダッシュボード」, redeemed once.
+"""One-time dashboard login links (issued by 「ダッシュボード」, redeemed once) and the sessions they start.
 
-Only a SHA-256 of the token is stored, so a database dump holds no usable link. No Flask here: the chat
-command, the web view and tests share these functions.
+Only a SHA-256 of a link's or a session's token is stored, so a database dump holds no usable link or
+login. No Flask here: the chat command, the web view and tests share these functions.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from models.tables import LoginLink, Member
+from models.tables import DashboardSession, LoginLink, Member
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +123,48 @@ def redeem_link(session: Session, token: str, *, now: datetime) -> LinkCheck:
     return found
 
 
-def session_is_current(session: Session, *, login_id: int, member_id: int, now: datetime) -> Member | None:
-    """The member behind a dashboard session, if the login is real, under 8 hours old and still allowed."""
-    link = session.get(LoginLink, login_id)
-    if link is None or link.member_id != member_id or link.used_at is None:
+# --- sessions: NOW is real time here (the wall clock), never the bot's clock (DXBOT_NOW may freeze it) ---
+
+
+def open_session(session: Session, member: Member, *, now: datetime) -> str:
+    """Start an 8-hour dashboard session for MEMBER; return the random token for the cookie (the caller commits)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        DashboardSession(
+            token_hash=token_hash(token),
+            member_id=member.id,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_member(session: Session, token: str, *, now: datetime) -> Member | None:
+    """The member behind a session token if it is known, neither revoked nor expired, and they are still allowed.
+
+    A member no longer allowed (removed, now staff) has the session revoked: being restored later does not
+    bring it back. The caller commits.
+    """
+    found = session.exec(
+        select(DashboardSession).where(DashboardSession.token_hash == token_hash(token))
+    ).first()
+    if found is None or found.revoked_at is not None or now >= found.expires_at:
         return None
-    if now - link.used_at > SESSION_LIFETIME:
+    member = session.get(Member, found.member_id)
+    if not may_use_dashboard(member):
+        found.revoked_at = now
         return None
-    member = session.get(Member, member_id)
-    return member if may_use_dashboard(member) else None
+    return member
+
+
+def revoke_session(session: Session, token: str, *, now: datetime) -> bool:
+    """Sign out: the session is refused from NOW on, whichever copy of the cookie comes back (caller commits)."""
+    revoked = session.execute(
+        update(DashboardSession)
+        .where(DashboardSession.token_hash == token_hash(token), DashboardSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return revoked.rowcount == 1

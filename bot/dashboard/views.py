@@ -20,9 +20,16 @@ from flask import session as cookie
 from sqlmodel import select
 
 from bot.dashboard import charts, data
-from bot.dashboard.access import LANG_KEY, current_viewer, end_session, has_session, start_session
+from bot.dashboard.access import (
+    LANG_KEY,
+    current_viewer,
+    end_session,
+    has_session,
+    session_token,
+    start_session,
+)
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
-from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, redeem_link
+from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
 from messages.builders.common import status_label
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import (
@@ -39,6 +46,7 @@ from models.fiscal_year import fiscal_year_of
 from models.plan_queries import plan_years
 from models.status import FollowUps
 from models.tables import Initiative, KpiTarget, Measure, Section
+from models.types import utcnow
 
 blueprint = Blueprint(
     "dashboard",
@@ -64,6 +72,7 @@ SECURITY_HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+MAX_AUDIT_PAGE = 100_000  # 10 million reports: far past any city's, and an offset every database can take
 
 
 # --- every request ------------------------------------------------------------------------------------
@@ -79,14 +88,22 @@ def load_viewer():
     lang = request.args.get("lang")
     if lang in SUPPORTED_LOCALES:
         cookie[LANG_KEY] = lang
-    g.viewer = current_viewer(g.db, g.now) if has_session() else None
+    g.viewer = current_viewer(g.db, real_now()) if has_session() else None
     if has_session() and g.viewer is None:
         end_session()  # expired, signed out elsewhere, demoted to staff or removed: never show data
+        g.db.commit()  # a demoted or removed member's session was revoked for good
     g.locale = _locale()
     g._ = Translator(g.locale)
     if request.endpoint not in PUBLIC and g.viewer is None:
         return redirect(url_for("dashboard.welcome"))
+    if any("\x00" in value for value in (request.view_args or {}).values() if isinstance(value, str)):
+        abort(404)  # no id holds a NUL, and PostgreSQL refuses to compare one
     return None
+
+
+def real_now():
+    """Real time, for sessions (tests move app.extensions["dxbot"]["wall_clock"]); never DXBOT_NOW."""
+    return (current_app.extensions["dxbot"].get("wall_clock") or utcnow)()
 
 
 @blueprint.teardown_request
@@ -302,7 +319,11 @@ def audit():
         page = max(int(request.args.get("page", 1)), 1)
     except ValueError:
         page = 1
+    if page > MAX_AUDIT_PAGE:
+        abort(404)
     rows, more = data.audit_rows(g.db, section_ids=ids, fiscal_year=chosen.fiscal_year, page=page)
+    if page > 1 and not rows:
+        abort(404)  # past the last page
     initiative_ids = None if sections is None else data.initiative_ids_covering(g.db, sections, by_id)
     changes = data.status_changes(g.db, initiative_ids=initiative_ids, fiscal_year=chosen.fiscal_year)
     return render_template(
@@ -356,13 +377,14 @@ def login_confirm(token: str):
 
 @blueprint.post("/login/<token>")
 def login(token: str):
-    """Use the link (once) and start an 8-hour session."""
+    """Use the link (once) and start an 8-hour session (real time: DXBOT_NOW neither extends nor ends it)."""
     found = redeem_link(g.db, token, now=g.now)
     if found.problem is not None:
         g.db.rollback()
         return _link_problem(found)
+    login = open_session(g.db, found.member, now=real_now())
     g.db.commit()
-    start_session(found.link)
+    start_session(login)
     return redirect(url_for("dashboard.overview"))
 
 
@@ -381,6 +403,11 @@ def _link_problem(found):
 
 @blueprint.post("/logout")
 def logout():
+    """Sign out on the server too: a saved copy of the cookie opens nothing afterwards."""
+    token = session_token()
+    if token is not None:
+        revoke_session(g.db, token, now=real_now())
+        g.db.commit()
     end_session()
     return redirect(url_for("dashboard.welcome"))
 

@@ -41,7 +41,10 @@ def reports(db) -> list[tuple[int, bool]]:
         return [(int(r.value), r.voided_at is not None) for r in rows]
 
 
-def start_events_process(database_url: str, log_path: Path, *extra: str) -> subprocess.Popen:
+def start_events_process(
+    database_url: str, log_path: Path, *extra: str, env: dict[str, str | None] | None = None
+) -> subprocess.Popen:
+    """`dxbot events` in a process of its own (ENV: variables to change; None unsets one)."""
     env = {
         **os.environ,
         "DXBOT_DATABASE_URL": database_url,
@@ -50,7 +53,9 @@ def start_events_process(database_url: str, log_path: Path, *extra: str) -> subp
         "DXBOT_SENDER": "console",
         "LINE_CHANNEL_ACCESS_TOKEN": "",
         "DXBOT_LOG_FORMAT": "json",
+        **(env or {}),
     }
+    env = {name: value for name, value in env.items() if value is not None and name != "DXBOT_ENV"}
     with log_path.open("w") as log:
         return subprocess.Popen(
             [
@@ -122,6 +127,24 @@ def test_dxbot_events_refuses_to_run_beside_web_workers_that_handle_events(dxbot
     result = dxbot("events", env={"DXBOT_WEBHOOK_HANDLING": "background"})
     assert result.exit_code == 2
     assert "DXBOT_WEBHOOK_HANDLING=worker" in result.output
+
+
+def test_dxbot_events_refuses_to_start_without_the_line_token(database_url, db, tmp_path):
+    """Outside development mode the sender is LINE's: without its token the process stops at once, in one line
+    (it used to fall back to the console sender and "answer" everyone into its log)."""
+    log_path = tmp_path / "events.log"
+    process = start_events_process(database_url, log_path, env={"DXBOT_SENDER": None})
+    try:
+        exit_code = process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+    assert exit_code == 2
+    assert log_path.read_text().strip().splitlines() == [
+        "error: LINE_CHANNEL_ACCESS_TOKEN is not set: the LINE sender cannot send "
+        "(set it; or DXBOT_ENV=development for a local bot that prints instead)"
+    ]
 
 
 def test_the_events_process_backs_off_while_the_database_is_down():

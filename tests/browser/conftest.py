@@ -151,6 +151,7 @@ def live_config(database_url, clock) -> Config:
             "DXBOT_NOW": clock.now().isoformat(),
             "LINE_CHANNEL_SECRET": BROWSER_TEST_SECRET,
             "DXBOT_SENDER": "console",
+            "DXBOT_ENV": "development",
             "DXBOT_SIMULATOR": "1",
         },
         testing=True,

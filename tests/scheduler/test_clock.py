@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -72,7 +76,28 @@ def jobstore(db):
 
 @pytest.fixture
 def runtime(db, database_url):
-    return Runtime(Config.from_env({"DXBOT_DATABASE_URL": database_url}), db)
+    return Runtime(Config.from_env({"DXBOT_DATABASE_URL": database_url, "DXBOT_SENDER": "console"}), db)
+
+
+def test_the_clock_refuses_to_start_without_the_line_token(database_url, db):
+    """No token used to mean the console sender: the clock then "delivered" every message to its log. Outside
+    development mode the sender is LINE's, and without its token the clock stops at once, in one line."""
+    env = {**os.environ, "DXBOT_DATABASE_URL": database_url}
+    for name in ("LINE_CHANNEL_ACCESS_TOKEN", "DXBOT_SENDER", "DXBOT_ENV"):
+        env.pop(name, None)
+    started = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "clock"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert started.returncode == 2
+    assert started.stderr.strip().splitlines() == [
+        "error: LINE_CHANNEL_ACCESS_TOKEN is not set: the LINE sender cannot send "
+        "(set it; or DXBOT_ENV=development for a local bot that prints instead)"
+    ]
 
 
 # --- the lease ------------------------------------------------------------------------------------
