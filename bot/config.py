@@ -39,6 +39,8 @@ class Config:
     secret_key: str | None = field(default=None, repr=False)
     simulator: bool = False  # DXBOT_SIMULATOR=1: serve /simulator even with the LINE sender
     webhook_handling: str = "background"
+    inbox_retention_days: int = 30  # DXBOT_INBOX_RETENTION_DAYS: handled webhook bodies are dropped after
+    transcript_retention_days: int = 30  # DXBOT_TRANSCRIPT_RETENTION_DAYS: console transcript entries too
     testing: bool = False
 
     @classmethod
@@ -63,6 +65,10 @@ class Config:
             secret_key=get("DXBOT_SECRET_KEY"),
             simulator=(get("DXBOT_SIMULATOR") or "").lower() in ("1", "true", "yes", "on"),
             webhook_handling=(get("DXBOT_WEBHOOK_HANDLING") or "background").lower(),
+            inbox_retention_days=days(get("DXBOT_INBOX_RETENTION_DAYS"), "DXBOT_INBOX_RETENTION_DAYS"),
+            transcript_retention_days=days(
+                get("DXBOT_TRANSCRIPT_RETENTION_DAYS"), "DXBOT_TRANSCRIPT_RETENTION_DAYS"
+            ),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -108,6 +114,15 @@ class Config:
     def clock(self) -> Clock:
         """The clock every process uses: frozen at DXBOT_NOW when it is set."""
         return make_clock(self.now, self.timezone)
+
+
+def days(value: str | None, name: str, default: int = 30) -> int:
+    """A whole, positive number of days from variable NAME (DEFAULT when unset), or a ConfigError."""
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}={value!r} is not a number of days (a whole number, 1 or more)")
+    return int(value)
 
 
 def default_database_url() -> str:
