@@ -25,6 +25,7 @@ from bot import logging_setup
 from bot.app import close_app, create_app
 from bot.ops import CLOCK_STALE_AFTER
 from bot.webhook import MAX_BODY_BYTES
+from models.privacy import pseudonym
 from models.tables import ClockLease, InboxEvent, JobRun, OutboxMessage
 from scheduler.outbox import enqueue
 from tests.bot.conftest import Line
@@ -208,8 +209,10 @@ def test_the_formatter_masks_ids_secrets_passwords_and_peoples_words(monkeypatch
     record.details = {"authorization": "Bearer x", "count": 3}
     for formatter in (logging_setup.JsonFormatter(), logging_setup.TextFormatter()):
         line = formatter.format(record)
-        assert "U206d…7cb8" in line and "U206d25c2ea6bd87c17655609a1c37cb8" not in line
-        assert "Cabab…abab" in line and "Rcdcd…cdcd" in line
+        assert pseudonym("U206d25c2ea6bd87c17655609a1c37cb8") in line and "U206d" not in line
+        assert (
+            pseudonym("C" + "ab" * 16) in line and pseudonym("R" + "cd" * 16) in line and "Cabab" not in line
+        )
         assert "tok3n" not in line and "hunter2pass" not in line and "[secret]" in line
         assert "申請率" not in line and "Bearer x" not in line
     data = json.loads(logging_setup.JsonFormatter().format(record))
