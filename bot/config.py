@@ -65,8 +65,10 @@ class Config:
             secret_key=get("DXBOT_SECRET_KEY"),
             simulator=(get("DXBOT_SIMULATOR") or "").lower() in ("1", "true", "yes", "on"),
             webhook_handling=(get("DXBOT_WEBHOOK_HANDLING") or "background").lower(),
-            inbox_retention_days=days(get("DXBOT_INBOX_RETENTION_DAYS"), "DXBOT_INBOX_RETENTION_DAYS"),
-            transcript_retention_days=days(
+            inbox_retention_days=retention_days(
+                get("DXBOT_INBOX_RETENTION_DAYS"), "DXBOT_INBOX_RETENTION_DAYS"
+            ),
+            transcript_retention_days=retention_days(
                 get("DXBOT_TRANSCRIPT_RETENTION_DAYS"), "DXBOT_TRANSCRIPT_RETENTION_DAYS"
             ),
         )
@@ -116,12 +118,17 @@ class Config:
         return make_clock(self.now, self.timezone)
 
 
-def days(value: str | None, name: str, default: int = 30) -> int:
-    """A whole, positive number of days from variable NAME (DEFAULT when unset), or a ConfigError."""
+MAX_RETENTION_DAYS = 36500  # a century: more would overflow date arithmetic, and means "keep"
+
+
+def retention_days(value: str | None, name: str, default: int = 30) -> int:
+    """A whole number of days from variable NAME (DEFAULT when unset), or a ConfigError naming it."""
     if value is None:
         return default
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"{name}={value!r} is not a number of days (a whole number, 1 or more)")
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            f"{name}={value!r} is not a number of days (a whole number, 1 to {MAX_RETENTION_DAYS})"
+        )
     return int(value)
 
 

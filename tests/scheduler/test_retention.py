@@ -108,7 +108,7 @@ def test_the_days_come_from_configuration_read_once(dxbot, db):
         assert s.get(InboxEvent, eight_days).body is None
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "thirty", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-3", "thirty", "1.5", "²", "99999999999"])
 def test_a_bad_retention_is_refused_naming_the_variable(value):
     with pytest.raises(ConfigError, match="DXBOT_TRANSCRIPT_RETENTION_DAYS"):
         Config.from_env({"DXBOT_TRANSCRIPT_RETENTION_DAYS": value}, testing=True)
