@@ -48,6 +48,8 @@ class Config:
     )
     webhook_handling: str = "background"
     line_network: LineNetwork = field(default_factory=LineNetwork)  # LINE calls' timeouts and proxy
+    inbox_retention_days: int = 30  # DXBOT_INBOX_RETENTION_DAYS: handled webhook bodies are dropped after
+    transcript_retention_days: int = 30  # DXBOT_TRANSCRIPT_RETENTION_DAYS: console transcript entries too
     testing: bool = False
 
     @classmethod
@@ -79,6 +81,12 @@ class Config:
             simulator=(get("DXBOT_SIMULATOR") or "").lower() in ("1", "true", "yes", "on"),
             webhook_handling=(get("DXBOT_WEBHOOK_HANDLING") or "background").lower(),
             line_network=line_network,
+            inbox_retention_days=retention_days(
+                get("DXBOT_INBOX_RETENTION_DAYS"), "DXBOT_INBOX_RETENTION_DAYS"
+            ),
+            transcript_retention_days=retention_days(
+                get("DXBOT_TRANSCRIPT_RETENTION_DAYS"), "DXBOT_TRANSCRIPT_RETENTION_DAYS"
+            ),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -165,6 +173,20 @@ class Config:
     def clock(self) -> Clock:
         """The clock every process uses: frozen at DXBOT_NOW when it is set."""
         return make_clock(self.now, self.timezone)
+
+
+MAX_RETENTION_DAYS = 36500  # a century: more would overflow date arithmetic, and means "keep"
+
+
+def retention_days(value: str | None, name: str, default: int = 30) -> int:
+    """A whole number of days from variable NAME (DEFAULT when unset), or a ConfigError naming it."""
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            f"{name}={value!r} is not a number of days (a whole number, 1 to {MAX_RETENTION_DAYS})"
+        )
+    return int(value)
 
 
 def default_database_url() -> str:

@@ -2,8 +2,11 @@
 
 A line carries time, level, logger, message, the request id of the web request it belongs to, and the
 record's extra fields (webhook_event_id, event_type, outcome, …). Whatever the code logs, the formatter
-masks full LINE user/group/room ids (U1234…abcd), replaces the values of secret variables and database
-passwords, and drops fields that would carry people's words or credentials (text, token, secret, …).
+replaces LINE user/group/room ids by a tag (U#3f9c0a51d2, models.privacy.pseudonym: the same id gives the
+same tag, and no piece of the id) and pieces of cut ids by [id], replaces the values of secret variables
+and database passwords, and drops fields that would carry people's words or credentials (text, token,
+secret, …). Lone surrogates (from a fuzzed or broken body) are written as \\udxxx escapes: a record is
+never lost to a `--- Logging error ---` traceback.
 
 DXBOT_LOG_FORMAT=json|text chooses the form (each process has its own default) and DXBOT_LOG_LEVEL the
 level (INFO by default).
@@ -22,6 +25,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from models.privacy import pseudonym
+
 FORMAT_VARIABLE = "DXBOT_LOG_FORMAT"
 LEVEL_VARIABLE = "DXBOT_LOG_LEVEL"
 FORMATS = ("json", "text")
@@ -39,7 +44,11 @@ REDACTED_FIELDS = frozenset(
 )
 REDACTED = "[redacted]"
 SECRET = "[secret]"
-LINE_ID = re.compile(r"(?<![0-9A-Za-z])([UCR][0-9a-f]{4})[0-9a-f]{24}([0-9a-f]{4})(?![0-9A-Za-z])")
+LINE_ID = re.compile(r"(?<![0-9A-Za-z])[UCR][0-9a-f]{32}(?![0-9A-Za-z])")
+# What is left of an id cut short (a truncated text): 10 or more of its hex digits still say too much.
+CUT_LINE_ID = re.compile(r"(?<![0-9A-Za-z])[UCR][0-9a-f]{10,31}(?![0-9A-Za-z])")
+CUT_ID = "[id]"
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 
@@ -54,8 +63,13 @@ _RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict_
 
 
 def mask_line_id(identifier: str) -> str:
-    """U206d25c2ea6bd87c17655609a1c37cb8 → U206d…7cb8: enough to correlate, not the person's id."""
-    return LINE_ID.sub(r"\1…\2", identifier)
+    """U206d25c2ea6bd87c17655609a1c37cb8 → U#…: a tag to correlate lines by, with no piece of the id."""
+    return CUT_LINE_ID.sub(CUT_ID, LINE_ID.sub(lambda m: pseudonym(m.group(0)), identifier))
+
+
+def without_surrogates(text: str) -> str:
+    """TEXT with lone surrogates as visible \\udxxx escapes: they cannot be encoded, so the line would be lost."""
+    return SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 class Scrubber:
@@ -77,6 +91,7 @@ class Scrubber:
         return cls(secrets)
 
     def text(self, value: str) -> str:
+        value = without_surrogates(value)
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, SECRET)
@@ -91,7 +106,7 @@ class Scrubber:
             return value
         if isinstance(value, Mapping):
             return {
-                str(k): REDACTED if str(k).lower() in REDACTED_FIELDS else self.value(v)
+                self.text(str(k)): REDACTED if str(k).lower() in REDACTED_FIELDS else self.value(v)
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple | set | frozenset):
@@ -189,6 +204,19 @@ class TextFormatter(logging.Formatter):
         return self.scrubber.text(" ".join([line, *parts]) if parts else line)
 
 
+class SafeStreamHandler(logging.StreamHandler):
+    """A StreamHandler that writes what its stream cannot encode as backslash escapes (a line, never a
+    `--- Logging error ---` traceback): stdout under gunicorn is strict UTF-8, a container's may be ASCII."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        encoding = getattr(self.stream, "encoding", None) or "utf-8"
+        try:
+            return text.encode(encoding, "backslashreplace").decode(encoding)
+        except LookupError:  # a stream naming an encoding Python does not know
+            return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
 class RequestIdFilter(logging.Filter):
     """Stamp each record with the id of the web request it was logged in (if any)."""
 
@@ -221,7 +249,7 @@ def logging_config(default_format: str = "text", stream: str = "ext://sys.stderr
         "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
         "handlers": {
             "dxbot": {
-                "class": "logging.StreamHandler",
+                "class": f"{__name__}.SafeStreamHandler",
                 "formatter": "dxbot",
                 "filters": ["request_id"],
                 "stream": stream,

@@ -56,6 +56,7 @@ from messages.senders import MAX_MESSAGES, Sender, SendResult, failed
 from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.members import get_member
+from models.privacy import pseudonym
 from models.tables import InboxEvent, OutboxMessage
 from models.types import utcnow
 from scheduler.delivery import LEASE, SenderTransport, mark_sent, send_claimed
@@ -99,11 +100,8 @@ class EventResult:
     delivered: str | None = None
 
 
-def short(identifier: object) -> str | None:
-    """Shorten a LINE id for logs: enough to correlate, not the whole personal identifier."""
-    if not isinstance(identifier, str) or not identifier:
-        return None  # not an id LINE would send (a number in a fuzzed body): nothing to correlate
-    return identifier[:6] + "…" if len(identifier) > 8 else identifier
+# A LINE id in a log line: a tag that correlates lines (the same in every module), never a piece of the id.
+short = pseudonym
 
 
 # --- the web edge -------------------------------------------------------------------------------
@@ -785,13 +783,39 @@ def parse_event(raw: dict) -> Event | None:
     except Exception as exc:  # unknown type, or a shape the SDK refuses: acknowledged and ignored
         log.info(
             "webhook event not understood",
-            extra={
-                "reason": "unknown_event",
-                "event_type": str(raw.get("type"))[:64],
-                "error": str(exc)[:200],
-            },
+            extra={"reason": "unknown_event", "event_type": _word(raw.get("type")), **parse_problem(exc)},
         )
         return None
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,63}")
+
+
+def _word(value: object) -> str:
+    """VALUE when it is a plain identifier (a field name, an event type, an error kind), else '?'."""
+    return value if isinstance(value, str) and _WORD.fullmatch(value) else "?"
+
+
+def parse_problem(exc: Exception) -> dict[str, Any]:
+    """Why the SDK refused an event, for the log: the error class, and for a validation error the model,
+    the fields' locations and the kinds of error — never the values (pydantic's text quotes the input)."""
+    problem: dict[str, Any] = {"error": type(exc).__name__}
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return problem
+    try:
+        found = list(errors())
+    except Exception:
+        found = []
+    model = getattr(getattr(exc, "model", None), "__name__", None) or getattr(exc, "title", None)
+    problem["model"] = _word(model)
+    problem["problems"] = [
+        ".".join(str(part) if isinstance(part, int) else _word(part) for part in error.get("loc") or ())
+        + f": {_word(error.get('type'))}"
+        for error in found[:10]
+        if isinstance(error, dict)
+    ]
+    return problem
 
 
 def to_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming:

@@ -24,6 +24,7 @@ from messages.senders import ConsoleSender, MessageLimitError, Sender, SendResul
 from messages.transcript import transcript_recorder
 from models.clock import Clock, SystemClock
 from models.db import SessionFactory
+from models.privacy import pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,8 @@ class DeliveryError(RuntimeError):
         super().__init__(f"{kind} failed: {where}: {message}{extra}")
 
 
-def _short(identifier: str | None) -> str | None:
-    """Enough of a LINE id to correlate log lines, not the whole personal identifier."""
-    if not identifier:
-        return identifier
-    return identifier[:6] + "…" if len(identifier) > 8 else identifier
+# A LINE id in a log line: the tag bot.webhook's lines carry too, never a piece of the id.
+_short = pseudonym
 
 
 def line_error(exc: ApiException) -> tuple[str, list[str]]:

@@ -153,6 +153,7 @@ def _set_sections(session: Session, member: Member, sections: list[Section], now
 def member_as_dict(session: Session, member: Member) -> dict:
     """A member as plain data (for `dxbot member list --json`)."""
     return {
+        "id": member.id,
         "line_user_id": member.line_user_id,
         "name": member.display_name,
         "role": member.role,

@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from models.clock import Clock, parse_timezone
 from models.db import SessionFactory, make_engine, session_factory
+from models.retention import RetentionPolicy
 from models.tables import ClockLease
 from scheduler.schedule import TIMEZONE, Entry, load_schedule
 
@@ -200,6 +201,17 @@ class Runtime:
         return parse_timezone(self.config.timezone)
 
 
+def job_settings(name: str, config) -> dict:
+    """What job NAME takes from configuration (read once into CONFIG), as keyword arguments."""
+    if name == "retention":
+        return {
+            "policy": RetentionPolicy(
+                inbox_days=config.inbox_retention_days, transcript_days=config.transcript_retention_days
+            )
+        }
+    return {}
+
+
 _process: ClockProcess | None = None  # the clock process running in this interpreter, if any
 _runtime_lock = threading.Lock()
 
@@ -219,7 +231,7 @@ def run_job(name: str) -> None:
             runtime = Runtime()
     started = wall_clock()
     try:
-        extra = {"sender": runtime.sender()} if name == "deliver" else {}
+        extra = {"sender": runtime.sender()} if name == "deliver" else job_settings(name, runtime.config)
         result = JOBS[name](runtime.session_factory, runtime.clock(), **extra)
     except Exception:
         log.exception("job failed", extra={"job": name})

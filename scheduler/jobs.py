@@ -39,6 +39,7 @@ from models.fiscal_year import fiscal_year_of, format_fiscal_year, short_fiscal_
 from models.members import current_sections
 from models.plan_queries import plan_years, reporting_year
 from models.reports import directly_named_initiative_ids, open_targets
+from models.retention import RetentionPolicy, apply_retention
 from models.status import reporting_sections
 from models.tables import (
     ActionItem,
@@ -697,6 +698,36 @@ def deliver(
     return result
 
 
+def retention(
+    session_factory: SessionFactory,
+    clock: Clock,
+    *,
+    dry_run: bool = False,
+    policy: RetentionPolicy | None = None,
+) -> JobResult:
+    """Daily: drop handled webhook bodies and console transcripts past their days (the policy comes from
+    configuration, read once by the caller; the defaults are 30 days each)."""
+    now = clock.now()
+    result = JobResult(job="retention", as_of=now, dry_run=dry_run)
+    session = session_factory()
+    try:
+        dropped = apply_retention(session, now=now, policy=policy or RetentionPolicy())
+        result.note(dropped.summary())
+        session.add(JobRun(job="retention", as_of=now, queued=0, note=_note(result)))
+        session.flush()
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        log.exception("job failed", extra={"job": "retention", "as_of": now.isoformat()})
+        raise
+    finally:
+        session.close()
+    return result
+
+
 def dashboard_url() -> str | None:
     """The dashboard's address for the digest's button (DXBOT_BASE_URL + /dashboard/), if the app has one.
 
@@ -720,6 +751,7 @@ JOBS: dict[str, Callable[..., JobResult]] = {
     "nudge": nudge,
     "weekly-digest": weekly_digest,
     "deliver": deliver,
+    "retention": retention,
 }
 
 
@@ -740,5 +772,6 @@ __all__ = [
     "kpi_request",
     "last_run",
     "nudge",
+    "retention",
     "weekly_digest",
 ]

@@ -41,6 +41,8 @@ DEFAULT_SCHEDULE: dict[str, dict[str, str]] = {
     "weekly-digest": {"minute": "30", "hour": "8", "day": "*", "month": "*", "day_of_week": "mon"},
     # Every minute: send what the outbox holds and is due.
     "deliver": {"minute": "*", "hour": "*", "day": "*", "month": "*", "day_of_week": "*"},
+    # Every night 03:15: handled webhook bodies and console transcripts past their retention are dropped.
+    "retention": {"minute": "15", "hour": "3", "day": "*", "month": "*", "day_of_week": "*"},
 }
 JOB_NAMES: tuple[str, ...] = tuple(DEFAULT_SCHEDULE)
 

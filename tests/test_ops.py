@@ -25,6 +25,7 @@ from bot import logging_setup
 from bot.app import close_app, create_app
 from bot.ops import CLOCK_STALE_AFTER
 from bot.webhook import MAX_BODY_BYTES
+from models.privacy import pseudonym
 from models.tables import ClockLease, InboxEvent, JobRun, OutboxMessage
 from scheduler.outbox import enqueue
 from tests.bot.conftest import Line
@@ -208,8 +209,10 @@ def test_the_formatter_masks_ids_secrets_passwords_and_peoples_words(monkeypatch
     record.details = {"authorization": "Bearer x", "count": 3}
     for formatter in (logging_setup.JsonFormatter(), logging_setup.TextFormatter()):
         line = formatter.format(record)
-        assert "U206d…7cb8" in line and "U206d25c2ea6bd87c17655609a1c37cb8" not in line
-        assert "Cabab…abab" in line and "Rcdcd…cdcd" in line
+        assert pseudonym("U206d25c2ea6bd87c17655609a1c37cb8") in line and "U206d" not in line
+        assert (
+            pseudonym("C" + "ab" * 16) in line and pseudonym("R" + "cd" * 16) in line and "Cabab" not in line
+        )
         assert "tok3n" not in line and "hunter2pass" not in line and "[secret]" in line
         assert "申請率" not in line and "Bearer x" not in line
     data = json.loads(logging_setup.JsonFormatter().format(record))
@@ -315,7 +318,8 @@ def test_metrics_count_webhook_events_latency_and_read_the_database(line, client
     assert metric(after, "dxbot_database_up") == 1
     assert metric(after, "dxbot_outbox_messages", status="pending") == 1
     assert metric(after, "dxbot_outbox_messages", status="failed") == 1
-    assert metric(after, "dxbot_outbox_messages", status="sent") == 1  # the answer to 「こんにちは」, sent at once
+    # the answer to 「こんにちは」, sent at once
+    assert metric(after, "dxbot_outbox_messages", status="sent") == 1
     assert metric(after, "dxbot_outbox_oldest_due_seconds") == 600
     assert metric(after, "dxbot_inbox_unhandled_events") == 1  # the handled 「こんにちは」 is not counted
     assert metric(after, "dxbot_inbox_oldest_unhandled_seconds") == 300

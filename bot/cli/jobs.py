@@ -42,7 +42,8 @@ def clock(runtime: Runtime) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_runtime
 def run_job(runtime: Runtime, name: str, at: str | None, dry_run: bool, as_json: bool) -> None:
-    """Run one job now (kickoff, kpi-request, final-actuals, nudge, weekly-digest, deliver) and print what it queued."""
+    """Run one job now (kickoff, kpi-request, final-actuals, nudge, weekly-digest, deliver, retention) and print what it did."""
+    from scheduler.clock import job_settings
     from scheduler.jobs import JOBS
 
     try:
@@ -59,7 +60,8 @@ def run_job(runtime: Runtime, name: str, at: str | None, dry_run: bool, as_json:
     if name == "deliver" and not dry_run:
         runtime.require_sender()
     runtime.require_schema()
-    result = JOBS[name](session_factory(runtime.engine), job_clock, dry_run=dry_run)
+    settings = job_settings(name, runtime.config)
+    result = JOBS[name](session_factory(runtime.engine), job_clock, dry_run=dry_run, **settings)
     if as_json:
         echo_json(result.as_dict())
         return

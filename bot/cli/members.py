@@ -1,4 +1,4 @@
-"""`dxbot member`: register staff, managers and admins, move them between sections, deactivate them."""
+"""`dxbot member`: register staff, managers and admins, move them between sections, deactivate or purge them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from models.members import (
     member_as_dict,
     move_member,
 )
+from models.purge import PLACEHOLDER_NAME, PURGED, find_member, purge_member
 from models.sections import UnknownSectionError, find_section
 from models.tables import Member
 
@@ -111,4 +112,45 @@ def remove(runtime: Runtime, line_user_id: str) -> None:
             member = deactivate_member(session, line_user_id=line_user_id.strip(), now=runtime.clock.now())
         except MemberError as exc:
             raise CliError(str(exc)) from exc
-    click.echo(f"deactivated {member.display_name}; their reports are kept")
+    click.echo(
+        f"deactivated {member.display_name}; their reports are kept "
+        f"(to erase their LINE id, name and messages for good: dxbot member purge {member.id})"
+    )
+
+
+@group.command("purge")
+@click.argument("member_ref", metavar="ID|LINE_ID")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_runtime
+def purge(runtime: Runtime, member_ref: str, yes: bool) -> None:
+    """Erase a member's LINE id, name and stored messages for good; their reports stay, as 退職者N."""
+    with runtime.write() as session:
+        try:
+            member = find_member(session, member_ref)
+            if member.inactive_reason == PURGED:
+                raise MemberError(f"member {member.id} was already purged ({member.display_name})")
+        except MemberError as exc:
+            raise CliError(str(exc)) from exc
+        if not yes:
+            click.echo(
+                f"This erases {member.display_name} (member {member.id}): their LINE id, name, stored webhook "
+                "bodies, transcripts and outbox entries, for good. Their reports and status changes stay, "
+                f"attributed to {PLACEHOLDER_NAME.format(number='N')}."
+            )
+            if not click.confirm("Purge?", default=False):
+                session.rollback()
+                click.echo("nothing purged")
+                click.get_current_context().exit(1)
+        summary = purge_member(session, member, now=runtime.clock.now())
+    rewritten = sum(summary.rows_rewritten.values())
+    click.echo(
+        f"purged member {summary.member_id}: now {summary.placeholder}; "
+        f"{summary.inbox_bodies} webhook bodies cleared, "
+        f"{summary.outbox_rows_changed + summary.outbox_rows_dropped} outbox rows "
+        f"({summary.outbox_rows_dropped} dropped), "
+        f"{summary.transcript_entries_changed + summary.transcript_entries_dropped} transcript entries "
+        f"({summary.transcript_entries_dropped} dropped), {rewritten} other rows rewritten; "
+        f"kept {summary.reports_kept} reports and {summary.status_changes_kept} status changes"
+    )
+    if not summary.name_searched:
+        click.echo("note: the name is too short to look for in texts; only the member row was changed")

@@ -44,7 +44,8 @@ blueprint = Blueprint(
 MAX_TEXT = 5000  # LINE's limit for a text message, the user's too
 MAX_POSTBACK = 300  # LINE's limit for postback data
 INVITE_VALID_FOR = timedelta(days=7)
-JOBS = tuple(name for name in JOB_NAMES if name != "deliver")  # deliver runs after each job by itself
+# deliver runs after each job by itself; retention is housekeeping, not part of the story
+JOBS = tuple(name for name in JOB_NAMES if name not in ("deliver", "retention"))
 CLOCK_ONLY = "clock"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

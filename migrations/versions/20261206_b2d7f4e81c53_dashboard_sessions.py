@@ -5,7 +5,7 @@ could forge, and a logged-out cookie still opened the dashboard for up to 8 hour
 a random login id whose SHA-256 is kept here, with its real-time expiry and revocation.
 
 Revision ID: b2d7f4e81c53
-Revises: 7f3c9d2a5b18
+Revises: a6c1e93f0d24
 Create Date: 2026-12-06 08:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import models.types
 
 revision: str = 'b2d7f4e81c53'
-down_revision: str | None = '7f3c9d2a5b18'
+down_revision: str | None = 'a6c1e93f0d24'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

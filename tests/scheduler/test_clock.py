@@ -389,6 +389,7 @@ def test_the_default_schedule():
         "nudge": "0 10 * * mon-fri",
         "weekly-digest": "30 8 * * mon",
         "deliver": "* * * * *",
+        "retention": "15 3 * * *",
     }
     friday = datetime(2026, 11, 27, 11, 0, tzinfo=TOKYO)
     assert schedule["nudge"].next_run(friday) == datetime(2026, 11, 30, 10, 0, tzinfo=TOKYO)

@@ -104,6 +104,7 @@ def test_jobs_list_json_has_next_runs_in_jst(dxbot, db):
         "nudge",
         "weekly-digest",
         "deliver",
+        "retention",
     ]
     assert all({"name", "schedule", "next_run"} <= set(j) for j in data["jobs"])
     runs = {j["name"]: j["next_run"] for j in data["jobs"]}
@@ -114,6 +115,7 @@ def test_jobs_list_json_has_next_runs_in_jst(dxbot, db):
         "nudge": "2026-11-25T10:00:00+09:00",
         "weekly-digest": "2026-11-30T08:30:00+09:00",
         "deliver": "2026-11-24T10:01:00+09:00",
+        "retention": "2026-11-25T03:15:00+09:00",
     }
     assert {j["name"]: j["schedule"] for j in data["jobs"]}["nudge"] == "0 10 * * mon-fri"
 
@@ -144,6 +146,7 @@ def test_clock_command_builds_the_process_from_configuration(dxbot, db, monkeypa
         "nudge",
         "weekly-digest",
         "deliver",
+        "retention",
     ]
     assert process.schedule["deliver"].expression == "*/2 * * * *"
     assert result.output.startswith(f"dxbot clock {process.lease.holder}: jobs kickoff, kpi-request")

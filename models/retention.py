@@ -1,0 +1,61 @@
+"""How long what people wrote is kept: handled webhook bodies and console transcripts expire.
+
+A webhook body is kept only to handle (and, if need be, re-handle) its event; once handled it is not
+needed after a few weeks, and the row with its outcome is enough for counts and audits. The console
+transcript is a development record of what the bot would have sent. The daily `retention` job applies
+this; the days come from configuration (DXBOT_INBOX_RETENTION_DAYS, DXBOT_TRANSCRIPT_RETENTION_DAYS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Text, cast, delete, null, update
+from sqlmodel import Session
+
+from models.tables import InboxEvent, TranscriptEntry
+
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Days a handled webhook body and a transcript entry are kept."""
+
+    inbox_days: int = DEFAULT_DAYS
+    transcript_days: int = DEFAULT_DAYS
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    """What one run dropped."""
+
+    inbox_bodies: int
+    transcript_entries: int
+
+    def summary(self) -> str:
+        return f"dropped {self.inbox_bodies} webhook bodies and {self.transcript_entries} transcript entries"
+
+
+def apply_retention(session: Session, *, now: datetime, policy: RetentionPolicy) -> RetentionResult:
+    """Drop bodies of events handled before the inbox cut-off and transcript entries before theirs."""
+    inbox_cutoff = now - timedelta(days=policy.inbox_days)
+    transcript_cutoff = now - timedelta(days=policy.transcript_days)
+    bodies = session.execute(
+        update(InboxEvent)
+        .where(
+            InboxEvent.handled_at.is_not(None),
+            InboxEvent.handled_at < inbox_cutoff,
+            InboxEvent.body.is_not(None),
+            cast(InboxEvent.body, Text) != "null",  # a stranger's event: its body was never kept
+        )
+        .values(body=null())  # SQL NULL, not JSON 'null': the row is then left alone by later runs
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    entries = session.execute(
+        delete(TranscriptEntry)
+        .where(TranscriptEntry.at < transcript_cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return RetentionResult(inbox_bodies=bodies, transcript_entries=entries)
