@@ -57,7 +57,7 @@ from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.members import get_member
 from models.privacy import pseudonym
-from models.tables import InboxEvent, OutboxMessage
+from models.tables import ANSWER_KIND, InboxEvent, OutboxMessage
 from models.types import utcnow
 from scheduler.delivery import LEASE, SenderTransport, mark_sent, send_claimed
 from scheduler.outbox import OutboxError, build_rows
@@ -707,7 +707,7 @@ def _answer_rows(
     try:
         rows = build_rows(
             job="webhook",
-            kind="answer",
+            kind=ANSWER_KIND,
             dedup_key=f"answer:{row_id}",
             recipients=[chat_id],
             messages=messages,

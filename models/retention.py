@@ -1,7 +1,9 @@
-"""How long what people wrote is kept: handled webhook bodies and console transcripts expire.
+"""How long what people wrote is kept: handled webhook bodies, the answers to them and transcripts expire.
 
 A webhook body is kept only to handle (and, if need be, re-handle) its event; once handled it is not
-needed after a few weeks, and the row with its outcome is enough for counts and audits. The console
+needed after a few weeks, and the row with its outcome is enough for counts and audits. The answer to
+it (an outbox row of kind "answer": its words and the person's LINE id) goes at the same cut-off once
+sent; the jobs' own rows stay, as their dedup keys keep a re-run from sending twice. The console
 transcript is a development record of what the bot would have sent. The daily `retention` job applies
 this; the days come from configuration (DXBOT_INBOX_RETENTION_DAYS, DXBOT_TRANSCRIPT_RETENTION_DAYS).
 """
@@ -14,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Text, cast, delete, null, update
 from sqlmodel import Session
 
-from models.tables import InboxEvent, TranscriptEntry
+from models.tables import ANSWER_KIND, InboxEvent, OutboxMessage, TranscriptEntry
 
 DEFAULT_DAYS = 30
 
@@ -33,9 +35,13 @@ class RetentionResult:
 
     inbox_bodies: int
     transcript_entries: int
+    answers: int = 0
 
     def summary(self) -> str:
-        return f"dropped {self.inbox_bodies} webhook bodies and {self.transcript_entries} transcript entries"
+        return (
+            f"dropped {self.inbox_bodies} webhook bodies, {self.answers} answers"
+            f" and {self.transcript_entries} transcript entries"
+        )
 
 
 def apply_retention(session: Session, *, now: datetime, policy: RetentionPolicy) -> RetentionResult:
@@ -53,9 +59,18 @@ def apply_retention(session: Session, *, now: datetime, policy: RetentionPolicy)
         .values(body=null())  # SQL NULL, not JSON 'null': the row is then left alone by later runs
         .execution_options(synchronize_session=False)
     ).rowcount
+    answers = session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.kind == ANSWER_KIND,
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at < inbox_cutoff,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     entries = session.execute(
         delete(TranscriptEntry)
         .where(TranscriptEntry.at < transcript_cutoff)
         .execution_options(synchronize_session=False)
     ).rowcount
-    return RetentionResult(inbox_bodies=bodies, transcript_entries=entries)
+    return RetentionResult(inbox_bodies=bodies, transcript_entries=entries, answers=answers)

@@ -312,6 +312,7 @@ class ConversationState(SQLModel, table=True):
 # --- scheduling and delivery ---------------------------------------------------------------------
 
 OUTBOX_STATUSES = ("pending", "sent", "failed", "held")
+ANSWER_KIND = "answer"  # an outbox row holding the handling's answer to a webhook event
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -13,7 +13,7 @@ from bot.config import Config, ConfigError
 from models.clock import FrozenClock
 from models.db import session_factory
 from models.retention import RetentionPolicy
-from models.tables import InboxEvent, JobRun, TranscriptEntry
+from models.tables import InboxEvent, JobRun, OutboxMessage, TranscriptEntry
 from scheduler import jobs
 from scheduler.clock import job_settings
 from scheduler.schedule import load_schedule
@@ -54,6 +54,48 @@ def say(db, *, days_ago: float) -> int:
         s.add(entry)
         s.commit()
         return entry.id
+
+
+def answer(db, *, days_ago: float, status: str = "sent", kind: str = "answer") -> int:
+    """An outbox row holding an answer to USER, queued (and sent) DAYS_AGO; returns its id."""
+    at = NOW - timedelta(days=days_ago)
+    with Session(db) as s:
+        row = OutboxMessage(
+            job="webhook" if kind == "answer" else "kpi-request",
+            kind=kind,
+            recipients=[USER],
+            messages=[{"type": "text", "text": "記録しました：申請率 18%"}],
+            dedup_key=f"{kind}:{days_ago}:{status}",
+            status=status,
+            retry_key="123e4567-e89b-12d3-a456-426614174000",
+            not_before=at,
+            created_at=at,
+            sent_at=at if status == "sent" else None,
+        )
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+def test_answers_sent_before_the_inbox_cut_off_are_dropped_with_the_bodies(db):
+    """Every answer is an outbox row holding its words and the person's LINE id: it goes with the body."""
+    old, recent, pending = (
+        answer(db, days_ago=31),
+        answer(db, days_ago=29),
+        answer(db, days_ago=31, status="pending"),
+    )
+    job_row = answer(db, days_ago=31, kind="kpi-request")  # the jobs' rows keep their dedup keys
+
+    result = jobs.JOBS["retention"](session_factory(db), FrozenClock(NOW, TOKYO), policy=RetentionPolicy())
+
+    with Session(db) as s:
+        assert s.get(OutboxMessage, old) is None
+        assert s.get(OutboxMessage, recent) is not None
+        assert s.get(OutboxMessage, pending) is not None  # not sent yet: deliver still needs it
+        assert s.get(OutboxMessage, job_row) is not None
+        [run] = s.exec(select(JobRun).where(JobRun.job == "retention")).all()
+    assert "1 answers" in run.note, run.note
+    assert result.summary()
 
 
 def test_handled_bodies_and_transcripts_older_than_their_days_are_dropped(db):
