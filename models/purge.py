@@ -31,6 +31,7 @@ from models.members import MemberError, require_member
 from models.tables import (
     ActionStatusChange,
     ConversationState,
+    DashboardSession,
     InboxEvent,
     KpiReport,
     LoginLink,
@@ -113,6 +114,7 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
     )
     session.execute(delete(ConversationState).where(ConversationState.member_id == member.id))
     session.execute(delete(LoginLink).where(LoginLink.member_id == member.id))
+    session.execute(delete(DashboardSession).where(DashboardSession.member_id == member.id))
     _anonymise(member, name, placeholder_id, now)
     session.add(member)
     session.flush()

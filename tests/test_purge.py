@@ -14,6 +14,7 @@ from messages.senders import ConsoleSender
 from messages.transcript import transcript_recorder
 from models.db import session_factory
 from models.tables import (
+    ANSWER_KIND,
     ActionStatusChange,
     InboxEvent,
     JobRun,
@@ -172,8 +173,10 @@ def test_after_a_purge_the_line_id_and_name_are_nowhere_and_the_reports_and_grad
         )
         stored = [s.get(InboxEvent, i) for i in inbox_ids]
         assert all(e.body is None and e.outcome and e.handled_at for e in stored)  # rows and outcomes stay
-        rows = s.exec(select(OutboxMessage)).all()
+        rows = s.exec(select(OutboxMessage).where(OutboxMessage.kind != ANSWER_KIND)).all()
         assert [r.recipients for r in rows] == [[SATO]]  # the row to 鈴木 alone is dropped
+        answers = s.exec(select(OutboxMessage.recipients).where(OutboxMessage.kind == ANSWER_KIND)).all()
+        assert answers and all(recipients == [SATO] for recipients in answers)  # 鈴木's answers are gone
         assert rows[0].messages[0]["text"] == f"退職者1さん、{SATO_NAME}さん：回答をお願いします"
         assert all(SUZUKI not in t.recipients for t in s.exec(select(TranscriptEntry)).all())
         assert s.exec(select(TranscriptEntry)).all(), "佐藤's own transcript stays"
@@ -214,3 +217,23 @@ def test_member_remove_points_at_purge(world, dxbot):
     removed = dxbot("member", "remove", SUZUKI)
     assert removed.exit_code == 0
     assert "dxbot member purge" in removed.output
+
+
+def test_purge_ends_the_members_dashboard_logins(world, dxbot, db):
+    """A purged person's saved dashboard cookie must open nothing: their login rows go with them."""
+    from models.tables import DashboardSession
+    from models.types import utcnow
+
+    with Session(db) as s:
+        member_id = s.exec(select(Member.id).where(Member.line_user_id == SUZUKI)).one()
+        s.add(
+            DashboardSession(
+                token_hash="ab" * 32, member_id=member_id, expires_at=utcnow() + timedelta(hours=8)
+            )
+        )
+        s.commit()
+
+    assert dxbot("member", "purge", SUZUKI, "--yes").exit_code == 0
+
+    with Session(db) as s:
+        assert s.exec(select(DashboardSession).where(DashboardSession.member_id == member_id)).all() == []
