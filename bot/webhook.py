@@ -727,20 +727,18 @@ class _HandledElsewhere(Exception):
     """Another delivery of the same event committed first: this one's writes are rolled back."""
 
 
-def _mark(session_factory: SessionFactory, row_id: int, *, outcome: str, user_id: object = None) -> str:
-    """Record an outcome on an inbox row (best effort: the log already has the story); the sender's locale."""
-    locale = "ja"
+def _mark(session_factory: SessionFactory, row_id: int, *, outcome: str) -> None:
+    """Record an outcome on an inbox row (best effort: the log already has the story)."""
     try:
         with transaction(session_factory) as session:
-            row = session.get(InboxEvent, row_id)
-            if row is not None:
-                row.outcome = outcome
-                session.add(row)
-            member = get_member(session, user_id) if isinstance(user_id, str) and user_id else None
-            locale = member.locale if member is not None else locale
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == row_id)
+                .values(outcome=outcome)
+                .execution_options(synchronize_session=False)
+            )
     except Exception:
         log.exception("inbox row could not be marked", extra={"outcome": outcome})
-    return locale
 
 
 def _locale_of(session_factory: SessionFactory, user_id: str | None) -> str:
