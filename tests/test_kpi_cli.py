@@ -30,3 +30,16 @@ def test_kpi_list_shows_reports_latest_first_with_voided_marked(dxbot, plan):
     text = dxbot("kpi", "list").output
     assert "取り消し済み" in text and "19%" in text
     assert dxbot("kpi", "list", "--section", "税務").exit_code == 2
+
+
+def test_kpi_list_times_are_the_citys_and_labelled(dxbot, plan):
+    user = "U" + "7" * 32
+    dxbot("member", "add", user, "--name", "山田", "--section", "国保医療課", "--role", "staff")
+    dxbot("say", "--as", user, "オンライン申請率 18%")  # at 10:00 in Tokyo, 01:00 UTC
+    row = json.loads(dxbot("kpi", "list", "--json").output)["reports"][0]
+    assert row["reported_at"].startswith("2026-11-24T10:00") and row["reported_at"].endswith("+09:00")
+    text = dxbot("kpi", "list").output
+    assert "2026-11-24 10:00 JST" in text
+    # Another city: its own clock time and label, never an unlabelled UTC one.
+    text = dxbot("kpi", "list", env={"DXBOT_TIMEZONE": "Europe/Berlin"}).output
+    assert "2026-11-24 02:00 CET" in text

@@ -6,7 +6,9 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import inspect
@@ -115,6 +117,22 @@ def section_option(session: Session, name: str | None):
         return find_section(session, name)
     except UnknownSectionError as exc:
         raise CliError(str(exc)) from exc
+
+
+def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
+    """MOMENT on the city's clock with its label ('2026-11-24 10:00 JST'), so nobody reads UTC as local."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone(tz)
+    label = local.tzname() or ""
+    if not label.isalpha():  # zones without an abbreviation: the offset, '+05:30'
+        label = local.isoformat()[-6:]
+    return f"{local:%Y-%m-%d %H:%M} {label}"
+
+
+def local_iso(moment: datetime | None, tz: ZoneInfo) -> str | None:
+    """MOMENT as ISO 8601 with the city's offset, for JSON."""
+    return moment.astimezone(tz).isoformat() if moment is not None else None
 
 
 def echo_json(data) -> None:

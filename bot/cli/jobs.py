@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
-from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from bot.cli.common import CliError, Runtime, echo_json, local_time, pass_runtime
 from models.clock import FrozenClock, parse_moment, parse_timezone
 from models.db import session_factory
 from scheduler.schedule import JOB_NAMES, ScheduleError, check_job_name, load_schedule
@@ -81,7 +83,7 @@ def group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_runtime
 def list_jobs(runtime: Runtime, as_json: bool) -> None:
-    """Each job's schedule (crontab, Asia/Tokyo) and next run time; DXBOT_SCHEDULE_<JOB> changes one."""
+    """Each job's schedule (crontab, DXBOT_TIMEZONE) and next run time; DXBOT_SCHEDULE_<JOB> changes one."""
     try:
         schedule = load_schedule()
     except ScheduleError as exc:
@@ -105,6 +107,6 @@ def list_jobs(runtime: Runtime, as_json: bool) -> None:
         return
     width = max(len(r["name"]) for r in rows)
     for row in rows:
-        upcoming = row["next_run"][:16].replace("T", " ") if row["next_run"] else "-"
+        upcoming = local_time(datetime.fromisoformat(row["next_run"]), tz) if row["next_run"] else "-"
         source = "" if row["source"] == "default" else f"  ({row['source']})"
-        click.echo(f"{row['name']:<{width}}  {row['schedule']:<22}  next {upcoming} JST{source}")
+        click.echo(f"{row['name']:<{width}}  {row['schedule']:<22}  next {upcoming}{source}")

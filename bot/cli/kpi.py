@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
-from bot.cli.common import Runtime, echo_json, fiscal_year_option, pass_runtime, section_option
+from bot.cli.common import (
+    Runtime,
+    echo_json,
+    fiscal_year_option,
+    local_iso,
+    local_time,
+    pass_runtime,
+    section_option,
+)
 from messages.formatting import format_value
 from models.reports import reports_listing
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 @click.group("kpi")
@@ -25,6 +39,10 @@ def list_reports(runtime: Runtime, fiscal_year: str | None, section: str | None,
     with runtime.read() as session:
         chosen = section_option(session, section)
         rows = reports_listing(session, fiscal_year=year, section=chosen)
+    tz = runtime.clock.tz
+    for row in rows:  # the city's clock, not the database's UTC
+        for key in ("reported_at", "voided_at"):
+            row[key] = local_iso(_moment(row[key]), tz)
     if as_json:
         echo_json({"reports": rows})
         return
@@ -33,6 +51,6 @@ def list_reports(runtime: Runtime, fiscal_year: str | None, section: str | None,
     for row in rows:
         mark = "  (取り消し済み)" if row["voided"] else ""
         click.echo(
-            f"{row['reported_at'][:16]}  {row['section']}  {row['kpi_id']} {row['kpi']}: "
+            f"{local_time(_moment(row['reported_at']), tz)}  {row['section']}  {row['kpi_id']} {row['kpi']}: "
             f"{format_value(row['value'], row['unit'])} (FY{row['fiscal_year']}, {row['reporter'] or '-'}){mark}"
         )

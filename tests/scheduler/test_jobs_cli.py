@@ -150,3 +150,9 @@ def test_clock_command_builds_the_process_from_configuration(dxbot, db, monkeypa
     ]
     assert process.schedule["deliver"].expression == "*/2 * * * *"
     assert result.output.startswith(f"dxbot clock {process.lease.holder}: jobs kickoff, kpi-request")
+
+
+def test_jobs_list_labels_next_runs_with_the_configured_zone(dxbot, db):
+    result = dxbot("jobs", "list", env={"DXBOT_TIMEZONE": "Europe/Berlin"})
+    line = next(x for x in result.output.splitlines() if x.startswith("nudge"))
+    assert line.endswith("CET") and "JST" not in result.output
