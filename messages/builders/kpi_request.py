@@ -82,6 +82,8 @@ def _carousels(intent_kpis: tuple[KpiLine, ...], alt: str, _: Translator) -> lis
     messages: list[Message] = []
     for start in range(0, len(bubbles), MAX_BUBBLES):
         part = bubbles[start : start + MAX_BUBBLES]
+        if len(part) > 1:  # kilo, like the digest's: the next bubble's edge shows there is more to swipe to
+            part = [{**bubble, "size": "kilo"} for bubble in part]
         contents = part[0] if len(part) == 1 else {"type": "carousel", "contents": part}
         messages.append(FlexMessage.from_dict({"type": "flex", "altText": alt, "contents": contents}))
     return messages

@@ -313,3 +313,17 @@ def test_every_reason_the_parser_gives_has_a_question_text():
 
     assert set(PARSER_REASONS) <= set(REASONS)
     assert "which_year" in REASONS and "choose_kpi" in REASONS
+
+
+def _bubble_sizes(messages) -> set[str]:
+    carousels = [m.to_dict()["contents"] for m in messages if m.to_dict()["type"] == "flex"]
+    return {b.get("size", "mega") for c in carousels if c["type"] == "carousel" for b in c["contents"]}
+
+
+def test_kpi_request_carousel_shows_the_edge_of_its_next_bubble_like_the_digest(plan):
+    """A mega bubble fills a phone's width, so nobody sees there is a second one to swipe to."""
+    request = intents.KpiRequest(
+        section="デジタル情報課", fiscal_year=2026, due=date(2026, 12, 8), kpis=kpi_lines(plan)
+    )
+    digest = worst_case_samples(plan)["digest"]
+    assert _bubble_sizes(build(request, "ja")) == _bubble_sizes(build(digest, "ja")) == {"kilo"}
