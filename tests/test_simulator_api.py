@@ -292,3 +292,10 @@ def test_the_clock_alone_can_be_set_and_bad_jobs_or_times_are_refused(api):
     assert bad_job.status_code == 400 and bad_job.get_json()["error"] == "一覧からジョブを選んでください。"
     bad_time = api.post("/simulator/api/jobs", json={"job": "nudge", "at": "来週"})
     assert bad_time.status_code == 400 and "2027-01-04T09:00" in bad_time.get_json()["error"]
+
+
+def test_the_english_page_labels_the_menu_bar_in_english(api):
+    english = api.get("/simulator/api/state?lang=en").get_json()["richmenus"]
+    japanese = api.get("/simulator/api/state").get_json()["richmenus"]
+    assert {m["chatBarText"] for m in english.values()} == {"Menu"}
+    assert {m["chatBarText"] for m in japanese.values()} == {"メニュー"}  # what LINE shows, as deployed

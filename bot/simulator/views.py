@@ -141,13 +141,14 @@ def richmenu_image(kind: str):
     return response
 
 
-def _richmenus() -> dict:
+def _richmenus(locale: str, menu_label: str) -> dict:
+    """The menus as deployed; on the English page the chat bar speaks English like the rest of it."""
     menus = {}
     for kind in MENU_KINDS:
         definition = load_definition(kind)
         width, height = definition.width, definition.height
         menus[kind] = {
-            "chatBarText": definition.data["chatBarText"],
+            "chatBarText": definition.data["chatBarText"] if locale == "ja" else menu_label,
             "image": f"/simulator/richmenu/{kind}.png",
             "aspect": height / width,
             "areas": [
@@ -223,7 +224,7 @@ def state():
         sections=_sections(),
         roles=[{"value": r, "label": _(ROLE_NAMES[r])} for r in ROLES],
         jobs=[{"name": name, "label": labels.get(f"job_{name.replace('-', '_')}", name)} for name in JOBS],
-        richmenus=_richmenus(),
+        richmenus=_richmenus(locale, labels["menu"]),
     )
 
 
