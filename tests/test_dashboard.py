@@ -300,6 +300,23 @@ def test_another_sections_initiative_chart_and_section_are_refused(scenario, app
 # --- charts ---------------------------------------------------------------------------------------------------
 
 
+def test_a_count_chart_has_whole_number_ticks():
+    """Nobody holds 0.5 training sessions: a count's axis ticks only whole numbers."""
+    history = data.SeriesHistory(
+        series_id="9-9/a",
+        initiative_id="9-9",
+        name="研修実施回数",
+        unit="回",
+        kind="count",
+        better="higher",
+        years=(2025, 2026),
+        targets=((2025, Decimal(2)), (2026, Decimal(3))),
+        values=(("職員課", ((2025, Decimal(1)), (2026, Decimal(2)))),),
+    )
+    ticks = charts.chart_figure(history, "ja").axes[0].get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), list(ticks)
+
+
 def test_a_chart_is_svg_cached_by_its_data_and_changes_with_a_new_report(scenario, app, db, clock):
     charts.clear_cache()
     admin = sign_in(app, db, ADMIN)

@@ -20,6 +20,7 @@ from bot.dashboard.data import SeriesHistory
 from messages.formatting import fiscal_year_label
 from messages.i18n import N_, Translator
 from messages.richmenu import FONT_ENV, find_font, font_candidates
+from models.kpi_parsing import COUNT_UNITS
 
 CACHE_SIZE = 256
 TARGET_COLOUR = "#6b7280"
@@ -91,56 +92,66 @@ def caption(history: SeriesHistory, locale: str) -> str:
 
 def _render(history: SeriesHistory, locale: str) -> str:
     from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    _ = Translator(locale)
     _font_path, family = chart_font()
-    years = list(history.years)
-    xs = list(range(len(years)))
-    labels = [fiscal_year_label(y, locale, short=True) for y in years]
     with rc_context({"font.family": [family], "svg.fonttype": "path", "svg.hashsalt": "dxbot-dashboard"}):
-        figure = Figure(figsize=(6.4, 3.6), dpi=100, layout="constrained")
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot()
-        targets = dict(history.targets)
-        axes.plot(
-            xs,
-            [_number(targets.get(y)) for y in years],
-            linestyle="--",
-            marker="s",
-            color=TARGET_COLOUR,
-            label=_(TARGET_LABEL),
-        )
-        others = iter(OTHER_COLOURS * 8)
-        for section, points in history.values:
-            by_year = dict(points)
-            lead = section == history.lead
-            axes.plot(
-                xs,
-                [_number(by_year.get(y)) for y in years],
-                marker="o",
-                linewidth=2.2 if lead else 1.5,
-                color=LEAD_COLOUR if lead else next(others),
-                label=f"{section} ({_('Lead')})" if lead else section,
-            )
-        axes.set_xticks(xs, labels)
-        axes.set_xlim(-0.4, len(xs) - 0.6)
-        axes.set_ylabel(history.unit)
-        values = [_number(v) for _s, points in history.values for _y, v in points] + [
-            _number(t) for t in targets.values()
-        ]
-        if all(v >= 0 for v in values if not math.isnan(v)):
-            axes.set_ylim(bottom=0)
-        axes.grid(axis="y", color="#e5e7eb")
-        axes.spines[["top", "right"]].set_visible(False)
-        title = history.name
-        note = caption(history, locale)
-        axes.set_title(f"{title}\n{note}" if note else title, fontsize=10, loc="left")
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8, frameon=False)
+        figure = chart_figure(history, locale)
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
+
+
+def chart_figure(history: SeriesHistory, locale: str):
+    """The chart of HISTORY as a matplotlib Figure (drawn by _render inside the font's rc_context)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    _ = Translator(locale)
+    years = list(history.years)
+    xs = list(range(len(years)))
+    labels = [fiscal_year_label(y, locale, short=True) for y in years]
+    figure = Figure(figsize=(6.4, 3.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    targets = dict(history.targets)
+    axes.plot(
+        xs,
+        [_number(targets.get(y)) for y in years],
+        linestyle="--",
+        marker="s",
+        color=TARGET_COLOUR,
+        label=_(TARGET_LABEL),
+    )
+    others = iter(OTHER_COLOURS * 8)
+    for section, points in history.values:
+        by_year = dict(points)
+        lead = section == history.lead
+        axes.plot(
+            xs,
+            [_number(by_year.get(y)) for y in years],
+            marker="o",
+            linewidth=2.2 if lead else 1.5,
+            color=LEAD_COLOUR if lead else next(others),
+            label=f"{section} ({_('Lead')})" if lead else section,
+        )
+    axes.set_xticks(xs, labels)
+    axes.set_xlim(-0.4, len(xs) - 0.6)
+    axes.set_ylabel(history.unit)
+    values = [_number(v) for _s, points in history.values for _y, v in points] + [
+        _number(t) for t in targets.values()
+    ]
+    if all(v >= 0 for v in values if not math.isnan(v)):
+        axes.set_ylim(bottom=0)
+    if history.unit in COUNT_UNITS:  # no 0.5 回 on the axis
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(axis="y", color="#e5e7eb")
+    axes.spines[["top", "right"]].set_visible(False)
+    title = history.name
+    note = caption(history, locale)
+    axes.set_title(f"{title}\n{note}" if note else title, fontsize=10, loc="left")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8, frameon=False)
+    return figure
 
 
 def _number(value) -> float:
