@@ -149,3 +149,29 @@ def test_errors_are_one_line_with_exit_2(dxbot, plan, tmp_path):
     as_dir = dxbot("export", "--open-data", "--output", str(blocker))
     assert as_dir.exit_code == 2 and "error:" in as_dir.output
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_an_existing_file_is_kept_unless_forced(dxbot, plan, tmp_path):
+    workbook = tmp_path / "kpi.xlsx"
+    workbook.write_text("last year's hand-made notes")
+    refused = dxbot("export", "--fiscal-year", "2026", "--output", str(workbook))
+    assert refused.exit_code == 2 and refused.output.strip().count("\n") == 0
+    assert "--force" in refused.output and str(workbook) in refused.output
+    assert workbook.read_text() == "last year's hand-made notes"
+    (tmp_path / "dx-actions-2026.csv").write_text("kept")
+    assert (
+        dxbot("export", "--fiscal-year", "2026", "--format", "csv", "--output", str(tmp_path)).exit_code == 2
+    )
+    assert not (tmp_path / "dx-kpi-2026.csv").exists()  # nothing half-written
+    (tmp_path / "kpi-results.json").write_text("kept")
+    assert dxbot("export", "--open-data", "--output", str(tmp_path)).exit_code == 2
+    template = tmp_path / "template.xlsx"
+    template.write_text("kept")
+    assert dxbot("export", "--template", "--output", str(template)).exit_code == 2
+    assert template.read_text() == "kept"
+
+    forced = dxbot("export", "--fiscal-year", "2026", "--output", str(workbook), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert load_workbook(workbook).sheetnames
+    assert dxbot("export", "--open-data", "--output", str(tmp_path), "--force").exit_code == 0
+    assert json.loads((tmp_path / "kpi-results.json").read_text(encoding="utf-8")) != "kept"

@@ -36,6 +36,13 @@ def _xlsx_path(output: str | None, name: str) -> Path:
     return path
 
 
+def _refuse_overwrite(paths: list[Path], force: bool) -> None:
+    """A one-line error before anything is written when a file exists and --force was not given."""
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise CliError(f"{existing[0]} exists; add --force to overwrite it")
+
+
 @click.command("export")
 @click.option("--fiscal-year", "fiscal_year", help="2026, 令和8年度 or R8 (default: this fiscal year).")
 @click.option(
@@ -60,6 +67,7 @@ def _xlsx_path(output: str | None, name: str) -> Path:
     help="An Excel workbook of past years' action items and KPI targets to fill in "
     "(default ./dxbot-actuals-template.xlsx); read back with `dxbot import-actuals`.",
 )
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @pass_runtime
 def export(
     runtime: Runtime,
@@ -69,6 +77,7 @@ def export(
     bom: bool,
     open_data: bool,
     template: bool,
+    force: bool,
 ) -> None:
     """Export a year's KPI table and action items, the open-data KPI results, or the past-years template."""
     year = fiscal_year_option(fiscal_year)
@@ -78,7 +87,7 @@ def export(
     if template:
         if open_data or year is not None or fmt != "xlsx" or bom:
             raise CliError("--template is one Excel workbook of every past year; drop the other options")
-        _write_template(runtime, output)
+        _write_template(runtime, output, force)
         return
     with runtime.read() as session:
         if open_data:
@@ -91,13 +100,19 @@ def export(
                 raise CliError(f"--fiscal-year: the plan has nothing for {year} (it covers {span})")
             kpis = exports.kpi_rows(session, now, year)
             actions = exports.action_rows(session, year)
+    if open_data or fmt == "csv":
+        directory = _directory(Path(output or "."))
+        names = (exports.OPEN_DATA_CSV, exports.OPEN_DATA_JSON) if open_data else exports.csv_names(year)
+        _refuse_overwrite([directory / name for name in names], force)
+    else:
+        path = _xlsx_path(output, exports.xlsx_name(year))
+        _refuse_overwrite([path], force)
     try:
         if open_data:
-            written = exports.write_open_data(_directory(Path(output or ".")), records, bom)
+            written = exports.write_open_data(directory, records, bom)
         elif fmt == "csv":
-            written = exports.write_kpi_csvs(_directory(Path(output or ".")), year, kpis, actions, bom)
+            written = exports.write_kpi_csvs(directory, year, kpis, actions, bom)
         else:
-            path = _xlsx_path(output, exports.xlsx_name(year))
             exports.write_xlsx(path, kpis, actions)
             written = [path]
     except OSError as exc:
@@ -106,7 +121,7 @@ def export(
         click.echo(f"wrote {path}")
 
 
-def _write_template(runtime: Runtime, output: str | None) -> None:
+def _write_template(runtime: Runtime, output: str | None, force: bool) -> None:
     """Write the past-years template and say what it holds."""
     now = runtime.clock.now()
     with runtime.read() as session:
@@ -116,6 +131,7 @@ def _write_template(runtime: Runtime, output: str | None) -> None:
             f"no past years to fill in: the plan has nothing before FY{fiscal_year_of(now)}, the current year"
         )
     path = _xlsx_path(output, actuals_template.TEMPLATE_NAME)
+    _refuse_overwrite([path], force)
     try:
         actuals_template.write_template(path, content)
     except OSError as exc:
