@@ -107,6 +107,18 @@ def holiday_name(d: date) -> str | None:
     return _japan_holidays(d.year).get(d)
 
 
+def closed_because(d: date, closures: tuple[ClosureRange, ...] | None = None) -> str | None:
+    """Why the office is closed on D ('a Sunday', the holiday's name, 'a closure day'), or None when open."""
+    d = _as_date(d)
+    if is_public_holiday(d):
+        return holiday_name(d)
+    if d.weekday() >= 5:
+        return f"a {d:%A}"
+    if is_closure_day(d, closures):
+        return f"a closure day ({CLOSURE_DAYS_ENV})"
+    return None
+
+
 def is_business_day(d: date, closures: tuple[ClosureRange, ...] | None = None) -> bool:
     """Whether the city office is open on D: a weekday, not a public holiday, not a closure day."""
     d = _as_date(d)

@@ -51,7 +51,13 @@ from models.tables import (
     Section,
 )
 from scheduler import requests
-from scheduler.calendar import add_business_days, business_days_between, is_business_day, next_send_time
+from scheduler.calendar import (
+    add_business_days,
+    business_days_between,
+    closed_because,
+    is_business_day,
+    next_send_time,
+)
 from scheduler.outbox import active_pause, enqueue
 
 log = logging.getLogger(__name__)
@@ -74,6 +80,7 @@ class JobResult:
     queued: int = 0
     what: list[str] = field(default_factory=list)  # one line per queued outbox row
     notes: list[str] = field(default_factory=list)  # decisions worth knowing (skips, reasons)
+    held: str | None = None  # why the pushes wait for a later day; always in the summary
     dry_run: bool = False
 
     def note(self, text: str) -> None:
@@ -84,7 +91,8 @@ class JobResult:
         head = f"{self.job} at {self.as_of.isoformat()}: queued {self.queued}"
         if self.dry_run:
             head += " (dry run, rolled back)"
-        return f"{head}; {self.notes[0]}" if self.notes and not self.queued else head
+        shown = self.held or (self.notes[0] if self.notes and not self.queued else None)
+        return f"{head}; {shown}" if shown else head
 
     def as_dict(self) -> dict:
         return {
@@ -543,6 +551,11 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
     iso = today.isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
     not_before = next_send_time(now)
+    if not_before.date() != today:  # a holiday Monday: say why nobody gets it today
+        reason = closed_because(today)
+        why = f"{today.isoformat()} is {reason}" if reason else "past today's send window"
+        result.held = f"{why}; sent from {not_before:%Y-%m-%d %H:%M %Z}, the next business day"
+        result.note(result.held)
     dashboard = dashboard_url()
 
     def queue_digest(member: Member, locale: str, intent: Digest) -> None:

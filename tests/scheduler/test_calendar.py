@@ -12,6 +12,7 @@ from scheduler.calendar import (
     CalendarError,
     add_business_days,
     business_days_between,
+    closed_because,
     holiday_name,
     in_send_window,
     is_business_day,
@@ -153,3 +154,10 @@ def test_next_send_time_takes_any_timezone_and_a_custom_window():
     assert next_send_time(jst(2026, 11, 24, 9, 0), (time(10, 0), time(12, 0))) == jst(2026, 11, 24, 10, 0)
     with pytest.raises(ValueError):
         next_send_time(datetime(2026, 11, 24, 9, 0))
+
+
+def test_closed_because_names_the_reason():
+    assert closed_because(date(2026, 9, 21)) == "Respect for the Aged Day"
+    assert closed_because(date(2026, 9, 26)) == "a Saturday"
+    assert closed_because(date(2026, 12, 29)) == "a closure day (DXBOT_CLOSURE_DAYS)"
+    assert closed_because(date(2026, 9, 25)) is None

@@ -368,6 +368,16 @@ def test_a_quiet_week_gets_a_positive_digest_and_a_holiday_monday_waits(people):
     assert mine.not_before == datetime(2026, 9, 24, 8, 30, tzinfo=TOKYO)  # 22nd 国民の休日, 23rd 秋分の日
 
 
+def test_a_digest_held_for_a_holiday_says_why(people):
+    result = run("weekly-digest", people, "2026-09-21 08:30")
+    assert result.queued == 2
+    why = "2026-09-21 is Respect for the Aged Day; sent from 2026-09-24 08:30 JST, the next business day"
+    assert why in result.summary()
+    with Session(people) as s:
+        assert why in s.exec(select(JobRun).where(JobRun.job == "weekly-digest")).one().note
+    assert run("weekly-digest", people, "2026-11-30 08:30").summary().endswith("queued 2")  # an open Monday
+
+
 def test_digest_sections_is_the_seam_for_at_risk_kpis(people):
     db = people
     run("kpi-request", db, "2026-07-01 09:00")
