@@ -95,13 +95,18 @@ class MeasureBlock:
 def count_states(states: list[KpiState], entries: FollowUps, fiscal_year: int) -> Counts:
     """The counts of one group of states and follow-up entries (entries of FISCAL_YEAR only)."""
     counts = Counts()
+    late = {
+        (e.section_id, e.initiative_id, e.item)
+        for e in entries.overdue
+        if e.kind == "kpi" and e.fiscal_year == fiscal_year
+    }
     for state in states:
         if state.at_risk:
             counts.at_risk += 1
         elif state.latest is not None:
             counts.on_track += 1
-        else:
-            counts.awaiting += 1
+        elif (state.section_id, state.initiative.id, state.target.name) not in late:
+            counts.awaiting += 1  # a late one is counted once, under overdue
     counts.overdue = sum(1 for e in entries.overdue if e.fiscal_year == fiscal_year)
     counts.postponed = sum(1 for e in entries.postponed if e.fiscal_year == fiscal_year)
     counts.unconfirmed = sum(1 for e in entries.unconfirmed if e.fiscal_year == fiscal_year)
