@@ -5,6 +5,7 @@ the reports."""
 
 from __future__ import annotations
 
+import html as html_module
 import random
 import re
 from datetime import datetime, timedelta
@@ -213,6 +214,22 @@ def test_the_overview_counts_each_initiative_by_the_status_model(scenario, app, 
     assert tables.row("6-1 ")[-1] == "A"
     assert tables.row("8-3 ")[-1] == "C"  # 3,500 of 7,000 sheets
     assert "(1) 行政手続きのオンライン化" in html and "(12)" in html
+
+
+def test_a_zero_count_is_not_an_alarm_and_grades_are_explained(scenario, app, db):
+    html = page(sign_in(app, db, ADMIN), "/dashboard/")
+    cells = re.findall(r'<td class="num ([^"]*)">(\d+)</td>', html)
+    assert ("late", "1") in cells  # 1-2's late Q2 figure
+    assert [c for c, n in cells if n == "0" and c != "zero"] == []  # no bold red 0
+    assert "td.zero" in (ROOT / "bot" / "dashboard" / "static" / "dashboard.css").read_text(encoding="utf-8")
+    # The letters are explained on the page, from the scale in force.
+    legend = re.search(r'<p class="hint legend">(.*?)</p>', html, re.S)
+    assert legend, "no grade legend"
+    text = html_module.unescape(" ".join(re.sub(r"<[^>]+>", " ", legend.group(1)).split()))
+    assert "S ≥ 110%" in text and "A ≥ 100%" in text and "B ≥ 80%" in text and "C < 80%" in text
+    assert "− 報告なし" in text
+    section_page = page(sign_in(app, db, ADMIN), "/dashboard/initiative/1-2")
+    assert 'class="hint legend"' in section_page
 
 
 def test_the_years_before_go_live_show_as_unconfirmed_not_overdue(scenario, app, db):

@@ -38,6 +38,8 @@ TEMPLATE_LABELS = (
     N_("Latest figure"),
     N_("Achievement"),
     N_("Grade"),
+    N_("Grades (achievement of target):"),
+    N_("no figure yet"),
     N_("Reported on"),
     N_("Note"),
     N_("Lead"),

@@ -44,7 +44,7 @@ from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
 from models import status
 from models.fiscal_year import fiscal_year_of
 from models.plan_queries import plan_years
-from models.status import FollowUps
+from models.status import NO_GRADE, FollowUps, grade_scale
 from models.tables import Initiative, KpiTarget, Measure, Section
 from models.types import utcnow
 
@@ -162,7 +162,17 @@ def template_helpers() -> dict:
         "status": lambda s: status_label(s, _),
         "reason": lambda r: _(REASONS[r]) if r in REASONS else "",
         "grade_class": lambda grade: "grade-" + {"−": "none"}.get(grade, grade.lower()),
+        "grade_legend_items": grade_legend_items(_),
     }
+
+
+def grade_legend_items(_) -> list[tuple[str, str]]:
+    """What each grade letter means, from the scale in force: ('S', '≥ 110%') … ('C', '< 80%'), ('−', …)."""
+    scale = grade_scale()
+    items = [(label, f"≥ {format_number(minimum)}%") for label, minimum in scale[:-1]]
+    if len(scale) > 1:
+        items.append((scale[-1][0], f"< {format_number(scale[-2][1])}%"))
+    return [*items, (NO_GRADE, _("no figure yet"))]
 
 
 # --- filters ------------------------------------------------------------------------------------------
