@@ -187,12 +187,22 @@ def page(client, path: str) -> str:
 
 # --- the overview ----------------------------------------------------------------------------------------
 
-COLUMNS = ["initiative", "lead", "on_track", "at_risk", "overdue", "unconfirmed", "awaiting", "postponed"]
+COLUMNS = [
+    "initiative",
+    "grades",
+    "lead",
+    "on_track",
+    "at_risk",
+    "overdue",
+    "unconfirmed",
+    "awaiting",
+    "postponed",
+]
 
 
 def counts(tables: Tables, initiative: str) -> dict:
     cells = tables.row(initiative)
-    return {name: cells[i] if i < 2 else int(cells[i]) for i, name in enumerate(COLUMNS)}
+    return {name: cells[i] if i < 3 else int(cells[i]) for i, name in enumerate(COLUMNS)}
 
 
 def test_the_overview_counts_each_initiative_by_the_status_model(scenario, app, db):
@@ -210,9 +220,9 @@ def test_the_overview_counts_each_initiative_by_the_status_model(scenario, app, 
     assert (training["awaiting"], training["overdue"]) == (4, 2)
     assert counts(tables, "8-3 ")["at_risk"] == 1
     # Grades are the lead section's, as the digest shows them: 18% of 20% is B, 16% of 15% is A.
-    assert tables.row("1-2 ")[-1] == "B"
-    assert tables.row("6-1 ")[-1] == "A"
-    assert tables.row("8-3 ")[-1] == "C"  # 3,500 of 7,000 sheets
+    assert tables.row("1-2 ")[1] == "B"
+    assert tables.row("6-1 ")[1] == "A"
+    assert tables.row("8-3 ")[1] == "C"  # 3,500 of 7,000 sheets
     assert "(1) 行政手続きのオンライン化" in html and "(12)" in html
 
 
@@ -247,7 +257,7 @@ def test_a_manager_sees_only_initiatives_of_their_sections(scenario, app, db):
     assert {"1-2", "6-1", "3-1", "5-1"} <= ids  # 5-1 names 全所属
     assert "8-3" not in ids and "1-5" not in ids
     # Grades on a manager's overview are their own sections': 職員課's 3-1 KPIs have none yet.
-    assert tables.row("3-1 ")[-1] == "− −"
+    assert tables.row("3-1 ")[1] == "− −"
 
 
 def test_the_section_filter_narrows_and_refuses_other_sections(scenario, app, db):

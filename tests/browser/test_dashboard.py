@@ -194,3 +194,22 @@ def test_a_managers_monday_from_the_simulator_to_the_dashboard(live_server, page
     expect(tab.locator(".tile.late .n")).to_have_text("2")
     expect(tab.locator(".tile.risk .n")).to_have_text("1")
     screenshot("dashboard-after-the-simulator", of=tab)
+
+
+def test_on_a_phone_the_overview_shows_each_initiatives_grades(
+    live_server, page, expect, screenshot, db, clock, monday
+):
+    """At 390 px the 評価 column was past the right edge: a manager saw counts but never a grade."""
+    with Session(db) as s:
+        issued = issue_link(s, get_member(s, SUZUKI.line_user_id), now=clock.now(), base=live_server.url)
+        s.commit()
+    page.set_viewport_size(PHONE)
+    page.goto(issued.url)
+    page.get_by_role("button", name="ダッシュボードを開く").click()
+    expect(page.locator(".tile.late")).to_be_visible()
+    grades = page.locator("table.overview td.grades").first
+    expect(grades).to_be_visible()
+    box = grades.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot("overview-grades-on-a-phone")
