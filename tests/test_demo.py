@@ -64,3 +64,27 @@ def test_demo_serves_the_simulator_with_the_console_sender_even_when_line_is_con
     assert state["controls"] is True
     assert {p["name"] for p in state["people"]} >= {m.name for m in DEMO_MEMBERS}
     close_app(app)
+
+
+def _dashboard_link_in_simulator(app) -> str:
+    manager = next(m for m in DEMO_MEMBERS if m.role == "manager")
+    client = app.test_client()
+    sent = client.post("/simulator/api/send", json={"user": manager.line_user_id, "text": "ダッシュボード"})
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    return json.dumps(sent.get_json()["entries"], ensure_ascii=False)
+
+
+def test_dashboard_links_follow_the_served_port_unless_dxbot_base_url_says_otherwise(dxbot, monkeypatch):
+    served = []
+    monkeypatch.setattr(flask.Flask, "run", lambda app, **kwargs: served.append(app))
+    monkeypatch.delenv("DXBOT_BASE_URL", raising=False)
+    assert dxbot("demo", "--port", "5391").exit_code == 0
+    assert dxbot("demo", "--port", "5392", env={"DXBOT_BASE_URL": "https://dx.example.jp"}).exit_code == 0
+    on_port, configured = served
+    try:
+        text = _dashboard_link_in_simulator(on_port)
+        assert "http://127.0.0.1:5391/dashboard/login/" in text and ":5000" not in text
+        assert "https://dx.example.jp/dashboard/login/" in _dashboard_link_in_simulator(configured)
+    finally:
+        close_app(on_port)
+        close_app(configured)

@@ -41,10 +41,11 @@ def handle(ctx: Context, match) -> Response:
 
 
 def _configured_base_url() -> str | None:
-    """Config.base_url of the running web app, when handling a webhook (dxbot say reads DXBOT_BASE_URL)."""
+    """Config.base_url of the running web app, else the address `dxbot serve` answers on (dxbot say reads
+    DXBOT_BASE_URL)."""
     from flask import current_app, has_app_context
 
     if not has_app_context():
         return None
-    config = current_app.extensions.get("dxbot", {}).get("config")
-    return getattr(config, "base_url", None)
+    dxbot = current_app.extensions.get("dxbot", {})
+    return getattr(dxbot.get("config"), "base_url", None) or dxbot.get("served_url")
