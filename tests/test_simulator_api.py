@@ -299,3 +299,26 @@ def test_the_english_page_labels_the_menu_bar_in_english(api):
     japanese = api.get("/simulator/api/state").get_json()["richmenus"]
     assert {m["chatBarText"] for m in english.values()} == {"Menu"}
     assert {m["chatBarText"] for m in japanese.values()} == {"メニュー"}  # what LINE shows, as deployed
+
+
+SUZUKI = next(m for m in DEMO_MEMBERS if m.role == "manager").line_user_id
+LOGIN_PATH = re.compile(r"/dashboard/login/[A-Za-z0-9_-]+")
+
+
+def _sign_in_from_the_chat(api) -> None:
+    """The manager asks for a link in the simulated chat and opens it (in the same browser)."""
+    answer = api.post("/simulator/api/send", json={"user": SUZUKI, "text": "ダッシュボード"}).get_json()
+    path = LOGIN_PATH.search(json.dumps(answer["entries"], ensure_ascii=False)).group(0)
+    assert api.post(path).status_code == 302
+    assert api.get("/dashboard/").status_code == 200
+
+
+def test_moving_the_simulated_clock_keeps_the_manager_signed_in(api):
+    _sign_in_from_the_chat(api)
+    moved = api.post("/simulator/api/jobs", json={"job": "clock", "at": "2027-01-20T09:00"})
+    assert moved.status_code == 200
+    overview = api.get("/dashboard/")
+    assert overview.status_code == 200, overview.headers.get("Location")
+    assert "令和8年度" in overview.get_data(as_text=True)
+    # A link asked for at the simulated date works on the dashboard, which runs on the same clock.
+    _sign_in_from_the_chat(api)
