@@ -218,6 +218,7 @@ class DashboardLink:
 
     url: str
     expires_at: datetime
+    timezone: str | None = None  # DXBOT_TIMEZONE: the city's clock the expiry is told in (default Tokyo)
 
 
 @dataclass(frozen=True)

@@ -407,3 +407,10 @@ def test_pages_carry_no_referrer_and_are_not_cached(people, client, db, clock):
     assert login_page.headers["Referrer-Policy"] == "no-referrer"
     assert login_page.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in login_page.headers["Content-Security-Policy"]
+
+
+def test_the_link_message_tells_the_time_in_the_configured_zone(dxbot, plan):
+    user = "U" + "9" * 32
+    dxbot("member", "add", user, "--name", "Müller", "--section", "職員課", "--role", "manager")
+    said = dxbot("say", "--as", user, "ダッシュボード", env={"DXBOT_TIMEZONE": "Europe/Berlin"})
+    assert "2026年11月24日(火) 2:10 まで" in said.output  # 10:00 in Tokyo is 02:00 in Berlin

@@ -15,7 +15,7 @@ from models.clock import DEFAULT_TIMEZONE
 def build_dashboard_link(intent: DashboardLink, locale: str, plain: bool = False) -> list[Message]:
     """What the link is, the link itself (LINE makes it tappable), until when it works, and that it works once."""
     _ = Translator(locale)
-    until = format_moment(intent.expires_at, locale, tz=ZoneInfo(DEFAULT_TIMEZONE))
+    until = format_moment(intent.expires_at, locale, tz=ZoneInfo(intent.timezone or DEFAULT_TIMEZONE))
     text = "\n".join(
         [
             _("Your link to the dashboard:"),

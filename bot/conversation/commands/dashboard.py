@@ -34,7 +34,7 @@ def handle(ctx: Context, match) -> Response:
         return Response(intents=[refusal], locale=ctx.locale, outcome="refused")
     link = issue_link(ctx.session, ctx.member, now=ctx.now, base=base_url(_configured_base_url()))
     return Response(
-        intents=[DashboardLink(url=link.url, expires_at=link.expires_at)],
+        intents=[DashboardLink(url=link.url, expires_at=link.expires_at, timezone=str(ctx.clock.tz))],
         locale=ctx.locale,
         outcome="command",
     )
