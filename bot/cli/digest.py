@@ -34,6 +34,8 @@ def digest_data(session, now: datetime, sections=None) -> dict:
     fy = reporting_year(session, now)
     follow = status.follow_ups(session, now, sections)
     states = status.kpi_states(session, now, sections, fy)
+    scope = sections if sections is not None else status.reporting_sections(session)
+    rounds = status.open_rounds(session, now, scope)
     return {
         "fiscal_year": fy,
         "generated_at": now.isoformat(),
@@ -43,6 +45,10 @@ def digest_data(session, now: datetime, sections=None) -> dict:
         "unconfirmed": [status.entry_json(e) for e in follow.unconfirmed],
         "at_risk": [status.state_json(s) for s in status.at_risk(states)],
         "grades": [status.state_json(s) for s in states],
+        "rounds": [status.round_json(r) for r in rounds.values()],
+        "sections": [
+            status.section_state_json(s) for s in status.section_states(scope, states, follow, rounds)
+        ],
     }
 
 

@@ -19,6 +19,7 @@ from flask import (
 from flask import session as cookie
 from sqlmodel import select
 
+from bot.conversation.views import round_line
 from bot.dashboard import charts, data
 from bot.dashboard.access import (
     LANG_KEY,
@@ -30,7 +31,7 @@ from bot.dashboard.access import (
 )
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
 from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
-from messages.builders.common import status_label
+from messages.builders.common import section_state_text, status_label
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import (
     fiscal_year_label,
@@ -280,6 +281,8 @@ def section(section_id: int):
     covering = data.initiative_ids_covering(g.db, [found], by_id)
     states = status.kpi_states(g.db, g.now, [found], chosen.fiscal_year)
     follow = data.of_year(status.follow_ups(g.db, g.now, [found]), chosen.fiscal_year)
+    rounds = status.open_rounds(g.db, g.now, [found]) if chosen.fiscal_year == fiscal_year_of(g.now) else {}
+    (standing,) = status.section_states([found], states, follow, rounds)
     initiatives = g.db.exec(
         select(Initiative)
         .where(Initiative.id.in_(covering or [""]))
@@ -290,6 +293,8 @@ def section(section_id: int):
         section=found,
         states=states,
         follow=follow,
+        standing=standing,
+        standing_text=section_state_text(round_line(standing, g.clock.tz), g._),
         initiatives=initiatives,
         actions=data.action_histories(g.db, [i.id for i in initiatives], chosen.fiscal_year),
         filters=chosen,

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from linebot.v3.messaging import FlexMessage, Message, TextMessage
 
-from messages.builders.common import GREEN, GREY, RED, achievement_text, kpi_target_text, progress_bar
+from messages.builders.common import (
+    GREEN,
+    GREY,
+    RED,
+    STATE_COLOURS,
+    achievement_text,
+    kpi_target_text,
+    progress_bar,
+    section_state_text,
+)
 from messages.formatting import fiscal_year_label, format_day, format_value
 from messages.i18n import Translator
 from messages.intents import Digest, DigestSection
@@ -153,6 +162,17 @@ def _section_bubble(section: DigestSection, _: Translator) -> dict:
             "color": GREY,
         },
     ]
+    if section.round is not None:
+        rows.append(
+            {
+                "type": "text",
+                "text": section_state_text(section.round, _),
+                "wrap": True,
+                "size": "xs",
+                "weight": "bold",
+                "color": STATE_COLOURS[section.round.state],
+            }
+        )
     if section.overdue:
         rows.append(
             {
@@ -206,7 +226,7 @@ def _section_bubble(section: DigestSection, _: Translator) -> dict:
                     "text": _("…and %(n)s more", n=len(section.at_risk) - ROWS_PER_BUBBLE),
                 }
             )
-    if not section.overdue and not section.at_risk:
+    if not section.overdue and not section.at_risk and section.round is None:
         rows.append({"type": "text", "text": _("On track"), "color": GREEN, "size": "sm", "margin": "md"})
     return {
         "type": "bubble",
@@ -222,6 +242,8 @@ def build_digest(intent: Digest, locale: str, plain: bool = False) -> list[Messa
     if plain:
         lines = [digest_summary(intent, _)]
         for section in ordered:
+            if section.round is not None:
+                lines.append(f"・{section.section}: {section_state_text(section.round, _)}")
             for item in section.overdue:
                 lines.append(
                     f"・{section.section}: "
