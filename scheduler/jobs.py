@@ -495,14 +495,11 @@ def digest_sections(
     risky = status.at_risk(states)
     asked = requests.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
     progresses = requests.refresh_answered_rounds(session, asked, now)
-    counts: dict[int, tuple[int, int]] = {}  # section id → (reported, expected) over the year's rounds
-    for state in progresses:
-        reported, expected = counts.get(state.request_round.section_id, (0, 0))
-        counts[state.request_round.section_id] = (reported + state.reported, expected + state.expected)
     if fy == fiscal_year_of(now):
         rounds = status.rounds_open_in(progresses, now)  # the rounds just read: no more queries
     else:
         rounds = status.open_rounds(session, now, sections)
+    # Reported/expected are the year's KPIs with a figure, as the dashboard and `dxbot digest` count them.
     standing = {s.section_id: s for s in status.section_states(sections, states, follow, rounds)}
     pages = []
     for section in sections:
@@ -510,15 +507,15 @@ def digest_sections(
         at_risk = tuple(
             kpi_line(s.target, s.initiative, s.latest) for s in risky if s.section_id == section.id
         )
-        reported, expected = counts.get(section.id, (0, 0))
+        found = standing[section.id]
         pages.append(
             DigestSection(
                 section=section.name,
-                reported=reported,
-                expected=expected,
+                reported=found.reported,
+                expected=found.expected,
                 overdue=tuple(_overdue_items(section, mine, locale)),
                 at_risk=at_risk,
-                round=round_line(standing[section.id]),
+                round=round_line(found),
             )
         )
     return pages

@@ -31,13 +31,20 @@ def _totals(intent: Digest) -> tuple[int, int, int, int]:
     return reported, expected, overdue, at_risk
 
 
+def _all_on_track(intent: Digest) -> bool:
+    """Nothing late or at risk and every KPI reported (silence is not on track)."""
+    reported, expected, overdue, at_risk = _totals(intent)
+    states = {s.round.state for s in intent.sections if s.round is not None}
+    return overdue == 0 and at_risk == 0 and reported == expected and states <= {"on-track"}
+
+
 def digest_summary(intent: Digest, _: Translator) -> str:
     """One lock-screen line: scope, date, reported/expected, overdue, at risk."""
     reported, expected, overdue, at_risk = _totals(intent)
     head = _(
         "Weekly digest %(scope)s (%(day)s)", scope=intent.title_scope, day=format_day(intent.as_of, _.locale)
     )
-    if overdue == 0 and at_risk == 0:
+    if _all_on_track(intent):
         return (
             head
             + ": "
@@ -92,7 +99,7 @@ def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator
         _fact(_("Overdue"), str(overdue), RED if overdue else None),
         _fact(_("At risk"), str(at_risk), RED if at_risk else None),
     ]
-    if overdue == 0 and at_risk == 0:
+    if _all_on_track(intent):
         rows.append(
             {
                 "type": "text",
