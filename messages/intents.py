@@ -27,6 +27,9 @@ class KpiLine:
     last_reported_at: datetime | None = None
     achievement: Decimal | None = None  # percent of target reached, in the KPI's own direction
     due: date | None = None
+    projected: Decimal | None = (
+        None  # year-end projection of a per-year count, when it differs from the value
+    )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -505,7 +505,9 @@ def digest_sections(
     for section in sections:
         mine = [e for e in follow.overdue if e.section_id == section.id]
         at_risk = tuple(
-            kpi_line(s.target, s.initiative, s.latest) for s in risky if s.section_id == section.id
+            replace(kpi_line(s.target, s.initiative, s.latest), projected=s.projected)
+            for s in risky
+            if s.section_id == section.id
         )
         found = standing[section.id]
         pages.append(

@@ -39,11 +39,16 @@ def test_at_risk_lines_carry_units(dxbot, plan, db):
     assert "要注意 財政課: コピー用紙使用削減量 3,500枚 / 目標 7,000枚削減 (見込み 3,500枚)" in text, text
 
 
-def test_a_per_year_count_is_projected_pro_rata(dxbot, plan, db):
-    """入札件数 110件/年: 40 by 1 October 12:00 is 183.5 of 365 days → 40 × 365 / 183.5 = 79.56… → 79.6."""
+def test_a_per_year_count_is_projected_pro_rata(dxbot, plan, db, app, clock):
+    """入札件数 110件/年: 40 by 1 October 12:00 is 183.5 of 365 days → 40 × 365 / 183.5 = 79.56… → 79.6,
+    and the CLI, the LINE digest and the dashboard all show that projection with its unit."""
+    member(db, ADMIN, "デジタル情報課", "admin")
     report(db, "4-3/a", "建設政策推進室", "40", jst(2026, 10, 1, 12))
     data = json.loads(dxbot("digest", "--section", "建設政策推進室", "--json").output)
     (risk,) = [r for r in data["at_risk"] if r["kpi"] == "入札件数"]
     assert (risk["value"], risk["target"], risk["projected"]) == (40, 110, 79.6)
     text = dxbot("digest", "--section", "建設政策推進室").output
     assert "入札件数 40件 / 目標 110件 (見込み 79.6件)" in text, text
+    flex, _plain = line_digest(db, "建設政策推進室", clock.now())
+    assert "見込み 79.6件" in flex
+    assert "見込み 79.6件" in dashboard_page(app, db, "建設政策推進室")

@@ -31,7 +31,7 @@ from bot.dashboard.access import (
 )
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
 from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
-from messages.builders.common import section_state_text, status_label
+from messages.builders.common import projected_text, section_state_text, status_label
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import (
     fiscal_year_label,
@@ -162,6 +162,7 @@ def template_helpers() -> dict:
         "day": lambda d: "−" if d is None else format_day(d, locale),
         "status": lambda s: status_label(s, _),
         "reason": lambda r: _(REASONS[r]) if r in REASONS else "",
+        "projected": lambda s: projected_text(s.projected, s.value, s.target.unit, _),
         "grade_class": lambda grade: "grade-" + {"−": "none"}.get(grade, grade.lower()),
     }
 

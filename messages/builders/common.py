@@ -133,6 +133,13 @@ def section_state_text(line: RoundLine, _: Translator) -> str:
     return " / ".join(parts)
 
 
+def projected_text(projected: Decimal | None, value: Decimal | None, unit: str, _: Translator) -> str:
+    """'(見込み 79.6件)' for a per-year count pro-rated to the year's end; '' when it is the value itself."""
+    if projected is None or projected == value:
+        return ""
+    return "(" + _("projected %(value)s", value=format_value(projected, unit, _.locale)) + ")"
+
+
 def fill_in_text(kpi: KpiLine) -> str:
     """What the keyboard opens with: the KPI name and its last value, ready to edit."""
     if kpi.last_value is None:

@@ -12,6 +12,7 @@ from messages.builders.common import (
     achievement_text,
     kpi_target_text,
     progress_bar,
+    projected_text,
     section_state_text,
 )
 from messages.formatting import fiscal_year_label, format_day, format_value
@@ -220,7 +221,15 @@ def _section_bubble(section: DigestSection, _: Translator) -> dict:
                     "type": "text",
                     "wrap": True,
                     "size": "xs",
-                    "text": f"{shorten(kpi.name, 30)}: {value} / {kpi_target_text(kpi, _)} {achievement_text(kpi.achievement, _)}",
+                    "text": " ".join(
+                        p
+                        for p in (
+                            f"{shorten(kpi.name, 30)}: {value} / {kpi_target_text(kpi, _)}",
+                            projected_text(kpi.projected, kpi.last_value, kpi.unit, _),
+                            achievement_text(kpi.achievement, _),
+                        )
+                        if p
+                    ),
                 }
             )
             rows.append(progress_bar(kpi.achievement))

@@ -4,6 +4,7 @@ path (one refresh_answered per request round), and a statement count that does n
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -100,7 +101,9 @@ def per_round_digest(session: Session, sections: list[Section], now: datetime) -
         )
         mine = [e for e in follow.overdue if e.section_id == section.id]
         at_risk = tuple(
-            kpi_line(s.target, s.initiative, s.latest) for s in risky if s.section_id == section.id
+            replace(kpi_line(s.target, s.initiative, s.latest), projected=s.projected)
+            for s in risky
+            if s.section_id == section.id
         )
         pages.append(
             DigestSection(
