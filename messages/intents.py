@@ -27,6 +27,9 @@ class KpiLine:
     last_reported_at: datetime | None = None
     achievement: Decimal | None = None  # percent of target reached, in the KPI's own direction
     due: date | None = None
+    projected: Decimal | None = (
+        None  # year-end projection of a per-year count, when it differs from the value
+    )
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,20 @@ class NumberPrompt:
 
 
 @dataclass(frozen=True)
+class RoundLine:
+    """A section's open KPI request round and state, as the status model reads it (models/status.py)."""
+
+    state: str  # late | unreported | at-risk | on-track
+    period: str | None = None  # Q1… or final; None when no round is open
+    due: date | None = None
+    days_late: int = 0
+    snoozed_until: date | None = None
+    reported: int = 0  # of the open round's KPIs
+    expected: int = 0
+    unconfirmed: int = 0  # 未確認 items of years before go-live
+
+
+@dataclass(frozen=True)
 class KpiStatus:
     """A section's KPIs this year (latest value, target, achievement) and its delayed action items."""
 
@@ -125,6 +142,7 @@ class KpiStatus:
     fiscal_year: int
     kpis: tuple[KpiLine, ...]
     delayed_actions: tuple[str, ...] = ()
+    round: RoundLine | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +191,7 @@ class DigestSection:
     expected: int
     overdue: tuple[OverdueItem, ...] = ()
     at_risk: tuple[KpiLine, ...] = ()
+    round: RoundLine | None = None
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.conversation.views import kpi_line
+from bot.conversation.views import kpi_line, round_line
 from messages.builders import build
 from messages.i18n import Translator, normalise_locale
 from messages.intents import (
@@ -499,26 +499,33 @@ def digest_sections(
     (marked answered when complete) together."""
     fy = reporting_year(session, now)
     follow = status.follow_ups(session, now, sections)
-    risky = status.at_risk(status.kpi_states(session, now, sections, fy))
+    states = status.kpi_states(session, now, sections, fy)
+    risky = status.at_risk(states)
     asked = requests.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
-    counts: dict[int, tuple[int, int]] = {}  # section id → (reported, expected) over the year's rounds
-    for state in requests.refresh_answered_rounds(session, asked, now):
-        reported, expected = counts.get(state.request_round.section_id, (0, 0))
-        counts[state.request_round.section_id] = (reported + state.reported, expected + state.expected)
+    progresses = requests.refresh_answered_rounds(session, asked, now)
+    if fy == fiscal_year_of(now):
+        rounds = status.rounds_open_in(progresses, now)  # the rounds just read: no more queries
+    else:
+        rounds = status.open_rounds(session, now, sections)
+    # Reported/expected are the year's KPIs with a figure, as the dashboard and `dxbot digest` count them.
+    standing = {s.section_id: s for s in status.section_states(sections, states, follow, rounds)}
     pages = []
     for section in sections:
-        reported, expected = counts.get(section.id, (0, 0))
         mine = [e for e in follow.overdue if e.section_id == section.id]
         at_risk = tuple(
-            kpi_line(s.target, s.initiative, s.latest) for s in risky if s.section_id == section.id
+            replace(kpi_line(s.target, s.initiative, s.latest), projected=s.projected)
+            for s in risky
+            if s.section_id == section.id
         )
+        found = standing[section.id]
         pages.append(
             DigestSection(
                 section=section.name,
-                reported=reported,
-                expected=expected,
+                reported=found.reported,
+                expected=found.expected,
                 overdue=tuple(_overdue_items(section, mine, locale)),
                 at_risk=at_risk,
+                round=round_line(found),
             )
         )
     return pages

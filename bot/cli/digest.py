@@ -8,6 +8,7 @@ import click
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime, section_option
 from messages.builders import build
+from messages.formatting import format_target, format_value
 from messages.intents import Digest
 from messages.senders import message_text
 from models import status
@@ -34,6 +35,8 @@ def digest_data(session, now: datetime, sections=None) -> dict:
     fy = reporting_year(session, now)
     follow = status.follow_ups(session, now, sections)
     states = status.kpi_states(session, now, sections, fy)
+    scope = sections if sections is not None else status.reporting_sections(session)
+    rounds = status.open_rounds(session, now, scope)
     return {
         "fiscal_year": fy,
         "generated_at": now.isoformat(),
@@ -43,6 +46,10 @@ def digest_data(session, now: datetime, sections=None) -> dict:
         "unconfirmed": [status.entry_json(e) for e in follow.unconfirmed],
         "at_risk": [status.state_json(s) for s in status.at_risk(states)],
         "grades": [status.state_json(s) for s in states],
+        "rounds": [status.round_json(r) for r in rounds.values()],
+        "sections": [
+            status.section_state_json(s) for s in status.section_states(scope, states, follow, rounds)
+        ],
     }
 
 
@@ -74,12 +81,19 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
         for message in build(intent, "ja", plain=True):
             click.echo(message_text(message.to_dict()))
         _echo_list("延期", data["postponed"])
-        for row in data["at_risk"]:
-            click.echo(
-                f"・要注意 {row['section']}: {row['kpi']} {row['value']} / 目標 {row['target']}"
-                f" (見込み {row['projected']})"
-            )
+        for state in status.at_risk(status.kpi_states(session, now, sections, data["fiscal_year"])):
+            click.echo(f"・要注意 {state.section}: {state.target.name} {_figures(state)}")
         click.echo(f"未確認（稼働前の年度）: {len(data['unconfirmed'])}件")
+
+
+def _figures(state: status.KpiState) -> str:
+    """'3,500枚 / 目標 7,000枚削減 (見込み 3,500枚)': the value, target and projection with their units."""
+    target = state.target
+    value = format_value(state.value, target.unit) if state.value is not None else "未報告"
+    line = f"{value} / 目標 {format_target(target.target, target.unit, target.kind, 'ja')}"
+    if state.projected is not None:
+        line += f" (見込み {format_value(state.projected, target.unit)})"
+    return line
 
 
 def _echo_list(label: str, rows: list[dict]) -> None:

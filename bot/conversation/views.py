@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from messages.intents import ActionLine, KpiLine
+from messages.intents import ActionLine, KpiLine, RoundLine
 from models.reports import OpenTarget, achievement
+from models.status import TOKYO, SectionState
 from models.tables import ActionItem, Initiative, KpiReport, KpiTarget
 
 
@@ -36,4 +37,22 @@ def action_line(no: int, item: ActionItem, initiative: Initiative) -> ActionLine
     """An action item numbered as the member sees it."""
     return ActionLine(
         no=no, id=item.id, text=item.text, status=item.status, initiative_title=initiative.title
+    )
+
+
+def round_line(found: SectionState, tz=TOKYO) -> RoundLine:
+    """A section's state and open round (models/status.py) as builders expect it."""
+    open_round = found.open_round
+    if open_round is None:
+        return RoundLine(state=found.state, unconfirmed=found.unconfirmed)
+    snoozed = open_round.snoozed_until
+    return RoundLine(
+        state=found.state,
+        period=open_round.period,
+        due=open_round.due,
+        days_late=open_round.days_late,
+        snoozed_until=snoozed.astimezone(tz).date() if snoozed is not None else None,
+        reported=open_round.reported,
+        expected=open_round.expected,
+        unconfirmed=found.unconfirmed,
     )

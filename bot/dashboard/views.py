@@ -19,6 +19,7 @@ from flask import (
 from flask import session as cookie
 from sqlmodel import select
 
+from bot.conversation.views import round_line
 from bot.dashboard import charts, data
 from bot.dashboard.access import (
     LANG_KEY,
@@ -30,7 +31,7 @@ from bot.dashboard.access import (
 )
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
 from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
-from messages.builders.common import status_label
+from messages.builders.common import projected_text, section_state_text, status_label
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import (
     fiscal_year_label,
@@ -161,6 +162,7 @@ def template_helpers() -> dict:
         "day": lambda d: "−" if d is None else format_day(d, locale),
         "status": lambda s: status_label(s, _),
         "reason": lambda r: _(REASONS[r]) if r in REASONS else "",
+        "projected": lambda s: projected_text(s.projected, s.value, s.target.unit, _),
         "grade_class": lambda grade: "grade-" + {"−": "none"}.get(grade, grade.lower()),
         "grade_legend_items": grade_legend_items(_),
     }
@@ -290,6 +292,8 @@ def section(section_id: int):
     covering = data.initiative_ids_covering(g.db, [found], by_id)
     states = status.kpi_states(g.db, g.now, [found], chosen.fiscal_year)
     follow = data.of_year(status.follow_ups(g.db, g.now, [found]), chosen.fiscal_year)
+    rounds = status.open_rounds(g.db, g.now, [found]) if chosen.fiscal_year == fiscal_year_of(g.now) else {}
+    (standing,) = status.section_states([found], states, follow, rounds)
     initiatives = g.db.exec(
         select(Initiative)
         .where(Initiative.id.in_(covering or [""]))
@@ -300,6 +304,8 @@ def section(section_id: int):
         section=found,
         states=states,
         follow=follow,
+        standing=standing,
+        standing_text=section_state_text(round_line(standing, g.clock.tz), g._),
         initiatives=initiatives,
         actions=data.action_histories(g.db, [i.id for i in initiatives], chosen.fiscal_year),
         filters=chosen,

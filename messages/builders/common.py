@@ -10,7 +10,7 @@ from linebot.v3.messaging import QuickReply
 
 from messages.formatting import format_number, format_short_day, format_target, format_value
 from messages.i18n import N_, Translator
-from messages.intents import Choice, KpiLine
+from messages.intents import Choice, KpiLine, RoundLine
 from messages.layout import MAX_LABEL, shorten
 
 GREEN = "#06C755"
@@ -99,6 +99,45 @@ def achievement_text(achievement: Decimal | None, _: Translator) -> str:
 def due_text(due: date | None, _: Translator) -> str:
     """'期限 12月8日(火)'."""
     return _("Due %(day)s", day=format_short_day(due, _.locale)) if due else ""
+
+
+STATE_LABELS = {
+    "late": N_("Overdue"),
+    "unreported": N_("Not reported yet"),
+    "at-risk": N_("At risk"),
+    "on-track": N_("On track"),
+}
+STATE_COLOURS = {"late": RED, "unreported": RED, "at-risk": AMBER, "on-track": GREEN}
+
+
+def state_text(line: RoundLine, _: Translator) -> str:
+    """'40日遅れ', '未報告', '要注意' or '順調' (only when every KPI has a figure and nothing is late)."""
+    if line.state == "late" and line.days_late:
+        return _("%(days)s days late", days=line.days_late)
+    return _(STATE_LABELS[line.state])
+
+
+def section_state_text(line: RoundLine, _: Translator) -> str:
+    """The one line every view gives a section: '40日遅れ / KPI照会 Q2：期限 10月15日(木) / 報告 0/3'."""
+    parts = [state_text(line, _)]
+    if line.period is not None and line.due is not None:
+        period = _("final figures") if line.period == "final" else line.period
+        parts.append(_("KPI request %(period)s: %(due)s", period=period, due=due_text(line.due, _)))
+        parts.append(
+            _("Reported %(reported)s / %(expected)s", reported=line.reported, expected=line.expected)
+        )
+        if line.snoozed_until is not None:
+            parts.append(_("snoozed until %(day)s", day=format_short_day(line.snoozed_until, _.locale)))
+    if line.unconfirmed:
+        parts.append(_("Unconfirmed: %(n)s", n=line.unconfirmed))
+    return " / ".join(parts)
+
+
+def projected_text(projected: Decimal | None, value: Decimal | None, unit: str, _: Translator) -> str:
+    """'(見込み 79.6件)' for a per-year count pro-rated to the year's end; '' when it is the value itself."""
+    if projected is None or projected == value:
+        return ""
+    return "(" + _("projected %(value)s", value=format_value(projected, unit, _.locale)) + ")"
 
 
 def fill_in_text(kpi: KpiLine) -> str:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from linebot.v3.messaging import FlexMessage, Message, TextMessage
 
-from messages.builders.common import GREEN, GREY, RED, achievement_text, kpi_target_text, progress_bar
+from messages.builders.common import (
+    GREEN,
+    GREY,
+    RED,
+    STATE_COLOURS,
+    achievement_text,
+    kpi_target_text,
+    progress_bar,
+    projected_text,
+    section_state_text,
+)
 from messages.formatting import fiscal_year_label, format_day, format_value
 from messages.i18n import Translator
 from messages.intents import Digest, DigestSection
@@ -22,13 +32,20 @@ def _totals(intent: Digest) -> tuple[int, int, int, int]:
     return reported, expected, overdue, at_risk
 
 
+def _all_on_track(intent: Digest) -> bool:
+    """Nothing late or at risk and every KPI reported (silence is not on track)."""
+    reported, expected, overdue, at_risk = _totals(intent)
+    states = {s.round.state for s in intent.sections if s.round is not None}
+    return overdue == 0 and at_risk == 0 and reported == expected and states <= {"on-track"}
+
+
 def digest_summary(intent: Digest, _: Translator) -> str:
     """One lock-screen line: scope, date, reported/expected, overdue, at risk."""
     reported, expected, overdue, at_risk = _totals(intent)
     head = _(
         "Weekly digest %(scope)s (%(day)s)", scope=intent.title_scope, day=format_day(intent.as_of, _.locale)
     )
-    if overdue == 0 and at_risk == 0:
+    if _all_on_track(intent):
         return (
             head
             + ": "
@@ -83,7 +100,7 @@ def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator
         _fact(_("Overdue"), str(overdue), RED if overdue else None),
         _fact(_("At risk"), str(at_risk), RED if at_risk else None),
     ]
-    if overdue == 0 and at_risk == 0:
+    if _all_on_track(intent):
         rows.append(
             {
                 "type": "text",
@@ -153,6 +170,17 @@ def _section_bubble(section: DigestSection, _: Translator) -> dict:
             "color": GREY,
         },
     ]
+    if section.round is not None:
+        rows.append(
+            {
+                "type": "text",
+                "text": section_state_text(section.round, _),
+                "wrap": True,
+                "size": "xs",
+                "weight": "bold",
+                "color": STATE_COLOURS[section.round.state],
+            }
+        )
     if section.overdue:
         rows.append(
             {
@@ -193,7 +221,15 @@ def _section_bubble(section: DigestSection, _: Translator) -> dict:
                     "type": "text",
                     "wrap": True,
                     "size": "xs",
-                    "text": f"{shorten(kpi.name, 30)}: {value} / {kpi_target_text(kpi, _)} {achievement_text(kpi.achievement, _)}",
+                    "text": " ".join(
+                        p
+                        for p in (
+                            f"{shorten(kpi.name, 30)}: {value} / {kpi_target_text(kpi, _)}",
+                            projected_text(kpi.projected, kpi.last_value, kpi.unit, _),
+                            achievement_text(kpi.achievement, _),
+                        )
+                        if p
+                    ),
                 }
             )
             rows.append(progress_bar(kpi.achievement))
@@ -206,7 +242,7 @@ def _section_bubble(section: DigestSection, _: Translator) -> dict:
                     "text": _("…and %(n)s more", n=len(section.at_risk) - ROWS_PER_BUBBLE),
                 }
             )
-    if not section.overdue and not section.at_risk:
+    if not section.overdue and not section.at_risk and section.round is None:
         rows.append({"type": "text", "text": _("On track"), "color": GREEN, "size": "sm", "margin": "md"})
     return {
         "type": "bubble",
@@ -222,6 +258,8 @@ def build_digest(intent: Digest, locale: str, plain: bool = False) -> list[Messa
     if plain:
         lines = [digest_summary(intent, _)]
         for section in ordered:
+            if section.round is not None:
+                lines.append(f"・{section.section}: {section_state_text(section.round, _)}")
             for item in section.overdue:
                 lines.append(
                     f"・{section.section}: "

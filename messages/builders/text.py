@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from linebot.v3.messaging import Message, TextMessage
 
-from messages.builders.common import achievement_text, kpi_last_text, kpi_target_text
+from messages.builders.common import achievement_text, kpi_last_text, kpi_target_text, section_state_text
 from messages.formatting import fiscal_year_label
 from messages.i18n import N_, Translator
 from messages.intents import AdminResult, Help, KpiStatus, Notice
@@ -99,6 +99,8 @@ def build_status(intent: KpiStatus, locale: str, plain: bool = False) -> list[Me
             year=fiscal_year_label(intent.fiscal_year, locale),
         )
     ]
+    if intent.round is not None:
+        lines.append(section_state_text(intent.round, _))
     if not intent.kpis:
         lines.append(_("No KPI to report this year."))
     for kpi in intent.kpis:

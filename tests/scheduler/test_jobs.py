@@ -362,6 +362,17 @@ def test_weekly_digest_for_managers_and_admins(people):
 
 def test_a_quiet_week_gets_a_positive_digest_and_a_holiday_monday_waits(people):
     db = people
+    with Session(db) as s:  # every KPI reported, on target: silence would not be 順調
+        sec = find_section(s, "国保医療課")
+        for open_target in open_targets(s, sec, 2026):
+            record_report(
+                s,
+                target=open_target.target,
+                section=sec,
+                value=Decimal("25"),
+                now=datetime(2026, 9, 1, 9, tzinfo=TOKYO),
+            )
+        s.commit()
     run("weekly-digest", db, "2026-09-21 08:30")  # 敬老の日
     mine = rows(db)[0]
     assert "すべて順調です" in text_of(mine) and "遅れはありません" in text_of(mine)

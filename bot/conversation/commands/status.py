@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
-from bot.conversation.views import open_line
+from bot.conversation.views import open_line, round_line
 from messages.intents import KpiStatus
+from models import status
 from models.actions import section_action_items
 from models.reports import open_targets
 
 
 def handle(ctx: Context, match) -> Response:
-    """One status intent per reporting section."""
+    """One status intent per reporting section, with its state and open round as every view shows them."""
+    sections = ctx.reporting_sections
+    states = status.kpi_states(ctx.session, ctx.now, sections, ctx.fiscal_year)
+    follow = status.follow_ups(ctx.session, ctx.now, sections)
+    rounds = status.open_rounds(ctx.session, ctx.now, sections)
+    standing = {s.section_id: s for s in status.section_states(sections, states, follow, rounds)}
     intents = []
-    for section in ctx.reporting_sections:
+    for section in sections:
         kpis = tuple(open_line(t) for t in open_targets(ctx.session, section, ctx.fiscal_year))
         delayed = tuple(
             item.text
@@ -21,6 +27,12 @@ def handle(ctx: Context, match) -> Response:
             if item.status == "遅延"
         )
         intents.append(
-            KpiStatus(section=section.name, fiscal_year=ctx.fiscal_year, kpis=kpis, delayed_actions=delayed)
+            KpiStatus(
+                section=section.name,
+                fiscal_year=ctx.fiscal_year,
+                kpis=kpis,
+                delayed_actions=delayed,
+                round=round_line(standing[section.id], ctx.clock.tz),
+            )
         )
     return Response(intents=intents[:5], locale=ctx.locale, outcome="command")

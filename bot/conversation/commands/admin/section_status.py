@@ -12,8 +12,10 @@ from bot.conversation.commands.admin.common import (
     overdue_lines,
     undated_lines,
 )
+from bot.conversation.views import round_line
+from messages.builders.common import section_state_text
 from messages.intents import AdminPage
-from models.status import follow_ups, kpi_states
+from models.status import follow_ups, kpi_states, open_rounds, section_states
 from scheduler.jobs import section_members
 
 PATTERN = re.compile(r"(?:課|section)(?:\s+(?P<name>.{1,100}))?", re.I)
@@ -35,13 +37,15 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     req.scope.require_section(section)
     lines: list[str] = []
     states = kpi_states(req.session, req.now, [section], req.fiscal_year)
+    follow = follow_ups(req.session, req.now, [section])
+    (standing,) = section_states([section], states, follow, open_rounds(req.session, req.now, [section]))
+    lines.append(section_state_text(round_line(standing, req.ctx.clock.tz), _))
     lines.append(_("KPIs %(year)s:", year=req.year()))
     for state in states:
         lines.append(f"・{state.target.name}（{state.initiative.id} {state.initiative.title}）")
         lines.append(f"　{kpi_figures(req, state)}")
     if not states:
         lines.append("・" + _("none"))
-    follow = follow_ups(req.session, req.now, [section])
     lines.append(_("Overdue:"))
     lines += overdue_lines(req, follow.overdue) or ["・" + _("none")]
     if follow.postponed:
