@@ -35,7 +35,7 @@ def handle_correct(ctx: Context, match: re.Match) -> Response:
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
     target = ctx.session.get(KpiTarget, report.kpi_target_id)
     response = reply_with_figures(
-        ctx, match.group("rest"), pending_target=target, section_id=report.section_id
+        ctx, match.group("rest"), pending_target=target, section_id=report.section_id, check=False
     )
     if response.outcome != "recorded":
         return response  # nothing new was recorded, so the old figure stays
