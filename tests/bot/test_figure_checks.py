@@ -148,3 +148,31 @@ def test_a_quick_reply_pick_keeps_the_original_words(chat, member, db):
     _, said = chat.say(STAFF, "55%")
     chat.tap(STAFF, pick(said, "ヒアリングのオンライン化"))
     assert reports(db)[0].source_text == "55%"
+
+
+# --- admins correct or void anyone's report -----------------------------------------------------
+
+
+def test_an_admin_corrects_another_sections_figure_in_chat(chat, member, db):
+    member()
+    member(section="デジタル情報課", user=ADMIN, role="admin")
+    chat.say(STAFF, "研修受講人数 120人")
+    _, said = chat.say(ADMIN, "訂正 職員課 研修受講人数 130人")
+    assert "取り消しました" in texts(said) and "記録しました" in texts(said)
+    assert [r.value for r in reports(db)] == [Decimal(130)]
+    old = reports(db, include_voided=True)[0]
+    assert old.void_reason == "訂正" and old.voided_by_member_id is not None
+    assert reports(db)[0].source_text == "訂正 職員課 研修受講人数 130人"
+
+
+def test_an_admin_voids_a_report_by_id_and_staff_cannot(chat, member, db):
+    member()
+    member(section="デジタル情報課", user=ADMIN, role="admin")
+    chat.say(STAFF, "研修受講人数 120人")
+    report_id = reports(db)[0].id
+    other = "U" + "e5" * 16  # staff of the same section, but not the reporter
+    member(user=other)
+    _, said = chat.say(other, f"取消 報告 {report_id}")
+    assert "取り消せる報告はありません" in texts(said) and len(reports(db)) == 1
+    _, said = chat.say(ADMIN, f"取消 報告 {report_id}")
+    assert "取り消しました" in texts(said) and reports(db) == []
