@@ -16,6 +16,7 @@ SEPARATOR = "|"
 ACTIONS: dict[str, tuple[str, ...]] = {
     "kpi": ("target_id",),  # report for this KPI target (opens the keyboard)
     "pick": ("target_id", "value"),  # the member picked the KPI for a figure they already wrote
+    "ok": ("target_id", "value"),  # record a figure the bot doubted: the member confirmed it (記録する)
     "void": ("report_id",),  # take back a report
     "act": ("item_id", "status"),  # set an action item's status
     "acts": ("fiscal_year",),  # list action items of a fiscal year

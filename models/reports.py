@@ -185,6 +185,29 @@ def void_report(
     return report
 
 
+def correct_report(
+    session: Session,
+    report: KpiReport,
+    *,
+    value: Decimal,
+    by: Member | None,
+    now: datetime,
+    reason: str,
+    source_text: str,
+) -> KpiReport:
+    """Void REPORT (「訂正: REASON」) and record VALUE for the same KPI and section in its place."""
+    void_report(session, report, by=by, now=now, reason=f"訂正: {reason}")
+    return record_report(
+        session,
+        target=session.get(KpiTarget, report.kpi_target_id),
+        section=session.get(Section, report.section_id),
+        value=value,
+        now=now,
+        reporter=by,
+        source_text=source_text,
+    )
+
+
 def reports_listing(
     session: Session, *, fiscal_year: int | None = None, section: Section | None = None
 ) -> list[dict]:
@@ -226,6 +249,7 @@ def reports_listing(
                 "source_message_id": report.source_message_id,
                 "voided": report.voided_at is not None,
                 "voided_at": report.voided_at.isoformat() if report.voided_at else None,
+                "void_reason": report.void_reason,
             }
         )
     return rows

@@ -12,11 +12,13 @@ from sqlmodel import select
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
-from bot.conversation.state import AWAITING_KPI_CHOICE, clear_state, set_state
+from bot.conversation.state import AWAITING_CONFIRMATION, AWAITING_KPI_CHOICE, clear_state, set_state
 from bot.conversation.views import kpi_line
 from messages.builders.common import kpi_label, names_repeat
+from messages.i18n import N_
 from messages.intents import Choice, Confirmation, Notice, Question
-from messages.postback import encode
+from messages.postback import decode, encode
+from models.figure_checks import doubt
 from models.fiscal_year import format_fiscal_year
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
 from models.reports import record_report
@@ -85,8 +87,9 @@ def reply_with_figures(
     pending_target: KpiTarget | None = None,
     section_id: int | None = None,
     addressed: bool = True,
+    check: bool = True,
 ) -> Response:
-    """Parse TEXT against the member's open KPIs; record when clear, else ask."""
+    """Parse TEXT against the member's open KPIs; record when clear, else ask (CHECK: doubtful figures too)."""
     sections, text = _named_section(ctx, text)
     if section_id is not None:
         sections = [s for s in sections if s.id == section_id] or [ctx.session.get(Section, section_id)]
@@ -122,13 +125,58 @@ def reply_with_figures(
         return ask(ctx, text, outcome)
     year_question = _which_year(ctx, outcome, pending_target)
     if year_question is not None:
+        asked = {"value": format(year_question.value.normalize(), "f"), "text": message_words(ctx) or text}
+        set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
         return Response(intents=[year_question], locale=ctx.locale, outcome="question", plain=ctx.in_group)
-    intents = [
-        record(ctx, report.kpi.key, report.value, report.unit_as_written, report.text)
-        for report in outcome.reports
-    ]
-    clear_state(ctx.session, ctx.member)
-    return Response(intents=intents, locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
+    words = message_words(ctx) or text
+    intents, doubts = [], []
+    for report in outcome.reports:
+        question = doubt_question(ctx, report.kpi.key, report.value, report.text or text) if check else None
+        if question is not None:
+            doubts.append(question)
+        else:
+            intents.append(record(ctx, report.kpi.key, report.value, report.unit_as_written, words))
+    if not doubts:
+        clear_state(ctx.session, ctx.member)
+        return Response(intents=intents, locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
+    first = doubts[0]
+    key = decode(first.choices[0].data)["target_id"]
+    state = {"key": key, "value": format(first.value.normalize(), "f"), "text": words}
+    set_state(
+        ctx.session,
+        ctx.member,
+        AWAITING_CONFIRMATION,
+        {**state, "guided": pending_target is not None},
+        ctx.now,
+    )
+    outcome_name = "recorded" if intents else "question"
+    return Response(intents=[*intents, *doubts], locale=ctx.locale, outcome=outcome_name, plain=ctx.in_group)
+
+
+def message_words(ctx: Context) -> str | None:
+    """The words of the message that carried the figure, kept with the report for the audit."""
+    return (ctx.incoming.text or "").strip() or None
+
+
+def doubt_question(ctx: Context, key: str, value: Decimal, text: str) -> Question | None:
+    """Ask 記録する / 修正する when the figure is probably wrong (same as last round's, or implausible)."""
+    target_id, section_id = split_key(key)
+    target = ctx.session.get(KpiTarget, target_id)
+    section = ctx.session.get(Section, section_id)
+    known = ctx.open_targets([section], target.fiscal_year)[
+        section.id
+    ]  # read once per event, with the latest
+    last = next((t.latest for t in known if t.target.id == target.id), None)
+    reason = doubt(ctx.session, target=target, section=section, value=value, now=ctx.now, last=last)
+    if reason is None:
+        return None
+    shown = format(value.normalize(), "f")
+    choices = (  # labels are msgids: the question's builder translates them
+        Choice(label=N_("Record it"), data=encode("ok", key, shown)),
+        Choice(label=N_("Fix it"), data=encode("kpi", target_id)),
+    )
+    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id), last)
+    return Question(reason=reason, text=text, choices=choices, kpi=line, value=value)
 
 
 def _foreign_kpi_named(ctx: Context, text: str, own: list[OpenKpi], fiscal_year: int) -> str | None:
@@ -188,7 +236,8 @@ def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
                 )
                 for k, line in zip(question.candidates, lines, strict=True)
             )
-            set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, {"value": value, "text": text}, ctx.now)
+            asked = {"value": value, "text": message_words(ctx) or text}
+            set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
         kpi = lines[0] if len(lines) == 1 or reason != "which_kpi" else None
     if kpi is None and reason in ("no_figure", "unclear_value", "malformed_number", "several_figures"):
         # an example from the member's own KPIs reads better than a generic one

@@ -12,8 +12,15 @@ from bot.conversation.commands import help as help_command
 from bot.conversation.commands import report_menu, status
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
-from bot.conversation.kpi_reply import record, split_key, target_key
-from bot.conversation.state import AWAITING_NUMBER, clear_state, set_state
+from bot.conversation.kpi_reply import doubt_question, record, split_key, target_key
+from bot.conversation.state import (
+    AWAITING_CONFIRMATION,
+    AWAITING_KPI_CHOICE,
+    AWAITING_NUMBER,
+    clear_state,
+    get_state,
+    set_state,
+)
 from bot.conversation.views import kpi_line
 from messages.intents import Notice, NumberPrompt, Voided
 from messages.postback import Postback, PostbackError, decode
@@ -61,26 +68,46 @@ def on_kpi(ctx: Context, postback: Postback) -> Response:
     return Response(intents=[NumberPrompt(kpi=line)], locale=ctx.locale, outcome="question")
 
 
-def _record_choice(ctx: Context, key: str, raw_value: str) -> Response:
+def _record_choice(ctx: Context, key: str, raw_value: str, *, check: bool = True) -> Response:
     if not _allowed_key(ctx, key):
         return _old_button(ctx)
     try:
         value = Decimal(raw_value)
     except InvalidOperation:
         return _old_button(ctx)
-    confirmation = record(ctx, key, value, None, None)
+    words = _asked_words(ctx, raw_value)
+    question = doubt_question(ctx, key, value, words or raw_value) if check else None
+    if question is not None:
+        data = {"key": key, "value": raw_value, "text": words, "guided": False}
+        set_state(ctx.session, ctx.member, AWAITING_CONFIRMATION, data, ctx.now)
+        return Response(intents=[question], locale=ctx.locale, outcome="question", plain=ctx.in_group)
+    confirmation = record(ctx, key, value, None, words)
     clear_state(ctx.session, ctx.member)
     return Response(intents=[confirmation], locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
 
 
+def _asked_words(ctx: Context, raw_value: str) -> str | None:
+    """The words of the message the bot asked about, when the tap answers that question (for the audit)."""
+    state = get_state(ctx.session, ctx.member, ctx.now)
+    if state is None or state.state not in (AWAITING_KPI_CHOICE, AWAITING_CONFIRMATION):
+        return None
+    same = Decimal(str(state.data.get("value", "nan"))) == Decimal(raw_value)
+    return state.data.get("text") if same else None
+
+
 def on_pick(ctx: Context, postback: Postback) -> Response:
-    """The member chose which KPI their figure was for: record it now."""
+    """The member chose which KPI their figure was for: record it now (or ask when it looks wrong)."""
     return _record_choice(ctx, postback["target_id"], postback["value"])
 
 
 def on_year(ctx: Context, postback: Postback) -> Response:
     """The member chose the fiscal year of a figure (April/May): record it for that year's target."""
     return _record_choice(ctx, postback["target_id"], postback["value"])
+
+
+def on_confirm(ctx: Context, postback: Postback) -> Response:
+    """記録する on a doubtful figure: the member says it is right, so record it as it is."""
+    return _record_choice(ctx, postback["target_id"], postback["value"], check=False)
 
 
 def on_void(ctx: Context, postback: Postback) -> Response:
@@ -154,6 +181,7 @@ POSTBACKS: dict[str, Callable[[Context, Postback], Response]] = {
     "kpi": on_kpi,
     "page": on_page,
     "pick": on_pick,
+    "ok": on_confirm,
     "fy": on_year,
     "void": on_void,
     "act": on_action,

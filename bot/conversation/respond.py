@@ -12,7 +12,7 @@ from bot.conversation.context import Context, load_context
 from bot.conversation.incoming import Incoming, Response
 from bot.conversation.kpi_reply import reply_with_figures, split_key
 from bot.conversation.postbacks import handle_postback
-from bot.conversation.state import AWAITING_NUMBER, get_state
+from bot.conversation.state import AWAITING_CONFIRMATION, AWAITING_NUMBER, get_state
 from messages.intents import Notice
 from models.clock import Clock
 from models.invites import InviteError, find_code_in, group_section, redeem_for_group, redeem_for_member
@@ -121,7 +121,8 @@ def on_text(ctx: Context) -> Response:
         response.plain = response.plain or ctx.in_group
         return response
     state = get_state(ctx.session, ctx.member, ctx.now)
-    if state is not None and state.state == AWAITING_NUMBER:
+    guided = state is not None and state.state == AWAITING_CONFIRMATION and state.data.get("guided")
+    if state is not None and (state.state == AWAITING_NUMBER or guided):
         target_id, section_id = split_key(state.data["key"])
         target = ctx.session.get(KpiTarget, target_id)
         if target is not None:

@@ -10,6 +10,7 @@ from models.tables import ConversationState, Member
 
 AWAITING_NUMBER = "awaiting_number"  # the member chose a KPI; the next figure is for it
 AWAITING_KPI_CHOICE = "awaiting_kpi_choice"  # the member wrote a figure; the bot asked which KPI
+AWAITING_CONFIRMATION = "awaiting_confirmation"  # the figure looked wrong; the bot asked 記録する / 修正する
 STATE_LIFETIME = timedelta(minutes=30)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from linebot.v3.messaging import Message, TextMessage
 
 from messages.builders.common import example_report, kpi_last_text, kpi_target_text, quick_reply
@@ -30,10 +32,16 @@ REASONS = {
         "I could not find a figure in 「%(text)s」. Send it like 「%(example)s」, or 「ヘルプ」 for help."
     ),
     "several_figures": N_("「%(text)s」 has several numbers. Please send one figure per KPI, one per line."),
+    "same_as_last": N_("%(kpi)s 「%(text)s」 is the same as last time. Record it?"),
+    "implausible": N_(
+        "「%(text)s」 is far from what %(kpi)s can be (target %(target)s, last %(last)s). "
+        "Nothing was recorded yet; record it as it is?"
+    ),
     "which_year": N_(
         "Is 「%(text)s」 the final figure of the year just closed, or this year's? Please choose."
     ),
 }
+CONFIRM_REASONS = ("same_as_last", "implausible")
 
 
 def build_question(intent: Question, locale: str, plain: bool = False) -> list[Message]:
@@ -47,12 +55,17 @@ def build_question(intent: Question, locale: str, plain: bool = False) -> list[M
         "example": f"{kpi.name} {format_value(kpi.target, kpi.unit, 'ja')}"
         if kpi
         else "オンライン申請率 41%",
+        "target": format_value(kpi.target, kpi.unit, locale) if kpi else "-",
+        "last": format_value(kpi.last_value, kpi.unit, locale) if kpi and kpi.last_value is not None else "-",
     }
     text = _(REASONS[intent.reason], **values)
+    choices = intent.choices
+    if intent.reason in CONFIRM_REASONS:  # 記録する / 修正する: labels are msgids
+        choices = tuple(replace(c, label=_(c.label)) for c in choices)
     if len(intent.choices) > 13:
         listed = "\n".join(f"{i}. {c.label}" for i, c in enumerate(intent.choices, start=1))
         text += "\n" + listed
-    return [TextMessage(text=fit_utf16(text, MAX_TEXT), quick_reply=quick_reply(intent.choices))]
+    return [TextMessage(text=fit_utf16(text, MAX_TEXT), quick_reply=quick_reply(choices))]
 
 
 def build_number_prompt(intent: NumberPrompt, locale: str, plain: bool = False) -> list[Message]:

@@ -32,6 +32,7 @@ COMMANDS: list[tuple[re.Pattern, Handler]] = [
     (actions.UPDATE_RE, actions.handle_update),
     (actions.UPDATE_REVERSED_RE, actions.handle_update),
     (undo.VOID_RE, undo.handle_void),
+    (undo.VOID_ID_RE, undo.handle_void_id),
     (undo.CORRECT_RE, undo.handle_correct),
     (language.LANGUAGE_RE, language.handle),
     (snooze.SNOOZE_RE, snooze.handle),
