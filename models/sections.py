@@ -80,3 +80,21 @@ def initiative_ids_for_section(session: Session, section: Section) -> list[str]:
 def sections_of_department(session: Session, department: str) -> Iterable[Section]:
     """Every section of DEPARTMENT (for 建設部の全所属)."""
     return session.exec(select(Section).where(Section.department == department).order_by(Section.name)).all()
+
+
+def sections_by_initiative(session: Session) -> dict[str, list[Section]]:
+    """Every section each initiative resolves to (groups expanded), the lead section first, then by name."""
+    sections = session.exec(select(Section).order_by(Section.name)).all()
+    sections_by_id = {s.id: s for s in sections}
+    links = session.exec(select(InitiativeSection).order_by(InitiativeSection.position)).all()
+    found: dict[str, list[Section]] = {}
+    for link in links:
+        resolved = found.setdefault(link.initiative_id, [])
+        for section in sections:
+            if section not in resolved and covers(link, section, sections_by_id):
+                resolved.append(section)
+    leads = {link.initiative_id: link.section_id for link in links if link.is_lead}
+    for initiative_id, resolved in found.items():
+        lead = leads.get(initiative_id)
+        resolved.sort(key=lambda s, lead=lead: (s.id != lead, s.name))
+    return found

@@ -295,7 +295,8 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
         assert s.get(ActionItem, untouched_23).status_changed_at is None
         assert s.get(ActionItem, done).status_changed_at.astimezone(TOKYO).date() == date(2024, 3, 15)
         history = s.exec(select(ActionStatusChange).order_by(ActionStatusChange.id)).all()
-        assert [(h.action_item_id, h.previous_status, h.status) for h in history] == [
+        # a template row speaks for every section of its item: one change per section, the same move
+        assert list(dict.fromkeys((h.action_item_id, h.previous_status, h.status) for h in history)) == [
             (done, "未着手", "完了"),
             (late, "未着手", "遅延"),
             (postponed, "未着手", "延期"),
