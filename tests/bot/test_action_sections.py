@@ -87,3 +87,16 @@ def test_numbers_run_across_every_list_shown_and_change_that_lists_section(db, p
     soumu_part, shokuin_part = shown.split("職員課", 1)
     assert re.search(rf"^\d+\. \[未着手\] {ITEM}$", soumu_part, re.M)
     assert re.search(rf"^{number}\. \[完了\] {ITEM}$", shokuin_part, re.M)
+
+
+def test_a_section_marking_a_shared_item_late_is_followed_up_for_itself_not_for_the_lead(chat, db, clock):
+    from models.sections import find_section
+    from models.status import follow_ups
+
+    number, _ = shared_line(chat.say(SHOKUIN, "今年度の行動計画")[1])
+    chat.say(SHOKUIN, f"{number} 遅れています")
+    with Session(db) as s:
+        late = [(e.section, e.item) for e in follow_ups(s, clock.now()).overdue if e.kind == "action"]
+        assert ("職員課", ITEM) in late
+        assert ("総務室", ITEM) not in late  # the lead has not said it is late
+        assert follow_ups(s, clock.now(), [find_section(s, "デジタル情報課")]).overdue == []
