@@ -99,17 +99,18 @@ def status_for(
     return (row.status, row.status_changed_at) if row is not None else (NOT_STARTED, None)
 
 
-def _lead_ids(session: Session) -> dict[str, int]:
-    links = session.exec(select(InitiativeSection).where(col(InitiativeSection.is_lead).is_(True))).all()
-    return {link.initiative_id: link.section_id for link in links if link.section_id is not None}
-
-
-def rollups(session: Session, items: Iterable[ActionItem]) -> dict[int, RollUp]:
-    """Each item's statuses over the sections its initiative resolves to, lead first."""
+def rollups(
+    session: Session,
+    items: Iterable[ActionItem],
+    sections: Iterable[Section] | None = None,
+    links: Iterable[InitiativeSection] | None = None,
+) -> dict[int, RollUp]:
+    """Each item's statuses over the sections its initiative resolves to, lead first (SECTIONS: all, if known)."""
     items = list(items)
+    if not items:
+        return {}
     statuses = section_statuses(session, [i.id for i in items])
-    resolved = sections_by_initiative(session)
-    leads = _lead_ids(session)
+    resolved, leads = sections_by_initiative(session, sections, links)
     result = {}
     for item in items:
         parts = []
@@ -161,7 +162,7 @@ def set_status(
     if status not in ACTION_STATUSES:
         raise ActionError(f"unknown status {status!r}; choose one of {'/'.join(ACTION_STATUSES)}")
     targets = (
-        [section] if section is not None else sections_by_initiative(session).get(item.initiative_id, [])
+        [section] if section is not None else sections_by_initiative(session)[0].get(item.initiative_id, [])
     )
     current = section_statuses(session, [item.id])
     changes = []

@@ -424,14 +424,25 @@ def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps
     fy_now = fiscal_year_of(now)
     leads = lead_sections(session)
     rows = session.exec(
-        select(ActionItem, Initiative)
+        select(ActionItem, Initiative, ActionSectionStatus)
         .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .outerjoin(ActionSectionStatus, ActionSectionStatus.action_item_id == ActionItem.id)
         .where(ActionItem.removed_at.is_(None))
-        .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
+        .order_by(
+            ActionItem.fiscal_year,
+            Initiative.measure_no,
+            Initiative.position,
+            ActionItem.position,
+            ActionItem.id,
+        )
     ).all()
     by_item: dict[int, dict[int, ActionSectionStatus]] = defaultdict(dict)
-    for row in session.exec(select(ActionSectionStatus)).all():
-        by_item[row.action_item_id][row.section_id] = row
+    items: dict[int, tuple[ActionItem, Initiative]] = {}
+    for item, initiative, part in rows:
+        items.setdefault(item.id, (item, initiative))
+        if part is not None:
+            by_item[item.id][part.section_id] = part
+    rows = list(items.values())
     for item, initiative in rows:
         lead = leads.get(initiative.id)
         own = by_item.get(item.id, {})

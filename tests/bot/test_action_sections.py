@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from models.tables import ActionStatusChange, Section
 from tests.bot.chat import Chat, texts
 
-SOUMU, SHOKUIN, DIGITAL = "U" + "a1" * 16, "U" + "b2" * 16, "U" + "c3" * 16
+SOUMU, SHOKUIN, DIGITAL, ADMIN = ("U" + x * 16 for x in ("a1", "b2", "c3", "d4"))
 ITEM = "評価、見直し"  # 3-1 FY2026, shared by 総務室 (lead), 職員課 and デジタル情報課
 TITLE = "■ 情報セキュリティ研修の実施"
 
@@ -31,6 +31,14 @@ def chat(db, plan, clock, sender):
                 role="staff",
                 now=clock.now(),
             )
+        add_member(
+            s,
+            line_user_id=ADMIN,
+            name="森",
+            sections=[find_section(s, "秘書広報課")],
+            role="admin",
+            now=clock.now(),
+        )
         s.commit()
     return Chat(db, clock, sender)
 
@@ -58,6 +66,11 @@ def test_a_shared_item_done_by_one_section_stays_open_for_the_other_two(chat, db
     with Session(db) as s:
         (change,) = s.exec(select(ActionStatusChange)).all()
         assert s.get(Section, change.section_id).name == "職員課"
+
+    initiative_page = texts(chat.say(ADMIN, "取組 3-1")[1])
+    assert (
+        f"・[未着手] {ITEM} 完了 1/3課（未完了：総務室、デジタル情報課）" in initiative_page
+    )  # lead's status first
 
     shown = json.loads(dxbot("plan", "show", "--json", "--fiscal-year", "2026").output)
     (initiative,) = [i for m in shown["measures"] for i in m["initiatives"] if i["id"] == "3-1"]
