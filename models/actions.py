@@ -166,22 +166,25 @@ def set_status(
     )
     current = section_statuses(session, [item.id])
     changes = []
-    for target in targets:
-        row = current.get((item.id, target.id)) or ActionSectionStatus(
-            action_item_id=item.id, section_id=target.id, status=NOT_STARTED, status_changed_at=now
-        )
+    for target in targets or [None]:  # an item no section resolves to keeps its history on the item alone
+        row = None
+        if target is not None:
+            row = current.get((item.id, target.id)) or ActionSectionStatus(
+                action_item_id=item.id, section_id=target.id, status=NOT_STARTED, status_changed_at=now
+            )
         change = ActionStatusChange(
             action_item_id=item.id,
-            section_id=target.id,
-            previous_status=row.status,
+            section_id=target.id if target is not None else None,
+            previous_status=row.status if row is not None else item.status,
             status=status,
             changed_by_member_id=by.id if by else None,
             source_message_id=source_message_id,
             note=note,
             changed_at=now,
         )
-        row.status, row.status_changed_at = status, now
-        session.add(row)
+        if row is not None:
+            row.status, row.status_changed_at = status, now
+            session.add(row)
         session.add(change)
         changes.append(change)
     session.flush()

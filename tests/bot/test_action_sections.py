@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from models.tables import ActionStatusChange, Section
-from tests.bot.chat import Chat, texts
+from tests.bot.chat import Chat, quick_replies, texts
 
 SOUMU, SHOKUIN, DIGITAL, ADMIN = ("U" + x * 16 for x in ("a1", "b2", "c3", "d4"))
 ITEM = "評価、見直し"  # 3-1 FY2026, shared by 総務室 (lead), 職員課 and デジタル情報課
@@ -113,3 +113,13 @@ def test_a_section_marking_a_shared_item_late_is_followed_up_for_itself_not_for_
         assert ("職員課", ITEM) in late
         assert ("総務室", ITEM) not in late  # the lead has not said it is late
         assert follow_ups(s, clock.now(), [find_section(s, "デジタル情報課")]).overdue == []
+
+
+def test_the_status_buttons_after_a_change_move_the_same_sections_part(chat):
+    number, _ = shared_line(chat.say(SHOKUIN, "今年度の行動計画")[1])
+    _, said = chat.say(SHOKUIN, f"{number} 完了")
+    (late,) = [a for a in quick_replies(said) if a.get("displayText") == f"{number} 遅延"]
+    _, said = chat.tap(SHOKUIN, late["data"])
+    assert "完了 → 遅延" in texts(said)
+    assert shared_line(chat.say(SHOKUIN, "今年度の行動計画")[1])[1] == "遅延"
+    assert shared_line(chat.say(SOUMU, "今年度の行動計画")[1])[1] == "未着手"
