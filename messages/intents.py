@@ -154,6 +154,7 @@ class ActionLine:
     text: str
     status: str
     initiative_title: str = ""
+    section_id: int | None = None  # whose status this is (a shared item has one per section)
 
 
 @dataclass(frozen=True)

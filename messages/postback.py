@@ -18,7 +18,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "pick": ("target_id", "value"),  # the member picked the KPI for a figure they already wrote
     "ok": ("target_id", "value"),  # record a figure the bot doubted: the member confirmed it (記録する)
     "void": ("report_id",),  # take back a report
-    "act": ("item_id", "status"),  # set an action item's status
+    "act": ("item_id", "status"),  # set an action item's status (buttons made before per-section status)
+    "actsec": ("item_id", "section_id", "status"),  # set one section's status of an action item
     "acts": ("fiscal_year",),  # list action items of a fiscal year
     "fy": ("fiscal_year", "target_id", "value"),  # which fiscal year a figure is for (April/May)
     "menu": ("item",),  # rich menu: report | actions | status | help

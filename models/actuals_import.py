@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import actuals_template as tpl
-from models.actions import set_status
+from models.actions import section_status, set_status
 from models.fiscal_year import fiscal_year_dates, fiscal_year_of
 from models.kpi_parsing import (
     IMPOSSIBLE_VALUE,
@@ -62,6 +62,7 @@ class StatusChange:
     status: str
     at: datetime
     where: str
+    section: Section | None = None  # None: a template without section rows speaks for every section
 
 
 @dataclass(frozen=True)
@@ -118,14 +119,19 @@ def read_workbook(path: Path) -> dict[str, list[SheetRow]]:
         ) from exc
     try:
         return {
-            tpl.ACTION_SHEET: _sheet_rows(workbook, tpl.ACTION_SHEET, tpl.ACTION_HEADERS),
+            tpl.ACTION_SHEET: _sheet_rows(
+                workbook, tpl.ACTION_SHEET, tpl.ACTION_HEADERS, optional=(tpl.SECTION_ID,)
+            ),
             tpl.KPI_SHEET: _sheet_rows(workbook, tpl.KPI_SHEET, tpl.KPI_HEADERS),
         }
     finally:
         workbook.close()
 
 
-def _sheet_rows(workbook, name: str, headers: tuple[str, ...]) -> list[SheetRow]:
+def _sheet_rows(
+    workbook, name: str, headers: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> list[SheetRow]:
+    """The sheet's filled rows by header; OPTIONAL headers may be absent (templates made before them)."""
     if name not in workbook.sheetnames:
         raise TemplateError(
             f"the workbook has no sheet {name}: is it a template from `dxbot export --template`?"
@@ -133,7 +139,7 @@ def _sheet_rows(workbook, name: str, headers: tuple[str, ...]) -> list[SheetRow]
     sheet = workbook[name]
     header_row = [_text(c.value) for c in next(sheet.iter_rows(min_row=1, max_row=1), ())]
     columns = {h: i for i, h in enumerate(header_row) if h}
-    missing = [h for h in headers if h not in columns]
+    missing = [h for h in headers if h not in columns and h not in optional]
     if missing:
         raise TemplateError(
             f"sheet {name} has no column {', '.join(missing)} in row 1: "
@@ -143,7 +149,9 @@ def _sheet_rows(workbook, name: str, headers: tuple[str, ...]) -> list[SheetRow]
     for cells in sheet.iter_rows(min_row=2):
         if all(_blank(c.value) for c in cells):
             continue
-        picked = {h: cells[i] if i < len(cells) else None for h, i in columns.items() if h in headers}
+        picked = {h: None for h in optional} | {
+            h: cells[i] if i < len(cells) else None for h, i in columns.items() if h in headers
+        }
         rows.append(
             SheetRow(
                 sheet=name,
@@ -302,7 +310,7 @@ def check(session: Session, sheets: dict[str, list[SheetRow]], now: datetime) ->
 def _check_actions(
     session: Session, rows: list[SheetRow], now: datetime, current: int, result: Checked
 ) -> None:
-    seen: dict[int, int] = {}
+    seen: dict[tuple[int, int | None], int] = {}
     for row in rows:
         status, status_problem = read_status(row.cells[tpl.STATUS])
         if status is None and status_problem is None:
@@ -316,13 +324,18 @@ def _check_actions(
             problems.append(problem)
         else:
             item = session.get(ActionItem, item_id)
+            section, section_problem = _row_section(session, row)
+            key = (item_id, section.id if section is not None else None)
             if item is None:
                 problems.append(f"unknown {tpl.ACTION_ID} {item_id}: not an action item of the plan")
-            elif item_id in seen:
-                problems.append(f"the same action item as row {seen[item_id]}")
+            elif section_problem:
+                problems.append(section_problem)
+                item = None
+            elif key in seen:
+                problems.append(f"the same action item as row {seen[key]}")
                 item = None
             else:
-                seen[item_id] = row.row
+                seen[key] = row.row
         day, date_problem = read_date(row.cells[tpl.CONFIRMED], tpl.CONFIRMED)
         if date_problem:
             problems.append(date_problem)
@@ -333,20 +346,42 @@ def _check_actions(
         if problems:
             result.problems.extend(f"{row.where()}: {p}" for p in problems)
             continue
-        known = item.status if item.status_changed_at is not None else None
+        known, known_since = _known(session, item, section)
         exported, _ = read_status(row.cells[tpl.KNOWN_STATUS])
         counts = result.year(item.fiscal_year)
         if status in (known, exported):
             counts.statuses_unchanged += 1  # already so, or untouched while the bot learnt something newer
         elif known != exported:
-            since = item.status_changed_at.astimezone(now.tzinfo).date().isoformat()
+            since = known_since.astimezone(now.tzinfo).date().isoformat()
             result.problems.append(
                 f"{row.where()}: {tpl.STATUS} was changed in the bot since the template was exported "
                 f"(now {known}, {since}); export a new template, or write {known} to keep it"
             )
         else:
-            result.statuses.append(StatusChange(item, status, _moment(day, now), row.where()))
+            result.statuses.append(StatusChange(item, status, _moment(day, now), row.where(), section))
             counts.statuses += 1
+
+
+def _row_section(session: Session, row: SheetRow) -> tuple[Section | None, str | None]:
+    """The section whose row this is (None for a template made before section rows) or why not."""
+    raw = row.cells.get(tpl.SECTION_ID)
+    if _blank(raw):
+        return None, None
+    section_id, problem = read_id(raw, tpl.SECTION_ID)
+    if problem:
+        return None, problem
+    section = session.get(Section, section_id)
+    if section is None:
+        return None, f"unknown {tpl.SECTION_ID} {section_id}: export a new template"
+    return section, None
+
+
+def _known(session: Session, item: ActionItem, section: Section | None) -> tuple[str | None, datetime | None]:
+    """The status the bot knows for the row and since when (None, None when never set)."""
+    if section is None:
+        return (item.status, item.status_changed_at) if item.status_changed_at is not None else (None, None)
+    status, since = section_status(session, item, section)
+    return (status, since) if since is not None else (None, None)
 
 
 def _action_identity(item: ActionItem, row: SheetRow, current: int) -> list[str]:
@@ -515,6 +550,7 @@ def apply(session: Session, checked: Checked, *, source: str) -> Counter:
             session,
             change.item,
             change.status,
+            section=change.section,
             now=change.at,
             source_message_id=IMPORT_SOURCE,
             note=f"{source}: {change.where}",

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from models import status
+from models.actions import rollups
 from models.export import display_width, fill_sheet, local_date, unit_format
 from models.fiscal_year import fiscal_year_dates, fiscal_year_of, format_fiscal_year
 from models.kpi_parsing import COUNT_UNITS
@@ -55,6 +56,7 @@ ACTION_HEADERS = (
     CONFIRMED,
     ACTION_ID,
     KNOWN_STATUS,
+    SECTION_ID,  # whose row: a shared item has one row per section
 )
 KPI_HEADERS = (
     MEASURE,
@@ -74,13 +76,13 @@ KPI_HEADERS = (
 )
 ACTION_INPUTS = (STATUS, CONFIRMED)
 KPI_INPUTS = (ACTUAL, AS_OF)
-ACTION_HIDDEN = (ACTION_ID, KNOWN_STATUS)
+ACTION_HIDDEN = (ACTION_ID, KNOWN_STATUS, SECTION_ID)
 KPI_HIDDEN = (TARGET_ID, SECTION_ID, KNOWN_ACTUAL)
 
 
 @dataclass(frozen=True)
 class TemplateAction:
-    """One past action item; STATUS and CONFIRMED are filled in when the bot already knows them."""
+    """One past action item as one section stands on it; STATUS and CONFIRMED filled in when known."""
 
     item_id: int
     measure: str
@@ -90,6 +92,7 @@ class TemplateAction:
     text: str
     status: str | None
     confirmed: date | None
+    section_id: int | None = None
 
     def values(self) -> tuple:
         return (
@@ -102,6 +105,7 @@ class TemplateAction:
             self.confirmed,
             self.item_id,
             self.status,
+            self.section_id,
         )
 
 
@@ -199,28 +203,39 @@ def _section_labels(session: Session) -> dict[str, str]:
     return {initiative: "、".join(names) for initiative, names in labels.items()}
 
 
+def _known(item: ActionItem, part) -> str | None:
+    """The status the bot knows for the row (None when never set), the section's own if the row has one."""
+    if part is None:
+        return item.status if item.status_changed_at is not None else None
+    return part.status if part.changed_at is not None else None
+
+
 def build_template(session: Session, now: datetime) -> Template:
     """Every action item and (KPI target, reporting section) of the past years, prefilled where known."""
     years = past_years(session, now)
     measures = _measure_titles(session)
     labels = _section_labels(session)
+    rows = session.exec(
+        select(ActionItem, Initiative)
+        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .where(col(ActionItem.fiscal_year).in_(years or [-1]), ActionItem.removed_at.is_(None))
+        .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
+    ).all()
+    rolled = rollups(session, [item for item, _ in rows])
     actions = [
         TemplateAction(
             item_id=item.id,
             measure=measures.get(initiative.measure_no, str(initiative.measure_no)),
             initiative=f"{initiative.id} {initiative.title}",
-            sections=labels.get(initiative.id, ""),
+            sections=part.section if part is not None else labels.get(initiative.id, ""),
             fiscal_year=item.fiscal_year,
             text=item.text,
-            status=item.status if item.status_changed_at is not None else None,
-            confirmed=local_date(item.status_changed_at),
+            status=_known(item, part),
+            confirmed=local_date(part.changed_at if part is not None else item.status_changed_at),
+            section_id=part.section_id if part is not None else None,
         )
-        for item, initiative in session.exec(
-            select(ActionItem, Initiative)
-            .join(Initiative, Initiative.id == ActionItem.initiative_id)
-            .where(col(ActionItem.fiscal_year).in_(years or [-1]), ActionItem.removed_at.is_(None))
-            .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
-        ).all()
+        for item, initiative in rows
+        for part in (rolled[item.id].sections or (None,))
     ]
     kpis: list[TemplateKpi] = []
     unlisted: list[KpiTarget] = []
@@ -318,7 +333,10 @@ def _instructions(template: Template) -> list[tuple[str, str]]:
             "灰色の列（計画の内容）は変更できません。行の追加・削除はしないでください（フィルターで課ごとに絞り込めます）。",
         ),
         ("", ""),
-        (f"シート「{ACTION_SHEET}」", f"{len(template.actions)}行（行動計画1件につき1行）"),
+        (
+            f"シート「{ACTION_SHEET}」",
+            f"{len(template.actions)}行（行動計画1件・担当する課1つにつき1行。各課の状況は別々です）",
+        ),
         (STATUS, "一覧から選びます：" + "／".join(STATUS_CHOICES)),
         ("", "完了＝年度内に終えた、遅延＝年度内に終わらなかった、延期＝次年度以降に延ばした"),
         ("", "年度が終わっているので、未着手・進行中と記入した項目は遅延として数えられます。"),

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from models import status
+from models.actions import SectionStatus, rollups
 from models.clock import DEFAULT_TIMEZONE
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 
@@ -27,7 +28,7 @@ TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
 KPI_SHEET = "KPI達成状況"
 ACTION_SHEET = "行動計画"
 KPI_HEADERS = ("施策", "取組み", "担当課・室", "KPI", "目標", "実績", "達成率", "評価", "最終報告日")
-ACTION_HEADERS = ("施策", "取組み", "年度", "行動計画", "状況", "更新日")
+ACTION_HEADERS = ("施策", "取組み", "年度", "行動計画", "状況", "更新日", "担当課・室")
 OPEN_DATA_COLUMNS = (
     "measure_no",
     "measure",
@@ -92,7 +93,7 @@ class KpiRow:
 
 @dataclass(frozen=True)
 class ActionRow:
-    """One action item of the year with its status."""
+    """One action item of the year with one section's status (a shared item has a row per section)."""
 
     measure: str
     initiative: str
@@ -100,9 +101,18 @@ class ActionRow:
     text: str
     status: str
     updated: date | None
+    section: str = ""
 
     def values(self) -> tuple:
-        return (self.measure, self.initiative, self.fiscal_year, self.text, self.status, self.updated)
+        return (
+            self.measure,
+            self.initiative,
+            self.fiscal_year,
+            self.text,
+            self.status,
+            self.updated,
+            self.section,
+        )
 
 
 def local_date(moment: datetime | None) -> date | None:
@@ -158,7 +168,7 @@ def kpi_rows(session: Session, now: datetime, fiscal_year: int) -> list[KpiRow]:
 
 
 def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
-    """Every action item of FISCAL_YEAR with its status, in plan order."""
+    """Every action item of FISCAL_YEAR with each section's status (lead first), in plan order."""
     measures = _measure_titles(session)
     rows = session.exec(
         select(ActionItem, Initiative)
@@ -166,17 +176,23 @@ def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
         .where(ActionItem.fiscal_year == fiscal_year, ActionItem.removed_at.is_(None))
         .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
     ).all()
-    return [
-        ActionRow(
-            measure=measures.get(initiative.measure_no, str(initiative.measure_no)),
-            initiative=_initiative_label(initiative),
-            fiscal_year=item.fiscal_year,
-            text=item.text,
-            status=item.status,
-            updated=local_date(item.status_changed_at),
+    rolled = rollups(session, [item for item, _ in rows])
+    result = []
+    for item, initiative in rows:
+        parts = rolled[item.id].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
+        result.extend(
+            ActionRow(
+                measure=measures.get(initiative.measure_no, str(initiative.measure_no)),
+                initiative=_initiative_label(initiative),
+                fiscal_year=item.fiscal_year,
+                text=item.text,
+                status=part.status,
+                updated=local_date(part.changed_at),
+                section=part.section,
+            )
+            for part in parts
         )
-        for item, initiative in rows
-    ]
+    return result
 
 
 def open_data_rows(session: Session, now: datetime) -> list[dict]:

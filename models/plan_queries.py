@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import union
 from sqlmodel import Session, select
 
+from models.actions import RollUp, rollups
 from models.fiscal_year import fiscal_year_of
 from models.sections import initiative_ids_for_section
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, Section
@@ -34,6 +35,17 @@ def kpi_as_dict(target: KpiTarget) -> dict:
     }
 
 
+def action_as_dict(item: ActionItem, rollup: RollUp) -> dict:
+    """One action item: STATUS is the lead section's status (the roll-up rule without a lead), STATUSES each section's."""
+    return {
+        "id": item.id,
+        "text": item.text,
+        "status": rollup.status if rollup.sections else item.status,
+        "statuses": {s.section: s.status for s in rollup.sections},
+        "done": {"sections": rollup.done, "of": rollup.total},
+    }
+
+
 def plan_as_dict(session: Session, *, fiscal_year: int | None = None, section: Section | None = None) -> dict:
     """The whole plan (or one year's, or one section's part of it) as plain data, in plan order."""
     wanted_ids = set(initiative_ids_for_section(session, section)) if section is not None else None
@@ -54,6 +66,7 @@ def plan_as_dict(session: Session, *, fiscal_year: int | None = None, section: S
         actions[(item.initiative_id, item.fiscal_year)].append(item)
     for target in session.exec(target_query):
         targets[(target.initiative_id, target.fiscal_year)].append(target)
+    statuses = rollups(session, [a for items in actions.values() for a in items])
     years_of: dict[str, set[int]] = defaultdict(set)
     for initiative_id, year in [*actions, *targets]:
         years_of[initiative_id].add(year)
@@ -79,8 +92,7 @@ def plan_as_dict(session: Session, *, fiscal_year: int | None = None, section: S
                         {
                             "fiscal_year": year,
                             "actions": [
-                                {"id": a.id, "text": a.text, "status": a.status}
-                                for a in actions[(initiative.id, year)]
+                                action_as_dict(a, statuses[a.id]) for a in actions[(initiative.id, year)]
                             ],
                             "kpis": [kpi_as_dict(t) for t in targets[(initiative.id, year)]],
                         }

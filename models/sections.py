@@ -80,3 +80,33 @@ def initiative_ids_for_section(session: Session, section: Section) -> list[str]:
 def sections_of_department(session: Session, department: str) -> Iterable[Section]:
     """Every section of DEPARTMENT (for 建設部の全所属)."""
     return session.exec(select(Section).where(Section.department == department).order_by(Section.name)).all()
+
+
+def sections_by_initiative(
+    session: Session,
+    sections: Iterable[Section] | None = None,
+    links: Iterable[InitiativeSection] | None = None,
+) -> tuple[dict[str, list[Section]], dict[str, int]]:
+    """Every section each initiative resolves to (groups expanded, lead first, then by name), and its lead's id.
+
+    SECTIONS (every section) and LINKS (the initiatives' 担当課・室 entries), when the caller has them."""
+    if sections is None:
+        sections = session.exec(select(Section)).all()
+    sections = sorted(sections, key=lambda s: s.name)
+    sections_by_id = {s.id: s for s in sections}
+    if links is None:
+        links = session.exec(select(InitiativeSection)).all()
+    links = sorted(links, key=lambda link: (link.initiative_id, link.position))
+    found: dict[str, list[Section]] = {}
+    for link in links:
+        resolved = found.setdefault(link.initiative_id, [])
+        for section in sections:
+            if section not in resolved and covers(link, section, sections_by_id):
+                resolved.append(section)
+    leads = {
+        link.initiative_id: link.section_id for link in links if link.is_lead and link.section_id is not None
+    }
+    for initiative_id, resolved in found.items():
+        lead = leads.get(initiative_id)
+        resolved.sort(key=lambda s, lead=lead: (s.id != lead, s.name))
+    return found, leads

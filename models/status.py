@@ -25,6 +25,7 @@ from models.fiscal_year import fiscal_year_end, fiscal_year_of, fraction_elapsed
 from models.reports import achievement
 from models.tables import (
     ActionItem,
+    ActionSectionStatus,
     Initiative,
     InitiativeSection,
     KpiReport,
@@ -41,7 +42,7 @@ NO_GRADE = "−"
 LIVE_SINCE_ENV = "DXBOT_LIVE_SINCE"
 FINAL_DUE = (5, 31)  # final actuals are overdue only after 31 May (出納整理期間)
 ROUNDS_BEFORE_AT_RISK = 2  # no report at all by the second request of the year → at risk
-DONE, LATE, POSTPONED = "完了", "遅延", "延期"
+DONE, LATE, POSTPONED, NOT_STARTED = "完了", "遅延", "延期", "未着手"
 
 
 # --- grades ---------------------------------------------------------------------------------------
@@ -554,47 +555,79 @@ def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
 
 
 def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps) -> None:
+    """Each section's own status of its items: any section that set 遅延/延期 is followed up for it; an
+    item no section has touched is the lead section's to confirm (not 41 sections' for a 全所属 item)."""
     today = now.astimezone(TOKYO).date()
     fy_now = fiscal_year_of(now)
     leads = lead_sections(session)
     rows = session.exec(
-        select(ActionItem, Initiative)
+        select(ActionItem, Initiative, ActionSectionStatus)
         .join(Initiative, Initiative.id == ActionItem.initiative_id)
-        .where(ActionItem.removed_at.is_(None), ActionItem.status != DONE)
-        .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
+        .outerjoin(ActionSectionStatus, ActionSectionStatus.action_item_id == ActionItem.id)
+        .where(ActionItem.removed_at.is_(None))
+        .order_by(
+            ActionItem.fiscal_year,
+            Initiative.measure_no,
+            Initiative.position,
+            ActionItem.position,
+            ActionItem.id,
+        )
     ).all()
+    by_item: dict[int, dict[int, ActionSectionStatus]] = defaultdict(dict)
+    items: dict[int, tuple[ActionItem, Initiative]] = {}
+    for item, initiative, part in rows:
+        items.setdefault(item.id, (item, initiative))
+        if part is not None:
+            by_item[item.id][part.section_id] = part
+    rows = list(items.values())
     for item, initiative in rows:
-        section_id = leads.get(initiative.id)
-        if section_id is None or (section_ids is not None and section_id not in section_ids):
-            continue
-        ended = item.fiscal_year < fy_now
-        year_end = fiscal_year_end(item.fiscal_year).date()
-        last_day = date(item.fiscal_year + 1, 3, 31)
-
-        def entry(due: date | None, _item=item, _initiative=initiative, _section=section_id) -> OverdueEntry:
-            return OverdueEntry(
-                section=names[_section],
-                initiative=_initiative.title,
-                fiscal_year=_item.fiscal_year,
-                kind="action",
-                item=_item.text,
-                due=due,
-                days_overdue=None if due is None else max(0, (today - due).days),
-                section_id=_section,
-                initiative_id=_initiative.id,
-                item_id=_item.id,
+        lead = leads.get(initiative.id)
+        own = by_item.get(item.id, {})
+        candidates = ([lead] if lead is not None else []) + sorted(s for s in own if s != lead)
+        for section_id in candidates:
+            if section_ids is not None and section_id not in section_ids:
+                continue
+            row = own.get(section_id)
+            status, changed_at = (
+                (row.status, row.status_changed_at) if row is not None else (NOT_STARTED, None)
             )
+            if status != DONE:
+                _action_entry(
+                    item, initiative, section_id, status, changed_at, names, today, fy_now, live, result
+                )
 
-        if item.status == POSTPONED:
-            result.postponed.append(entry(None))
-        elif item.status == LATE:
-            marked = item.status_changed_at.astimezone(TOKYO).date() if item.status_changed_at else today
-            result.overdue.append(entry(last_day if ended else min(marked, today)))
-        elif ended:
-            if live is not None and year_end <= live and item.status_changed_at is None:
-                result.unconfirmed.append(entry(None))
-            else:
-                result.overdue.append(entry(last_day))
+
+def _action_entry(
+    item, initiative, section_id, status, changed_at, names, today, fy_now, live, result
+) -> None:
+    ended = item.fiscal_year < fy_now
+    year_end = fiscal_year_end(item.fiscal_year).date()
+    last_day = date(item.fiscal_year + 1, 3, 31)
+
+    def entry(due: date | None) -> OverdueEntry:
+        return OverdueEntry(
+            section=names[section_id],
+            initiative=initiative.title,
+            fiscal_year=item.fiscal_year,
+            kind="action",
+            item=item.text,
+            due=due,
+            days_overdue=None if due is None else max(0, (today - due).days),
+            section_id=section_id,
+            initiative_id=initiative.id,
+            item_id=item.id,
+        )
+
+    if status == POSTPONED:
+        result.postponed.append(entry(None))
+    elif status == LATE:
+        marked = changed_at.astimezone(TOKYO).date() if changed_at else today
+        result.overdue.append(entry(last_day if ended else min(marked, today)))
+    elif ended:
+        if live is not None and year_end <= live and changed_at is None:
+            result.unconfirmed.append(entry(None))
+        else:
+            result.overdue.append(entry(last_day))
 
 
 # --- JSON -----------------------------------------------------------------------------------------

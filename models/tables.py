@@ -85,7 +85,7 @@ class InitiativeSection(SQLModel, table=True):
 
 
 class ActionItem(SQLModel, table=True):
-    """One 行動計画 item of an initiative for one fiscal year, with its current status."""
+    """One 行動計画 item of an initiative for one fiscal year; STATUS is the roll-up of its sections' statuses."""
 
     __table_args__ = (Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"),)
 
@@ -110,6 +110,20 @@ class ActionStatusChange(SQLModel, table=True):
     source_message_id: str | None = None
     note: str | None = None
     changed_at: datetime = aware(default_factory=utcnow)
+    # The section whose status moved: a shared item has one status per section (None: an item no section has).
+    section_id: int | None = Field(default=None, foreign_key="section.id", index=True)
+
+
+class ActionSectionStatus(SQLModel, table=True):
+    """One section's current status of an action item; no row means the section has not touched it (未着手)."""
+
+    __table_args__ = (UniqueConstraint("action_item_id", "section_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_item_id: int = Field(foreign_key="actionitem.id")
+    section_id: int = Field(foreign_key="section.id", index=True)
+    status: str = "未着手"
+    status_changed_at: datetime = aware(default_factory=utcnow)
 
 
 class KpiTarget(SQLModel, table=True):

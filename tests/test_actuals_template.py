@@ -32,6 +32,7 @@ from models.actuals_template import (
     KPI_NAME,
     KPI_SHEET,
     SECTION_ID,
+    SECTIONS,
     STATUS,
     STATUS_CHOICES,
     TARGET,
@@ -60,10 +61,16 @@ def columns(sheet) -> dict[str, int]:
     return {cell.value: cell.column for cell in sheet[1]}
 
 
-def action_row(sheet, item_id: int) -> int:
-    col_no = columns(sheet)[ACTION_ID]
-    rows = [r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=col_no).value == item_id]
-    assert len(rows) == 1, (item_id, rows)
+def action_row(sheet, item_id: int, section: int | None = None) -> int:
+    """The item's row for SECTION (by default its first row: the lead section's)."""
+    cols = columns(sheet)
+    rows = [
+        r
+        for r in range(2, sheet.max_row + 1)
+        if sheet.cell(row=r, column=cols[ACTION_ID]).value == item_id
+        and section in (None, sheet.cell(row=r, column=cols[SECTION_ID]).value)
+    ]
+    assert rows and (section is None or len(rows) == 1), (item_id, section, rows)
     return rows[0]
 
 
@@ -137,7 +144,7 @@ def test_template_lists_every_past_action_item_and_kpi_target_once(dxbot, plan, 
     result = dxbot("export", "--template", "--output", str(tmp_path))
     assert result.exit_code == 0, result.output
     path = tmp_path / "dxbot-actuals-template.xlsx"
-    assert "349 action items and 210 KPI rows of FY2023, FY2024, FY2025" in result.output
+    assert "1141 action items and 210 KPI rows of FY2023, FY2024, FY2025" in result.output
     assert "8-9/a" in result.output  # the one KPI no section can report is named, not silently dropped
     workbook = load_workbook(path)
     assert workbook.sheetnames == [INSTRUCTIONS_SHEET, ACTION_SHEET, KPI_SHEET]
@@ -177,15 +184,17 @@ def test_template_lists_every_past_action_item_and_kpi_target_once(dxbot, plan, 
     for r in range(2, sheet.max_row + 1):
         cell = lambda h, r=r: sheet.cell(row=r, column=cols[h])  # noqa: E731
         found = items[cell(ACTION_ID).value]
-        seen.append(found.id)
+        seen.append((found.id, cell(SECTION_ID).value))
+        assert cell(SECTION_ID).protection.locked and cell(SECTIONS).value  # the section whose row it is
         assert (cell("年度").value, cell(ACTION_TEXT).value) == (found.fiscal_year, found.text)
         assert cell("取組み").value.startswith(f"{found.initiative_id} ")
         assert cell(STATUS).value is None and cell(CONFIRMED).value is None  # nothing known yet
         assert not cell(STATUS).protection.locked and not cell(CONFIRMED).protection.locked
         assert cell(ACTION_TEXT).protection.locked and cell(ACTION_ID).protection.locked
         assert cell(CONFIRMED).number_format == "yyyy-mm-dd"
-    assert len(seen) == len(set(seen)) == len(items) == 349
-    assert {items[i].fiscal_year for i in seen} == set(PAST)
+    # one row per (item, section): a 全所属 item has a row for each section
+    assert len(seen) == len(set(seen)) == 1141 and {i for i, _ in seen} == set(items) and len(items) == 349
+    assert {items[i].fiscal_year for i, _ in seen} == set(PAST)
     (dropdown,) = [v for v in sheet.data_validations.dataValidation if v.type == "list"]
     assert dropdown.formula1 == '"' + ",".join(STATUS_CHOICES) + '"'
     assert str(dropdown.sqref) == f"F2:F{sheet.max_row}" and dropdown.showErrorMessage
@@ -273,13 +282,13 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
     result = dxbot("import-actuals", str(filled))
     assert result.exit_code == 0, result.output
     assert (
-        "FY2023 令和5年度 (2023年度): 行動計画 2 new, 0 unchanged, 124 empty; KPI実績 0 new" in result.output
+        "FY2023 令和5年度 (2023年度): 行動計画 2 new, 0 unchanged, 430 empty; KPI実績 0 new" in result.output
     )
     assert (
-        "FY2024 令和6年度 (2024年度): 行動計画 2 new, 0 unchanged, 115 empty; KPI実績 2 new" in result.output
+        "FY2024 令和6年度 (2024年度): 行動計画 2 new, 0 unchanged, 387 empty; KPI実績 2 new" in result.output
     )
     assert (
-        "FY2025 令和7年度 (2025年度): 行動計画 1 new, 0 unchanged, 105 empty; KPI実績 1 new" in result.output
+        "FY2025 令和7年度 (2025年度): 行動計画 1 new, 0 unchanged, 319 empty; KPI実績 1 new" in result.output
     )
     assert "8 new (5 action statuses, 3 KPI actuals) written" in result.output
 
@@ -295,7 +304,8 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
         assert s.get(ActionItem, untouched_23).status_changed_at is None
         assert s.get(ActionItem, done).status_changed_at.astimezone(TOKYO).date() == date(2024, 3, 15)
         history = s.exec(select(ActionStatusChange).order_by(ActionStatusChange.id)).all()
-        assert [(h.action_item_id, h.previous_status, h.status) for h in history] == [
+        # a template row speaks for every section of its item: one change per section, the same move
+        assert list(dict.fromkeys((h.action_item_id, h.previous_status, h.status) for h in history)) == [
             (done, "未着手", "完了"),
             (late, "未着手", "遅延"),
             (postponed, "未着手", "延期"),
@@ -381,6 +391,10 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_problem_named(dxbot, p
 
     def by_hand(workbook, rows):
         sheet = workbook[ACTION_SHEET]
+        section_column = ACTION_HEADERS.index(SECTION_ID) + 1  # the copied row claims the same section too
+        sheet.cell(row=rows["twice"], column=section_column).value = sheet.cell(
+            row=rows["good"], column=section_column
+        ).value
         sheet.cell(
             row=rows["text"], column=ACTION_HEADERS.index(ACTION_TEXT) + 1
         ).value = "書き換えた行動計画"
@@ -431,7 +445,7 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_problem_named(dxbot, p
         f"行動計画 row {max(rows['twice'], rows['good'])}: the same action item as row"
         f" {min(rows['twice'], rows['good'])}",
         f"行動計画 row {rows['removed']}: this action item was removed from the plan by a revision",
-        "行動計画 row 351: no action_item_id: rows cannot be added by hand (use the rows the template has)",
+        "行動計画 row 1143: no action_item_id: rows cannot be added by hand (use the rows the template has)",
         f"KPI実績 row {rows['over']}: 実績 150 is over 100% for a rate (オンライン申請率)",
         f"KPI実績 row {rows['no_number']}: 実績 'たくさん' is not a number",
         f"KPI実績 row {rows['fraction']}: 実績 3.5 is not a whole number of 件 (入札件数)",
@@ -566,3 +580,23 @@ def test_actual_cells_are_read_like_figures_sent_in_line(cell, number_format, un
     read, why = read_actual(cell, number_format, kpi)
     assert read == value
     assert (why is None) if problem is None else (problem in why)
+
+
+def test_each_section_fills_its_own_row_of_a_shared_item(dxbot, plan, db, tmp_path):
+    from models.actions import rollups
+
+    template = export_template(dxbot, tmp_path / "template.xlsx")
+    with Session(db) as s:
+        shared = item(s, "8-3", 2023, 1).id  # 財政課 (lead) and デジタル情報課
+        zaisei, digital = section_id(s, "財政課"), section_id(s, "デジタル情報課")
+    workbook = load_workbook(template)
+    sheet = workbook[ACTION_SHEET]
+    for section, value in ((zaisei, "遅延"), (digital, "完了")):
+        sheet.cell(row=action_row(sheet, shared, section), column=columns(sheet)[STATUS]).value = value
+    workbook.save(tmp_path / "filled.xlsx")
+    result = dxbot("import-actuals", str(tmp_path / "filled.xlsx"))
+    assert result.exit_code == 0, result.output
+    with Session(db) as s:
+        rolled = rollups(s, [s.get(ActionItem, shared)])[shared]
+        assert {p.section: p.status for p in rolled.sections} == {"財政課": "遅延", "デジタル情報課": "完了"}
+        assert s.get(ActionItem, shared).status == "遅延"  # the lead's

@@ -634,3 +634,23 @@ def test_the_number_of_queries_does_not_grow_with_the_reports(scenario, app, db,
     many = queries_for(app, admin, path)
     assert many == few, f"{path}: {few} queries with a few reports, {many} with 3,000 more"
     assert few <= 25
+
+
+def test_a_shared_item_shows_the_lead_sections_status_and_how_many_sections_are_done(scenario, app, db):
+    with Session(db) as s:
+        item = action_of(s, "3-1", 2026, 2)  # 評価、見直し: 総務室 (lead), 職員課, デジタル情報課
+        set_status(s, item, "完了", section=find_section(s, "職員課"), now=at(2026, 11, 2, 9))
+        s.commit()
+    html = page(sign_in(app, db, ADMIN), "/dashboard/initiative/3-1")
+    shown = re.search(
+        r'<span class="status status-(\S+)">[^<]*</span>\s*評価、見直し\s*<span class="rollup">([^<]*)<', html
+    )
+    assert shown.groups() == ("未着手", "完了 1/3課（未完了：総務室、デジタル情報課）")
+    assert "職員課: 未着手 → 完了（−、2026年11月2日(月) 9:00）" in html
+    with Session(db) as s:
+        shokuin, digital = (find_section(s, n).id for n in ("職員課", "デジタル情報課"))
+    for section_id, own in ((shokuin, "完了"), (digital, "未着手")):  # each section's page: its own status
+        html = page(sign_in(app, db, ADMIN), f"/dashboard/section/{section_id}")
+        assert re.search(
+            rf'<span class="status status-{own}">[^<]*</span>\s*<a [^>]*>3-1</a>\s*評価、見直し', html
+        ), section_id

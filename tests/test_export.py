@@ -32,6 +32,12 @@ def _row_of(rows, kpi_initiative: str, section: str):
 
 def test_xlsx_has_both_sheets_with_numbers_dates_and_grades(dxbot, reported, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    shokuin = "U" + "e5" * 16
+    assert (
+        dxbot("member", "add", shokuin, "--name", "職員", "--section", "職員課", "--role", "staff").exit_code
+        == 0
+    )
+    assert "未着手 → 完了" in dxbot("say", "--as", shokuin, "2 完了").output  # 3-1's 評価、見直し, for 職員課
     result = dxbot("export", "--fiscal-year", "R8", "--format", "xlsx")
     assert result.exit_code == 0, result.output
     path = tmp_path / "dx-kpi-2026.xlsx"
@@ -75,6 +81,9 @@ def test_xlsx_has_both_sheets_with_numbers_dates_and_grades(dxbot, reported, tmp
         "運用の評価、見直し",
     ) in [r[:4] for r in action_rows]
     assert all(r[2] == 2026 and r[4] for r in action_rows)
+    # a shared item has one row per section, the lead's first: 3-1 is 総務室's, 職員課's and デジタル情報課's
+    shared = [(r[6], r[4]) for r in action_rows if r[1].startswith("3-1 ") and r[3] == "評価、見直し"]
+    assert shared == [("総務室", "未着手"), ("デジタル情報課", "未着手"), ("職員課", "完了")]
 
 
 def test_csv_writes_two_utf8_files_bom_only_when_asked(dxbot, reported, tmp_path):

@@ -91,3 +91,95 @@ def test_every_migration_can_be_undone_down_to_an_empty_database_and_redone(empt
     migrate.upgrade(empty)
     assert migrate.current_revision(empty) == migrate.head_revision()
     assert migrate.schema_drift(empty) == []
+
+
+def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_section(empty):
+    """Backfill of e1a7c3d9b5f2: 3-1 is shared by 総務室 (lead), 職員課, デジタル情報課; 5-1 by 全所属."""
+    from datetime import datetime
+
+    from sqlalchemy import column, insert
+    from sqlmodel import Session, col, select
+
+    from models.actions import rollups
+    from models.plan_format import PLAN_YAML, SECTIONS_YAML, load_plan_file, parse_sections_yaml
+    from models.plan_load import apply_plan, load_sections_table
+    from models.tables import ActionItem, ActionStatusChange, Member, MemberSection, Section
+    from tests.conftest import TOKYO
+
+    def at(month: int) -> datetime:
+        return datetime(2026, month, 1, 9, tzinfo=TOKYO)
+
+    migrate.upgrade(empty, "b2d7f4e81c53")
+    with Session(empty) as s:
+        load_sections_table(s, parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8")))
+        apply_plan(s, load_plan_file(PLAN_YAML)[0], now=at(4), source="plan.yaml")
+        sec = {x.name: x.id for x in s.exec(select(Section)).all()}
+        moved = Member(line_user_id="U" + "1" * 32, display_name="異動", created_at=at(4), updated_at=at(4))
+        other = Member(line_user_id="U" + "2" * 32, display_name="他課", created_at=at(4), updated_at=at(4))
+        s.add_all([moved, other])
+        s.flush()
+        s.add_all(
+            [
+                MemberSection(member_id=moved.id, section_id=sec["職員課"], since=at(4), until=at(7)),
+                MemberSection(member_id=moved.id, section_id=sec["総務室"], since=at(7)),
+                MemberSection(member_id=other.id, section_id=sec["国保医療課"], since=at(4)),
+            ]
+        )
+
+        def item(initiative: str, text: str) -> int:
+            found = s.exec(
+                select(ActionItem).where(
+                    ActionItem.initiative_id == initiative,
+                    ActionItem.fiscal_year == 2026,
+                    ActionItem.text == text,
+                )
+            ).one()
+            return found.id
+
+        x, y, z = (
+            item("3-1", "評価、見直し"),
+            item("3-1", "個人情報保護・情報セキュリティ等の研修の実施"),
+            item("5-1", "Q & Aの追加登録"),
+        )
+        old = table(
+            "actionstatuschange",
+            *map(
+                column, ("action_item_id", "previous_status", "status", "changed_by_member_id", "changed_at")
+            ),
+        )
+        for values in [
+            (x, "未着手", "進行中", moved.id, at(5)),  # he was in 職員課 then
+            (x, "進行中", "完了", moved.id, at(8)),  # and in 総務室 by August
+            (y, "未着手", "遅延", other.id, at(6)),  # 国保医療課 has no part in 3-1: every section
+            (z, "未着手", "完了", moved.id, at(5)),
+            (z, "完了", "進行中", None, at(9)),  # no member: every section of 全所属
+        ]:
+            s.execute(insert(old).values(dict(zip(old.c.keys(), values, strict=True))))
+        s.commit()
+
+    migrate.upgrade(empty)
+    with Session(empty) as s:
+        names = {v: k for k, v in sec.items()}
+        changes = s.exec(select(ActionStatusChange).order_by(ActionStatusChange.id)).all()
+
+        def history(item_id: int) -> list:
+            return sorted(
+                (names[c.section_id], c.previous_status, c.status)
+                for c in changes
+                if c.action_item_id == item_id
+            )
+
+        assert history(x) == [("総務室", "未着手", "完了"), ("職員課", "未着手", "進行中")]
+        assert history(y) == sorted((n, "未着手", "遅延") for n in ("総務室", "職員課", "デジタル情報課"))
+        assert len(history(z)) == 1 + len(sec)
+        assert ("職員課", "完了", "進行中") in history(z) and ("財政課", "未着手", "進行中") in history(z)
+
+        rolled = rollups(s, s.exec(select(ActionItem).where(col(ActionItem.id).in_([x, y, z]))).all())
+        assert {p.section: p.status for p in rolled[x].sections} == {
+            "総務室": "完了",
+            "職員課": "進行中",
+            "デジタル情報課": "未着手",
+        }
+        assert (rolled[x].done, rolled[x].total, rolled[x].status) == (1, 3, "完了")  # 総務室 leads 3-1
+        assert s.get(ActionItem, x).status == "完了" and s.get(ActionItem, y).status == "遅延"
+        assert rolled[z].done == 0 and {p.status for p in rolled[z].sections} == {"進行中"}

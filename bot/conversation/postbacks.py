@@ -24,7 +24,6 @@ from bot.conversation.state import (
 from bot.conversation.views import kpi_line
 from messages.intents import Notice, NumberPrompt, Voided
 from messages.postback import Postback, PostbackError, decode
-from models.actions import section_action_items
 from models.reports import latest_reports, open_targets, void_report
 from models.tables import ACTION_STATUSES, Initiative, KpiReport, KpiTarget
 
@@ -127,11 +126,13 @@ def on_action(ctx: Context, postback: Postback) -> Response:
     if status_value not in ACTION_STATUSES:
         return _old_button(ctx)
     item_id = int(postback["item_id"])
-    for section in ctx.reporting_sections:
-        rows = section_action_items(ctx.session, section, ctx.fiscal_year)
-        for number, (item, initiative) in enumerate(rows, start=1):
+    section_id = int(postback["section_id"]) if "section_id" in postback.args else None
+    for section, rows in action_commands.numbered_lists(ctx, ctx.fiscal_year):
+        if section_id is not None and section.id != section_id:
+            continue
+        for number, item, initiative in rows:
             if item.id == item_id:
-                return action_commands.update_item(ctx, item, initiative, number, status_value)
+                return action_commands.update_item(ctx, item, initiative, number, status_value, section)
     return _old_button(ctx)
 
 
@@ -185,6 +186,7 @@ POSTBACKS: dict[str, Callable[[Context, Postback], Response]] = {
     "fy": on_year,
     "void": on_void,
     "act": on_action,
+    "actsec": on_action,
     "acts": on_actions_of_year,
     "menu": on_menu,
     "lang": on_language,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from messages.intents import ActionLine, KpiLine, RoundLine
 from models.reports import OpenTarget, achievement
 from models.status import TOKYO, SectionState
-from models.tables import ActionItem, Initiative, KpiReport, KpiTarget
+from models.tables import ActionItem, Initiative, KpiReport, KpiTarget, Section
 
 
 def kpi_line(target: KpiTarget, initiative: Initiative, latest: KpiReport | None = None, due=None) -> KpiLine:
@@ -33,10 +33,22 @@ def open_line(open_target: OpenTarget) -> KpiLine:
     return kpi_line(open_target.target, open_target.initiative, open_target.latest)
 
 
-def action_line(no: int, item: ActionItem, initiative: Initiative) -> ActionLine:
-    """An action item numbered as the member sees it."""
+def action_line(
+    no: int,
+    item: ActionItem,
+    initiative: Initiative,
+    *,
+    section: Section | None = None,
+    status: str | None = None,
+) -> ActionLine:
+    """An action item numbered as the member sees it, with SECTION's own STATUS (the roll-up without one)."""
     return ActionLine(
-        no=no, id=item.id, text=item.text, status=item.status, initiative_title=initiative.title
+        no=no,
+        id=item.id,
+        text=item.text,
+        status=status if status is not None else item.status,
+        initiative_title=initiative.title,
+        section_id=section.id if section is not None else None,
     )
 
 

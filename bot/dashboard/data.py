@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models import status
+from models.actions import RollUp, rollups
 from models.sections import covers
 from models.status import (
     FollowUps,
@@ -187,6 +188,9 @@ class ActionHistory:
 
     item: ActionItem
     changes: list[tuple[ActionStatusChange, str | None]]  # (change, who)
+    rollup: RollUp | None = None  # each section's status, lead first (a shared item has one per section)
+    section_names: dict[int, str] = field(default_factory=dict)
+    own_status: str | None = None  # the status of the section whose page this is
 
 
 def initiative_sections(session: Session, initiative_id: str) -> list[InitiativeSection]:
@@ -200,8 +204,18 @@ def initiative_sections(session: Session, initiative_id: str) -> list[Initiative
     )
 
 
-def action_histories(session: Session, initiative_ids: list[str], fiscal_year: int) -> list[ActionHistory]:
-    """The year's action items of these initiatives with their status history (two queries)."""
+def action_histories(
+    session: Session,
+    initiative_ids: list[str],
+    fiscal_year: int,
+    by_id: dict[int, Section],
+    section: Section | None = None,
+    links: list[InitiativeSection] | None = None,
+) -> list[ActionHistory]:
+    """The year's action items of these initiatives with each section's status and history (four queries).
+
+    With SECTION, each item shows that section's own status (and its history only); else the roll-up.
+    LINKS: the 担当課・室 entries of all of INITIATIVE_IDS, when the caller has them (one query fewer)."""
     items = session.exec(
         select(ActionItem)
         .join(Initiative, Initiative.id == ActionItem.initiative_id)
@@ -221,7 +235,26 @@ def action_histories(session: Session, initiative_ids: list[str], fiscal_year: i
             .order_by(ActionStatusChange.changed_at, ActionStatusChange.id)
         ).all():
             changes[change.action_item_id].append((change, name))
-    return [ActionHistory(item=i, changes=changes[i.id]) for i in items]
+    rolled = rollups(session, items, by_id.values(), links)
+    names = {s.id: s.name for s in by_id.values()}
+    if section is not None:
+        changes = {k: [(c, who) for c, who in v if c.section_id == section.id] for k, v in changes.items()}
+    return [
+        ActionHistory(
+            item=i,
+            changes=changes.get(i.id, []),
+            rollup=rolled[i.id],
+            section_names=names,
+            own_status=_own(rolled[i.id], section),
+        )
+        for i in items
+    ]
+
+
+def _own(rollup: RollUp, section: Section | None) -> str | None:
+    if section is None:
+        return None
+    return next((p.status for p in rollup.sections if p.section_id == section.id), None)
 
 
 # --- a KPI series over the plan's years (the chart) ----------------------------------------------------------

@@ -31,7 +31,7 @@ from bot.dashboard.access import (
 )
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
 from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
-from messages.builders.common import projected_text, section_state_text, status_label
+from messages.builders.common import projected_text, rollup_text, section_state_text, status_label
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import (
     fiscal_year_label,
@@ -161,6 +161,7 @@ def template_helpers() -> dict:
         "moment": lambda m: format_moment(m, locale, tz=g.clock.tz),
         "day": lambda d: "−" if d is None else format_day(d, locale),
         "status": lambda s: status_label(s, _),
+        "rollup": lambda r: rollup_text(r, _),
         "reason": lambda r: _(REASONS[r]) if r in REASONS else "",
         "projected": lambda s: projected_text(s.projected, s.value, s.target.unit, _),
         "grade_class": lambda grade: "grade-" + {"−": "none"}.get(grade, grade.lower()),
@@ -266,13 +267,14 @@ def initiative(initiative_id: str):
     histories = data.series_histories(
         g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
     )
+    links = data.initiative_sections(g.db, found.id)
     return render_template(
         "dashboard/initiative.html",
         initiative=found,
         measure=g.db.get(Measure, found.measure_no),
-        links=data.initiative_sections(g.db, found.id),
+        links=links,
         states=states,
-        actions=data.action_histories(g.db, [found.id], chosen.fiscal_year),
+        actions=data.action_histories(g.db, [found.id], chosen.fiscal_year, by_id, links=links),
         follow=data.of_year(entries.get(found.id, FollowUps()), chosen.fiscal_year),
         series=[(h, charts.caption(h, g.locale)) for h in histories],
         filters=chosen,
@@ -307,7 +309,7 @@ def section(section_id: int):
         standing=standing,
         standing_text=section_state_text(round_line(standing, g.clock.tz), g._),
         initiatives=initiatives,
-        actions=data.action_histories(g.db, [i.id for i in initiatives], chosen.fiscal_year),
+        actions=data.action_histories(g.db, [i.id for i in initiatives], chosen.fiscal_year, by_id, found),
         filters=chosen,
     )
 

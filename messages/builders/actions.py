@@ -61,11 +61,17 @@ def build_action_updated(intent: ActionUpdated, locale: str, plain: bool = False
         after=status_label(item.status, _),
     )
     others = [
-        Choice(label=status_label(s, _), data=encode("act", item.id, s), display_text=f"{item.no} {s}")
+        Choice(label=status_label(s, _), data=_status_button(item, s), display_text=f"{item.no} {s}")
         for s in STATUS_ORDER
         if s != item.status
     ]
     return [TextMessage(text=text, quick_reply=quick_reply(others))]
+
+
+def _status_button(item, status: str) -> str:
+    if item.section_id is None:
+        return encode("act", item.id, status)
+    return encode("actsec", item.id, item.section_id, status)
 
 
 def build_kickoff(intent: Kickoff, locale: str, plain: bool = False) -> list[Message]:

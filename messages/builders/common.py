@@ -34,6 +34,24 @@ def status_label(status: str, _: Translator) -> str:
     return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
+def rollup_text(rollup, _: Translator, limit: int = 5) -> str:
+    """「完了 1/3課（未完了：総務室、デジタル情報課）」 for a shared item (a RollUp); '' for a one-section item."""
+    if rollup is None or rollup.total < 2:
+        return ""
+    still_open = rollup.open_sections
+    if not rollup.done or not still_open:
+        return _("Done %(done)s/%(total)s sections", done=rollup.done, total=rollup.total)
+    names = ("、" if _.locale == "ja" else ", ").join(still_open[:limit])
+    if len(still_open) > limit:
+        names = _("%(sections)s and %(more)s more", sections=names, more=len(still_open) - limit)
+    return _(
+        "Done %(done)s/%(total)s sections; open: %(sections)s",
+        done=rollup.done,
+        total=rollup.total,
+        sections=names,
+    )
+
+
 def achievement_colour(achievement: Decimal | None) -> str:
     """Green from 100%, amber from 80%, red below, grey when unknown."""
     if achievement is None:

@@ -8,8 +8,9 @@ from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 from bot.conversation.views import action_line
 from messages.intents import ActionList, ActionUpdated, Notice
-from models.actions import section_action_items, set_status
+from models.actions import section_action_items, section_status, section_statuses, set_status, status_for
 from models.fiscal_year import parse_fiscal_year
+from models.tables import Section
 
 STATUS_WORDS = {
     "未着手": "未着手",
@@ -55,12 +56,30 @@ def _year(ctx: Context, match: re.Match) -> int | None:
     return ctx.fiscal_year + {"昨年度": -1, "前年度": -1, "来年度": 1}.get(which or "", 0)
 
 
-def list_intent(ctx: Context, fiscal_year: int) -> list:
-    """The numbered action list of each reporting section for FISCAL_YEAR."""
-    intents = []
+def numbered_lists(ctx: Context, fiscal_year: int) -> list[tuple[Section, list[tuple[int, object, object]]]]:
+    """Each reporting section's items of FISCAL_YEAR, numbered on across the lists as they are shown."""
+    lists, number = [], 0
     for section in ctx.reporting_sections:
-        rows = section_action_items(ctx.session, section, fiscal_year)
-        items = tuple(action_line(n, item, initiative) for n, (item, initiative) in enumerate(rows, start=1))
+        rows = []
+        for item, initiative in section_action_items(ctx.session, section, fiscal_year):
+            number += 1
+            rows.append((number, item, initiative))
+        lists.append((section, rows))
+    return lists
+
+
+def list_intent(ctx: Context, fiscal_year: int) -> list:
+    """The numbered action list of each reporting section for FISCAL_YEAR, with that section's status."""
+    intents = []
+    lists = numbered_lists(ctx, fiscal_year)
+    statuses = section_statuses(ctx.session, [item.id for _, rows in lists for _, item, _ in rows])
+    for section, rows in lists:
+        items = tuple(
+            action_line(
+                n, item, initiative, section=section, status=status_for(statuses, item, section.id)[0]
+            )
+            for n, item, initiative in rows
+        )
         intents.append(ActionList(section=section.name, fiscal_year=fiscal_year, items=items))
     return intents
 
@@ -76,32 +95,33 @@ def handle_list(ctx: Context, match: re.Match) -> Response:
 
 
 def handle_update(ctx: Context, match: re.Match) -> Response:
-    """Set the status of item number N of this year's list (numbered as 「今年度の行動計画」 shows it)."""
+    """Set the status of item number N of this year's lists (numbered as 「今年度の行動計画」 shows them)."""
     number = int(match.group("no"))
     status = STATUS_WORDS[match.group("status")]
-    rows = [
-        row
-        for section in ctx.reporting_sections[:1]
-        for row in section_action_items(ctx.session, section, ctx.fiscal_year)
-    ]
+    rows = [(section, row) for section, numbered in numbered_lists(ctx, ctx.fiscal_year) for row in numbered]
     if not 1 <= number <= len(rows):
         return Response(
             intents=[Notice("no_such_action", {"no": number, "count": len(rows)})],
             locale=ctx.locale,
             outcome="refused",
         )
-    item, initiative = rows[number - 1]
-    return update_item(ctx, item, initiative, number, status)
+    section, (_, item, initiative) = rows[number - 1]
+    return update_item(ctx, item, initiative, number, status, section)
 
 
-def update_item(ctx: Context, item, initiative, number: int, status: str) -> Response:
-    """Change one item's status (history kept) and confirm."""
-    previous = item.status
+def update_item(ctx: Context, item, initiative, number: int, status: str, section: Section) -> Response:
+    """Change SECTION's status of one item (history kept) and confirm."""
+    previous, _ = section_status(ctx.session, item, section)
     set_status(
-        ctx.session, item, status, now=ctx.now, by=ctx.member, source_message_id=ctx.incoming.message_id
+        ctx.session,
+        item,
+        status,
+        section=section,
+        now=ctx.now,
+        by=ctx.member,
+        source_message_id=ctx.incoming.message_id,
     )
+    line = action_line(number, item, initiative, section=section, status=status)
     return Response(
-        intents=[ActionUpdated(item=action_line(number, item, initiative), previous_status=previous)],
-        locale=ctx.locale,
-        outcome="recorded",
+        intents=[ActionUpdated(item=line, previous_status=previous)], locale=ctx.locale, outcome="recorded"
     )

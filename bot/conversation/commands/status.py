@@ -7,7 +7,7 @@ from bot.conversation.incoming import Response
 from bot.conversation.views import open_line, round_line
 from messages.intents import KpiStatus
 from models import status
-from models.actions import section_action_items
+from models.actions import section_action_items, section_statuses, status_for
 from models.reports import open_targets
 
 
@@ -21,11 +21,9 @@ def handle(ctx: Context, match) -> Response:
     intents = []
     for section in sections:
         kpis = tuple(open_line(t) for t in open_targets(ctx.session, section, ctx.fiscal_year))
-        delayed = tuple(
-            item.text
-            for item, _ in section_action_items(ctx.session, section, ctx.fiscal_year)
-            if item.status == "遅延"
-        )
+        rows = section_action_items(ctx.session, section, ctx.fiscal_year)
+        statuses = section_statuses(ctx.session, [item.id for item, _ in rows])
+        delayed = tuple(item.text for item, _ in rows if status_for(statuses, item, section.id)[0] == "遅延")
         intents.append(
             KpiStatus(
                 section=section.name,

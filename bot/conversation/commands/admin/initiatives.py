@@ -18,8 +18,9 @@ from bot.conversation.commands.admin.common import (
     year_targets,
 )
 from bot.conversation.views import kpi_line
-from messages.builders.common import kpi_target_text, status_label
+from messages.builders.common import kpi_target_text, rollup_text, status_label
 from messages.intents import AdminPage
+from models.actions import rollups
 from models.sections import normalise_name
 from models.status import kpi_states
 from models.tables import ActionItem, Initiative, Measure, Section
@@ -112,6 +113,10 @@ def choose(req: Request, words: str, initiatives: list[Initiative]) -> AdminPage
     )
 
 
+def _suffix(text: str) -> str:
+    return f" {text}" if text else ""
+
+
 def detail(req: Request, initiative: Initiative) -> AdminPage:
     """Sections (lead first), this year's action items with status, KPIs per reporting section."""
     _ = req._
@@ -133,7 +138,12 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
         )
         .order_by(ActionItem.position)
     ).all()
-    lines += [f"・[{status_label(item.status, _)}] {item.text}" for item in items] or ["・" + _("none")]
+    rolled = rollups(session, items)
+    lines += [
+        f"・[{status_label(rolled[item.id].status, _)}] {item.text}"
+        + _suffix(rollup_text(rolled[item.id], _))
+        for item in items
+    ] or ["・" + _("none")]
     lines.append(_("KPIs %(year)s:", year=req.year()))
     targets = year_targets(session, [initiative.id], req.fiscal_year)[initiative.id]
     section_ids = [link.section_id for link in links if link.section_id is not None]
