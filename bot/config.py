@@ -1,4 +1,4 @@
-"""Configuration, read from the environment only (see README's table)."""
+"""Configuration, read from the environment only (every variable: docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 SQLite: sqlite3's online backup API copies every page of one consistent snapshot while the web and
 clock processes keep working (WAL included). PostgreSQL: `pg_dump --format=custom` (one snapshot too),
-restored with `pg_restore`. `dxbot backup --restore PATH` puts a backup back (see README).
+restored with `pg_restore`. `dxbot backup --restore PATH` puts a backup back (see docs/operations.md).
 """
 
 from __future__ import annotations

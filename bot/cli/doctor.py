@@ -201,7 +201,7 @@ def check_database(engine: Engine) -> Iterator[Finding]:
         yield fail(
             "migrations",
             f"at revision {head} but the tables differ from the code in {len(drift)} place(s): {shown}",
-            "a migration is missing or the schema was changed by hand: see README (A schema change)",
+            "a migration is missing or the schema was changed by hand: see docs/development.md (A schema change)",
         )
         return
     yield ok("migrations", f"at the newest revision ({head}), tables match the code")
@@ -456,7 +456,11 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
         config = Config.from_env(env)
     except ConfigError as exc:
         return [
-            fail("config", str(exc), "fix that variable (README: Configuration) and run `dxbot doctor` again")
+            fail(
+                "config",
+                str(exc),
+                "fix that variable (docs/operations.md: Configuration) and run `dxbot doctor` again",
+            )
         ]
     findings = list(check_config(config, env))
     engine = make_engine(config.database_url)
