@@ -50,6 +50,7 @@ class Config:
     line_network: LineNetwork = field(default_factory=LineNetwork)  # LINE calls' timeouts and proxy
     inbox_retention_days: int = 30  # DXBOT_INBOX_RETENTION_DAYS: handled webhook bodies are dropped after
     transcript_retention_days: int = 30  # DXBOT_TRANSCRIPT_RETENTION_DAYS: console transcript entries too
+    plan_file: str | None = None  # DXBOT_PLAN_FILE: the plan `dxbot db init` seeds an empty database with
     testing: bool = False
 
     @classmethod
@@ -87,6 +88,7 @@ class Config:
             transcript_retention_days=retention_days(
                 get("DXBOT_TRANSCRIPT_RETENTION_DAYS"), "DXBOT_TRANSCRIPT_RETENTION_DAYS"
             ),
+            plan_file=get("DXBOT_PLAN_FILE"),
         )
         config = replace(config, **overrides)
         config.validate()
