@@ -164,6 +164,7 @@ class ActionList:
     section: str
     fiscal_year: int
     items: tuple[ActionLine, ...]
+    years: tuple[int, ...] = ()  # the fiscal years the plan covers: the other years are offered as chips
 
 
 @dataclass(frozen=True)

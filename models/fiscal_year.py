@@ -11,8 +11,6 @@ from babel import Locale, UnknownLocaleError
 
 from models.clock import DEFAULT_TIMEZONE
 
-PLAN_YEARS = (2023, 2024, 2025, 2026)
-
 REIWA_OFFSET = 2018  # 令和N年度 = fiscal year 2018 + N
 FIRST_REIWA_YEAR = REIWA_OFFSET + 1  # 令和元年度 = FY2019
 FISCAL_YEAR_START_MONTH = 4

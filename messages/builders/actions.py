@@ -43,7 +43,7 @@ def build_action_list(intent: ActionList, locale: str, plain: bool = False) -> l
 
 
 def _year_choices(intent: ActionList, _: Translator):
-    years = [y for y in (2023, 2024, 2025, 2026) if y != intent.fiscal_year]
+    years = [y for y in intent.years if y != intent.fiscal_year]
     return quick_reply(
         [Choice(label=fiscal_year_label(y, _.locale, short=True), data=encode("acts", y)) for y in years]
     )

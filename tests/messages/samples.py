@@ -133,7 +133,9 @@ def worst_case_samples(plan) -> dict[str, object]:
         "voided": intents.Voided(kpi=every_kpi[0], value=Decimal(8), replacement=Decimal(9)),
         "question": intents.Question(reason="which_kpi", text="55%" * 100, choices=choices),
         "number_prompt": intents.NumberPrompt(kpi=every_kpi[0]),
-        "action_list": intents.ActionList(section="デジタル情報課", fiscal_year=2026, items=items),
+        "action_list": intents.ActionList(
+            section="デジタル情報課", fiscal_year=2026, items=items, years=(2023, 2024, 2025, 2026)
+        ),
         "action_updated": intents.ActionUpdated(item=long_item, previous_status="未着手"),
         "digest": intents.Digest(
             title_scope="市全体",

@@ -10,6 +10,7 @@ from bot.conversation.views import action_line
 from messages.intents import ActionList, ActionUpdated, Notice
 from models.actions import section_action_items, section_status, section_statuses, set_status, status_for
 from models.fiscal_year import parse_fiscal_year
+from models.plan_queries import plan_years
 from models.tables import Section
 
 STATUS_WORDS = {
@@ -73,6 +74,7 @@ def list_intent(ctx: Context, fiscal_year: int) -> list:
     intents = []
     lists = numbered_lists(ctx, fiscal_year)
     statuses = section_statuses(ctx.session, [item.id for _, rows in lists for _, item, _ in rows])
+    years = tuple(plan_years(ctx.session))
     for section, rows in lists:
         items = tuple(
             action_line(
@@ -80,7 +82,7 @@ def list_intent(ctx: Context, fiscal_year: int) -> list:
             )
             for n, item, initiative in rows
         )
-        intents.append(ActionList(section=section.name, fiscal_year=fiscal_year, items=items))
+        intents.append(ActionList(section=section.name, fiscal_year=fiscal_year, items=items, years=years))
     return intents
 
 
