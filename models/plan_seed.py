@@ -33,6 +33,17 @@ class SeedResult:
     warnings: list[str] = field(default_factory=list)
 
 
+TITLE_RE = re.compile(r"^#\s*「(?P<name>[^」]+)」\s*実行計画")
+
+
+def _title(lines: list[str]) -> str:
+    """The plan's name from the document's heading 「# 「○○市 DX 推進計画」 実行計画とは」; else a plain one."""
+    for line in lines:
+        if (found := TITLE_RE.match(line.strip())) is not None:
+            return re.sub(r"\s+", "", found.group("name")) + " 実行計画"
+    return "実行計画"
+
+
 def parse_seed(text: str, source: str = "seed") -> SeedResult:
     """Parse the whole seed document: the contents table, then every 施策/取組み block."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -67,7 +78,7 @@ def parse_seed(text: str, source: str = "seed") -> SeedResult:
         _assign_kpi_series(measure, warnings)
     warnings.extend(_compare_with_contents(contents, measures))
     plan = {
-        "title": "京田辺市DX推進計画 実行計画",
+        "title": _title(lines),
         "fiscal_years": _fiscal_years(measures),
         "measures": measures,
     }

@@ -172,3 +172,10 @@ def test_broken_documents_are_refused_with_the_place():
     broken = "施策\t(1) 行政手続きのオンライン化\n取組み\tテスト\n担当部局\t総務部\n担当課・室\t総務室\n"
     with pytest.raises(PlanFormatError, match="概要"):
         parse_seed(broken)
+
+
+def test_the_title_comes_from_the_document_not_the_code(seed_text):
+    """Another city's document of the same shape gets its own title (nothing Kyotanabe-specific in code)."""
+    assert parse_seed(seed_text).plan["title"] == "京田辺市DX推進計画 実行計画"
+    other = seed_text.replace("「京田辺市 DX 推進計画」", "「精華町 DX 推進計画」", 1)
+    assert parse_seed(other).plan["title"] == "精華町DX推進計画 実行計画"
