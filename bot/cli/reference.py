@@ -40,7 +40,9 @@ def cli_commands() -> str:
     from bot.cli import cli
 
     parts = ["## The `dxbot` command line", ""]
-    root = click.Context(cli, info_name="dxbot", terminal_width=100, max_content_width=100)
+    root = click.Context(
+        cli, info_name="dxbot", terminal_width=100, max_content_width=100, **cli.context_settings
+    )
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
         parts.extend(_command(command, root, name))

@@ -181,7 +181,7 @@ def test_parse_error_for_heisei_says_it_is_not_supported_and_shows_an_example():
 
 
 def test_parse_reads_what_format_writes():
-    for fy in PLAN_YEARS:
+    for fy in (2019, 2023, 2026, 2027, 2040):
         assert parse_fiscal_year(short_fiscal_year(fy)) == fy
         assert parse_fiscal_year(short_fiscal_year(fy, "en")) == fy
 
