@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import Integer, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
@@ -95,17 +95,57 @@ def clock():
     return FrozenClock(NOW, TOKYO)
 
 
-@pytest.fixture
-def plan(db, clock):
-    """The real plan (data/plan) loaded into the clean database, as `dxbot db init` loads it."""
+def _load_plan(engine, now: datetime) -> dict:
+    """Load the real plan (data/plan) as `dxbot db init` does; return the plan as parsed."""
     from models.plan_format import PLAN_YAML, SECTIONS_YAML, load_plan_file, parse_sections_yaml
     from models.plan_load import apply_plan, load_sections_table
 
     plan_data, _ = load_plan_file(PLAN_YAML)
-    with Session(db) as s:
+    with Session(engine) as s:
         load_sections_table(s, parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8")))
-        apply_plan(s, plan_data, now=clock.now(), source="plan.yaml")
+        apply_plan(s, plan_data, now=now, source="plan.yaml")
         s.commit()
+    return plan_data
+
+
+@pytest.fixture(scope="session")
+def plan_snapshot(engine):
+    """The real plan loaded once per run, and every row it wrote: restoring rows is ~20× faster than loading."""
+    _clean(engine)
+    plan_data = _load_plan(engine, NOW)
+    with engine.connect() as conn:
+        rows = {
+            t.name: [dict(r._mapping) for r in conn.execute(t.select())]
+            for t in SQLModel.metadata.sorted_tables
+        }
+    _clean(engine)
+    return plan_data, {name: found for name, found in rows.items() if found}
+
+
+def _restore(engine, rows: dict[str, list[dict]]) -> None:
+    """Insert the snapshot's rows into the clean database (and move PostgreSQL's id sequences past them)."""
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name in rows:
+                conn.execute(table.insert(), rows[table.name])
+        if engine.dialect.name == "postgresql":
+            for table in SQLModel.metadata.sorted_tables:
+                if table.name in rows and "id" in table.c and isinstance(table.c.id.type, Integer):
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                            f'(SELECT max(id) FROM "{table.name}"))'
+                        )
+                    )
+
+
+@pytest.fixture
+def plan(db, clock, plan_snapshot):
+    """The real plan (data/plan) in the clean database, exactly as `dxbot db init` loads it at the test's NOW."""
+    plan_data, rows = plan_snapshot
+    if clock.now() != NOW:  # a test on another clock gets its own load (imported_at is that clock's)
+        return _load_plan(db, clock.now())
+    _restore(db, rows)
     return plan_data
 
 
