@@ -6,15 +6,16 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from linebot.v3.messaging import Message
 
 from bot.conversation.incoming import Incoming
 from bot.line.events import is_redelivery
+from messages.line_limits import MAX_MESSAGES, REPLY_TOKEN_TTL
 from messages.line_sender import DeliveryError
-from messages.senders import MAX_MESSAGES, Sender, SendResult, failed
+from messages.senders import Sender, SendResult, failed
 from models.clock import Clock
 from models.db import SessionFactory
 from models.tables import OutboxMessage
@@ -23,8 +24,6 @@ from scheduler.delivery import SenderTransport, mark_sent, send_claimed
 # The LINE edge's lines have always been bot.webhook's (operators' log queries and alerts use the name).
 log = logging.getLogger("bot.webhook")
 
-# Reply tokens are single-use and LINE lets them expire after about a minute; keep a safety margin.
-REPLY_TOKEN_TTL = timedelta(seconds=50)
 
 RETRY_KEY_NAMESPACE = uuid.UUID("5b0c3e47-8d7e-4f53-9c61-2a1f0e6d9b84")
 

@@ -17,7 +17,7 @@ from linebot.v3.messaging import TextMessage
 from sqlmodel import Session, func, select
 
 import bot.line.render as render
-from bot.line.delivery import REPLY_TOKEN_TTL
+from messages.line_limits import REPLY_TOKEN_TTL
 from messages.line_sender import make_sender
 from models.clock import FrozenClock
 from models.db import session_factory
