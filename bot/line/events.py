@@ -56,12 +56,11 @@ def events_of(payload: dict) -> list[dict]:
     return sorted(objects, key=_timestamp_order)
 
 
-def inbox_values(raw: dict, clock: Clock, event_id: str | None = None) -> dict[str, Any]:
+def inbox_values(raw: dict, clock: Clock) -> dict[str, Any]:
     """An inbox row's columns for a newly received event (its JSON kept until it is handled)."""
     source_type = _source(raw).get("type")
-    event_id = event_id or event_id_of(raw)
     return {
-        "webhook_event_id": event_id,
+        "webhook_event_id": event_id_of(raw),
         "event_type": _event_type(raw),
         "event_timestamp": event_time(raw, clock),
         "is_redelivery": is_redelivery(raw),
