@@ -6,7 +6,7 @@ DXBOT_LOG_FORMAT / DXBOT_LOG_LEVEL (JSON lines on stdout, INFO), and PROMETHEUS_
 
 Workers never share a database connection: the app is built in each worker after the fork
 (no preload), and each keeps its own small connection pools for its threads (the app's, and the
-webhook's inbox writer's: bot/inbox_writer.py).
+webhook's inbox writer's: bot/inbox/writer.py).
 """
 
 import os as _os

@@ -2,7 +2,7 @@
 
 - ``bench.apps:bare_app()``: Flask answering "ok" to POST /callback (the floor: Flask + gunicorn).
 - ``bench.apps:signature_app()``: reads the body and checks X-Line-Signature exactly as the bot does
-  (bot.webhook.signature_is_valid), then answers "ok": the cost of the check without the inbox.
+  (bot.line.edge.signature_is_valid), then answers "ok": the cost of the check without the inbox.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def bare_app() -> Flask:
 
 
 def signature_app() -> Flask:
-    from bot.webhook import MAX_BODY_BYTES, signature_is_valid
+    from bot.line.edge import MAX_BODY_BYTES, signature_is_valid
 
     secret = os.environ.get("LINE_CHANNEL_SECRET", "")
     app = Flask("signature")

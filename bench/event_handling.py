@@ -45,7 +45,8 @@ class Timed:
 
 
 def measure(kind: str, events: int, postgres_url: str, mock: MockLine) -> dict:
-    import bot.webhook as webhook
+    import bot.line.handling as handling
+    import bot.line.render as render
     from messages.line_sender import LineSender
 
     with scratch_database(kind, postgres_url) as url:
@@ -64,27 +65,27 @@ def measure(kind: str, events: int, postgres_url: str, mock: MockLine) -> dict:
 
         def stored_event():
             _signature, body = bodies.next()
-            [stored] = webhook.accept_payload(json.loads(body), session_factory=factory, clock=clock)
+            [stored] = handling.accept_payload(json.loads(body), session_factory=factory, clock=clock)
             return stored
 
         for _ in range(50):  # warm up: imports, the pool, SQLAlchemy's statement cache, prepared statements
-            webhook.handle_stored(stored_event(), session_factory=factory, sender=sender, clock=clock)
+            handling.handle_stored(stored_event(), session_factory=factory, sender=sender, clock=clock)
         queued = [stored_event() for _ in range(events)]
 
-        build, reply = Timed(webhook.build), Timed(sender.reply)
-        real_build, sender.reply = webhook.build, reply
-        webhook.build = build
+        build, reply = Timed(render.build), Timed(sender.reply)
+        real_build, sender.reply = render.build, reply
+        render.build = build
         event.listen(engine, "before_cursor_execute", count)
         walls, cpus, outcomes = [], [], {}
         try:
             for stored in queued:
                 wall, cpu = time.perf_counter(), time.process_time()
-                result = webhook.handle_stored(stored, session_factory=factory, sender=sender, clock=clock)
+                result = handling.handle_stored(stored, session_factory=factory, sender=sender, clock=clock)
                 cpus.append(time.process_time() - cpu)
                 walls.append(time.perf_counter() - wall)
                 outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
         finally:
-            webhook.build = real_build
+            render.build = real_build
             event.remove(engine, "before_cursor_execute", count)
         engine.dispose()
     total = sum(walls)

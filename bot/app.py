@@ -9,9 +9,10 @@ from flask import Flask, jsonify
 
 from bot import dashboard, ops, simulator
 from bot.config import Config
-from bot.event_worker import EventWorker
-from bot.inbox_writer import InboxWriter
-from bot.webhook import CallbackEdge, handle_stored
+from bot.inbox.worker import EventWorker
+from bot.inbox.writer import InboxWriter
+from bot.line.edge import CallbackEdge
+from bot.line.handling import handle_stored
 from messages.line_sender import make_sender
 from models.db import make_engine, session_factory
 
@@ -38,14 +39,14 @@ def create_app(config: Config | None = None) -> Flask:
         "clock": clock,
         # Everything the bot says goes through this one object; tests swap in a RecordingSender.
         "sender": make_sender(config, factory, clock),
-        # /callback's inbox INSERT: one autocommitted statement on a pool of its own (bot/inbox_writer.py).
+        # /callback's inbox INSERT: one autocommitted statement on a pool of its own (bot/inbox/writer.py).
         "inbox_writer": InboxWriter.for_database(config.database_url),
     }
     # Webhook events are handled here after /callback has answered.
     dxbot["events"] = EventWorker(
         lambda stored: _handle_in_app(app, stored), factory, lambda: dxbot["clock"].now()
     )
-    # Inline handling needs it too: its sweeps retry an event whose handling raised (bot/dead_letter.py).
+    # Inline handling needs it too: its sweeps retry an event whose handling raised (bot/inbox/dead_letter.py).
     if config.webhook_handling in ("background", "inline") and not config.testing:
         dxbot["events"].start()  # tests start it on their first webhook (and stop it after)
 
@@ -63,7 +64,7 @@ def create_app(config: Config | None = None) -> Flask:
             "Never run like this in production."
         )
 
-    app.wsgi_app = CallbackEdge(app, app.wsgi_app)  # POST /callback: bot/webhook.py
+    app.wsgi_app = CallbackEdge(app, app.wsgi_app)  # POST /callback: bot/line/edge.py
     ops.init_app(app)
     simulator.init_app(app)
     dashboard.init_app(app)

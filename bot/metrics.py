@@ -31,8 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot import dead_letter
-from bot.event_worker import inbox_backlog
+from bot.inbox import failed_count, inbox_backlog
 from models.db import SessionFactory
 from models.tables import OUTBOX_STATUSES, ClockLease, JobRun, OutboxMessage
 
@@ -141,7 +140,7 @@ class DatabaseCollector:
                 select(JobRun.job, func.count(), func.max(JobRun.ran_at)).group_by(JobRun.job)
             ).all()
             unhandled, oldest_unhandled = inbox_backlog(session)
-            failed_events = dead_letter.failed_count(session)
+            failed_events = failed_count(session)
             lease = session.get(ClockLease, "clock")
 
         outbox = GaugeMetricFamily(

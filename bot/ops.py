@@ -9,7 +9,7 @@ says the process is up: point the platform's health check there, and alerts at /
 /metrics serves Prometheus' text format (bot/metrics.py). When DXBOT_METRICS_TOKEN is set it asks for
 `Authorization: Bearer <token>`, so a public web process does not show its figures to anyone.
 
-The webhook body limit (413) lives in bot/webhook.py, where the body is read.
+The webhook body limit (413) lives in bot/line/edge.py, where the body is read.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def _wall() -> Now:
     return current_app.extensions["dxbot"].get("wall_clock") or wall_clock
 
 
-# --- request ids (POST /callback makes its own and times itself: bot/webhook.py) -----------------
+# --- request ids (POST /callback makes its own and times itself: bot/line/edge.py) -----------------
 
 
 @blueprint.before_app_request

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from messages.senders import utf16_length
+from messages.line_limits import MAX_MESSAGES, MAX_QUICK_REPLY_LABEL, MAX_TEXT_UTF16, utf16_length
 
-MAX_TEXT = 5000
-MAX_MESSAGES = 5
-MAX_LABEL = 20
-MAX_ALT_TEXT = 1500
+# Short names for the limits the builders fit into (messages/line_limits.py).
+MAX_TEXT = MAX_TEXT_UTF16
+MAX_LABEL = MAX_QUICK_REPLY_LABEL
 
 
 def display_width(text: str) -> int:

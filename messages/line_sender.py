@@ -45,7 +45,7 @@ class DeliveryError(RuntimeError):
         super().__init__(f"{kind} failed: {where}: {message}{extra}")
 
 
-# A LINE id in a log line: the tag bot.webhook's lines carry too, never a piece of the id.
+# A LINE id in a log line: the tag bot.webhook's lines (bot/line/) carry too, never a piece of the id.
 _short = pseudonym
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from messages.line_limits import MAX_POSTBACK_DATA
+
 VERSION = "v1"
-MAX_LENGTH = 300
+MAX_LENGTH = MAX_POSTBACK_DATA
 SEPARATOR = "|"
 
 # action → names of its arguments

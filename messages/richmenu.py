@@ -29,8 +29,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from messages.line_limits import utf16_length
 from messages.postback import PostbackError, decode
-from messages.validator import schema_validator, utf16_length
+from messages.validator import schema_validator
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "richmenus"
 KINDS = ("staff", "manager")

@@ -12,6 +12,7 @@ from typing import Literal, Protocol, TextIO
 
 from linebot.v3.messaging import Message
 
+from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS, MAX_TEXT_UTF16, utf16_length
 from messages.validator import check_request_body
 from models.clock import Clock, SystemClock
 
@@ -19,9 +20,6 @@ Kind = Literal["reply", "push", "multicast"]
 KINDS: tuple[Kind, ...] = ("reply", "push", "multicast")
 Status = Literal["accepted", "accepted-before", "failed"]
 
-MAX_MESSAGES = 5
-MAX_MULTICAST_RECIPIENTS = 500
-MAX_TEXT_UTF16 = 5000
 TEXT_TYPES = ("text", "textV2")
 _RETRY_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -101,11 +99,6 @@ class Sender(Protocol):
     def multicast(
         self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
     ) -> SendResult: ...
-
-
-def utf16_length(text: str) -> int:
-    """Length as LINE counts it: UTF-16 code units, so 𠮷 or an emoji counts as 2."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _recipients(kind: str, to: str | Sequence[str] | None) -> tuple[str, ...]:

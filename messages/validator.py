@@ -30,6 +30,21 @@ from urllib.parse import urlsplit
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
+from messages.line_limits import (
+    LABEL_RULES,
+    MAX_ACTION_TEXT,
+    MAX_ALT_TEXT,
+    MAX_BUBBLE_JSON_BYTES,
+    MAX_CAROUSEL_BUBBLES,
+    MAX_CAROUSEL_JSON_BYTES,
+    MAX_EMOJIS,
+    MAX_TEMPLATE_COLUMNS,
+    MAX_TEMPLATE_TITLE,
+    MAX_TEXT_UTF16,
+    MAX_URI,
+    utf16_length,
+)
+
 SPEC_DIR_ENV = "DXBOT_LINE_OPENAPI_DIR"
 VENDORED_DIR = Path(__file__).resolve().parent / "line_openapi"
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared" / "line-openapi"
@@ -44,35 +59,8 @@ REQUEST_SCHEMAS: dict[str, str] = {
     "broadcast": "BroadcastRequest",
 }
 
-# LINE's documented limits that messaging-api.yml does not state (or states without UTF-16 counting).
-# Sources: the Messaging API reference (message objects, action objects, Flex Message containers).
-# Lengths are counted in UTF-16 code units, as LINE counts text (the stricter reading for other fields);
-# a "KB" is read as 1,000 bytes of UTF-8 JSON, again the stricter reading.
-MAX_TEXT_UTF16 = 5000  # text / textV2 `text`
-MAX_EMOJIS = 20  # text `emojis`
-MAX_ALT_TEXT = 1500  # flex / template / imagemap `altText`
-MAX_CAROUSEL_BUBBLES = 12  # Flex carousel `contents`
-MAX_BUBBLE_JSON_BYTES = 30 * 1000  # "The maximum size of JSON data that defines a bubble is 30 KB."
-MAX_CAROUSEL_JSON_BYTES = 50 * 1000  # "The maximum size of JSON data that defines a carousel is 50 KB."
-MAX_ACTION_TEXT = 300  # message action `text`, postback `displayText` / `text` / `fillInText`
-MAX_URI = 1000  # URI action `uri`
-MAX_TEMPLATE_COLUMNS = 10  # carousel and image carousel templates
-MAX_TEMPLATE_TITLE = 40
-# These four are stated by the spec itself (a test checks they still are):
-MAX_POSTBACK_DATA = 300  # postback / datetimepicker / richmenuswitch `data`
-MAX_QUICK_REPLY_ITEMS = 13  # QuickReply `items`
-MAX_MESSAGES = 5  # `messages` per request
-MAX_MULTICAST_RECIPIENTS = 500  # multicast `to`
-
-# Action `label`: (required?, max characters) by where the action sits ("Specifications of the label").
-LABEL_RULES: dict[str, tuple[bool, int]] = {
-    "quick reply button": (True, 20),
-    "template": (True, 20),
-    "template default action": (False, 20),
-    "image carousel": (False, 12),
-    "Flex button": (True, 40),
-    "Flex": (False, 40),
-}
+# LINE's limits (the ones messaging-api.yml does not state, or states without UTF-16 counting, and the
+# ones it does) are in messages/line_limits.py.
 
 _BASE_SUFFIX = "__base"
 _SCHEMA_PREFIX = "#/components/schemas/"
@@ -86,11 +74,6 @@ class LineValidationError(ValueError):
         self.problems = list(problems)
         listed = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{what} is not valid for LINE ({len(self.problems)} problem(s)):\n{listed}")
-
-
-def utf16_length(text: str) -> int:
-    """Length as LINE counts it: UTF-16 code units, so 𠮷 or an emoji counts as 2."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 # --- locating and loading the specs ------------------------------------------------------------

@@ -19,14 +19,14 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS
 from messages.validator import LineValidationError, check_request_body
 from models.tables import Member, OutboxMessage, Section, SectionPause
 from scheduler.calendar import TOKYO, next_send_time
 
 log = logging.getLogger(__name__)
 
-MAX_RECIPIENTS = 500  # multicast `to`
-MAX_MESSAGES = 5  # `messages` per request
+MAX_RECIPIENTS = MAX_MULTICAST_RECIPIENTS  # multicast `to`
 DEDUP_KEY_MAX = 200  # OutboxMessage.dedup_key's column length
 BATCH_SEPARATOR = "#"
 SUPERSEDED = "superseded while the section was paused by"

@@ -23,8 +23,8 @@ from sqlmodel import Session, select
 
 from bot import logging_setup
 from bot.app import close_app, create_app
+from bot.line.edge import MAX_BODY_BYTES
 from bot.ops import CLOCK_STALE_AFTER
-from bot.webhook import MAX_BODY_BYTES
 from models.privacy import pseudonym
 from models.tables import ClockLease, InboxEvent, JobRun, OutboxMessage
 from scheduler.outbox import enqueue

@@ -288,7 +288,7 @@ def check_inbox(session: Session, config: Config) -> Iterator[Finding]:
     """Webhook events LINE was told we have (200) but nobody has handled: who should, and since when;
     and events set aside as failed (no restart helps those: they wait for someone to look)."""
     yield from _check_waiting(session, config)
-    from bot.dead_letter import failed_count
+    from bot.inbox import failed_count
 
     failed = failed_count(session)
     if failed:
@@ -300,7 +300,7 @@ def check_inbox(session: Session, config: Config) -> Iterator[Finding]:
 
 
 def _check_waiting(session: Session, config: Config) -> Iterator[Finding]:
-    from bot.event_worker import inbox_backlog
+    from bot.inbox import inbox_backlog
 
     waiting, oldest = inbox_backlog(session)
     if not waiting:

@@ -53,9 +53,9 @@ log = logging.getLogger(__name__)
 @pass_runtime
 def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) -> None:
     """Handle the webhook events /callback stored (DXBOT_WEBHOOK_HANDLING=worker); SIGTERM stops it."""
-    from bot.event_worker import EventWorker
+    from bot.inbox.worker import EventWorker
+    from bot.line.handling import handle_stored
     from bot.logging_setup import configure
-    from bot.webhook import handle_stored
     from messages.line_sender import make_sender
     from models.db import session_factory
     from scheduler.clock import RENEW_EVERY, Lease

@@ -1,4 +1,4 @@
-"""`dxbot inbox`: webhook events set aside as failed (bot/dead_letter.py) — list them, put one back."""
+"""`dxbot inbox`: webhook events set aside as failed (bot/inbox/dead_letter.py) — list them, put one back."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def failed_as_dict(row: InboxEvent, tz: ZoneInfo) -> dict:
 @pass_runtime
 def failed(runtime: Runtime, as_json: bool) -> None:
     """List the events set aside after repeated handling errors, oldest first (kept without their text)."""
-    from bot.dead_letter import failed_events
+    from bot.inbox.dead_letter import failed_events
 
     tz = runtime.clock.tz
     with runtime.read() as session:
@@ -60,7 +60,7 @@ def failed(runtime: Runtime, as_json: bool) -> None:
 @pass_runtime
 def retry(runtime: Runtime, row_id: int) -> None:
     """Put a failed event back: the next sweep (web process or `dxbot events`) handles it again."""
-    from bot.dead_letter import NotFailed, retry_failed
+    from bot.inbox.dead_letter import NotFailed, retry_failed
 
     try:
         with runtime.write() as session:

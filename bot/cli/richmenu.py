@@ -24,6 +24,7 @@ from linebot.v3.messaging import (
 from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, pass_runtime
+from messages.line_limits import MAX_BULK_LINK_USERS
 from messages.line_sender import line_api_client
 from messages.richmenu import (
     DEFINITIONS_DIR,
@@ -37,7 +38,7 @@ from messages.richmenu import (
 )
 from models.tables import Member
 
-LINK_BATCH = 500  # LINE: at most 500 user ids per bulk link request
+LINK_BATCH = MAX_BULK_LINK_USERS  # LINE: at most 500 user ids per bulk link request
 MANAGER_ROLES = ("manager", "admin")
 KIND_CHOICES = click.Choice([*KINDS, "all"])
 

@@ -12,7 +12,8 @@ from datetime import datetime
 import click
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
-from bot.webhook import InboxUnavailable, handle_payload
+from bot.inbox import InboxUnavailable
+from bot.line.handling import handle_payload
 from messages.senders import RecordingSender, SentRequest, message_text
 from messages.transcript import transcript_recorder
 from models.db import session_factory

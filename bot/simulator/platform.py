@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from bot.cli.say import SIMULATED_BOT_ID, simulated_event
+from messages import line_limits
 from models.clock import Clock
 
-MAX_DISPLAY_NAME = 20  # LINE display names are at most 20 characters
+MAX_DISPLAY_NAME = line_limits.MAX_DISPLAY_NAME  # LINE display names are at most 20 characters
 
 
 class SimulatedClock:

@@ -22,6 +22,7 @@ from bot.simulator.strings import error_text, ui_strings
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import format_moment, format_short_day
 from messages.i18n import Translator, normalise_locale
+from messages.line_limits import MAX_POSTBACK_DATA, MAX_TEXT_UTF16
 from messages.richmenu import KINDS as MENU_KINDS
 from messages.richmenu import image_path, load_definition
 from models.clock import FrozenClock
@@ -41,8 +42,8 @@ blueprint = Blueprint(
     static_url_path="/static",
 )
 
-MAX_TEXT = 5000  # LINE's limit for a text message, the user's too
-MAX_POSTBACK = 300  # LINE's limit for postback data
+MAX_TEXT = MAX_TEXT_UTF16  # LINE's limit for a text message, the user's too
+MAX_POSTBACK = MAX_POSTBACK_DATA  # LINE's limit for postback data
 INVITE_VALID_FOR = timedelta(days=7)
 # deliver runs after each job by itself; retention is housekeeping, not part of the story
 JOBS = tuple(name for name in JOB_NAMES if name not in ("deliver", "retention"))

@@ -12,13 +12,14 @@ from messages.formatting import format_number, format_short_day, format_target, 
 from messages.i18n import N_, Translator
 from messages.intents import Choice, KpiLine, RoundLine
 from messages.layout import MAX_LABEL, shorten
+from messages.line_limits import MAX_QUICK_REPLY_ITEMS
 
 GREEN = "#06C755"
 AMBER = "#F5A623"
 RED = "#E5484D"
 GREY = "#8C8C8C"
 TRACK = "#E6E6E6"
-MAX_QUICK_REPLY = 13
+MAX_QUICK_REPLY = MAX_QUICK_REPLY_ITEMS
 
 STATUS_LABELS = {
     "未着手": N_("Not started"),

@@ -16,7 +16,8 @@ from messages.builders.common import (
 from messages.formatting import fiscal_year_label, format_moment, format_value
 from messages.i18n import Translator
 from messages.intents import Choice, Confirmation, Voided
-from messages.layout import MAX_ALT_TEXT, fit_utf16
+from messages.layout import fit_utf16
+from messages.line_limits import MAX_ALT_TEXT
 from messages.postback import encode
 
 

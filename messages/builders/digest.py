@@ -18,7 +18,8 @@ from messages.builders.common import (
 from messages.formatting import fiscal_year_label, format_day, format_value
 from messages.i18n import Translator
 from messages.intents import Digest, DigestSection
-from messages.layout import MAX_ALT_TEXT, chunk_lines, fit_utf16, shorten
+from messages.layout import chunk_lines, fit_utf16, shorten
+from messages.line_limits import MAX_ALT_TEXT
 
 MAX_BUBBLES = 12
 ROWS_PER_BUBBLE = 6

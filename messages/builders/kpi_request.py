@@ -19,7 +19,8 @@ from messages.builders.common import (
 from messages.formatting import fiscal_year_label, format_day
 from messages.i18n import Translator
 from messages.intents import KpiLine, KpiRequest, Nudge
-from messages.layout import MAX_ALT_TEXT, MAX_MESSAGES, chunk_lines, fit_utf16, shorten
+from messages.layout import chunk_lines, fit_utf16, shorten
+from messages.line_limits import MAX_ALT_TEXT, MAX_MESSAGES
 from messages.postback import encode
 
 MAX_BUBBLES = 12

@@ -16,8 +16,8 @@ import pytest
 from linebot.v3.messaging import TextMessage
 from sqlmodel import Session, func, select
 
-import bot.webhook as webhook
-from bot.webhook import REPLY_TOKEN_TTL
+import bot.line.render as render
+from messages.line_limits import REPLY_TOKEN_TTL
 from messages.line_sender import make_sender
 from models.clock import FrozenClock
 from models.db import session_factory
@@ -202,7 +202,7 @@ def test_an_answer_of_seven_messages_is_two_rows_the_reply_takes_the_first_five(
     line, db, staff, monkeypatch, reply_fails
 ):
     monkeypatch.setattr(
-        webhook, "build", lambda *args, **kwargs: [TextMessage(text=f"{n}/7") for n in range(1, 8)]
+        render, "build", lambda *args, **kwargs: [TextMessage(text=f"{n}/7") for n in range(1, 8)]
     )
     if reply_fails:
         line.sender.fail_next("reply", 500)

@@ -1,4 +1,4 @@
-"""POST /callback is answered in front of Flask (bot.webhook.CallbackEdge): what Flask's hooks gave every
+"""POST /callback is answered in front of Flask (bot.line.edge.CallbackEdge): what Flask's hooks gave every
 path — a request id, the latency metric, a logged 500 instead of a traceback to LINE — it gives too, and
 every other path still reaches Flask."""
 
@@ -9,7 +9,7 @@ import logging
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
-import bot.webhook as webhook
+import bot.line.edge as edge
 from models.tables import InboxEvent
 
 USER = "U" + "ed" * 16
@@ -63,7 +63,7 @@ def test_a_bug_in_the_edge_is_a_logged_500_counted_in_the_metrics_and_the_next_r
     def broken(body):
         raise RuntimeError("a bug while parsing")
 
-    monkeypatch.setattr(webhook, "parse_body", broken)
+    monkeypatch.setattr(edge, "parse_body", broken)
     with caplog.at_level(logging.ERROR, logger="bot.webhook"):
         response = line.post(line.body(line.event("follow", USER)))
     assert response.status_code == 500

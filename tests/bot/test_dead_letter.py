@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-import bot.webhook as webhook
-from bot.dead_letter import MAX_ATTEMPTS
+import bot.line.handling as handling
+from bot.inbox.dead_letter import MAX_ATTEMPTS
 from models.tables import InboxEvent, OutboxMessage
 from tests.bot.conftest import new_event_id
 
@@ -171,7 +171,7 @@ def test_an_event_whose_marking_fails_too_is_set_aside_by_the_sweeps_count(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(conversation, "respond", broken)
-    monkeypatch.setattr(webhook, "record_failure", lambda *args, **kwargs: False)  # marking lost
+    monkeypatch.setattr(handling, "record_failure", lambda *args, **kwargs: False)  # marking lost
     line.post(line.body(line.event("follow", STRANGER)))
     assert row(db).attempts == 0 and row(db).outcome is None
 
@@ -346,7 +346,7 @@ def test_rows_an_earlier_version_marked_error_are_set_aside_not_replayed(databas
 
 
 def test_the_inspection_copy_keeps_ids_and_shape_but_no_text():
-    from bot.dead_letter import inspection_copy
+    from bot.inbox.dead_letter import inspection_copy
 
     event = {
         "type": "postback",

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from bot.app import close_app
-from bot.webhook import accept_payload
+from bot.line.handling import accept_payload
 from models.db import session_factory
 from models.tables import InboxEvent, KpiReport
 from models.types import utcnow
@@ -133,35 +133,36 @@ def test_callback_counts_as_answering_while_it_stores_even_when_storing_fails(
 ):
     """From a valid signature to the answer; a request still being read or checked (perhaps a stranger's
     slow or forged one) does not hold the handling back."""
-    import bot.webhook as webhook
+    import bot.line.edge as edge
+    from bot.inbox import InboxUnavailable
 
     events = app.extensions["dxbot"]["events"]
     seen = []
     checked = []
-    real_check = webhook.signature_is_valid
+    real_check = edge.signature_is_valid
 
     def check(*args):
         checked.append(events.answers_in_progress)
         return real_check(*args)
 
-    monkeypatch.setattr(webhook, "signature_is_valid", check)
+    monkeypatch.setattr(edge, "signature_is_valid", check)
     assert (
         line.post(line.body(line.text(staff, "オンライン申請率 40%")), signature="forged").status_code == 400
     )
-    real = webhook.accept_payload
+    real = edge.accept_payload
 
     def watched(*args, **kwargs):
         seen.append(events.answers_in_progress)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(webhook, "accept_payload", watched)
+    monkeypatch.setattr(edge, "accept_payload", watched)
     assert line.post(line.body(line.text(staff, "オンライン申請率 41%"))).status_code == 200
 
     def broken(*args, **kwargs):
         seen.append(events.answers_in_progress)
-        raise webhook.InboxUnavailable("database down")
+        raise InboxUnavailable("database down")
 
-    monkeypatch.setattr(webhook, "accept_payload", broken)
+    monkeypatch.setattr(edge, "accept_payload", broken)
     assert line.post(line.body(line.text(staff, "オンライン申請率 42%"))).status_code == 503
     assert seen == [1, 1] and events.answers_in_progress == 0
     assert checked == [
@@ -175,8 +176,8 @@ def test_callback_counts_as_answering_while_it_stores_even_when_storing_fails(
 def test_an_event_waits_for_a_pause_in_the_answers_not_just_a_gap_between_two(db, clock):
     """Under a burst an answer ends and the next request comes a fraction of a millisecond later: an event
     handled in such a gap would hold the GIL for milliseconds while LINE waits. It waits for QUIET."""
-    from bot.event_worker import EventWorker
-    from bot.webhook import StoredEvent
+    from bot.inbox import StoredEvent
+    from bot.inbox.worker import EventWorker
 
     handled: list[float] = []
     worker = EventWorker(
@@ -204,8 +205,8 @@ def test_an_event_waits_for_a_pause_in_the_answers_not_just_a_gap_between_two(db
 
 def test_an_event_waits_for_the_answers_at_most_max_defer_and_a_stop_does_not_wait_at_all(db, clock):
     """A burst longer than MAX_DEFER: the handling goes on anyway (the reply token must not expire)."""
-    from bot.event_worker import EventWorker
-    from bot.webhook import StoredEvent
+    from bot.inbox import StoredEvent
+    from bot.inbox.worker import EventWorker
 
     handled: list[tuple[int, float]] = []
     worker = EventWorker(
@@ -235,7 +236,7 @@ def test_an_event_another_process_swept_and_handled_while_it_waited_here_is_not_
 ):
     """Two web workers with a backlog older than STALE_AFTER: the idle one's sweep takes rows still queued
     in the busy one; the busy one then skips those (their handling would only roll back)."""
-    from bot.event_worker import EventWorker
+    from bot.inbox.worker import EventWorker
     from models.db import make_engine
 
     engine = make_engine(config.database_url)
@@ -284,7 +285,7 @@ def test_rows_another_process_swept_are_skipped_by_the_busy_one_and_left_alone_b
     and a third worker's sweep leaves them to the idle one until they are stale again."""
     from sqlalchemy import update
 
-    from bot.event_worker import EventWorker
+    from bot.inbox.worker import EventWorker
     from models.db import make_engine, transaction
 
     engine = make_engine(config.database_url)
@@ -349,7 +350,7 @@ def test_rows_another_process_swept_are_skipped_by_the_busy_one_and_left_alone_b
 def test_rows_a_stopped_process_left_are_swept_under_a_frozen_clock_too(line, config, db, staff):
     """DXBOT_NOW frozen (simulations, the benchmarks): rows never grow old by the app's clock, so the
     sweep also goes by when they were stored by the real one."""
-    from bot.event_worker import EventWorker
+    from bot.inbox.worker import EventWorker
     from models.db import make_engine
 
     engine = make_engine(config.database_url)
@@ -375,7 +376,7 @@ def test_a_backlog_larger_than_a_sweep_batch_is_swept_batch_after_batch_under_a_
 ):
     """A recycled web worker left more rows than one sweep takes (the benchmark left 2,713): once they are
     old by the real clock, every batch is taken at once, not one batch per staleness period."""
-    from bot.event_worker import SWEEP_BATCH, EventWorker
+    from bot.inbox.worker import SWEEP_BATCH, EventWorker
     from models.db import make_engine
 
     engine = make_engine(config.database_url)
@@ -411,8 +412,8 @@ def test_a_stop_that_runs_out_of_time_finishes_the_event_in_hand_and_releases_th
     but those another process's sweep took meanwhile: they are queued there."""
     from sqlalchemy import update
 
-    import bot.event_worker as event_worker
-    from bot.event_worker import EventWorker
+    import bot.inbox.worker as event_worker
+    from bot.inbox.worker import EventWorker
     from models.db import make_engine, transaction
 
     monkeypatch.setattr(event_worker, "DRAIN_AT_EXIT_SECONDS", 0.2)

@@ -164,7 +164,7 @@ def test_the_inbox_poll_reads_the_partial_index_of_unhandled_rows(db):
 
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from bot.event_worker import unhandled_events
+    from bot.inbox import unhandled_events
 
     query = unhandled_events(datetime.now(UTC))
     with db.connect() as connection:

@@ -10,7 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from bot.inbox_writer import InboxWriter
+from bot.inbox.writer import InboxWriter
 from models.tables import InboxEvent, KpiReport
 from tests.conftest import STAFF
 

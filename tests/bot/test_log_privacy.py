@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import logging_setup
-from bot.webhook import short
+from bot.line.handling import short
 from messages.line_sender import _short
 from models.privacy import pseudonym
 

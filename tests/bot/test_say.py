@@ -131,7 +131,7 @@ def test_simulated_bodies_are_what_line_sends(clock, kwargs):
 
 
 def test_a_mention_is_marked_as_the_bot(clock):
-    from bot.webhook import to_incoming
+    from bot.line.events import to_incoming
 
     event = simulated_event(user_id=STAFF, at=clock.now(), text="18%", group_id=GROUP, mention=True)
     incoming = to_incoming(event, event["webhookEventId"], clock)

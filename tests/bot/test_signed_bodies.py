@@ -11,7 +11,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
-from bot.inbox_writer import ROWS_PER_STATEMENT
+from bot.inbox.writer import ROWS_PER_STATEMENT
 from models.tables import InboxEvent
 from tests.bot.conftest import new_event_id
 

@@ -14,7 +14,8 @@ from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, TextMes
 from sqlmodel import Session, select
 
 from bot.app import close_app
-from bot.webhook import MAX_BODY_BYTES, event_id_of, to_incoming
+from bot.line.edge import MAX_BODY_BYTES
+from bot.line.events import event_id_of, to_incoming
 from messages.line_sender import LineSender, make_sender
 from messages.senders import ConsoleSender
 from models.tables import InboxEvent
@@ -40,7 +41,7 @@ def row_for(db, event_id: str) -> InboxEvent:
 
 
 def test_known_signature_vector_is_accepted_by_the_check():
-    from bot.webhook import signature_is_valid
+    from bot.line.edge import signature_is_valid
 
     assert signature_is_valid(
         "channel_secret", b"bodybodybodybody", "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k="
@@ -233,7 +234,7 @@ def test_one_failing_event_does_not_lose_the_others(line, db, monkeypatch, conve
     bad, good = line.text(OTHER, "こんにちは"), line.event("follow", USER)
     assert line.post(line.body(bad, good)).status_code == 200
     failed, handled = row_for(db, bad["webhookEventId"]), row_for(db, good["webhookEventId"])
-    assert failed.outcome == "error" and failed.handled_at is None  # tried again (bot/dead_letter.py)
+    assert failed.outcome == "error" and failed.handled_at is None  # tried again (bot/inbox/dead_letter.py)
     assert handled.outcome == "help" and handled.handled_at is not None
     assert [r.to for r in line.sender.sent] == [(USER,)]  # no apology yet: the next try may record it
     monkeypatch.setattr(conversation, "respond", real)

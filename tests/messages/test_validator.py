@@ -37,7 +37,7 @@ from linebot.v3.messaging import (
     URIAction,
 )
 
-from messages import validator
+from messages import line_limits, validator
 from messages.senders import RecordingSender
 from messages.validator import (
     LineValidationError,
@@ -474,8 +474,8 @@ def test_the_limits_left_to_the_spec_are_still_in_it():
     def part(name: str) -> dict:  # the subtype's own properties (the second allOf member)
         return schemas[name]["allOf"][1]["properties"]
 
-    assert part("PostbackAction")["data"]["maxLength"] == validator.MAX_POSTBACK_DATA
-    assert schemas["QuickReply"]["properties"]["items"]["maxItems"] == validator.MAX_QUICK_REPLY_ITEMS
+    assert part("PostbackAction")["data"]["maxLength"] == line_limits.MAX_POSTBACK_DATA
+    assert schemas["QuickReply"]["properties"]["items"]["maxItems"] == line_limits.MAX_QUICK_REPLY_ITEMS
     for request in ("ReplyMessageRequest", "PushMessageRequest", "MulticastRequest", "BroadcastRequest"):
-        assert schemas[request]["properties"]["messages"]["maxItems"] == validator.MAX_MESSAGES
-    assert schemas["MulticastRequest"]["properties"]["to"]["maxItems"] == validator.MAX_MULTICAST_RECIPIENTS
+        assert schemas[request]["properties"]["messages"]["maxItems"] == line_limits.MAX_MESSAGES
+    assert schemas["MulticastRequest"]["properties"]["to"]["maxItems"] == line_limits.MAX_MULTICAST_RECIPIENTS

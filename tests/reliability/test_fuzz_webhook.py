@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, col, func, select
 
 from bot import metrics
-from bot.inbox_writer import ROWS_PER_STATEMENT
+from bot.inbox.writer import ROWS_PER_STATEMENT
 from messages.postback import ACTIONS
 from models.clock import FrozenClock
 from models.tables import InboxEvent

@@ -11,8 +11,8 @@ from dataclasses import replace
 from messages.i18n import Translator
 from messages.intents import AdminPage, Choice
 from messages.layout import MAX_TEXT, chunk_lines
+from messages.line_limits import utf16_length
 from messages.postback import SEPARATOR, encode
-from messages.senders import utf16_length
 
 MAX_CHOICES = 12  # LINE allows 13 quick-reply items; one is kept for 「次へ」
 RESERVED = 300  # room on each page for its page number, a repeated heading and the "continued" line

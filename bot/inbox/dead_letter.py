@@ -8,7 +8,7 @@ the MAX_ATTEMPTS-th failure — or a sweep finding a row whose last MAX_ATTEMPTS
 (the process died, or even the marking failed) — sets it aside: failed_at and handled_at set (no sweep,
 backlog gauge or doctor check counts it as waiting again), outcome "failed", the error's class and the
 body without its text. The admins are told (once a day at most, however many fail) and the person once
-(bot/webhook.py). An event the inbox itself refuses (not for the database being away) is stored as such
+(bot/line/handling.py). An event the inbox itself refuses (not for the database being away) is stored as such
 a row at once (store_as_failed). `dxbot inbox failed` lists them, `dxbot inbox retry ID` puts one back.
 """
 
@@ -24,11 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import metrics
-from bot.event_worker import RELEASED
+from bot.inbox import RELEASED, InboxUnavailable
 from models.db import SessionFactory, transaction
 from models.tables import InboxEvent
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.dead_letter")  # its name before the inbox became a package
 
 MAX_ATTEMPTS = 3
 UNFINISHED = "unfinished"  # error_class of a row whose handlings never finished (nothing was raised to us)
@@ -108,8 +108,6 @@ def store_as_failed(
 
     Raises InboxUnavailable (LINE redelivers) when even that row cannot be written.
     """
-    from bot.webhook import InboxUnavailable  # the webhook module imports this one
-
     row = {
         **values,
         "body": inspection_copy(raw) or None,
@@ -197,13 +195,6 @@ def give_back_attempt(factory: SessionFactory, row_id: int) -> None:
         log.warning(
             "attempt could not be given back", extra={"inbox_row": row_id, "error": type(exc).__name__}
         )
-
-
-def failed_count(session: Session) -> int:
-    """How many webhook events are set aside as failed (ix_inboxevent_failed)."""
-    return session.exec(
-        select(func.count()).select_from(InboxEvent).where(col(InboxEvent.failed_at).is_not(None))
-    ).one()
 
 
 def failed_events(session: Session) -> list[InboxEvent]:

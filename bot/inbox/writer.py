@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from models.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, normalise_database_url
 from models.tables import InboxEvent
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.inbox_writer")  # its name before the inbox became a package
 
 # SQLite's busy handler would wait in steps of 1, 2, 5 … 100 ms; the web tries again in these.
 BUSY_RETRY_SECONDS = (0.0005, 0.001, 0.002)

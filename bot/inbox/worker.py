@@ -35,20 +35,21 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 
+from bot.inbox import RELEASED, SWEEP_BATCH, StoredEvent, not_swept_since, unhandled_events
+from bot.inbox.dead_letter import MAX_ATTEMPTS, set_aside_unfinished
 from bot.logging_setup import request_id
 from models.db import SessionFactory
 from models.tables import InboxEvent
 from models.types import utcnow
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.event_worker")  # its name before the inbox became a package
 
 SWEEP_EVERY_SECONDS = 30.0
 # An unhandled row younger than this is probably still queued in some process: leave it to that one.
 STALE_AFTER = timedelta(seconds=60)
-SWEEP_BATCH = 100
 SWEEP_RETRY_SECONDS = 5.0  # after a failed sweep (database down): not every poll interval
 # How long an event may wait for the process's answers to /callback to pause: well inside the reply
 # token's ≈ 50 s, so a long overload still answers with replies (a push costs message quota).
@@ -61,46 +62,11 @@ QUIET_SECONDS = 0.01
 DRAIN_AT_EXIT_SECONDS = 10.0
 # …then the event in hand may take this long to finish (with the drain, inside gunicorn's graceful_timeout).
 FINISH_AT_EXIT_SECONDS = 10.0
-# swept_by of rows a stopping process left queued: the next sweep takes them at once, not a minute later
-# (by then their reply tokens have expired, and a push costs the city message quota where a reply is free).
-RELEASED = "released"
-
-
-def unhandled_events(received_by: datetime | None, stored_by: datetime | None = None):
-    """The oldest SWEEP_BATCH inbox rows nobody has handled (nor set aside as failed) that arrived by
-    RECEIVED_BY by the app's clock, or were stored by STORED_BY by the real one (None and None: whenever
-    they arrived), or that a stopping process or a failed handling released; and that no sweep took after
-    STORED_BY (when given). A row whose handling raised is among them until bot/dead_letter.py sets it aside.
-
-    handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
-    """
-    query = select(InboxEvent).where(InboxEvent.handled_at.is_(None), col(InboxEvent.body).is_not(None))
-    arrived = []
-    if received_by is not None:
-        arrived.append(InboxEvent.received_at <= received_by)
-    if stored_by is not None:
-        arrived.append(col(InboxEvent.stored_at) <= stored_by)
-        query = query.where(_not_swept_since(stored_by))
-    if arrived:
-        query = query.where(or_(*arrived, col(InboxEvent.swept_by) == RELEASED))
-    return query.order_by(InboxEvent.id).limit(SWEEP_BATCH)
-
-
-def _not_swept_since(moment: datetime):
-    return or_(col(InboxEvent.swept_at).is_(None), col(InboxEvent.swept_at) <= moment)
 
 
 def process_name() -> str:
     """Who swept a row: host, process id and a random suffix (a restarted process is someone new)."""
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def inbox_backlog(session) -> tuple[int, datetime | None]:
-    """How many acknowledged events wait to be handled (or handled again after an error), and when the
-    oldest arrived. Events set aside as failed are not waiting: their handled_at is set."""
-    return session.exec(
-        select(func.count(), func.min(InboxEvent.received_at)).where(InboxEvent.handled_at.is_(None))
-    ).one()
 
 
 class EventWorker:
@@ -201,9 +167,6 @@ class EventWorker:
         age = self._stale_after if stale_after is None else stale_after
         with self._lock:
             mine = set(self._queued)
-        from bot.dead_letter import MAX_ATTEMPTS, set_aside_unfinished
-        from bot.webhook import StoredEvent  # the webhook module imports this one's owner
-
         now = utcnow()
         with self._factory() as session:
             rows = session.exec(unhandled_events(self._now() - age, now - age)).all()
@@ -219,7 +182,7 @@ class EventWorker:
                         .where(
                             col(InboxEvent.id).in_(takeable),
                             InboxEvent.handled_at.is_(None),
-                            _not_swept_since(now - age),
+                            not_swept_since(now - age),
                         )
                         .values(swept_at=now, swept_by=self.name, attempts=InboxEvent.attempts + 1)
                         .returning(InboxEvent.id, InboxEvent.attempts)
