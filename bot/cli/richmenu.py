@@ -72,7 +72,7 @@ def _render(definition: RichMenuDefinition) -> bytes:
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFINITIONS_DIR,
-    show_default=True,
+    show_default="messages/richmenus in the installed package",
     help="Folder to write KIND.png into.",
 )
 @click.option("--kind", type=KIND_CHOICES, default="all", show_default=True)
