@@ -377,7 +377,12 @@ _QUALIFIERS = {
 }
 _NEGATIVE_MARKS = ("▲", "△", "マイナス")  # may stand apart from the digits
 _MINUS_SIGNS = ("-", "−", "‐", "‑", "–", "ー")  # must touch the digits
-_REFERENCE = re.compile(r"(?:目標|前年度|昨年度|前年|昨年|前回)(?:値|実績|数値)?[ \t:はがのでも、]*$")
+# a figure right after these (目標20件, 先月は12件) or right before 目標 (20件の目標) is not this period's
+_REFERENCE = re.compile(
+    r"(?:目標|計画|前年度|昨年度|前年|昨年|前回|先々月|先月|前月|先週|前週|前期|前四半期)"
+    r"(?:値|実績|数値)?[ \t:はがのでも、]*$"
+)
+_REFERENCE_AFTER = re.compile(r"[ \t]*[のがを]?[ \t]*(?:目標|計画)(?!達成|比)")
 _FOREIGN_CUT = ("削減", "増", "減", "以上", "以下", "未満", "超", "程度", "前後", "合計", "現在", "時点")
 _FOREIGN_RUN = re.compile(r"[\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\u30a1-\u30fa\u30fc]+")  # as _is_kanji
 _KANJI_BARE_PREV_OK = "数率量計"
@@ -387,6 +392,12 @@ _MASKS = (
     re.compile(r"(?<![0-9.,])[0-9]{1,2}/[0-9]{1,2}(?![0-9])"),  # 11/20
     re.compile(r"(?<![0-9])[0-9]{1,2}:[0-9]{2}(?![0-9])"),  # 10:30
     re.compile(r"(?<![0-9])[0-9]{2,4}-[0-9]{2,4}-[0-9]{3,4}(?![0-9])"),  # 0774-64-1300
+    re.compile(r"(?<![0-9.,])0[0-9]{9,10}(?![0-9])"),  # 0774641300, 09012345678
+    re.compile(r"(?:r|h|令和|平成)[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}(?![0-9])"),  # R8.12.1
+    # phone, fax, extension, postcode and document numbers after their label: 内線1234, 受付番号 4567
+    re.compile(
+        r"(?<![a-z])(?:電話|tel|fax|ファッ?クス|携帯|内線|外線|〒|番号|no)(?:番号)?[ \t]*[:.は]?[ \t]*[0-9][0-9-]*"
+    ),
 )
 _NUMBERING = re.compile(
     r"[ \t]*(?:[・*\-][ \t]*)?(?:\([ \t]*[0-9]{1,2}[ \t]*\)|\[[0-9]{1,2}\]|【[0-9]{1,2}】"
@@ -619,6 +630,9 @@ def _read_figure(
             break
     if _REFERENCE.search(t[max(0, ctx_start - 16) : ctx_start]):
         return (ctx_start, unit_end)
+    after = _REFERENCE_AFTER.match(t, unit_end)
+    if after:
+        return (ctx_start, after.end())
 
     # what comes after: くらい, 以上, 削減, /年 ...
     bound: str | None = None
