@@ -6,10 +6,54 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from models.kpi_parsing.numbers import (
+    _KANJI_DIGITS,
+    _NUMBER,
+    _NUMERAL_CHARS,
+    MAX_DIGITS,
+    _clean,
+    _parse_number,
+)
+from models.kpi_parsing.text import (
+    _inside,
+    _is_kanji,
+    _is_katakana,
+    _is_letter,
+    _is_word,
+    _line_of,
+    _line_spans,
+    _longest,
+    _Normal,
+    _normalise,
+    _skip_spaces,
+    _skip_spaces_back,
+)
+
+__all__ = [
+    "COUNT_UNITS",
+    "IMPOSSIBLE_VALUE",
+    "MALFORMED_NUMBER",
+    "MAX_DIGITS",
+    "NO_FIGURE",
+    "REASONS",
+    "SEVERAL_FIGURES",
+    "UNCLEAR_VALUE",
+    "UNITS",
+    "UNIT_MISMATCH",
+    "WHICH_KPI",
+    "Figure",
+    "OpenKpi",
+    "ParseOutcome",
+    "ParsedReport",
+    "Question",
+    "canonical_unit",
+    "extract_figures",
+    "parse_reply",
+]
 
 UNITS = ("%", "人", "件", "回", "校", "か所", "課", "枚")
 COUNT_UNITS = frozenset(UNITS) - {"%"}
@@ -96,172 +140,6 @@ class ParseOutcome:
     def is_report(self) -> bool:
         """True when everything in the message could be recorded without asking."""
         return bool(self.reports) and not self.questions
-
-
-# --- normalisation ----------------------------------------------------------------------------------
-
-_KEEP_AS_IS = re.compile(r"[\u2460-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]")  # ① ⑴ ❶ ㉑: list marks
-_VOICE_MARKS = "\u3099\u309a\uff9e\uff9f"
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-@dataclass(frozen=True)
-class _Normal:
-    """NFKC text (ASCII lower-cased) with, per character, the original span it came from."""
-
-    text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
-
-    def span(self, a: int, b: int) -> tuple[int, int]:
-        """The original span of normalised characters a..b, so offsets point into what was typed."""
-        if a >= b:
-            at = self.starts[a] if a < len(self.starts) else (self.ends[-1] if self.ends else 0)
-            return at, at
-        return self.starts[a], self.ends[b - 1]
-
-
-def _normalise(text: str) -> _Normal:
-    """NFKC per character cluster, keeping offsets, so matching is width-blind but spans stay exact."""
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    i = 0
-    while i < len(text):
-        j = i + 1
-        while j < len(text) and (text[j] in _VOICE_MARKS or unicodedata.combining(text[j])):
-            j += 1
-        cluster = text[i:j]
-        piece = cluster if _KEEP_AS_IS.match(cluster) else unicodedata.normalize("NFKC", cluster)
-        for ch in piece.translate(_ASCII_LOWER):
-            out.append(ch)
-            starts.append(i)
-            ends.append(j)
-        i = j
-    return _Normal("".join(out), tuple(starts), tuple(ends))
-
-
-def _is_kanji(c: str) -> bool:
-    """Kanji (and 々), the stuff KPI names and counters are made of."""
-    return len(c) == 1 and (c in "々〆" or "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
-
-
-def _is_katakana(c: str) -> bool:
-    """Katakana including ー and ヶ."""
-    return len(c) == 1 and ("\u30a1" <= c <= "\u30fa" or c in "ー\u30fd\u30fe")
-
-
-def _is_letter(c: str) -> bool:
-    """An ASCII letter (after NFKC and lower-casing)."""
-    return len(c) == 1 and "a" <= c <= "z"
-
-
-def _is_word(c: str) -> bool:
-    """A character that can belong to a name: kanji, katakana or a Latin letter."""
-    return _is_kanji(c) or _is_katakana(c) or _is_letter(c)
-
-
-def _skip_spaces(t: str, i: int) -> int:
-    """The first position at or after i that is not a space (line breaks are not skipped)."""
-    while i < len(t) and t[i] in " \t":
-        i += 1
-    return i
-
-
-def _longest(t: str, i: int, words: Sequence[str]) -> str | None:
-    """The longest of WORDS found at position i, so 増加 wins over 増."""
-    best = None
-    for word in words:
-        if t.startswith(word, i) and (best is None or len(word) > len(best)):
-            best = word
-    return best
-
-
-# --- numbers ----------------------------------------------------------------------------------------
-
-_KANJI_DIGITS = {
-    "〇": 0,
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_SMALL = {"十": 10, "百": 100, "千": 1000}
-_LARGE = {"万": 10**4, "億": 10**8}
-_NUMBER = re.compile(r"(?:[0-9][0-9,]*(?:\.[0-9]+)?|[〇零一二三四五六七八九十百千万億])+|ゼロ")
-_PART = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?|.")
-_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-_NUMERAL_CHARS = "0123456789〇一二三四五六七八九十百千"
-MAX_DIGITS = 15  # integer digits a figure may have; longer runs are typos, asked about
-
-
-def _clean(value: Decimal) -> Decimal:
-    """Plain digits (12000, not 1.2E+4; 18.5, not 18.50) so values compare and print as written."""
-    if value.adjusted() >= MAX_DIGITS:  # no figure is that long (it is asked about): quantize would overflow
-        return value
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
-
-
-def _parse_number(s: str) -> tuple[Decimal, bool]:
-    """The value of digits/漢数字/万・千 text and whether it is malformed (e.g. 1,05 or 十十)."""
-    if s == "ゼロ":
-        return Decimal(0), False
-    parts = _PART.findall(s)
-    malformed = False
-    if len(parts) > 1 and all(p in _KANJI_DIGITS for p in parts):  # 一二〇 read digit by digit
-        return Decimal("".join(str(_KANJI_DIGITS[p]) for p in parts)), False
-    total = Decimal(0)
-    section = Decimal(0)
-    current: Decimal | None = None
-    last_small: int | None = None
-    last_large: int | None = None
-    for part in parts:
-        if part[0].isdigit() or part in _KANJI_DIGITS:
-            if current is not None:
-                malformed = True  # two numbers run together: 3五, 1.2.3
-                continue
-            if part[0].isdigit():
-                if "," in part and not _GROUPED.fullmatch(part):
-                    malformed = True
-                try:
-                    current = Decimal(part.replace(",", ""))
-                except InvalidOperation:
-                    return Decimal(0), True
-            else:
-                current = Decimal(_KANJI_DIGITS[part])
-        elif part in _SMALL:
-            mult = _SMALL[part]
-            if last_small is not None and mult >= last_small:
-                malformed = True
-            section += (current if current is not None else Decimal(1)) * mult
-            current = None
-            last_small = mult
-        elif part in _LARGE:
-            mult = _LARGE[part]
-            if last_large is not None and mult >= last_large:
-                malformed = True
-            amount = section + (current if current is not None else Decimal(0))
-            if amount == 0:
-                malformed = True
-            total += amount * mult
-            section = Decimal(0)
-            current = None
-            last_small = None
-            last_large = mult
-        else:
-            malformed = True
-    value = total + section + (current if current is not None else Decimal(0))
-    if value.adjusted() >= MAX_DIGITS:  # a run of digits no KPI has (and past Decimal's exact precision)
-        return value, True
-    return _clean(value), malformed
 
 
 # --- the words around a number ----------------------------------------------------------------------
@@ -438,25 +316,6 @@ class _Scan:
         return self.original[start:end]
 
 
-def _line_spans(t: str) -> list[tuple[int, int]]:
-    """Start and end of every line, so numbering and groups work line by line."""
-    spans = []
-    start = 0
-    for m in re.finditer(r"\r\n|\n|\r", t):
-        spans.append((start, m.start()))
-        start = m.end()
-    spans.append((start, len(t)))
-    return spans
-
-
-def _line_of(lines: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    """The line holding position pos."""
-    for a, b in lines:
-        if a <= pos <= b:
-            return a, b
-    return lines[-1]
-
-
 def _unit_at(t: str, k: int) -> tuple[str, int] | None:
     """The canonical unit written at k and where it ends, unless it is the start of a longer word."""
     word = _longest(t, k, list(_UNIT_WORDS))
@@ -489,11 +348,6 @@ def _masked_spans(t: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]
             if not starts_unit:
                 spans.append((a, a + m.end()))
     return spans
-
-
-def _inside(spans: Sequence[tuple[int, int]], pos: int) -> bool:
-    """Whether pos falls in one of the spans."""
-    return any(a <= pos < b for a, b in spans)
 
 
 def _scan(original: str) -> _Scan:
@@ -679,13 +533,6 @@ def _read_figure(
         change=change,
     )
     return _Found(figure, start, unit_end, ctx_start, ctx_end, unit_span)
-
-
-def _skip_spaces_back(t: str, i: int) -> int:
-    """The position just after the last non-space before i."""
-    while i > 0 and t[i - 1] in " \t":
-        i -= 1
-    return i
 
 
 def extract_figures(text: str) -> list[Figure]:
