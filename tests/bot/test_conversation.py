@@ -266,6 +266,25 @@ def test_ambiguous_figure_asks_then_records_the_choice(chat, member, db):
     assert [r.value for r in reports(db)] == [Decimal(55)]
 
 
+def test_last_months_figure_in_passing_is_not_recorded(chat, member, db):
+    member()
+    _, said = chat.say(STAFF, "前月は18%でしたが、今月は20%です")
+    assert "記録しました" in texts(said)
+    assert [r.value for r in reports(db)] == [Decimal(20)]
+
+
+def test_phone_document_and_target_numbers_are_never_recorded(chat, member, db):
+    member()
+    for text in ("内線1234", "電話 0774-64-1300", "文書番号 京デ第123号", "目標は20%です", "R8.12.1"):
+        _, said = chat.say(STAFF, text)
+        assert "見つかりませんでした" in texts(said), text
+    # not even as the answer to the bot's own prompt for a figure
+    chat.tap(STAFF, quick_replies(chat.say(STAFF, "報告する")[1])[0]["data"])
+    _, said = chat.say(STAFF, "内線1234")
+    assert "記録しました" not in texts(said)
+    assert reports(db) == []
+
+
 def test_unit_that_does_not_fit_is_questioned_not_recorded(chat, member, db):
     member()
     _, said = chat.say(STAFF, "オンライン申請率 41人")

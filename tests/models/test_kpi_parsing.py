@@ -202,6 +202,7 @@ SOMU = [
     kpi("training-times", "研修実施回数", "回", title="情報セキュリティ研修の実施"),
     kpi("training-people", "研修受講人数", "人", title="情報セキュリティ研修の実施"),
 ]
+KENSHU = [kpi("participants", "研修参加者数", "人", title="DX人材育成研修の実施")]
 
 
 def D(text: str) -> Decimal:
@@ -351,6 +352,31 @@ REPLIES = [
         {"kokuho": D("18")},
     ),
     ("the same figure twice", KOKUHO, "18%\n申請率18%", {"kokuho": D("18")}),
+    # numbers that are clearly not this period's figure: never recorded
+    ("last month in passing", NYUSATSU, "先月は12件でしたが今月は15件です", {"bids": D("15")}),
+    ("前月 in passing", KOKUHO, "前月は18%でしたが、今月は20%です", {"kokuho": D("20")}),
+    ("前月実績 beside the figure", NYUSATSU, "前月実績12件、今月15件", {"bids": D("15")}),
+    ("only last month's figure", NYUSATSU, "入札件数 先月12件", NO_FIGURE),
+    ("two months, neither marked", NYUSATSU, "10月は12件、11月は15件", SEVERAL_FIGURES),
+    ("target quoted first", NYUSATSU, "目標20件に対して18件", {"bids": D("18")}),
+    ("target quoted after its number", NYUSATSU, "20件の目標に対して18件", {"bids": D("18")}),
+    ("target as the subject", KOKUHO, "15%が目標ですが、12%でした", {"kokuho": D("12")}),
+    ("計画 quoted back", NYUSATSU, "計画20件に対し18件", {"bids": D("18")}),
+    ("only the target", NYUSATSU, "目標は20件です", NO_FIGURE),
+    ("date beside the figure", KENSHU, "12月5日に研修を実施、参加者30人", {"participants": D("30")}),
+    ("phone number only", NYUSATSU, "電話 0774-64-1300", NO_FIGURE),
+    ("phone number without hyphens", NYUSATSU, "電話0774641300", NO_FIGURE),
+    ("TEL with a colon", NYUSATSU, "TEL:0774641300", NO_FIGURE),
+    ("a bare phone number", NYUSATSU, "0774641300", NO_FIGURE),
+    ("extension only", NYUSATSU, "内線1234", NO_FIGURE),
+    ("extension after the figure", NYUSATSU, "15件です。ご不明点は内線1234まで", {"bids": D("15")}),
+    ("document number only", NYUSATSU, "文書番号 京デ第123号", NO_FIGURE),
+    ("document number beside the figure", NYUSATSU, "京デ第123号の件、15件です", {"bids": D("15")}),
+    ("受付番号", NYUSATSU, "受付番号 4567", NO_FIGURE),
+    ("Reiwa dotted date", NYUSATSU, "R8.12.1", NO_FIGURE),
+    ("令和 dotted date", NYUSATSU, "令和8.12.1", NO_FIGURE),
+    ("slashed date only", NYUSATSU, "2026/12/01", NO_FIGURE),
+    ("Reiwa dotted date and figure", NYUSATSU, "R8.12.1現在 15件", {"bids": D("15")}),
     # nothing to record
     ("thanks only", KOKUHO, "ありがとうございます！", NO_FIGURE),
     ("only a date", KOKUHO, "10月末時点です", NO_FIGURE),
@@ -380,6 +406,10 @@ PENDING = [
     ("pending does not make a unit fit", KOKUHO, "kokuho", "12校", UNIT_MISMATCH),
     ("pending with a negative", KOEN, "app", "▲3人", IMPOSSIBLE_VALUE),
     ("pending with kanji", KOEN, "app", "三百四十", {"app": D("340")}),
+    ("pending is not an extension", NYUSATSU, "bids", "内線1234", NO_FIGURE),
+    ("pending is not a phone number", NYUSATSU, "bids", "0774-64-1300です", NO_FIGURE),
+    ("pending is not a document number", NYUSATSU, "bids", "京デ第123号", NO_FIGURE),
+    ("pending is not the target", NYUSATSU, "bids", "目標は20件", NO_FIGURE),
 ]
 
 
@@ -474,6 +504,11 @@ FIGURES = [
     ("第3四半期、2回目の報告", []),
     ("11/20現在、10:30時点", []),
     ("電話 0774-64-1300", []),
+    ("内線1234、FAX 0774-64-1301、〒610-0393", []),
+    ("受付番号 4567、No.12", []),
+    ("R8.12.1、令和8.12.1", []),
+    ("先月は12件、前月比+2件", [("2", "件", "+2件")]),
+    ("20件の目標", []),
     ("R8、FY2026、A4用紙", []),
     ("目標20%に対して", []),
     ("12校中11校", [("12", "校", "12校"), ("11", "校", "11校")]),
