@@ -37,6 +37,7 @@ from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.fiscal_year import fiscal_year_of, format_fiscal_year, short_fiscal_year
 from models.members import current_sections
+from models.participation import record_asked
 from models.plan_queries import plan_years, reporting_year
 from models.reports import directly_named_initiative_ids, open_targets
 from models.retention import RetentionPolicy, apply_retention
@@ -161,10 +162,12 @@ def queue_intent(
     not_before: datetime,
     now: datetime,
     per_locale: bool = True,
+    queued_rows: list | None = None,
 ) -> int:
     """Build the intent in each language and queue it for that language's recipients; rows created.
 
     PER_LOCALE=False is for a request to one person, whose key (BASE_KEY) needs no language suffix.
+    QUEUED_ROWS, when given, collects the rows created (a re-run's skipped rows are not in it).
     """
     created = 0
     for locale, ids in recipients.items():
@@ -182,6 +185,8 @@ def queue_intent(
             not_before=not_before,
             now=now,
         )
+        if queued_rows is not None:
+            queued_rows.extend(rows)
         for row in rows:
             where = section.name if section else "-"
             result.what.append(
@@ -342,6 +347,7 @@ def _request_round(
     due_day = requests.due_date(request_round)
     intent = request_intent(section, fiscal_year, due_day, targets, final)
     base = request_key(section, fiscal_year, period, final)
+    queued: list = []
     queue_intent(
         session,
         result,
@@ -352,7 +358,9 @@ def _request_round(
         section=section,
         not_before=next_send_time(now),
         now=now,
+        queued_rows=queued,
     )
+    record_asked(session, request_round, members, queued)
 
 
 def request_intent(section: Section, fiscal_year: int, due_day: date, targets, final: bool) -> KpiRequest:
