@@ -71,19 +71,20 @@ def participation_lines(line: ParticipationLine | None, _: Translator) -> list[s
                 rate=rate_text(line.current, _),
             )
         )
-        lines.append(
-            _(
-                "Median time to first figure: %(now)s (last round %(before)s)",
-                now=hours_text(line.current, _),
-                before=hours_text(line.previous, _),
-            )
-        )
     if line.previous is not None:
         lines.append(
             _(
                 "Last round %(round)s: %(rate)s",
                 round=round_label(line.previous, _),
                 rate=rate_text(line.previous, _),
+            )
+        )
+    if line.current is not None:
+        lines.append(
+            _(
+                "Median time to first figure: %(now)s (last round %(before)s)",
+                now=hours_text(line.current, _),
+                before=hours_text(line.previous, _),
             )
         )
     if line.grades:
