@@ -185,6 +185,31 @@ class OverdueItem:
 
 
 @dataclass(frozen=True)
+class RoundRate:
+    """Who answered one KPI request round (models/participation.py): answered of asked, time to a first figure."""
+
+    fiscal_year: int
+    period: str
+    recorded: bool = True  # False: sent before who was asked was recorded (記録なし)
+    sections_answered: int = 0
+    sections_asked: int = 0
+    people_answered: int = 0
+    people_asked: int = 0
+    section_rate: int | None = None  # percent
+    people_rate: int | None = None
+    median_hours: float | None = None  # request to first figure
+
+
+@dataclass(frozen=True)
+class ParticipationLine:
+    """A scope's current and previous round and its grade counts ((grade, n), the scale's order then −)."""
+
+    current: RoundRate | None = None
+    previous: RoundRate | None = None
+    grades: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class DigestSection:
     """One section's page of a digest."""
 
@@ -194,6 +219,7 @@ class DigestSection:
     overdue: tuple[OverdueItem, ...] = ()
     at_risk: tuple[KpiLine, ...] = ()
     round: RoundLine | None = None
+    participation: ParticipationLine | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +231,7 @@ class Digest:
     as_of: date
     sections: tuple[DigestSection, ...]
     dashboard_url: str | None = None
+    participation: ParticipationLine | None = None  # the whole scope's
 
 
 @dataclass(frozen=True)

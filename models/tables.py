@@ -375,6 +375,17 @@ class KpiRequestRound(SQLModel, table=True):
     snoozed_until: datetime | None = aware(nullable=True)
 
 
+class KpiRoundAsk(SQLModel, table=True):
+    """Who a KPI request round asked, by member id, fixed when sent: purges and moves never change a rate."""
+
+    __table_args__ = (UniqueConstraint("round_id", "member_id"),)  # a re-run or a nudge asks nobody twice
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="kpirequestround.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    asked_at: datetime = aware()  # when the request goes out (its send window), not when it was queued
+
+
 class SectionPause(SQLModel, table=True):
     """A section an admin paused (e.g. during 人事異動): it receives nothing until resumed or UNTIL passes."""
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.conversation.views import kpi_line, round_line
+from bot.conversation.views import kpi_line, participation_line, round_line
 from messages.builders import build
 from messages.i18n import Translator, normalise_locale
 from messages.intents import (
@@ -31,12 +31,14 @@ from messages.intents import (
     KpiRequest,
     Nudge,
     OverdueItem,
+    ParticipationLine,
 )
 from models import status
 from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.fiscal_year import fiscal_year_of, format_fiscal_year, short_fiscal_year
 from models.members import current_sections
+from models.participation import participation, record_asked
 from models.plan_queries import plan_years, reporting_year
 from models.reports import directly_named_initiative_ids, open_targets
 from models.retention import RetentionPolicy, apply_retention
@@ -161,10 +163,12 @@ def queue_intent(
     not_before: datetime,
     now: datetime,
     per_locale: bool = True,
+    queued_rows: list | None = None,
 ) -> int:
     """Build the intent in each language and queue it for that language's recipients; rows created.
 
     PER_LOCALE=False is for a request to one person, whose key (BASE_KEY) needs no language suffix.
+    QUEUED_ROWS, when given, collects the rows created (a re-run's skipped rows are not in it).
     """
     created = 0
     for locale, ids in recipients.items():
@@ -182,6 +186,8 @@ def queue_intent(
             not_before=not_before,
             now=now,
         )
+        if queued_rows is not None:
+            queued_rows.extend(rows)
         for row in rows:
             where = section.name if section else "-"
             result.what.append(
@@ -342,6 +348,7 @@ def _request_round(
     due_day = requests.due_date(request_round)
     intent = request_intent(section, fiscal_year, due_day, targets, final)
     base = request_key(section, fiscal_year, period, final)
+    queued: list = []
     queue_intent(
         session,
         result,
@@ -352,7 +359,9 @@ def _request_round(
         section=section,
         not_before=next_send_time(now),
         now=now,
+        queued_rows=queued,
     )
+    record_asked(session, request_round, members, queued)
 
 
 def request_intent(section: Section, fiscal_year: int, due_day: date, targets, final: bool) -> KpiRequest:
@@ -493,7 +502,15 @@ def _nudge(session: Session, clock: Clock, result: JobResult) -> None:
 def digest_sections(
     session: Session, sections: list[Section], now: datetime, locale: str = "ja"
 ) -> list[DigestSection]:
-    """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk.
+    """Each section's page of a digest (digest_pages without the scope's participation)."""
+    return digest_pages(session, sections, now, locale)[0]
+
+
+def digest_pages(
+    session: Session, sections: list[Section], now: datetime, locale: str = "ja"
+) -> tuple[list[DigestSection], ParticipationLine]:
+    """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk,
+    its participation; and the participation of all SECTIONS together.
 
     A fixed number of queries however many sections: the year's rounds of all SECTIONS are refreshed
     (marked answered when complete) together."""
@@ -509,6 +526,8 @@ def digest_sections(
         rounds = status.open_rounds(session, now, sections)
     # Reported/expected are the year's KPIs with a figure, as the dashboard and `dxbot digest` count them.
     standing = {s.section_id: s for s in status.section_states(sections, states, follow, rounds)}
+    whole, each = participation(session, now, sections, states=states)
+    rates = {p.section_id: participation_line(p) for p in each}
     pages = []
     for section in sections:
         mine = [e for e in follow.overdue if e.section_id == section.id]
@@ -526,9 +545,10 @@ def digest_sections(
                 overdue=tuple(_overdue_items(section, mine, locale)),
                 at_risk=at_risk,
                 round=round_line(found),
+                participation=rates[section.id],
             )
         )
-    return pages
+    return pages, participation_line(whole)
 
 
 def _overdue_items(section: Section, entries: list[status.OverdueEntry], locale: str) -> list[OverdueItem]:
@@ -588,12 +608,14 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
         if not sections:
             continue
         locale = normalise_locale(manager.locale)
+        pages, rates = digest_pages(session, sections, now, locale)
         intent = Digest(
             title_scope="、".join(s.name for s in sections),
             fiscal_year=fy,
             as_of=today,
-            sections=tuple(digest_sections(session, sections, now, locale)),
+            sections=tuple(pages),
             dashboard_url=dashboard,
+            participation=rates,
         )
         queue_digest(manager, locale, intent)
     admins = active_admins(session)
@@ -604,7 +626,7 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
     for admin in admins:
         locale = normalise_locale(admin.locale)
         if locale not in city_wide:
-            pages = digest_sections(session, asked, now, locale)
+            pages, rates = digest_pages(session, asked, now, locale)
             pages.sort(key=lambda p: (-len(p.overdue), p.section))
             city_wide[locale] = Digest(
                 title_scope=CITY_WIDE[locale],
@@ -612,6 +634,7 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
                 as_of=today,
                 sections=tuple(pages),
                 dashboard_url=dashboard,
+                participation=rates,
             )
         queue_digest(admin, locale, city_wide[locale])
 
@@ -786,6 +809,7 @@ __all__ = [
     "JOBS",
     "JobResult",
     "deliver",
+    "digest_pages",
     "digest_sections",
     "final_actuals",
     "kickoff",

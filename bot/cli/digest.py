@@ -11,10 +11,10 @@ from messages.builders import build
 from messages.formatting import format_target, format_value
 from messages.intents import Digest
 from messages.senders import message_text
-from models import status
+from models import participation, status
 from models.fiscal_year import short_fiscal_year
 from models.plan_queries import reporting_year
-from scheduler.jobs import CITY_WIDE, digest_sections
+from scheduler.jobs import CITY_WIDE, digest_pages
 
 
 def parse_at(text: str | None, runtime: Runtime) -> datetime:
@@ -31,12 +31,13 @@ def parse_at(text: str | None, runtime: Runtime) -> datetime:
 
 
 def digest_data(session, now: datetime, sections=None) -> dict:
-    """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs and grades."""
+    """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs, grades, participation."""
     fy = reporting_year(session, now)
     follow = status.follow_ups(session, now, sections)
     states = status.kpi_states(session, now, sections, fy)
     scope = sections if sections is not None else status.reporting_sections(session)
     rounds = status.open_rounds(session, now, scope)
+    whole, each = participation.participation(session, now, sections, states=states, fiscal_year=fy)
     return {
         "fiscal_year": fy,
         "generated_at": now.isoformat(),
@@ -50,6 +51,12 @@ def digest_data(session, now: datetime, sections=None) -> dict:
         "sections": [
             status.section_state_json(s) for s in status.section_states(scope, states, follow, rounds)
         ],
+        # Added by issue 23.4: the current and previous round's answers, and S/A/B/C/− counts.
+        "grade_counts": dict(whole.grades),
+        "participation": {
+            **participation.participation_json(whole),
+            "sections": [participation.participation_json(p) for p in each],
+        },
     }
 
 
@@ -71,12 +78,13 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
         if as_json:
             echo_json(data)
             return
-        pages = digest_sections(session, sections or status.reporting_sections(session), now)
+        pages, rates = digest_pages(session, sections or status.reporting_sections(session), now)
         intent = Digest(
             title_scope=data["scope"],
             fiscal_year=data["fiscal_year"],
             as_of=now.astimezone(runtime.clock.tz).date(),
             sections=tuple(pages),
+            participation=rates,
         )
         for message in build(intent, "ja", plain=True):
             click.echo(message_text(message.to_dict()))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from messages.intents import ActionLine, KpiLine, RoundLine
+from messages.intents import ActionLine, KpiLine, ParticipationLine, RoundLine, RoundRate
+from models import participation
 from models.reports import OpenTarget, achievement
 from models.status import TOKYO, SectionState
 from models.tables import ActionItem, Initiative, KpiReport, KpiTarget, Section
@@ -67,4 +68,29 @@ def round_line(found: SectionState, tz=TOKYO) -> RoundLine:
         reported=open_round.reported,
         expected=open_round.expected,
         unconfirmed=found.unconfirmed,
+    )
+
+
+def participation_line(found: participation.Participation) -> ParticipationLine:
+    """A scope's participation (models/participation.py) as builders expect it."""
+    return ParticipationLine(
+        current=_rate(found.current), previous=_rate(found.previous), grades=tuple(found.grades)
+    )
+
+
+def _rate(found: participation.RoundRate | None) -> RoundRate | None:
+    if found is None:
+        return None
+    hours = participation.rate_json(found)["median_hours_to_first_figure"]
+    return RoundRate(
+        fiscal_year=found.fiscal_year,
+        period=found.period,
+        recorded=found.recorded,
+        sections_answered=found.sections_answered,
+        sections_asked=found.sections_asked,
+        people_answered=found.people_answered,
+        people_asked=found.people_asked,
+        section_rate=found.section_rate,
+        people_rate=found.people_rate,
+        median_hours=hours,
     )

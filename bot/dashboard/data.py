@@ -14,8 +14,11 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot.conversation.views import participation_line
+from messages.intents import ParticipationLine
 from models import status
 from models.actions import RollUp, rollups
+from models.participation import participation
 from models.sections import covers
 from models.status import (
     FollowUps,
@@ -139,16 +142,21 @@ def overview(
     fiscal_year: int,
     sections: list[Section] | None,
     by_id: dict[int, Section],
+    states: list[KpiState] | None = None,
+    leads: dict[str, int] | None = None,
 ) -> list[MeasureBlock]:
-    """Measures → initiatives with counts and grades, for every section (None) or only SECTIONS."""
-    leads = lead_sections(session)
+    """Measures → initiatives with counts and grades, for every section (None) or only SECTIONS.
+
+    STATES and LEADS: the scope's KPI states of the year and lead_sections, when the caller has read them."""
+    leads = lead_sections(session) if leads is None else leads
     section_ids = None if sections is None else {s.id for s in sections}
     if sections is None:
         wanted = None
     else:
         wanted = initiative_ids_covering(session, sections, by_id)
         wanted |= {i for i, s in leads.items() if s in section_ids}
-    states = status.kpi_states(session, now, sections, fiscal_year, leads=leads)
+    if states is None:
+        states = status.kpi_states(session, now, sections, fiscal_year, leads=leads)
     entries = split_by_initiative(status.follow_ups(session, now, sections))
     by_initiative: dict[str, list[KpiState]] = defaultdict(list)
     for state in states:
@@ -177,6 +185,26 @@ def overview(
         if block.rows:
             blocks.append(block)
     return blocks
+
+
+def participation_rows(
+    session: Session,
+    now: datetime,
+    *,
+    fiscal_year: int,
+    sections: list[Section] | None,
+    states: list[KpiState] | None = None,
+) -> list[tuple[str | None, ParticipationLine]]:
+    """The scope's participation (name None) then each section's that was asked in either round; grades of
+    FISCAL_YEAR (from STATES when the caller has them), rounds as of NOW (models/participation.py)."""
+    whole, each = participation(session, now, sections, states=states, fiscal_year=fiscal_year)
+    rows = [(None, participation_line(whole))]
+    rows += [
+        (p.section, participation_line(p))
+        for p in each
+        if sections is not None or p.current is not None or p.previous is not None
+    ]
+    return rows
 
 
 # --- one initiative ---------------------------------------------------------------------------------------

@@ -39,6 +39,19 @@ TEMPLATE_LABELS = (
     N_("Achievement"),
     N_("Grade"),
     N_("Grades (achievement of target):"),
+    # The overview's participation table (issue 23.4; catalogued in participation.po)
+    N_("Participation"),
+    N_("last round"),
+    N_("This round"),
+    N_("Last round"),
+    N_("Median time to first figure"),
+    N_("Grade counts"),
+    N_("All in view"),
+    N_(
+        "Answered: sections and people who sent a figure for the round, of those it asked (recorded when the "
+        "request was sent). Time to first figure: from the request to a section's first figure, the median over "
+        "sections. 記録なし: sent before who was asked was recorded."
+    ),
     N_("no figure yet"),
     N_("Reported on"),
     N_("Note"),

@@ -32,6 +32,7 @@ from bot.dashboard.access import (
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
 from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
 from messages.builders.common import projected_text, rollup_text, section_state_text, status_label
+from messages.builders.participation import grades_text, hours_text, rate_text, round_label
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import (
     fiscal_year_label,
@@ -166,6 +167,10 @@ def template_helpers() -> dict:
         "projected": lambda s: projected_text(s.projected, s.value, s.target.unit, _),
         "grade_class": lambda grade: "grade-" + {"−": "none"}.get(grade, grade.lower()),
         "grade_legend_items": grade_legend_items(_),
+        "answer_rate": lambda r: rate_text(r, _),
+        "answer_round": lambda r: "−" if r is None else round_label(r, _),
+        "answer_hours": lambda r: hours_text(r, _),
+        "grade_counts": grades_text,
     }
 
 
@@ -244,11 +249,26 @@ def overview():
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
-    blocks = data.overview(g.db, g.now, fiscal_year=chosen.fiscal_year, sections=sections, by_id=by_id)
+    leads = status.lead_sections(g.db)
+    states = status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, leads=leads)
+    blocks = data.overview(
+        g.db,
+        g.now,
+        fiscal_year=chosen.fiscal_year,
+        sections=sections,
+        by_id=by_id,
+        states=states,
+        leads=leads,
+    )
     totals = data.Counts()
     for block in blocks:
         totals.add(block.totals)
-    return render_template("dashboard/overview.html", blocks=blocks, totals=totals, filters=chosen)
+    rates = data.participation_rows(
+        g.db, g.now, fiscal_year=chosen.fiscal_year, sections=sections, states=states
+    )
+    return render_template(
+        "dashboard/overview.html", blocks=blocks, totals=totals, filters=chosen, participation=rates
+    )
 
 
 @blueprint.get("/initiative/<initiative_id>")

@@ -15,14 +15,20 @@ from messages.builders.common import (
     projected_text,
     section_state_text,
 )
+from messages.builders.participation import (
+    grades_text,
+    participation_alt_lines,
+    participation_lines,
+    section_participation_text,
+)
 from messages.formatting import fiscal_year_label, format_day, format_value
 from messages.i18n import Translator
 from messages.intents import Digest, DigestSection
 from messages.layout import chunk_lines, fit_utf16, shorten
-from messages.line_limits import MAX_ALT_TEXT
 
 MAX_BUBBLES = 12
 ROWS_PER_BUBBLE = 6
+MAX_DIGEST_ALT_TEXT = 400  # a lock-screen preview: LINE allows 1,500, issue 23 asks the digest for 400
 
 
 def _totals(intent: Digest) -> tuple[int, int, int, int]:
@@ -70,7 +76,8 @@ def digest_summary(intent: Digest, _: Translator) -> str:
 
 
 def _alt_text(intent: Digest, _: Translator) -> str:
-    lines = [digest_summary(intent, _)]
+    """Summary, this round's answers and the grades first (they survive the cut), then what is late."""
+    lines = [digest_summary(intent, _), *participation_alt_lines(intent.participation, _)]
     for section in intent.sections:
         for item in section.overdue:
             lines.append(
@@ -81,7 +88,7 @@ def _alt_text(intent: Digest, _: Translator) -> str:
                     days=item.days_late,
                 )
             )
-    return fit_utf16("\n".join(lines), MAX_ALT_TEXT)
+    return fit_utf16("\n".join(lines), MAX_DIGEST_ALT_TEXT)
 
 
 def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator) -> dict:
@@ -101,6 +108,10 @@ def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator
         _fact(_("Overdue"), str(overdue), RED if overdue else None),
         _fact(_("At risk"), str(at_risk), RED if at_risk else None),
     ]
+    participation = participation_lines(intent.participation, _)
+    if participation:
+        rows.append({"type": "separator", "margin": "md"})
+        rows.extend({"type": "text", "text": line, "size": "xs", "wrap": True} for line in participation)
     if _all_on_track(intent):
         rows.append(
             {
@@ -182,6 +193,19 @@ def _section_bubble(section: DigestSection, _: Translator) -> dict:
                 "color": STATE_COLOURS[section.round.state],
             }
         )
+    answered = section_participation_text(section.participation, _)
+    if answered:
+        rows.append({"type": "text", "text": answered, "wrap": True, "size": "xxs", "color": GREY})
+    if section.participation is not None and section.participation.grades:
+        rows.append(
+            {
+                "type": "text",
+                "text": _("Grades: %(counts)s", counts=grades_text(section.participation.grades)),
+                "size": "xxs",
+                "color": GREY,
+                "wrap": True,
+            }
+        )
     if section.overdue:
         rows.append(
             {
@@ -257,10 +281,13 @@ def build_digest(intent: Digest, locale: str, plain: bool = False) -> list[Messa
     _ = Translator(locale)
     ordered = sorted(intent.sections, key=lambda s: (-(len(s.overdue) + len(s.at_risk)), s.section))
     if plain:
-        lines = [digest_summary(intent, _)]
+        lines = [digest_summary(intent, _), *participation_lines(intent.participation, _)]
         for section in ordered:
             if section.round is not None:
                 lines.append(f"・{section.section}: {section_state_text(section.round, _)}")
+            answered = section_participation_text(section.participation, _)
+            if answered:
+                lines.append(f"・{section.section}: {answered}")
             for item in section.overdue:
                 lines.append(
                     f"・{section.section}: "

@@ -76,6 +76,10 @@ def worst_case_samples(plan) -> dict[str, object]:
             start=1,
         )
     )
+    rate = intents.RoundRate(2026, "final", True, 1234, 1500, 23456, 34567, 82, 68, 1234.5)
+    participation = intents.ParticipationLine(
+        current=rate, previous=rate, grades=(("S", 1234), ("A", 2345), ("B", 3456), ("C", 4567), ("−", 5678))
+    )
     digest_sections = tuple(
         intents.DigestSection(
             section=s,
@@ -85,6 +89,7 @@ def worst_case_samples(plan) -> dict[str, object]:
                 intents.OverdueItem(section=s, what=f"KPI {k.name}", days_late=99) for k in every_kpi[:8]
             ),
             at_risk=every_kpi[:8],
+            participation=participation,
         )
         for s in sections_of(plan)
     )
@@ -143,6 +148,7 @@ def worst_case_samples(plan) -> dict[str, object]:
             as_of=date(2026, 11, 24),
             sections=digest_sections,
             dashboard_url="https://dx.example.jp/dashboard",
+            participation=participation,
         ),
         "admin_result": intents.AdminResult(
             title="members", lines=tuple(f"U{n:032x} 山田 太郎 国保医療課" for n in range(400))

@@ -215,7 +215,8 @@ def test_the_city_wide_digest_matches_the_per_round_path(city):
         s.rollback()
 
     assert len(asked) > 20 and {r.period for r in _rounds(city)} == {"final", "Q1", "Q2"}
-    assert pages == expected_pages
+    # participation (issue 23.4) is read apart from the rounds' refresh; the per-round reference has none
+    assert [replace(p, participation=None) for p in pages] == expected_pages
     assert got_marks == expected_marks == single_marks
     newly = {i for i, at in expected_marks.items() if at is not None and before[i] is None}
     # the setup exercises every case: rounds marked now, rounds left open, partly reported sections
@@ -281,4 +282,5 @@ def test_the_digest_takes_the_same_number_of_statements_for_3_sections_as_for_al
     three, all_of_them = digest_statements(city, 3), digest_statements(city, None)
     assert everyone > 20
     assert all_of_them <= three + 1, (three, all_of_them)
-    assert all_of_them <= 15  # per round it took ~5 statements: hundreds for the city
+    # per round it took ~5 statements: hundreds for the city. Participation adds 3 (rounds, asks, figures).
+    assert all_of_them <= 18
