@@ -406,6 +406,18 @@ class ClockLease(SQLModel, table=True):
     expires_at: datetime = aware()
 
 
+class SimulatorClock(SQLModel, table=True):
+    """What the simulator's clock says (one row), so `dxbot say` in another process speaks at that time.
+
+    MOMENT is the simulated time at real time SET_AT; when RUNS, it moves on with the real clock from there.
+    """
+
+    id: int = Field(default=1, primary_key=True)
+    moment: datetime = aware()
+    set_at: datetime = aware(default_factory=utcnow)
+    runs: bool = True
+
+
 class JobRun(SQLModel, table=True):
     """A record of each job run: when (real and simulated), and what it queued."""
 

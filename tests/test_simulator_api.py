@@ -322,3 +322,47 @@ def test_moving_the_simulated_clock_keeps_the_manager_signed_in(api):
     assert "令和8年度" in overview.get_data(as_text=True)
     # A link asked for at the simulated date works on the dashboard, which runs on the same clock.
     _sign_in_from_the_chat(api)
+
+
+def _link_from_dxbot_say(dxbot) -> str:
+    """The manager asks for a link with `dxbot say` (another process, no DXBOT_NOW of its own)."""
+    said = dxbot("say", "--as", SUZUKI, "ダッシュボード", env={"DXBOT_NOW": None})
+    assert said.exit_code == 0, said.output
+    return LOGIN_PATH.search(said.output).group(0)
+
+
+def test_a_link_from_dxbot_say_opens_the_dashboard_at_the_simulated_date(api, dxbot):
+    """dxbot say runs on the simulator's clock (kept in the database), so its link is not born expired."""
+    assert api.post("/simulator/api/jobs", json={"job": "clock", "at": "2027-01-20T09:00"}).status_code == 200
+    said = dxbot("say", "--as", SUZUKI, "ダッシュボード", env={"DXBOT_NOW": None})
+    assert "2027年1月20日(水) 9:10 まで" in said.output  # the expiry is told on the simulated date
+    path = LOGIN_PATH.search(said.output).group(0)
+    opened = api.get(path)
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    assert api.post(path).status_code == 302
+    assert api.get("/dashboard/").status_code == 200
+    assert api.post(path).status_code == 410  # still one-time
+    # Moving the simulated clock on (a month) keeps the manager signed in; signing out still ends it.
+    assert api.post("/simulator/api/jobs", json={"job": "clock", "at": "2027-02-20T09:00"}).status_code == 200
+    assert api.get("/dashboard/").status_code == 200
+    api.post("/dashboard/logout")
+    assert api.get("/dashboard/").status_code == 302
+
+
+def test_a_simulator_started_on_dxbot_now_lends_that_date_to_dxbot_say(config, plan, db, clock, dxbot):
+    """`DXBOT_NOW=2027-01-20… dxbot demo`, then a plain `dxbot say`: the link is valid in the simulator."""
+    with Session(db) as session:
+        ensure_demo_members(session, clock.now())
+        session.commit()
+    app = create_app(replace(config, environment="development", now="2027-01-20T09:00:00+09:00"))
+    try:
+        api = app.test_client()
+        api.get("/simulator/api/state")
+        path = _link_from_dxbot_say(dxbot)
+        assert api.post(path).status_code == 302
+        assert api.get("/dashboard/").status_code == 200
+    finally:
+        close_app(app)
+    # Given its own DXBOT_NOW, dxbot say keeps it: the explicit clock wins.
+    said = dxbot("say", "--as", SUZUKI, "ダッシュボード", env={"DXBOT_NOW": "2026-11-24T10:00:00+09:00"})
+    assert "2027" not in said.output

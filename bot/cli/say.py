@@ -16,7 +16,10 @@ from bot.inbox import InboxUnavailable
 from bot.line.handling import handle_payload
 from messages.senders import RecordingSender, SentRequest, message_text
 from messages.transcript import transcript_recorder
+from models.clock import Clock, FrozenClock
 from models.db import session_factory
+from models.simulator_clock import simulator_now
+from models.types import utcnow
 
 SIMULATED_BOT_ID = "U" + "0" * 32  # the `destination` of simulated bodies: no real channel is involved
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -102,6 +105,26 @@ def render_messages(messages: tuple[dict, ...]) -> list[str]:
     return lines
 
 
+def _clock(runtime: Runtime, factory) -> Clock:
+    """DXBOT_NOW when given, else the simulator's clock when one has set it for this database, else real time.
+
+    A simulator serving this database (`dxbot demo`) may stand at another date; speaking at that date keeps
+    what is said here (a dashboard link, a report) on the same clock as the simulator and its dashboard.
+    """
+    clock = runtime.clock
+    if runtime.config.now:
+        return clock
+    with factory() as session:
+        simulated = simulator_now(session, real_now=utcnow())
+    if simulated is None:
+        return clock
+    click.echo(
+        f"(on the simulator's clock: {simulated.astimezone(clock.tz):%Y-%m-%d %H:%M %Z}; DXBOT_NOW overrides)",
+        err=True,
+    )
+    return FrozenClock(simulated, clock.tz)
+
+
 @click.command("say")
 @click.option(
     "--as",
@@ -137,8 +160,8 @@ def say(
     if not user_id.strip():
         raise CliError("--as needs a LINE user id, e.g. U4af4980629…")
     runtime.require_schema()
-    clock = runtime.clock
     factory = session_factory(runtime.engine)
+    clock = _clock(runtime, factory)
     sender = TranscribingSender(clock, transcript_recorder(factory), name=display_name)
     event = simulated_event(
         user_id=user_id.strip(),

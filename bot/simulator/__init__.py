@@ -10,8 +10,10 @@ def init_app(app: Flask) -> None:
     config = app.extensions["dxbot"]["config"]
     if not config.simulator_enabled:
         return
-    from bot.simulator.platform import Platform
+    from bot.simulator.platform import Platform, simulated_clock
     from bot.simulator.views import blueprint
 
     app.extensions["simulator"] = Platform()
     app.register_blueprint(blueprint)
+    # The dashboard, the chat and `dxbot say` in another process all run on the simulated clock from the start.
+    simulated_clock(app).remember()

@@ -11,17 +11,24 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.say import SIMULATED_BOT_ID, simulated_event
 from messages import line_limits
-from models.clock import Clock
+from models.clock import Clock, FrozenClock
+from models.simulator_clock import save_simulator_clock
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_DISPLAY_NAME = line_limits.MAX_DISPLAY_NAME  # LINE display names are at most 20 characters
 
@@ -33,10 +40,12 @@ class SimulatedClock:
     it keeps running from there.
     """
 
-    def __init__(self, base: Clock):
+    def __init__(self, base: Clock, remember: Callable[[datetime, bool], None] | None = None):
         self.base = base
         self.tz: ZoneInfo = base.tz
         self._offset = timedelta(0)
+        self._remember = remember
+        self.runs = not isinstance(base, FrozenClock)
 
     def now(self) -> datetime:
         return (self.base.now() + self._offset).astimezone(self.tz)
@@ -44,6 +53,12 @@ class SimulatedClock:
     def move_to(self, moment: datetime) -> None:
         """Make now() say MOMENT (and run on from there if the base clock runs)."""
         self._offset = moment - self.base.now()
+        self.remember()
+
+    def remember(self) -> None:
+        """Keep the simulated time in the database, where `dxbot say` (another process) finds it."""
+        if self._remember is not None:
+            self._remember(self.now(), self.runs)
 
 
 @dataclass
@@ -75,12 +90,28 @@ def simulated_clock(app: Flask) -> SimulatedClock:
     dxbot = app.extensions["dxbot"]
     clock = dxbot["clock"]
     if not isinstance(clock, SimulatedClock):
-        clock = SimulatedClock(clock)
+        clock = SimulatedClock(clock, remember=_remembering(app))
         dxbot["clock"] = clock
         sender = dxbot["sender"]
         if hasattr(sender, "clock"):  # the console sender stamps transcript rows with its clock
             sender.clock = clock
     return clock
+
+
+def _remembering(app: Flask) -> Callable[[datetime, bool], None]:
+    """Write the simulated time to the app's database (best effort: a database without tables is told)."""
+    dxbot = app.extensions["dxbot"]
+
+    def remember(moment: datetime, runs: bool) -> None:
+        real_now = (dxbot.get("wall_clock") or utcnow)()
+        try:
+            with dxbot["session_factory"]() as session:
+                save_simulator_clock(session, moment=moment, runs=runs, real_now=real_now)
+                session.commit()
+        except SQLAlchemyError as exc:
+            log.warning("the simulated clock could not be kept for `dxbot say`: %s", type(exc).__name__)
+
+    return remember
 
 
 def lend_profiles(app: Flask) -> None:
