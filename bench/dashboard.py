@@ -27,8 +27,8 @@ from bot.config import Config
 from bot.dashboard.links import issue_link
 from models.fiscal_year import fiscal_year_start
 from models.members import add_member, get_member
+from models.rounds import open_round
 from models.tables import InitiativeSection, KpiReport, KpiTarget, Section
-from scheduler.requests import open_round
 
 TARGET_MS = 200.0
 ADMIN, MANAGER = line_id(1), line_id(2)

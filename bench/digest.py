@@ -61,8 +61,8 @@ def section_digest(session: Session):
 def city_wide_digest(session: Session):
     from messages.builders import build
     from messages.intents import Digest
+    from models.rounds import sections_asked_in
     from scheduler.jobs import CITY_WIDE, digest_sections
-    from scheduler.requests import sections_asked_in
 
     pages = digest_sections(session, list(sections_asked_in(session, 2026)), NOW)
     intent = Digest(title_scope=CITY_WIDE["ja"], fiscal_year=2026, as_of=NOW.date(), sections=tuple(pages))

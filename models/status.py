@@ -317,7 +317,7 @@ def open_rounds(
     session: Session, now: datetime, sections: list[Section] | None = None
 ) -> dict[int, RoundStatus]:
     """Each section's oldest round requested by NOW that still misses figures (none when all answered)."""
-    from scheduler.requests import rounds_progress, rounds_requested_in
+    from models.rounds import rounds_progress, rounds_requested_in
 
     if sections is None:
         sections = list(session.exec(select(Section)).all())
@@ -328,7 +328,7 @@ def open_rounds(
 
 
 def rounds_open_in(progresses: list, now: datetime) -> dict[int, RoundStatus]:
-    """open_rounds from the year's rounds' progress already read (scheduler.requests.RoundProgress, in order)."""
+    """open_rounds from the year's rounds' progress already read (models.rounds.RoundProgress, in order)."""
     today = now.astimezone(TOKYO).date()
     found: dict[int, RoundStatus] = {}
     for progress in progresses:
@@ -492,7 +492,7 @@ def round_due(request_round: KpiRequestRound) -> date:
 
 def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
     """KPIs of past-due, unanswered request rounds with no valid report since the request (two queries)."""
-    from scheduler.requests import rounds_requested_in
+    from models.rounds import rounds_requested_in
 
     fy = fiscal_year_of(now)
     today = now.astimezone(TOKYO).date()

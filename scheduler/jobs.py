@@ -33,7 +33,7 @@ from messages.intents import (
     OverdueItem,
     ParticipationLine,
 )
-from models import status
+from models import rounds, status
 from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.fiscal_year import fiscal_year_of, format_fiscal_year, short_fiscal_year
@@ -52,7 +52,6 @@ from models.tables import (
     MemberSection,
     Section,
 )
-from scheduler import requests
 from scheduler.calendar import (
     add_business_days,
     business_days_between,
@@ -344,8 +343,8 @@ def _request_round(
     targets = open_targets(session, section, fiscal_year)
     if not targets:
         return
-    request_round, _new = requests.open_round(session, section, fiscal_year, period, due=due, now=now)
-    due_day = requests.due_date(request_round)
+    request_round, _new = rounds.open_round(session, section, fiscal_year, period, due=due, now=now)
+    due_day = rounds.due_date(request_round)
     intent = request_intent(section, fiscal_year, due_day, targets, final)
     base = request_key(section, fiscal_year, period, final)
     queued: list = []
@@ -393,7 +392,7 @@ def _kpi_request(session: Session, clock: Clock, result: JobResult) -> None:
     today = _local_day(now, clock)
     if _closed(result, today):
         return
-    period = requests.quarter_for(today)
+    period = rounds.quarter_for(today)
     if period is None:
         result.note("no quarterly request in April–June (final-actuals asks for the year just closed)")
         return
@@ -425,7 +424,7 @@ def _final_actuals(session: Session, clock: Clock, result: JobResult) -> None:
             result,
             section=section,
             fiscal_year=closed_year,
-            period=requests.FINAL,
+            period=rounds.FINAL,
             due=due,
             now=now,
             final=True,
@@ -437,10 +436,10 @@ def _nudge(session: Session, clock: Clock, result: JobResult) -> None:
     today = _local_day(now, clock)
     if _closed(result, today):
         return
-    for request_round in requests.unanswered_rounds(session):
+    for request_round in rounds.unanswered_rounds(session):
         if request_round.due_at >= now:
             continue
-        state = requests.refresh_answered(session, request_round, now)
+        state = rounds.refresh_answered(session, request_round, now)
         if not state.missing:
             continue
         if request_round.snoozed_until is not None and request_round.snoozed_until > now:
@@ -455,10 +454,10 @@ def _nudge(session: Session, clock: Clock, result: JobResult) -> None:
         intent = Nudge(
             section=state.section.name,
             fiscal_year=request_round.fiscal_year,
-            due=requests.due_date(request_round),
-            days_late=requests.days_late(request_round, now),
+            due=rounds.due_date(request_round),
+            days_late=rounds.days_late(request_round, now),
             missing=tuple(
-                kpi_line(t.target, t.initiative, t.latest, due=requests.due_date(request_round))
+                kpi_line(t.target, t.initiative, t.latest, due=rounds.due_date(request_round))
                 for t in state.missing
             ),
         )
@@ -518,14 +517,14 @@ def digest_pages(
     follow = status.follow_ups(session, now, sections)
     states = status.kpi_states(session, now, sections, fy)
     risky = status.at_risk(states)
-    asked = requests.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
-    progresses = requests.refresh_answered_rounds(session, asked, now)
+    asked = rounds.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
+    progresses = rounds.refresh_answered_rounds(session, asked, now)
     if fy == fiscal_year_of(now):
-        rounds = status.rounds_open_in(progresses, now)  # the rounds just read: no more queries
+        open_by_section = status.rounds_open_in(progresses, now)  # the rounds just read: no more queries
     else:
-        rounds = status.open_rounds(session, now, sections)
+        open_by_section = status.open_rounds(session, now, sections)
     # Reported/expected are the year's KPIs with a figure, as the dashboard and `dxbot digest` count them.
-    standing = {s.section_id: s for s in status.section_states(sections, states, follow, rounds)}
+    standing = {s.section_id: s for s in status.section_states(sections, states, follow, open_by_section)}
     whole, each = participation(session, now, sections, states=states)
     rates = {p.section_id: participation_line(p) for p in each}
     pages = []
@@ -553,12 +552,12 @@ def digest_pages(
 
 def _overdue_items(section: Section, entries: list[status.OverdueEntry], locale: str) -> list[OverdueItem]:
     """KPI entries grouped per request round (one line each), then action items one by one."""
-    rounds: dict[tuple[int, str | None], list[status.OverdueEntry]] = {}
+    by_round: dict[tuple[int, str | None], list[status.OverdueEntry]] = {}
     items = []
     for entry in entries:
         if entry.kind == "kpi":
-            rounds.setdefault((entry.fiscal_year, entry.period), []).append(entry)
-    for (fiscal_year, period), group in rounds.items():
+            by_round.setdefault((entry.fiscal_year, entry.period), []).append(entry)
+    for (fiscal_year, period), group in by_round.items():
         label = PERIOD_NAMES.get(period, {}).get(locale, period)
         names = "、".join(dict.fromkeys(e.item for e in group))
         what = f"{short_fiscal_year(fiscal_year, locale)} {label}: {names}"
@@ -621,7 +620,7 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
     admins = active_admins(session)
     if not admins:
         return
-    asked = list(requests.sections_asked_in(session, fy))
+    asked = list(rounds.sections_asked_in(session, fy))
     city_wide: dict[str, Digest] = {}  # the same pages for every admin of a language: computed once
     for admin in admins:
         locale = normalise_locale(admin.locale)

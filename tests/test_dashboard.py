@@ -27,9 +27,9 @@ from models import status
 from models.actions import set_status
 from models.members import add_member, get_member
 from models.reports import record_report, void_report
+from models.rounds import open_round, progress
 from models.sections import find_section
 from models.tables import ActionItem, InitiativeSection, KpiReport, KpiRequestRound, KpiTarget
-from scheduler.requests import open_round, progress
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 ROOT = Path(__file__).resolve().parents[1]

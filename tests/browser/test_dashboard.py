@@ -18,9 +18,9 @@ from bot.simulator.demo_data import DEMO_MEMBERS
 from models.actions import set_status
 from models.members import get_member
 from models.reports import record_report
+from models.rounds import open_round
 from models.sections import find_section
 from models.tables import ActionItem, KpiTarget
-from scheduler.requests import open_round
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 YAMADA = next(m for m in DEMO_MEMBERS if m.name == "山田 太郎")  # staff, 国保医療課

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.conversation.views import kpi_line, round_line
 from messages.intents import DigestSection
-from models import status
+from models import rounds, status
 from models.members import add_member
 from models.plan_queries import reporting_year
 from models.reports import (
@@ -26,7 +26,7 @@ from models.reports import (
     record_report,
 )
 from models.tables import KpiReport, KpiRequestRound, KpiTarget, Section
-from scheduler import jobs, requests
+from scheduler import jobs
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
@@ -91,7 +91,7 @@ def per_round_digest(session: Session, sections: list[Section], now: datetime) -
     risky = status.at_risk(states)
     pages = []
     for section in sections:
-        for request_round in requests.rounds_requested_in(session, fy, [section.id]):
+        for request_round in rounds.rounds_requested_in(session, fy, [section.id]):
             per_round_refresh(session, request_round, now)
         mine_states = [s for s in states if s.section_id == section.id]
         reported = sum(1 for s in mine_states if s.latest is not None)
@@ -140,7 +140,7 @@ def city(db, plan):
             for year, period, when in ((2025, "final", FINAL_2025), (2026, "Q1", Q1), (2026, "Q2", Q2)):
                 if open_targets(s, section, year):
                     due = jobs.request_due(when.date())
-                    requests.open_round(s, section, year, period, due=due, now=when)
+                    rounds.open_round(s, section, year, period, due=due, now=when)
         s.commit()
 
     rng = random.Random(20261124)
@@ -196,20 +196,18 @@ def marks(session: Session) -> dict[int, datetime | None]:
 def test_the_city_wide_digest_matches_the_per_round_path(city):
     with Session(city) as s:
         before = marks(s)
-        asked = requests.sections_asked_in(s, 2026)
+        asked = rounds.sections_asked_in(s, 2026)
         expected_pages = per_round_digest(s, asked, NOW)
         expected_marks = marks(s)
         s.rollback()
     with Session(city) as s:
-        pages = jobs.digest_sections(s, requests.sections_asked_in(s, 2026), NOW)
+        pages = jobs.digest_sections(s, rounds.sections_asked_in(s, 2026), NOW)
         got_marks = marks(s)
         s.rollback()
     with Session(city) as s:  # the one-round API (nudges, snoozes, send-request) agrees too
         single = {
-            r.id: requests.refresh_answered(s, r, NOW).reported
-            for r in requests.rounds_requested_in(
-                s, 2026, [x.id for x in requests.sections_asked_in(s, 2026)]
-            )
+            r.id: rounds.refresh_answered(s, r, NOW).reported
+            for r in rounds.rounds_requested_in(s, 2026, [x.id for x in rounds.sections_asked_in(s, 2026)])
         }
         single_marks = marks(s)
         s.rollback()
@@ -268,7 +266,7 @@ class Statements:
 def digest_statements(engine, how_many: int | None) -> int:
     """Statements digest_sections runs for the first HOW_MANY sections asked this year (all when None)."""
     with Session(engine) as s:
-        sections = requests.sections_asked_in(s, 2026)[:how_many]
+        sections = rounds.sections_asked_in(s, 2026)[:how_many]
         with Statements(engine) as counted:
             pages = jobs.digest_sections(s, sections, NOW)
         s.rollback()
@@ -278,7 +276,7 @@ def digest_statements(engine, how_many: int | None) -> int:
 
 def test_the_digest_takes_the_same_number_of_statements_for_3_sections_as_for_all(city):
     with Session(city) as s:
-        everyone = len(requests.sections_asked_in(s, 2026))
+        everyone = len(rounds.sections_asked_in(s, 2026))
     three, all_of_them = digest_statements(city, 3), digest_statements(city, None)
     assert everyone > 20
     assert all_of_them <= three + 1, (three, all_of_them)

@@ -9,7 +9,7 @@ from bot.conversation.incoming import Response
 from messages.formatting import fiscal_year_label, format_day
 from messages.i18n import Translator
 from messages.intents import AdminResult
-from scheduler.requests import snooze
+from models.rounds import snooze
 
 SNOOZE_RE = re.compile(r"(?:スヌーズ|すぬーず|snooze)\s*(?:(?P<days>\d{1,3})\s*(?:日間?|days?|d)?)?", re.I)
 DEFAULT_DAYS = 3

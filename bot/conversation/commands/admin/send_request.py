@@ -15,9 +15,9 @@ from bot.conversation.commands.admin.common import Answer, Request, lookup_secti
 from messages.builders.common import kpi_target_text
 from messages.formatting import format_moment, format_short_day
 from messages.intents import AdminPage, Nudge
+from models import rounds
 from models.plan_queries import plan_years
 from models.reports import open_targets
-from scheduler import requests
 from scheduler.calendar import next_send_time
 from scheduler.jobs import (
     FINAL_DUE,
@@ -40,12 +40,12 @@ KEYWORD = "送信 依頼"
 def which_request(req: Request) -> tuple[int, str, date, bool]:
     """(fiscal year, period, due date for a new round, final?) of a request made today."""
     today = req.now.astimezone(req.ctx.clock.tz).date()
-    quarter = requests.quarter_for(today)
+    quarter = rounds.quarter_for(today)
     if quarter is not None:
         return req.fiscal_year, quarter, request_due(today), False
     closed = req.fiscal_year - 1
     if today <= date(closed + 1, *FINAL_DUE):
-        return closed, requests.FINAL, date(closed + 1, *FINAL_DUE), True
+        return closed, rounds.FINAL, date(closed + 1, *FINAL_DUE), True
     raise Answer(
         AdminPage(
             title=req._("No KPI request is due in June."),
@@ -103,9 +103,9 @@ def handle(req: Request, match: re.Match) -> AdminPage:
                 ),
             )
         )
-    request_round, new = requests.open_round(session, section, fiscal_year, period, due=due, now=req.now)
-    due_day = requests.due_date(request_round)
-    asked = targets if new else requests.progress(session, request_round).missing
+    request_round, new = rounds.open_round(session, section, fiscal_year, period, due=due, now=req.now)
+    due_day = rounds.due_date(request_round)
+    asked = targets if new else rounds.progress(session, request_round).missing
     if not asked:
         raise Answer(
             AdminPage(
@@ -117,7 +117,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
                 )
             )
         )
-    late = requests.days_late(request_round, req.now, req.ctx.clock.tz)
+    late = rounds.days_late(request_round, req.now, req.ctx.clock.tz)
     job = "final-actuals" if final else "kpi-request"
     base = request_key(section, fiscal_year, period, final)
     # new, or asked before and not yet due: the request (again, for what is still missing)
