@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.conversation.views import kpi_line, participation_line, round_line
 from messages.builders import build
 from messages.i18n import Translator, normalise_locale
 from messages.intents import (
@@ -33,6 +32,7 @@ from messages.intents import (
     OverdueItem,
     ParticipationLine,
 )
+from messages.lines import kpi_line, participation_line, round_line
 from models import rounds, status
 from models.clock import Clock
 from models.db import SessionFactory, transaction

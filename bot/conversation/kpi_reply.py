@@ -13,10 +13,10 @@ from sqlmodel import select
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 from bot.conversation.state import AWAITING_CONFIRMATION, AWAITING_KPI_CHOICE, clear_state, set_state
-from bot.conversation.views import kpi_line
 from messages.builders.common import kpi_label, names_repeat
 from messages.i18n import N_
 from messages.intents import Choice, Confirmation, Notice, Question
+from messages.lines import kpi_line
 from messages.postback import decode, encode
 from models.figure_checks import doubt
 from models.fiscal_year import format_fiscal_year

@@ -21,8 +21,8 @@ from bot.conversation.state import (
     get_state,
     set_state,
 )
-from bot.conversation.views import kpi_line
 from messages.intents import Notice, NumberPrompt, Voided
+from messages.lines import kpi_line
 from messages.postback import Postback, PostbackError, decode
 from models.reports import latest_reports, open_targets, void_report
 from models.tables import ACTION_STATUSES, Initiative, KpiReport, KpiTarget

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.conversation.views import participation_line
 from messages.intents import ParticipationLine
+from messages.lines import participation_line
 from models import status
 from models.actions import RollUp, rollups
 from models.participation import participation

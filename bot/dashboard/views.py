@@ -19,7 +19,6 @@ from flask import (
 from flask import session as cookie
 from sqlmodel import select
 
-from bot.conversation.views import round_line
 from bot.dashboard import charts, data
 from bot.dashboard.access import (
     LANG_KEY,
@@ -43,6 +42,7 @@ from messages.formatting import (
     format_value,
 )
 from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
+from messages.lines import round_line
 from models import status
 from models.fiscal_year import fiscal_year_of
 from models.plan_queries import plan_years

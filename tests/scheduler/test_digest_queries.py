@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from bot.conversation.views import kpi_line, round_line
 from messages.intents import DigestSection
+from messages.lines import kpi_line, round_line
 from models import rounds, status
 from models.members import add_member
 from models.plan_queries import reporting_year

@@ -6,8 +6,8 @@ import re
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
-from bot.conversation.views import action_line
 from messages.intents import ActionList, ActionUpdated, Notice
+from messages.lines import action_line
 from models.actions import section_action_items, section_status, section_statuses, set_status, status_for
 from models.fiscal_year import parse_fiscal_year
 from models.plan_queries import plan_years

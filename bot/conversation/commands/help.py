@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
-from bot.conversation.views import open_line
 from messages.builders.common import example_report
 from messages.intents import Help
+from messages.lines import open_line
 from models.reports import open_targets
 
 

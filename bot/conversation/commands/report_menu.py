@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 from bot.conversation.kpi_reply import figures_year
-from bot.conversation.views import open_line
 from messages.builders.common import kpi_label, names_repeat
 from messages.intents import Choice, Notice, Question
+from messages.lines import open_line
 from messages.postback import encode
 from models.fiscal_year import format_fiscal_year
 from models.reports import open_targets

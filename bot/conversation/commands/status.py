@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
-from bot.conversation.views import open_line, round_line
 from messages.intents import KpiStatus
+from messages.lines import open_line, round_line
 from models import status
 from models.actions import section_action_items, section_statuses, status_for
 from models.reports import open_targets

@@ -8,8 +8,8 @@ from sqlmodel import col, select
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
-from bot.conversation.views import kpi_line
 from messages.intents import Confirmation, Notice, Voided
+from messages.lines import kpi_line
 from models.reports import last_report_by, void_report
 from models.tables import Initiative, KpiReport, KpiTarget
 

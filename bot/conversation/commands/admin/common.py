@@ -13,12 +13,12 @@ from sqlmodel import Session, col, select
 from bot.conversation.commands.admin.paging import run_data
 from bot.conversation.commands.admin.permissions import Scope
 from bot.conversation.context import Context
-from bot.conversation.views import kpi_line
 from messages.builders.common import achievement_text, kpi_last_text, kpi_target_text
 from messages.formatting import fiscal_year_label
 from messages.i18n import Translator
 from messages.intents import AdminPage, Choice
 from messages.layout import MAX_LABEL, shorten
+from messages.lines import kpi_line
 from models.sections import UnknownSectionError, find_section, normalise_name
 from models.status import KpiState, OverdueEntry
 from models.tables import InitiativeSection, KpiTarget, Section

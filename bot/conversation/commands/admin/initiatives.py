@@ -17,9 +17,9 @@ from bot.conversation.commands.admin.common import (
     kpi_figures,
     year_targets,
 )
-from bot.conversation.views import kpi_line
 from messages.builders.common import kpi_target_text, rollup_text, status_label
 from messages.intents import AdminPage
+from messages.lines import kpi_line
 from models.actions import rollups
 from models.sections import normalise_name
 from models.status import kpi_states

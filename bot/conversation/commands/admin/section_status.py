@@ -12,9 +12,9 @@ from bot.conversation.commands.admin.common import (
     overdue_lines,
     undated_lines,
 )
-from bot.conversation.views import round_line
 from messages.builders.common import section_state_text
 from messages.intents import AdminPage
+from messages.lines import round_line
 from models.status import follow_ups, kpi_states, open_rounds, section_states
 from scheduler.jobs import section_members
 

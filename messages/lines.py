@@ -1,4 +1,4 @@
-"""Turn database rows into message intents (the only place conversation code shapes what is shown)."""
+"""Intent lines (KpiLine, RoundLine, …) made from domain rows: shared by the chat, the jobs and the dashboard."""
 
 from __future__ import annotations
 
