@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from models.plan_errors import PlanFormatError
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "plan"
 PLAN_YAML = DATA_DIR / "plan.yaml"
 SECTIONS_YAML = DATA_DIR / "sections.yaml"
@@ -25,10 +27,6 @@ HEADER = """\
 # KPI across years even when its name changes. The first section listed is the lead section.
 # kind: level | increase (5%増) | reduction (削減);  better: higher | lower;  period: year | month | null
 """
-
-
-class PlanFormatError(ValueError):
-    """A plan file that cannot be read; the message names the place and the problem."""
 
 
 def closest(word: str, choices) -> str:

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from models.plan_format import PlanFormatError
+from models.plan_errors import PlanFormatError
 
 REIWA_OFFSET = 2018  # 令和N年度 = fiscal year 2018 + N
 UNITS = ("か所", "箇所", "ヶ所", "%", "人", "件", "回", "校", "課", "枚")
