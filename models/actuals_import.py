@@ -8,52 +8,32 @@ AND in the bot is a conflict, reported like any other problem.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from models import actuals_template as tpl
 from models.actions import section_status, set_status
-from models.fiscal_year import fiscal_year_dates, fiscal_year_of
-from models.kpi_parsing import (
-    IMPOSSIBLE_VALUE,
-    MALFORMED_NUMBER,
-    NO_FIGURE,
-    SEVERAL_FIGURES,
-    UNCLEAR_VALUE,
-    UNIT_MISMATCH,
-    OpenKpi,
-    parse_reply,
+from models.actuals_cells import (
+    SheetRow,
+    cell_text,
+    is_blank,
+    read_actual,
+    read_date,
+    read_id,
+    read_status,
+    show_cell,
 )
+from models.fiscal_year import fiscal_year_dates, fiscal_year_of
 from models.reports import record_report
 from models.status import number
 from models.tables import ActionItem, InitiativeSection, KpiReport, KpiTarget, Section
 
 IMPORT_SOURCE = "import-actuals"  # source_message_id of what an import writes (no LINE message, no reporter)
-
-
-class TemplateError(ValueError):
-    """The file as a whole cannot be read as the template (not a workbook, a sheet or column missing)."""
-
-
-@dataclass(frozen=True)
-class SheetRow:
-    """One data row of a template sheet: its cells by header, and each cell's number format."""
-
-    sheet: str
-    row: int
-    cells: dict[str, Any]
-    formats: dict[str, str]
-
-    def where(self) -> str:
-        return f"{self.sheet} row {self.row}"
 
 
 @dataclass(frozen=True)
@@ -100,180 +80,6 @@ class Checked:
         if not isinstance(fy, int):
             return None
         return self.years.setdefault(fy, YearCounts())
-
-
-# --- reading the workbook ---------------------------------------------------------------------------
-
-
-def read_workbook(path: Path) -> dict[str, list[SheetRow]]:
-    """The rows of the 行動計画 and KPI実績 sheets, by header; a TemplateError when it is not the template."""
-    from openpyxl import load_workbook
-
-    if not path.is_file():
-        raise TemplateError(f"{path}: no such file")
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a file that is not xlsx
-        raise TemplateError(
-            f"{path.name} is not an Excel workbook (.xlsx) that can be read: {exc.__class__.__name__}"
-        ) from exc
-    try:
-        return {
-            tpl.ACTION_SHEET: _sheet_rows(
-                workbook, tpl.ACTION_SHEET, tpl.ACTION_HEADERS, optional=(tpl.SECTION_ID,)
-            ),
-            tpl.KPI_SHEET: _sheet_rows(workbook, tpl.KPI_SHEET, tpl.KPI_HEADERS),
-        }
-    finally:
-        workbook.close()
-
-
-def _sheet_rows(
-    workbook, name: str, headers: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> list[SheetRow]:
-    """The sheet's filled rows by header; OPTIONAL headers may be absent (templates made before them)."""
-    if name not in workbook.sheetnames:
-        raise TemplateError(
-            f"the workbook has no sheet {name}: is it a template from `dxbot export --template`?"
-        )
-    sheet = workbook[name]
-    header_row = [_text(c.value) for c in next(sheet.iter_rows(min_row=1, max_row=1), ())]
-    columns = {h: i for i, h in enumerate(header_row) if h}
-    missing = [h for h in headers if h not in columns and h not in optional]
-    if missing:
-        raise TemplateError(
-            f"sheet {name} has no column {', '.join(missing)} in row 1: "
-            "is it a template from `dxbot export --template`? (export a new one)"
-        )
-    rows = []
-    for cells in sheet.iter_rows(min_row=2):
-        if all(_blank(c.value) for c in cells):
-            continue
-        picked = {h: None for h in optional} | {
-            h: cells[i] if i < len(cells) else None for h, i in columns.items() if h in headers
-        }
-        rows.append(
-            SheetRow(
-                sheet=name,
-                row=cells[0].row,
-                cells={h: (c.value if c is not None else None) for h, c in picked.items()},
-                formats={h: (c.number_format if c is not None else "General") for h, c in picked.items()},
-            )
-        )
-    return rows
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-# --- cell values ------------------------------------------------------------------------------------
-
-
-def read_id(value: Any, header: str) -> tuple[int | None, str | None]:
-    """An id cell as an int, or the problem with it."""
-    if _blank(value):
-        return None, f"no {header}: rows cannot be added by hand (use the rows the template has)"
-    if isinstance(value, bool):
-        return None, f"{header} {value} is not an id"
-    if isinstance(value, int):
-        return value, None
-    if isinstance(value, float) and value.is_integer():
-        return int(value), None
-    text = _text(value)
-    if text.isdigit():
-        return int(text), None
-    return None, f"{header} {_show(value)!r} is not an id"
-
-
-_JAPANESE_DATE = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$")
-
-
-def read_date(value: Any, header: str) -> tuple[date | None, str | None]:
-    """A date cell (a real date, or text like 2025-03-31, 2025/3/31, 2025年3月31日), or the problem."""
-    if _blank(value):
-        return None, None
-    if isinstance(value, datetime):
-        return value.date(), None
-    if isinstance(value, date):
-        return value, None
-    if isinstance(value, str):
-        match = _JAPANESE_DATE.match(_text(value))
-        if match:
-            try:
-                return date(*(int(part) for part in match.groups())), None
-            except ValueError:
-                pass
-    return None, f"{header} {_show(value)!r} is not a date (e.g. 2025-03-31)"
-
-
-def _is_percent_format(number_format: str) -> bool:
-    """Whether a cell's format is Excel's percent (18% typed into a cell is stored as 0.18)."""
-    unquoted = re.sub(r'"[^"]*"|\\.', "", number_format or "")
-    return "%" in unquoted
-
-
-def read_actual(value: Any, number_format: str, target: KpiTarget) -> tuple[Decimal | None, str | None]:
-    """An 実績 cell as the KPI's value, checked like a figure sent in LINE (kpi_parsing), or the problem."""
-    if isinstance(value, bool | datetime | date):
-        return None, f"{tpl.ACTUAL} {_show(value)!r} is not a number"
-    if isinstance(value, int | float | Decimal):
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            return None, f"{tpl.ACTUAL} {_show(value)!r} is not a number"
-        if _is_percent_format(number_format):
-            amount *= 100
-        text = format(amount.normalize(), "f")
-    else:
-        text = str(value).strip()
-    kpi = OpenKpi(
-        key=target.series_id, series_id=target.series_id, name=target.name, unit=target.unit, kind=target.kind
-    )
-    outcome = parse_reply(text, [kpi])
-    if outcome.is_report and len(outcome.reports) == 1:
-        return outcome.reports[0].value, None
-    question = outcome.questions[0] if outcome.questions else None
-    reason = question.reason if question else NO_FIGURE
-    figure = question.figure if question else None
-    shown = text if len(text) <= 40 else text[:39] + "…"
-    unit = target.unit
-    if reason == IMPOSSIBLE_VALUE and figure is not None:
-        if figure.negative or figure.value < 0:
-            return None, f"{tpl.ACTUAL} {shown} is negative"
-        if unit == "%" and figure.value > 100:
-            return None, f"{tpl.ACTUAL} {shown} is over 100% for a rate ({target.name})"
-        return None, f"{tpl.ACTUAL} {shown} is not a whole number of {unit} ({target.name})"
-    messages = {
-        MALFORMED_NUMBER: f"{tpl.ACTUAL} {shown!r} is not a well-formed number",
-        UNIT_MISMATCH: f"{tpl.ACTUAL} {shown!r} is not in {unit}, the unit of {target.name}",
-        NO_FIGURE: f"{tpl.ACTUAL} {shown!r} is not a number",
-        SEVERAL_FIGURES: f"{tpl.ACTUAL} {shown!r} holds several figures; write one",
-        UNCLEAR_VALUE: f"{tpl.ACTUAL} {shown!r} is a bound or a change, not the figure itself",
-    }
-    return None, messages.get(reason, f"{tpl.ACTUAL} {shown!r} cannot be read as a figure of {target.name}")
-
-
-def read_status(value: Any) -> tuple[str | None, str | None]:
-    """A 状況 cell as one of the five statuses, or the problem."""
-    if _blank(value):
-        return None, None
-    text = _text(value)
-    if text in tpl.STATUS_CHOICES:
-        return text, None
-    return None, f"{tpl.STATUS} {_show(value)!r} is not one of {'/'.join(tpl.STATUS_CHOICES)}"
 
 
 def _moment(day: date | None, now: datetime) -> datetime:
@@ -365,7 +171,7 @@ def _check_actions(
 def _row_section(session: Session, row: SheetRow) -> tuple[Section | None, str | None]:
     """The section whose row this is (None for a template made before section rows) or why not."""
     raw = row.cells.get(tpl.SECTION_ID)
-    if _blank(raw):
+    if is_blank(raw):
         return None, None
     section_id, problem = read_id(raw, tpl.SECTION_ID)
     if problem:
@@ -394,9 +200,9 @@ def _action_identity(item: ActionItem, row: SheetRow, current: int) -> list[str]
     problems = []
     if _decimal(row.cells[tpl.YEAR]) != item.fiscal_year:
         problems.append(
-            f"{tpl.YEAR} {_show(row.cells[tpl.YEAR])} does not match the item's FY{item.fiscal_year}"
+            f"{tpl.YEAR} {show_cell(row.cells[tpl.YEAR])} does not match the item's FY{item.fiscal_year}"
         )
-    if _text(row.cells[tpl.ACTION_TEXT]) != _text(item.text):
+    if cell_text(row.cells[tpl.ACTION_TEXT]) != cell_text(item.text):
         problems.append(
             f"{tpl.ACTION_TEXT} does not match the plan (the plan says 「{item.text}」); export a new template"
         )
@@ -410,7 +216,7 @@ def _check_actuals(
 ) -> None:
     seen: dict[tuple[int, int], int] = {}
     for row in rows:
-        if _blank(row.cells[tpl.ACTUAL]):
+        if is_blank(row.cells[tpl.ACTUAL]):
             if (counts := result.year(row.cells[tpl.YEAR])) is not None:
                 counts.actuals_empty += 1
             continue
@@ -471,7 +277,7 @@ def _check_actuals(
             )
         else:
             result.actuals.append(
-                NewActual(target, section, value, at, row.where(), _show(row.cells[tpl.ACTUAL]))
+                NewActual(target, section, value, at, row.where(), show_cell(row.cells[tpl.ACTUAL]))
             )
             counts.actuals += 1
 
@@ -488,10 +294,10 @@ def _kpi_identity(
     problems = []
     if _decimal(row.cells[tpl.YEAR]) != target.fiscal_year:
         problems.append(
-            f"{tpl.YEAR} {_show(row.cells[tpl.YEAR])} does not match the KPI target's FY{target.fiscal_year}"
+            f"{tpl.YEAR} {show_cell(row.cells[tpl.YEAR])} does not match the KPI target's FY{target.fiscal_year}"
         )
     if (
-        _text(row.cells[tpl.KPI_NAME]) != _text(target.name)
+        cell_text(row.cells[tpl.KPI_NAME]) != cell_text(target.name)
         or _decimal(row.cells[tpl.TARGET]) != target.target
     ):
         problems.append(
@@ -505,8 +311,10 @@ def _kpi_identity(
     ).first()
     if reports is None:
         problems.append(f"{section.name} does not report this KPI (initiative {target.initiative_id})")
-    elif _text(row.cells[tpl.SECTIONS]) != _text(section.name):
-        problems.append(f"{tpl.SECTIONS} {_show(row.cells[tpl.SECTIONS])!r} does not match {section.name}")
+    elif cell_text(row.cells[tpl.SECTIONS]) != cell_text(section.name):
+        problems.append(
+            f"{tpl.SECTIONS} {show_cell(row.cells[tpl.SECTIONS])!r} does not match {section.name}"
+        )
     if target.fiscal_year >= current:
         problems.append(
             f"FY{target.fiscal_year} has not ended; its figures are reported in LINE, not imported"
@@ -515,7 +323,7 @@ def _kpi_identity(
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if _blank(value) or isinstance(value, bool):
+    if is_blank(value) or isinstance(value, bool):
         return None
     try:
         return Decimal(str(value).strip())

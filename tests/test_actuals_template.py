@@ -564,7 +564,7 @@ def test_wrong_files_and_options_are_one_line_errors(dxbot, plan, db, tmp_path):
     ],
 )
 def test_actual_cells_are_read_like_figures_sent_in_line(cell, number_format, unit, kind, value, problem):
-    from models.actuals_import import read_actual
+    from models.actuals_cells import read_actual
 
     kpi = KpiTarget(
         series_id="x-1/a",

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import CliError, Runtime, fiscal_year_option, pass_runtime
-from models import actuals_template
+from models import actuals_template, actuals_workbook
 from models import export as exports
 from models.fiscal_year import fiscal_year_of
 from models.plan_queries import plan_years
@@ -133,7 +133,7 @@ def _write_template(runtime: Runtime, output: str | None, force: bool) -> None:
     path = _xlsx_path(output, actuals_template.TEMPLATE_NAME)
     _refuse_overwrite([path], force)
     try:
-        actuals_template.write_template(path, content)
+        actuals_workbook.write_template(path, content)
     except OSError as exc:
         raise CliError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from exc
     known = sum(1 for a in content.actions if a.status) + sum(1 for k in content.kpis if k.actual is not None)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import CliError, Runtime, pass_runtime
-from models import actuals_import
+from models import actuals_cells, actuals_import
 from models.fiscal_year import format_fiscal_year
 
 
@@ -23,8 +23,8 @@ def import_actuals(runtime: Runtime, path: Path, dry_run: bool) -> None:
     again changes nothing.
     """
     try:
-        sheets = actuals_import.read_workbook(path)
-    except actuals_import.TemplateError as exc:
+        sheets = actuals_cells.read_workbook(path)
+    except actuals_cells.TemplateError as exc:
         raise CliError(str(exc)) from exc
     now = runtime.clock.now()
     with runtime.write(dry_run=dry_run) as session:
