@@ -1,12 +1,10 @@
-"""Intent → LINE messages: one builder per message kind, found through a table (no elif chains)."""
+"""Intent → the bot's messages (messages/model.py): one builder per message kind, found through a table."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from linebot.v3.messaging import Message
-
-from messages import intents
+from messages import intents, model
 from messages.builders.actions import build_action_list, build_action_updated, build_kickoff
 from messages.builders.admin import build_admin_page
 from messages.builders.confirmation import build_confirmation, build_voided
@@ -16,8 +14,9 @@ from messages.builders.kpi_request import build_kpi_request, build_nudge
 from messages.builders.question import build_number_prompt, build_question
 from messages.builders.text import build_admin_result, build_help, build_notice, build_status
 from messages.i18n import normalise_locale
+from messages.line_render import render_message
 
-Builder = Callable[..., list[Message]]
+Builder = Callable[..., list[model.Message]]
 
 BUILDERS: dict[type, Builder] = {
     intents.Kickoff: build_kickoff,
@@ -39,9 +38,22 @@ BUILDERS: dict[type, Builder] = {
 }
 
 
-def build(intent: object, locale: str | None = None, *, plain: bool = False) -> list[Message]:
-    """Turn one intent into LINE message objects in the reader's language (plain text for group chats)."""
+MODEL_TYPES = (model.Text, model.Carousel)
+
+
+def build_model(intent: object, locale: str | None = None, *, plain: bool = False) -> list[model.Message]:
+    """Turn one intent into the bot's messages in the reader's language (plain text for group chats)."""
     builder = BUILDERS.get(type(intent))
     if builder is None:
         raise TypeError(f"no message builder for {type(intent).__name__}")
     return builder(intent, normalise_locale(locale), plain=plain)
+
+
+def build(intent: object, locale: str | None = None, *, plain: bool = False) -> list:
+    """The intent as line-bot-sdk message objects, for the callers that still send those."""
+    from linebot.v3.messaging import Message  # imported late: costly, and only the LINE path needs it
+
+    return [
+        Message.from_dict(render_message(m)) if isinstance(m, MODEL_TYPES) else m
+        for m in build_model(intent, locale, plain=plain)
+    ]

@@ -21,3 +21,12 @@ def test_golden_covers_every_sample():
 def test_line_json_is_unchanged(key):
     # Compared as serialised text, so a changed key order would show too.
     assert json.dumps(OUTPUT[key], ensure_ascii=False) == json.dumps(GOLDEN[key], ensure_ascii=False)
+
+
+def test_renderer_gives_the_same_json_without_line_bot_sdk():
+    # The renderer's dicts are what LINE gets (the SDK only orders their keys when the LINE sender sends them).
+    from messages.builders import build_model
+    from messages.line_render import render
+
+    rendered = current_output(lambda intent, locale, plain: render(build_model(intent, locale, plain=plain)))
+    assert rendered == GOLDEN
