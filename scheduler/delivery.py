@@ -21,13 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import urllib3
-from linebot.v3.messaging import ApiException, Message, MessagingApi
 from sqlalchemy import or_, update
 from sqlmodel import select
 
 from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
-from messages.line_sender import DeliveryError, LineSender
+from messages.line_sender import QUOTA_ERRORS, DeliveryError, LineSender, as_sender, quota_left
 from messages.senders import MessageLimitError
 from messages.validator import LineValidationError
 from models.clock import Clock
@@ -92,7 +90,7 @@ class SenderTransport:
 
     def send(self, row: OutboxMessage) -> bool:
         """Send ROW; True when sent now, False when LINE had already accepted its retry key (409)."""
-        messages = [Message.from_dict(m) for m in row.messages]
+        messages = list(row.messages)  # LINE JSON: the sender takes it as it is
         try:
             if request_kind(row.recipients) == "push":
                 result = self.sender.push(row.recipients[0], messages, retry_key=row.retry_key)
@@ -109,18 +107,7 @@ class SenderTransport:
 
 def make_transport(sender_api) -> SenderTransport:
     """A transport over a Sender; a bare MessagingApi is wrapped in a LineSender with REQUEST_TIMEOUT."""
-    if isinstance(sender_api, MessagingApi):
-        return SenderTransport(LineSender(sender_api, timeout=REQUEST_TIMEOUT))
-    return SenderTransport(sender_api)
-
-
-def quota_left(api: MessagingApi) -> int | None:
-    """Messages the channel may still send this month; None when its quota is unlimited."""
-    quota = api.get_message_quota(_request_timeout=REQUEST_TIMEOUT)
-    if getattr(quota, "type", None) != "limited" or quota.value is None:
-        return None
-    used = api.get_message_quota_consumption(_request_timeout=REQUEST_TIMEOUT).total_usage or 0
-    return max(int(quota.value) - int(used), 0)
+    return SenderTransport(as_sender(sender_api, REQUEST_TIMEOUT))
 
 
 @dataclass
@@ -268,8 +255,8 @@ def _check_quota(factory: SessionFactory, transport, needed: int, now: datetime)
     if transport.api is None:
         return None
     try:
-        left = quota_left(transport.api)
-    except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
+        left = quota_left(transport.api, REQUEST_TIMEOUT)
+    except QUOTA_ERRORS as exc:
         log.warning("could not read LINE's message quota", extra={"error": type(exc).__name__})
         return None
     if left is None or left >= needed:

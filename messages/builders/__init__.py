@@ -14,7 +14,6 @@ from messages.builders.kpi_request import build_kpi_request, build_nudge
 from messages.builders.question import build_number_prompt, build_question
 from messages.builders.text import build_admin_result, build_help, build_notice, build_status
 from messages.i18n import normalise_locale
-from messages.line_render import render_message
 
 Builder = Callable[..., list[model.Message]]
 
@@ -38,22 +37,12 @@ BUILDERS: dict[type, Builder] = {
 }
 
 
-MODEL_TYPES = (model.Text, model.Carousel)
+def build(intent: object, locale: str | None = None, *, plain: bool = False) -> list[model.Message]:
+    """Turn one intent into the bot's messages in the reader's language (plain text for group chats).
 
-
-def build_model(intent: object, locale: str | None = None, *, plain: bool = False) -> list[model.Message]:
-    """Turn one intent into the bot's messages in the reader's language (plain text for group chats)."""
+    messages/line_render.py makes LINE's JSON of them; the senders and the outbox take either.
+    """
     builder = BUILDERS.get(type(intent))
     if builder is None:
         raise TypeError(f"no message builder for {type(intent).__name__}")
     return builder(intent, normalise_locale(locale), plain=plain)
-
-
-def build(intent: object, locale: str | None = None, *, plain: bool = False) -> list:
-    """The intent as line-bot-sdk message objects, for the callers that still send those."""
-    from linebot.v3.messaging import Message  # imported late: costly, and only the LINE path needs it
-
-    return [
-        Message.from_dict(render_message(m)) if isinstance(m, MODEL_TYPES) else m
-        for m in build_model(intent, locale, plain=plain)
-    ]

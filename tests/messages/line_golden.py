@@ -82,8 +82,23 @@ def all_samples() -> dict[str, object]:
 
 
 def line_json(messages) -> list[dict]:
-    """Messages as LINE receives them (line-bot-sdk objects or the renderer's dicts)."""
+    """Messages as LINE receives them: line-bot-sdk's to_dict() (how the fixture was first made) or dicts."""
     return [m if isinstance(m, dict) else m.to_dict() for m in messages]
+
+
+def build_line(intent, locale, plain=False) -> list[dict]:
+    """The builders' messages through the LINE renderer."""
+    from messages.builders import build
+    from messages.line_render import render
+
+    return render(build(intent, locale, plain=plain))
+
+
+def build_sdk(intent, locale, plain=False) -> list:
+    """The builders' messages as the LINE sender sends them: line-bot-sdk objects made from the renderer's JSON."""
+    from messages.line_sender import sdk_messages
+
+    return sdk_messages(build_line(intent, locale, plain=plain))
 
 
 def current_output(build) -> dict[str, list[dict]]:
@@ -99,9 +114,7 @@ def current_output(build) -> dict[str, list[dict]]:
 
 
 def main() -> None:
-    from messages.builders import build
-
-    output = current_output(build)
+    output = current_output(build_sdk)
     lines = [
         f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in output.items()
     ]
