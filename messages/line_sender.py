@@ -23,6 +23,7 @@ from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from messages.line_render import line_json
 from messages.senders import (
     ConsoleSender,
+    DeliveryError,
     MessageLimitError,
     OutMessage,
     Sender,
@@ -37,21 +38,9 @@ from models.privacy import pseudonym
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DeliveryError", "LineSender", "as_sender", "make_sender", "quota_left", "sdk_messages"]
+
 RETRY_KEY_ACCEPTED = 409  # LINE: a request with this X-Line-Retry-Key was already accepted
-
-
-class DeliveryError(RuntimeError):
-    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message.
-
-    LineSender returns a failed SendResult instead; a sender of another kind that raises this is read
-    the same way by the webhook and the outbox delivery.
-    """
-
-    def __init__(self, kind: str, status: int | None, message: str, details: Sequence[str] = ()):
-        self.kind, self.status, self.message, self.details = kind, status, message, tuple(details)
-        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
-        extra = f" ({'; '.join(self.details)})" if self.details else ""
-        super().__init__(f"{kind} failed: {where}: {message}{extra}")
 
 
 # A LINE id in a log line: the tag bot.webhook's lines (bot/line/) carry too, never a piece of the id.

@@ -28,6 +28,20 @@ _RETRY_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-
 OutMessage = Message | dict
 
 
+class DeliveryError(RuntimeError):
+    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message.
+
+    LineSender returns a failed SendResult instead; a sender of another kind that raises this is read
+    the same way by the webhook and the outbox delivery.
+    """
+
+    def __init__(self, kind: str, status: int | None, message: str, details: Sequence[str] = ()):
+        self.kind, self.status, self.message, self.details = kind, status, message, tuple(details)
+        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
+        extra = f" ({'; '.join(self.details)})" if self.details else ""
+        super().__init__(f"{kind} failed: {where}: {message}{extra}")
+
+
 class MessageLimitError(ValueError):
     """A request LINE would refuse (400), caught before it leaves the bot."""
 

@@ -12,8 +12,7 @@ from typing import Any
 from bot.conversation.incoming import Incoming
 from bot.line.events import is_redelivery
 from messages.line_limits import MAX_MESSAGES, REPLY_TOKEN_TTL
-from messages.line_sender import DeliveryError
-from messages.senders import Sender, SendResult, failed
+from messages.senders import DeliveryError, Sender, SendResult, failed
 from models.clock import Clock
 from models.db import SessionFactory
 from models.tables import OutboxMessage
