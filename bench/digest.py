@@ -49,24 +49,26 @@ def digest_data(session: Session):
 def section_digest(session: Session):
     from messages.builders import build
     from messages.intents import Digest
+    from messages.line_render import render
     from models.status import reporting_sections
     from scheduler.jobs import digest_sections
 
     section = reporting_sections(session)[0]
     pages = digest_sections(session, [section], NOW)
     intent = Digest(title_scope=section.name, fiscal_year=2026, as_of=NOW.date(), sections=tuple(pages))
-    return build(intent, "ja")
+    return render(build(intent, "ja"))  # LINE JSON, as the outbox stores it
 
 
 def city_wide_digest(session: Session):
     from messages.builders import build
     from messages.intents import Digest
+    from messages.line_render import render
     from models.rounds import sections_asked_in
     from scheduler.jobs import CITY_WIDE, digest_sections
 
     pages = digest_sections(session, list(sections_asked_in(session, 2026)), NOW)
     intent = Digest(title_scope=CITY_WIDE["ja"], fiscal_year=2026, as_of=NOW.date(), sections=tuple(pages))
-    return build(intent, "ja")
+    return render(build(intent, "ja"))  # LINE JSON, as the outbox stores it
 
 
 MEASUREMENTS: dict[str, Measurement] = {

@@ -20,7 +20,17 @@ from linebot.v3.messaging import (
 )
 
 from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
-from messages.senders import ConsoleSender, MessageLimitError, Sender, SendResult, check_request, failed
+from messages.line_render import line_json
+from messages.senders import (
+    ConsoleSender,
+    DeliveryError,
+    MessageLimitError,
+    OutMessage,
+    Sender,
+    SendResult,
+    check_request,
+    failed,
+)
 from messages.transcript import transcript_recorder
 from models.clock import Clock, SystemClock
 from models.db import SessionFactory
@@ -28,21 +38,9 @@ from models.privacy import pseudonym
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DeliveryError", "LineSender", "as_sender", "make_sender", "quota_left", "sdk_messages"]
+
 RETRY_KEY_ACCEPTED = 409  # LINE: a request with this X-Line-Retry-Key was already accepted
-
-
-class DeliveryError(RuntimeError):
-    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message.
-
-    LineSender returns a failed SendResult instead; a sender of another kind that raises this is read
-    the same way by the webhook and the outbox delivery.
-    """
-
-    def __init__(self, kind: str, status: int | None, message: str, details: Sequence[str] = ()):
-        self.kind, self.status, self.message, self.details = kind, status, message, tuple(details)
-        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
-        extra = f" ({'; '.join(self.details)})" if self.details else ""
-        super().__init__(f"{kind} failed: {where}: {message}{extra}")
 
 
 # A LINE id in a log line: the tag bot.webhook's lines (bot/line/) carry too, never a piece of the id.
@@ -91,6 +89,18 @@ class WirePushMessageRequest(_SerialisedInOnePass, PushMessageRequest):
 
 class WireMulticastRequest(_SerialisedInOnePass, MulticastRequest):
     """MulticastRequest, serialised in one pass."""
+
+
+def sdk_messages(messages: Sequence[OutMessage | Message]) -> list[Message]:
+    """line-bot-sdk's objects for the bot's messages or their LINE JSON: made here, where the SDK sends them."""
+    return [m if isinstance(m, Message) else Message.from_dict(line_json(m)) for m in messages]
+
+
+def _checkable(messages: Sequence[OutMessage | Message]) -> Sequence[OutMessage]:
+    """What check_request reads: LINE JSON for SDK objects (tests and tools still hand those in)."""
+    if isinstance(messages, Sequence) and not isinstance(messages, str | bytes | dict):
+        return [m.dict(by_alias=True, exclude_none=True) if isinstance(m, Message) else m for m in messages]
+    return messages
 
 
 class TimedApiClient(ApiClient):
@@ -162,12 +172,15 @@ class LineSender:
             return None
         return getattr(profile, "display_name", None)
 
-    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> SendResult:
+    def reply(
+        self, reply_token: str, messages: Sequence[OutMessage | Message], *, to: str | None = None
+    ) -> SendResult:
         """Answer an event with its reply token (never with X-Line-Retry-Key: LINE answers 400 to that)."""
         if not reply_token:
             raise MessageLimitError("reply token is empty")
-        check_request("reply", to, messages, reply_token=reply_token)
-        request = WireReplyMessageRequest(reply_token=reply_token, messages=list(messages))
+        check_request("reply", to, _checkable(messages), reply_token=reply_token)
+        messages = sdk_messages(messages)
+        request = WireReplyMessageRequest(reply_token=reply_token, messages=messages)
         return self._call(
             "reply",
             lambda: self.api.reply_message_with_http_info(request, _request_timeout=self.timeout),
@@ -175,11 +188,14 @@ class LineSender:
             messages,
         )
 
-    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> SendResult:
+    def push(
+        self, to: str, messages: Sequence[OutMessage | Message], *, retry_key: str | None = None
+    ) -> SendResult:
         """Send to one user, group or room; the retry key lets a repeated push arrive only once."""
         retry_key = retry_key or str(uuid.uuid4())
-        check_request("push", to, messages, retry_key=retry_key)
-        request = WirePushMessageRequest(to=to, messages=list(messages))
+        check_request("push", to, _checkable(messages), retry_key=retry_key)
+        messages = sdk_messages(messages)
+        request = WirePushMessageRequest(to=to, messages=messages)
         return self._call(
             "push",
             lambda: self.api.push_message_with_http_info(
@@ -191,12 +207,13 @@ class LineSender:
         )
 
     def multicast(
-        self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
+        self, to: Sequence[str], messages: Sequence[OutMessage | Message], *, retry_key: str | None = None
     ) -> SendResult:
         """Send the same messages to up to 500 users in one request."""
         retry_key = retry_key or str(uuid.uuid4())
-        check_request("multicast", to, messages, retry_key=retry_key)
-        request = WireMulticastRequest(to=list(to), messages=list(messages))
+        check_request("multicast", to, _checkable(messages), retry_key=retry_key)
+        messages = sdk_messages(messages)
+        request = WireMulticastRequest(to=list(to), messages=messages)
         return self._call(
             "multicast",
             lambda: self.api.multicast_with_http_info(
@@ -246,6 +263,28 @@ class LineSender:
             extra={**fields, "status": status, "line_request_id": headers.get("x-line-request-id")},
         )
         return SendResult("accepted", status)
+
+
+# What a quota look-up may raise: LINE refusing, no connection, timeouts.
+QUOTA_ERRORS = (ApiException, OSError, urllib3.exceptions.HTTPError)
+
+
+def as_sender(sender_or_api, timeout: tuple[float, float]):
+    """A Sender as it is; a bare MessagingApi wrapped in a LineSender with TIMEOUT."""
+    if isinstance(sender_or_api, MessagingApi):
+        return LineSender(sender_or_api, timeout=timeout)
+    return sender_or_api
+
+
+def quota_left(api: MessagingApi, timeout: tuple[float, float] | None = None) -> int | None:
+    """Messages the channel may still send this month; None when its quota is unlimited."""
+    if timeout is None:
+        timeout = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+    quota = api.get_message_quota(_request_timeout=timeout)
+    if getattr(quota, "type", None) != "limited" or quota.value is None:
+        return None
+    used = api.get_message_quota_consumption(_request_timeout=timeout).total_usage or 0
+    return max(int(quota.value) - int(used), 0)
 
 
 def make_sender(config, session_factory: SessionFactory, clock: Clock) -> Sender:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, TextIO
 
-from linebot.v3.messaging import Message
-
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS, MAX_TEXT_UTF16, utf16_length
+from messages.line_render import is_message, line_json
+from messages.model import Carousel, Message, Text
 from messages.validator import check_request_body
 from models.clock import Clock, SystemClock
 
@@ -22,6 +22,24 @@ Status = Literal["accepted", "accepted-before", "failed"]
 
 TEXT_TYPES = ("text", "textV2")
 _RETRY_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+# What a sender takes: the bot's messages (messages/model.py) or their LINE JSON (as the outbox stores it).
+OutMessage = Message | dict
+
+
+class DeliveryError(RuntimeError):
+    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message.
+
+    LineSender returns a failed SendResult instead; a sender of another kind that raises this is read
+    the same way by the webhook and the outbox delivery.
+    """
+
+    def __init__(self, kind: str, status: int | None, message: str, details: Sequence[str] = ()):
+        self.kind, self.status, self.message, self.details = kind, status, message, tuple(details)
+        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
+        extra = f" ({'; '.join(self.details)})" if self.details else ""
+        super().__init__(f"{kind} failed: {where}: {message}{extra}")
 
 
 class MessageLimitError(ValueError):
@@ -91,13 +109,15 @@ class Sender(Protocol):
     """
 
     def reply(
-        self, reply_token: str, messages: Sequence[Message], *, to: str | None = None
+        self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None
     ) -> SendResult: ...
 
-    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> SendResult: ...
+    def push(
+        self, to: str, messages: Sequence[OutMessage], *, retry_key: str | None = None
+    ) -> SendResult: ...
 
     def multicast(
-        self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
+        self, to: Sequence[str], messages: Sequence[OutMessage], *, retry_key: str | None = None
     ) -> SendResult: ...
 
 
@@ -114,7 +134,7 @@ def _recipients(kind: str, to: str | Sequence[str] | None) -> tuple[str, ...]:
 def check_request(
     kind: str,
     to: str | Sequence[str] | None,
-    messages: Sequence[Message],
+    messages: Sequence[OutMessage],
     *,
     reply_token: str | None = None,
     retry_key: str | None = None,
@@ -125,8 +145,8 @@ def check_request(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown request kind {kind!r}; expected one of: {', '.join(KINDS)}")
-    if isinstance(messages, Message | str | bytes) or not isinstance(messages, Sequence):
-        raise TypeError("messages must be a list of linebot.v3.messaging.Message objects")
+    if isinstance(messages, Text | Carousel | dict | str | bytes) or not isinstance(messages, Sequence):
+        raise TypeError("messages must be a list of messages (the bot's model, or LINE JSON)")
     recipients = _recipients(kind, to)
 
     if kind == "reply":
@@ -157,12 +177,11 @@ def check_request(
     if not 1 <= len(messages) <= MAX_MESSAGES:
         raise MessageLimitError(f"a {kind} takes 1 to {MAX_MESSAGES} messages, got {len(messages)}")
     for number, message in enumerate(messages, start=1):
-        if not isinstance(message, Message):
-            raise TypeError(
-                f"message {number} is a {type(message).__name__}, not a linebot.v3.messaging.Message"
-            )
-        if message.type in TEXT_TYPES:
-            text = getattr(message, "text", "") or ""
+        if not is_message(message):
+            raise TypeError(f"message {number} is a {type(message).__name__}, not a message of the bot's")
+        data = line_json(message)
+        if data.get("type") in TEXT_TYPES:
+            text = data.get("text") or ""
             if not text:
                 raise MessageLimitError(f"message {number}: text is empty")
             units = utf16_length(text)
@@ -174,7 +193,7 @@ def check_request(
 
 def build_request(
     kind: Kind,
-    messages: Sequence[Message],
+    messages: Sequence[OutMessage],
     *,
     clock: Clock,
     to: str | Sequence[str] | None = None,
@@ -189,7 +208,7 @@ def build_request(
         kind=kind,
         to=_recipients(kind, to),
         reply_token=reply_token,
-        messages=tuple(m.to_dict() for m in messages),
+        messages=tuple(line_json(m) for m in messages),
         retry_key=retry_key,
         at=clock.now(),
     )
@@ -253,14 +272,14 @@ class _CheckingSender:
     def __init__(self, clock: Clock | None = None):
         self.clock: Clock = clock or SystemClock()
 
-    def reply(self, reply_token: str, messages: Sequence[Message], *, to: str | None = None) -> SendResult:
+    def reply(self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None) -> SendResult:
         return self._send(build_request("reply", messages, clock=self.clock, to=to, reply_token=reply_token))
 
-    def push(self, to: str, messages: Sequence[Message], *, retry_key: str | None = None) -> SendResult:
+    def push(self, to: str, messages: Sequence[OutMessage], *, retry_key: str | None = None) -> SendResult:
         return self._send(build_request("push", messages, clock=self.clock, to=to, retry_key=retry_key))
 
     def multicast(
-        self, to: Sequence[str], messages: Sequence[Message], *, retry_key: str | None = None
+        self, to: Sequence[str], messages: Sequence[OutMessage], *, retry_key: str | None = None
     ) -> SendResult:
         return self._send(build_request("multicast", messages, clock=self.clock, to=to, retry_key=retry_key))
 

@@ -17,18 +17,16 @@ admins are told; any other 4xx → failed with LINE's message, never retried.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import urllib3
-from linebot.v3.messaging import ApiException, Message, MessagingApi
 from sqlalchemy import or_, update
 from sqlmodel import select
 
 from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
-from messages.line_sender import DeliveryError, LineSender
-from messages.senders import MessageLimitError
+from messages.senders import DeliveryError, MessageLimitError
 from messages.validator import LineValidationError
 from models.clock import Clock
 from models.db import SessionFactory, transaction
@@ -88,11 +86,11 @@ class SenderTransport:
 
     def __init__(self, sender):
         self.sender = sender
-        self.api = sender.api if isinstance(sender, LineSender) else None  # for the quota check
+        self.api = _line_api(sender)  # for the quota check
 
     def send(self, row: OutboxMessage) -> bool:
         """Send ROW; True when sent now, False when LINE had already accepted its retry key (409)."""
-        messages = [Message.from_dict(m) for m in row.messages]
+        messages = list(row.messages)  # LINE JSON: the sender takes it as it is
         try:
             if request_kind(row.recipients) == "push":
                 result = self.sender.push(row.recipients[0], messages, retry_key=row.retry_key)
@@ -107,20 +105,30 @@ class SenderTransport:
         return result.status != "accepted-before"
 
 
+def _line_api(sender):
+    """The MessagingApi behind a LineSender, None for any other sender.
+
+    messages.line_sender is looked up, not imported (line-bot-sdk takes 1–2 s of CPU to import, and
+    `dxbot say` hands its answers over here): a LineSender exists only once that module is loaded.
+    """
+    line_sender = sys.modules.get("messages.line_sender")
+    if line_sender is not None and isinstance(sender, line_sender.LineSender):
+        return sender.api
+    return None
+
+
 def make_transport(sender_api) -> SenderTransport:
     """A transport over a Sender; a bare MessagingApi is wrapped in a LineSender with REQUEST_TIMEOUT."""
-    if isinstance(sender_api, MessagingApi):
-        return SenderTransport(LineSender(sender_api, timeout=REQUEST_TIMEOUT))
-    return SenderTransport(sender_api)
+    from messages.line_sender import as_sender  # imported late: line-bot-sdk is slow to import
+
+    return SenderTransport(as_sender(sender_api, REQUEST_TIMEOUT))
 
 
-def quota_left(api: MessagingApi) -> int | None:
+def quota_left(api) -> int | None:
     """Messages the channel may still send this month; None when its quota is unlimited."""
-    quota = api.get_message_quota(_request_timeout=REQUEST_TIMEOUT)
-    if getattr(quota, "type", None) != "limited" or quota.value is None:
-        return None
-    used = api.get_message_quota_consumption(_request_timeout=REQUEST_TIMEOUT).total_usage or 0
-    return max(int(quota.value) - int(used), 0)
+    from messages.line_sender import quota_left as line_quota_left
+
+    return line_quota_left(api, REQUEST_TIMEOUT)
 
 
 @dataclass
@@ -267,9 +275,11 @@ def _check_quota(factory: SessionFactory, transport, needed: int, now: datetime)
     """Before a large fan-out, warn (log and admins' notice) when this month's quota will not cover it."""
     if transport.api is None:
         return None
+    from messages.line_sender import QUOTA_ERRORS  # loaded already: transport.api is a LineSender's
+
     try:
         left = quota_left(transport.api)
-    except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
+    except QUOTA_ERRORS as exc:
         log.warning("could not read LINE's message quota", extra={"error": type(exc).__name__})
         return None
     if left is None or left >= needed:

@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from linebot.v3.messaging import Message, TextMessage
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS
+from messages.line_render import is_message, line_json
+from messages.model import Message, Text
 from messages.validator import LineValidationError, check_request_body
 from models.tables import Member, OutboxMessage, Section, SectionPause
 from scheduler.calendar import TOKYO, next_send_time
@@ -39,11 +40,8 @@ class OutboxError(ValueError):
 
 def _message_dict(message: Message | dict, number: int) -> dict:
     """LINE's JSON of one message (camelCase), as it will be stored and sent."""
-    if isinstance(message, Message):
-        # One pydantic pass: what the SDK's to_dict() adds up to, without re-serialising every level.
-        return message.dict(by_alias=True, exclude_none=True)
-    if isinstance(message, dict):
-        return dict(message)
+    if is_message(message):
+        return line_json(message)
     raise OutboxError(f"message {number} is a {type(message).__name__}, not a LINE message or its JSON")
 
 
@@ -346,7 +344,7 @@ def notify_admins(session: Session, *, topic: str, text: str, now: datetime, job
         kind="notice",
         dedup_key=f"notice:{topic}:{day}",
         recipients=admins,
-        messages=[TextMessage(text=text[:4900])],
+        messages=[Text(text[:4900])],
         not_before=now,
         now=now,
     )

@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 from bot.app import close_app
 from bot.dashboard.links import issue_link
 from messages import intents
-from messages.builders import build
 from models.members import add_member, get_member
 from models.sections import find_section
 from models.tables import OutboxMessage
 from scheduler import jobs
 from tests.conftest import TOKYO
+from tests.messages.line_golden import build_line as build
 from tests.test_participation import _run, two_rounds
 
 ADMIN = "U" + "9" * 32
@@ -128,7 +128,7 @@ def test_worst_case_digest_keeps_twelve_bubbles_and_a_400_character_alt_text(loc
     )
     messages = build(digest, locale)
     sender.push("U" + "5" * 32, messages)  # validated against LINE's spec and limits
-    data = messages[0].to_dict()
+    data = messages[0]
     assert len(data["contents"]["contents"]) == 12
     assert len(data["altText"]) <= 400
     assert ("回答" if locale == "ja" else "Answered") in data["altText"]

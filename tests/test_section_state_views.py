@@ -12,7 +12,6 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.dashboard.links import issue_link
-from messages.builders import build
 from messages.intents import Digest
 from models import status
 from models.members import add_member, get_member
@@ -21,6 +20,7 @@ from models.sections import find_section
 from models.tables import KpiTarget
 from scheduler.jobs import digest_sections
 from tests.bot.chat import Chat, texts
+from tests.messages.line_golden import build_line as build
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 STAFF = "U" + "a1" * 16  # 財政課
@@ -60,8 +60,8 @@ def line_digest(db, section: str, now: datetime) -> tuple[str, str]:
     with Session(db) as s:
         pages = digest_sections(s, [find_section(s, section)], now)
         intent = Digest(title_scope=section, fiscal_year=2026, as_of=now.date(), sections=tuple(pages))
-        flex = json.dumps([m.to_dict() for m in build(intent, "ja")], ensure_ascii=False)
-        plain = "\n".join(m.to_dict()["text"] for m in build(intent, "ja", plain=True))
+        flex = json.dumps(build(intent, "ja"), ensure_ascii=False)
+        plain = "\n".join(m["text"] for m in build(intent, "ja", plain=True))
     return flex, plain
 
 

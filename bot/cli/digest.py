@@ -10,6 +10,7 @@ from bot.cli.common import CliError, Runtime, echo_json, pass_runtime, section_o
 from messages.builders import build
 from messages.formatting import format_target, format_value
 from messages.intents import Digest
+from messages.line_render import render_message
 from messages.senders import message_text
 from models import participation, status
 from models.fiscal_year import short_fiscal_year
@@ -87,7 +88,7 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
             participation=rates,
         )
         for message in build(intent, "ja", plain=True):
-            click.echo(message_text(message.to_dict()))
+            click.echo(message_text(render_message(message)))
         _echo_list("延期", data["postponed"])
         for state in status.at_risk(status.kpi_states(session, now, sections, data["fiscal_year"])):
             click.echo(f"・要注意 {state.section}: {state.target.name} {_figures(state)}")

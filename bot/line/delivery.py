@@ -9,13 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from linebot.v3.messaging import Message
-
 from bot.conversation.incoming import Incoming
 from bot.line.events import is_redelivery
 from messages.line_limits import MAX_MESSAGES, REPLY_TOKEN_TTL
-from messages.line_sender import DeliveryError
-from messages.senders import Sender, SendResult, failed
+from messages.senders import DeliveryError, Sender, SendResult, failed
 from models.clock import Clock
 from models.db import SessionFactory
 from models.tables import OutboxMessage
@@ -32,7 +29,7 @@ RETRY_KEY_NAMESPACE = uuid.UUID("5b0c3e47-8d7e-4f53-9c61-2a1f0e6d9b84")
 class Answer:
     """What the handling says: its messages, and the outbox rows committed with its writes that carry them."""
 
-    messages: list[Message]
+    messages: list[dict]
     rows: list[OutboxMessage]  # leased to this handling; empty when there is no chat to push to
 
 
@@ -112,7 +109,7 @@ def _attempt(call: Callable[..., SendResult], *args, **kwargs) -> SendResult:
 
 
 def deliver(
-    raw: dict, incoming: Incoming, messages: Sequence[Message], event_id: str, *, sender: Sender, clock: Clock
+    raw: dict, incoming: Incoming, messages: Sequence[dict], event_id: str, *, sender: Sender, clock: Clock
 ) -> str | None:
     """Send MESSAGES straight back, without an outbox row (an error notice, or no chat to push to).
 

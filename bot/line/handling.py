@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from linebot.v3.messaging import Message
-
 from bot import metrics
 from bot.conversation.incoming import Incoming, Response
 from bot.inbox import DATABASE_TROUBLE, InboxUnavailable, StoredEvent, claim, mark
@@ -153,7 +151,7 @@ def handle_event(
         set_aside = record_failure(
             session_factory, stored.row_id, raw, exc, counted=stored.attempt > 0, now=clock.now()
         )
-        messages: list[Message] = []
+        messages: list[dict] = []
         if set_aside and incoming is not None:
             messages = _error_notice(incoming, _locale_of(session_factory, incoming.user_id))
         delivered = deliver_safely(
@@ -223,9 +221,7 @@ def respond_and_mark(
     return response, Answer(messages, rows)
 
 
-def _answer_rows(
-    incoming: Incoming, messages: list[Message], row_id: int, clock: Clock
-) -> list[OutboxMessage]:
+def _answer_rows(incoming: Incoming, messages: list[dict], row_id: int, clock: Clock) -> list[OutboxMessage]:
     """The answer as outbox rows (≤ 5 messages each) leased to this handling; none without a chat to push to."""
     chat_id = incoming.group_id or incoming.user_id
     if not messages or not isinstance(chat_id, str) or not chat_id.strip():
@@ -268,7 +264,7 @@ def _locale_of(session_factory: SessionFactory, user_id: str | None) -> str:
         return "ja"
 
 
-def _error_notice(incoming: Incoming, locale: str) -> list[Message]:
+def _error_notice(incoming: Incoming, locale: str) -> list[dict]:
     """Tell a person in a 1:1 chat that nothing was recorded; stay quiet in groups (never spam them)."""
     if incoming.group_id is not None or incoming.kind not in ("text", "postback"):
         return []

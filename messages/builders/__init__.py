@@ -1,12 +1,10 @@
-"""Intent → LINE messages: one builder per message kind, found through a table (no elif chains)."""
+"""Intent → the bot's messages (messages/model.py): one builder per message kind, found through a table."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from linebot.v3.messaging import Message
-
-from messages import intents
+from messages import intents, model
 from messages.builders.actions import build_action_list, build_action_updated, build_kickoff
 from messages.builders.admin import build_admin_page
 from messages.builders.confirmation import build_confirmation, build_voided
@@ -17,7 +15,7 @@ from messages.builders.question import build_number_prompt, build_question
 from messages.builders.text import build_admin_result, build_help, build_notice, build_status
 from messages.i18n import normalise_locale
 
-Builder = Callable[..., list[Message]]
+Builder = Callable[..., list[model.Message]]
 
 BUILDERS: dict[type, Builder] = {
     intents.Kickoff: build_kickoff,
@@ -39,8 +37,11 @@ BUILDERS: dict[type, Builder] = {
 }
 
 
-def build(intent: object, locale: str | None = None, *, plain: bool = False) -> list[Message]:
-    """Turn one intent into LINE message objects in the reader's language (plain text for group chats)."""
+def build(intent: object, locale: str | None = None, *, plain: bool = False) -> list[model.Message]:
+    """Turn one intent into the bot's messages in the reader's language (plain text for group chats).
+
+    messages/line_render.py makes LINE's JSON of them; the senders and the outbox take either.
+    """
     builder = BUILDERS.get(type(intent))
     if builder is None:
         raise TypeError(f"no message builder for {type(intent).__name__}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from linebot.v3.messaging import Message, TextMessage
+from dataclasses import replace
 
-from messages.builders.common import kpi_target_text, quick_reply, status_label
+from messages.builders.common import kpi_target_text, status_label
 from messages.formatting import fiscal_year_label
 from messages.i18n import Translator
 from messages.intents import ActionList, ActionUpdated, Choice, Kickoff
 from messages.layout import chunk_lines
+from messages.model import Message, Text
 from messages.postback import encode
 
 STATUS_ORDER = ("未着手", "進行中", "遅延", "完了", "延期")
@@ -20,7 +21,7 @@ def build_action_list(intent: ActionList, locale: str, plain: bool = False) -> l
     year = fiscal_year_label(intent.fiscal_year, locale)
     if not intent.items:
         text = _("%(section)s has no action items in %(year)s.", section=intent.section, year=year)
-        return [TextMessage(text=text, quick_reply=_year_choices(intent, _))]
+        return [Text(text, choices=_year_choices(intent, _))]
     lines = [_("Action items of %(section)s, %(year)s", section=intent.section, year=year)]
     current = None
     for item in intent.items:
@@ -37,15 +38,15 @@ def build_action_list(intent: ActionList, locale: str, plain: bool = False) -> l
             n,
         ),
     )
-    messages: list[Message] = [TextMessage(text=c) for c in chunks]
-    messages[-1].quick_reply = _year_choices(intent, _)
+    messages: list[Message] = [Text(c) for c in chunks]
+    messages[-1] = replace(messages[-1], choices=_year_choices(intent, _))
     return messages
 
 
-def _year_choices(intent: ActionList, _: Translator):
+def _year_choices(intent: ActionList, _: Translator) -> tuple[Choice, ...]:
     years = [y for y in intent.years if y != intent.fiscal_year]
-    return quick_reply(
-        [Choice(label=fiscal_year_label(y, _.locale, short=True), data=encode("acts", y)) for y in years]
+    return tuple(
+        Choice(label=fiscal_year_label(y, _.locale, short=True), data=encode("acts", y)) for y in years
     )
 
 
@@ -65,7 +66,7 @@ def build_action_updated(intent: ActionUpdated, locale: str, plain: bool = False
         for s in STATUS_ORDER
         if s != item.status
     ]
-    return [TextMessage(text=text, quick_reply=quick_reply(others))]
+    return [Text(text, choices=tuple(others))]
 
 
 def _status_button(item, status: str) -> str:
@@ -101,4 +102,4 @@ def build_kickoff(intent: Kickoff, locale: str, plain: bool = False) -> list[Mes
             n,
         ),
     )
-    return [TextMessage(text=c) for c in chunks]
+    return [Text(c) for c in chunks]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from linebot.v3.messaging import Message, TextMessage
-
-from messages.builders.common import MAX_QUICK_REPLY, quick_reply
+from messages.builders.common import MAX_QUICK_REPLY
 from messages.i18n import Translator
 from messages.intents import AdminPage
 from messages.layout import chunk_lines
+from messages.model import Message, Text
 
 
 def build_admin_page(intent: AdminPage, locale: str, plain: bool = False) -> list[Message]:
@@ -30,4 +29,4 @@ def build_admin_page(intent: AdminPage, locale: str, plain: bool = False) -> lis
             hint=_("use the dxbot CLI or the dashboard"),
         ),
     )[0]
-    return [TextMessage(text=text, quick_reply=quick_reply(intent.choices[-MAX_QUICK_REPLY:]))]
+    return [Text(text, choices=tuple(intent.choices[-MAX_QUICK_REPLY:]))]

@@ -6,19 +6,14 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from linebot.v3.messaging import QuickReply
-
 from messages.formatting import format_number, format_short_day, format_target, format_value
 from messages.i18n import N_, Translator
-from messages.intents import Choice, KpiLine, RoundLine
+from messages.intents import KpiLine, RoundLine
 from messages.layout import MAX_LABEL, shorten
 from messages.line_limits import MAX_QUICK_REPLY_ITEMS
+from messages.model import AMBER, GREEN, GREY, RED, TRACK, Progress
 
-GREEN = "#06C755"
-AMBER = "#F5A623"
-RED = "#E5484D"
-GREY = "#8C8C8C"
-TRACK = "#E6E6E6"
+__all__ = ["AMBER", "GREEN", "GREY", "RED", "TRACK"]  # the colours live in messages/model.py
 MAX_QUICK_REPLY = MAX_QUICK_REPLY_ITEMS
 
 STATUS_LABELS = {
@@ -62,32 +57,10 @@ def achievement_colour(achievement: Decimal | None) -> str:
     return AMBER if achievement >= 80 else RED
 
 
-def progress_bar(achievement: Decimal | None) -> dict:
-    """A Flex progress bar filled to the achievement rate (capped at 100%)."""
+def progress_bar(achievement: Decimal | None) -> Progress:
+    """A progress bar filled to the achievement rate (capped at 100%)."""
     filled = 0 if achievement is None else max(0, min(100, int(achievement)))
-    bar = {
-        "type": "box",
-        "layout": "vertical",
-        "contents": [],
-        "height": "6px",
-        "backgroundColor": TRACK,
-        "cornerRadius": "3px",
-    }
-    if filled:
-        bar["contents"] = [
-            {
-                "type": "box",
-                "layout": "vertical",
-                "contents": [],
-                "height": "6px",
-                "width": f"{filled}%",
-                "backgroundColor": achievement_colour(achievement),
-                "cornerRadius": "3px",
-            }
-        ]
-    else:
-        bar["contents"] = [{"type": "filler"}]
-    return bar
+    return Progress(filled, achievement_colour(achievement))
 
 
 def kpi_target_text(kpi: KpiLine, _: Translator) -> str:
@@ -170,19 +143,6 @@ def example_report(kpi: KpiLine) -> str:
     """A realistic example message for this KPI: 「オンライン申請率 35%」."""
     value = kpi.last_value if kpi.last_value is not None else kpi.target
     return f"{kpi.name} {format_number(value)}{kpi.unit}"
-
-
-def quick_reply(choices: Sequence[Choice]) -> QuickReply | None:
-    """A quick reply of up to 13 postback choices with readable labels (≤ 20 characters)."""
-    if not choices:
-        return None
-    items = []
-    for choice in list(choices)[:MAX_QUICK_REPLY]:
-        action = {"type": "postback", "label": shorten(choice.label, MAX_LABEL), "data": choice.data}
-        if choice.display_text:
-            action["displayText"] = choice.display_text[:300]
-        items.append({"type": "action", "action": action})
-    return QuickReply.from_dict({"items": items})
 
 
 def kpi_label(kpi: KpiLine, ambiguous_names: bool = False) -> str:

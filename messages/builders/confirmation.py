@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from linebot.v3.messaging import FlexMessage, Message, TextMessage
-
 from messages.builders.common import (
     GREEN,
     GREY,
@@ -11,13 +9,13 @@ from messages.builders.common import (
     achievement_text,
     kpi_target_text,
     progress_bar,
-    quick_reply,
 )
 from messages.formatting import fiscal_year_label, format_moment, format_value
 from messages.i18n import Translator
 from messages.intents import Choice, Confirmation, Voided
 from messages.layout import fit_utf16
 from messages.line_limits import MAX_ALT_TEXT
+from messages.model import Button, Card, Carousel, Line, Message, Text
 from messages.postback import encode
 
 
@@ -46,62 +44,37 @@ def build_confirmation(intent: Confirmation, locale: str, plain: bool = False) -
     undo = Choice(label=_("Undo"), data=encode("void", intent.report_id), display_text=_("Undo"))
     text = confirmation_text(intent, _)
     if plain:
-        return [TextMessage(text=text, quick_reply=quick_reply([undo]))]
-    body = [
-        {"type": "text", "text": _("Recorded"), "weight": "bold", "color": GREEN, "size": "sm"},
-        {"type": "text", "text": kpi.name, "weight": "bold", "wrap": True, "size": "md"},
-        {"type": "text", "text": kpi.initiative_title, "wrap": True, "size": "xs", "color": GREY},
-        {
-            "type": "text",
-            "text": format_value(intent.value, kpi.unit, locale),
-            "size": "3xl",
-            "weight": "bold",
-            "color": achievement_colour(kpi.achievement),
-        },
-        {"type": "text", "text": kpi_target_text(kpi, _), "size": "sm", "color": GREY},
+        return [Text(text, choices=(undo,))]
+    rows = [
+        Line(_("Recorded"), size="sm", bold=True, colour=GREEN),
+        Line(kpi.name, size="md", bold=True, wrap=True),
+        Line(kpi.initiative_title, size="xs", colour=GREY, wrap=True),
+        Line(
+            format_value(intent.value, kpi.unit, locale),
+            size="3xl",
+            bold=True,
+            colour=achievement_colour(kpi.achievement),
+        ),
+        Line(kpi_target_text(kpi, _), size="sm", colour=GREY),
     ]
     if kpi.achievement is not None:
-        body.append(
-            {"type": "text", "text": achievement_text(kpi.achievement, _), "size": "sm", "margin": "md"}
-        )
-        body.append(progress_bar(kpi.achievement))
-    body.append(
-        {
-            "type": "text",
-            "wrap": True,
-            "size": "xxs",
-            "color": GREY,
-            "margin": "md",
-            "text": f"{fiscal_year_label(kpi.fiscal_year, locale)} / {intent.section} / "
+        rows.append(Line(achievement_text(kpi.achievement, _), size="sm", margin="md"))
+        rows.append(progress_bar(kpi.achievement))
+    rows.append(
+        Line(
+            f"{fiscal_year_label(kpi.fiscal_year, locale)} / {intent.section} / "
             f"{format_moment(intent.reported_at, locale)}",
-        }
+            size="xxs",
+            colour=GREY,
+            wrap=True,
+            margin="md",
+        )
     )
-    bubble = {
-        "type": "bubble",
-        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "style": "secondary",
-                    "height": "sm",
-                    "action": {
-                        "type": "postback",
-                        "label": _("Undo"),
-                        "data": undo.data,
-                        "displayText": _("Undo"),
-                    },
-                }
-            ],
-        },
-    }
-    message = FlexMessage.from_dict(
-        {"type": "flex", "altText": fit_utf16(text, MAX_ALT_TEXT), "contents": bubble}
+    card = Card(
+        rows=tuple(rows),
+        buttons=(Button(_("Undo"), data=undo.data, display_text=_("Undo"), style="secondary"),),
     )
-    message.quick_reply = quick_reply([undo])
-    return [message]
+    return [Carousel(cards=(card,), alt_text=fit_utf16(text, MAX_ALT_TEXT), choices=(undo,))]
 
 
 def build_voided(intent: Voided, locale: str, plain: bool = False) -> list[Message]:
@@ -118,4 +91,4 @@ def build_voided(intent: Voided, locale: str, plain: bool = False) -> list[Messa
             name=intent.kpi.name,
             value=format_value(intent.replacement, intent.kpi.unit, locale),
         )
-    return [TextMessage(text=text)]
+    return [Text(text)]

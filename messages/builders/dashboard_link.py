@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from linebot.v3.messaging import Message, TextMessage
-
 from messages.formatting import format_moment
 from messages.i18n import Translator
 from messages.intents import DashboardLink
+from messages.model import Message, Text
 from models.clock import DEFAULT_TIMEZONE
 
 
@@ -24,4 +23,4 @@ def build_dashboard_link(intent: DashboardLink, locale: str, plain: bool = False
             _("Send 「ダッシュボード」 again for a new link."),
         ]
     )
-    return [TextMessage(text=text)]
+    return [Text(text)]

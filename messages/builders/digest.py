@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from linebot.v3.messaging import FlexMessage, Message, TextMessage
-
 from messages.builders.common import (
     GREEN,
     GREY,
@@ -25,6 +23,7 @@ from messages.formatting import fiscal_year_label, format_day, format_value
 from messages.i18n import Translator
 from messages.intents import Digest, DigestSection
 from messages.layout import chunk_lines, fit_utf16, shorten
+from messages.model import Button, Card, Carousel, Fact, Line, Message, Row, Separator, Text
 
 MAX_BUBBLES = 12
 ROWS_PER_BUBBLE = 6
@@ -91,189 +90,83 @@ def _alt_text(intent: Digest, _: Translator) -> str:
     return fit_utf16("\n".join(lines), MAX_DIGEST_ALT_TEXT)
 
 
-def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator) -> dict:
+def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator) -> Card:
     reported, expected, overdue, at_risk = _totals(intent)
-    rows = [
-        {"type": "text", "text": _("Weekly digest"), "weight": "bold", "color": GREEN, "size": "sm"},
-        {"type": "text", "text": intent.title_scope, "weight": "bold", "size": "lg", "wrap": True},
-        {
-            "type": "text",
-            "text": f"{fiscal_year_label(intent.fiscal_year, _.locale)} / {format_day(intent.as_of, _.locale)}",
-            "size": "xs",
-            "color": GREY,
-            "wrap": True,
-        },
-        {"type": "separator", "margin": "md"},
-        _fact(_("Reported"), f"{reported} / {expected}"),
-        _fact(_("Overdue"), str(overdue), RED if overdue else None),
-        _fact(_("At risk"), str(at_risk), RED if at_risk else None),
+    rows: list[Row] = [
+        Line(_("Weekly digest"), size="sm", bold=True, colour=GREEN),
+        Line(intent.title_scope, size="lg", bold=True, wrap=True),
+        Line(
+            f"{fiscal_year_label(intent.fiscal_year, _.locale)} / {format_day(intent.as_of, _.locale)}",
+            size="xs",
+            colour=GREY,
+            wrap=True,
+        ),
+        Separator(),
+        Fact(_("Reported"), f"{reported} / {expected}"),
+        Fact(_("Overdue"), str(overdue), RED if overdue else None),
+        Fact(_("At risk"), str(at_risk), RED if at_risk else None),
     ]
     participation = participation_lines(intent.participation, _)
     if participation:
-        rows.append({"type": "separator", "margin": "md"})
-        rows.extend({"type": "text", "text": line, "size": "xs", "wrap": True} for line in participation)
+        rows.append(Separator())
+        rows.extend(Line(line, size="xs", wrap=True) for line in participation)
     if _all_on_track(intent):
         rows.append(
-            {
-                "type": "text",
-                "text": _("Nothing is late this week. Thank you!"),
-                "wrap": True,
-                "size": "sm",
-                "color": GREEN,
-                "margin": "md",
-            }
+            Line(_("Nothing is late this week. Thank you!"), size="sm", colour=GREEN, wrap=True, margin="md")
         )
     if left_out:
-        rows.append(
-            {
-                "type": "text",
-                "wrap": True,
-                "size": "xs",
-                "color": GREY,
-                "margin": "md",
-                "text": _.ngettext(
-                    "%(n)s more section is not shown here; see the dashboard.",
-                    "%(n)s more sections are not shown here; see the dashboard.",
-                    len(left_out),
-                ),
-            }
+        more = _.ngettext(
+            "%(n)s more section is not shown here; see the dashboard.",
+            "%(n)s more sections are not shown here; see the dashboard.",
+            len(left_out),
         )
-    bubble = {
-        "type": "bubble",
-        "size": "kilo",
-        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": rows},
-    }
+        rows.append(Line(more, size="xs", colour=GREY, wrap=True, margin="md"))
+    buttons: tuple[Button, ...] = ()
     if intent.dashboard_url:
-        bubble["footer"] = {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "style": "link",
-                    "height": "sm",
-                    "action": {"type": "uri", "label": _("Open dashboard"), "uri": intent.dashboard_url},
-                }
-            ],
-        }
-    return bubble
+        buttons = (Button(_("Open dashboard"), uri=intent.dashboard_url, style="link"),)
+    return Card(rows=tuple(rows), buttons=buttons, size="kilo")
 
 
-def _fact(label: str, value: str, colour: str | None = None) -> dict:
-    right = {"type": "text", "text": value, "align": "end", "size": "sm", "weight": "bold"}
-    if colour:
-        right["color"] = colour
-    return {
-        "type": "box",
-        "layout": "horizontal",
-        "contents": [{"type": "text", "text": label, "size": "sm", "color": GREY}, right],
-    }
-
-
-def _section_bubble(section: DigestSection, _: Translator) -> dict:
-    rows: list[dict] = [
-        {"type": "text", "text": section.section, "weight": "bold", "size": "md", "wrap": True},
-        {
-            "type": "text",
-            "text": _(
-                "Reported %(reported)s / %(expected)s", reported=section.reported, expected=section.expected
-            ),
-            "size": "xs",
-            "color": GREY,
-        },
+def _section_bubble(section: DigestSection, _: Translator) -> Card:
+    reported = _("Reported %(reported)s / %(expected)s", reported=section.reported, expected=section.expected)
+    rows: list[Row] = [
+        Line(section.section, size="md", bold=True, wrap=True),
+        Line(reported, size="xs", colour=GREY),
     ]
     if section.round is not None:
-        rows.append(
-            {
-                "type": "text",
-                "text": section_state_text(section.round, _),
-                "wrap": True,
-                "size": "xs",
-                "weight": "bold",
-                "color": STATE_COLOURS[section.round.state],
-            }
-        )
+        state = section_state_text(section.round, _)
+        rows.append(Line(state, size="xs", bold=True, colour=STATE_COLOURS[section.round.state], wrap=True))
     answered = section_participation_text(section.participation, _)
     if answered:
-        rows.append({"type": "text", "text": answered, "wrap": True, "size": "xxs", "color": GREY})
+        rows.append(Line(answered, size="xxs", colour=GREY, wrap=True))
     if section.participation is not None and section.participation.grades:
-        rows.append(
-            {
-                "type": "text",
-                "text": _("Grades: %(counts)s", counts=grades_text(section.participation.grades)),
-                "size": "xxs",
-                "color": GREY,
-                "wrap": True,
-            }
-        )
+        grades = _("Grades: %(counts)s", counts=grades_text(section.participation.grades))
+        rows.append(Line(grades, size="xxs", colour=GREY, wrap=True))
     if section.overdue:
-        rows.append(
-            {
-                "type": "text",
-                "text": _("Overdue"),
-                "weight": "bold",
-                "color": RED,
-                "size": "sm",
-                "margin": "md",
-            }
-        )
+        rows.append(Line(_("Overdue"), size="sm", bold=True, colour=RED, margin="md"))
         for item in section.overdue[:ROWS_PER_BUBBLE]:
-            rows.append(
-                {
-                    "type": "text",
-                    "wrap": True,
-                    "size": "xs",
-                    "text": _(
-                        "%(what)s (%(days)s days late)", what=shorten(item.what, 60), days=item.days_late
-                    ),
-                }
-            )
+            late = _("%(what)s (%(days)s days late)", what=shorten(item.what, 60), days=item.days_late)
+            rows.append(Line(late, size="xs", wrap=True))
         if len(section.overdue) > ROWS_PER_BUBBLE:
-            rows.append(
-                {
-                    "type": "text",
-                    "size": "xxs",
-                    "color": GREY,
-                    "text": _("…and %(n)s more", n=len(section.overdue) - ROWS_PER_BUBBLE),
-                }
-            )
+            more = _("…and %(n)s more", n=len(section.overdue) - ROWS_PER_BUBBLE)
+            rows.append(Line(more, size="xxs", colour=GREY))
     if section.at_risk:
-        rows.append({"type": "text", "text": _("At risk"), "weight": "bold", "size": "sm", "margin": "md"})
+        rows.append(Line(_("At risk"), size="sm", bold=True, margin="md"))
         for kpi in section.at_risk[:ROWS_PER_BUBBLE]:
             value = format_value(kpi.last_value, kpi.unit, _.locale) if kpi.last_value is not None else "-"
-            rows.append(
-                {
-                    "type": "text",
-                    "wrap": True,
-                    "size": "xs",
-                    "text": " ".join(
-                        p
-                        for p in (
-                            f"{shorten(kpi.name, 30)}: {value} / {kpi_target_text(kpi, _)}",
-                            projected_text(kpi.projected, kpi.last_value, kpi.unit, _),
-                            achievement_text(kpi.achievement, _),
-                        )
-                        if p
-                    ),
-                }
+            parts = (
+                f"{shorten(kpi.name, 30)}: {value} / {kpi_target_text(kpi, _)}",
+                projected_text(kpi.projected, kpi.last_value, kpi.unit, _),
+                achievement_text(kpi.achievement, _),
             )
+            rows.append(Line(" ".join(p for p in parts if p), size="xs", wrap=True))
             rows.append(progress_bar(kpi.achievement))
         if len(section.at_risk) > ROWS_PER_BUBBLE:
-            rows.append(
-                {
-                    "type": "text",
-                    "size": "xxs",
-                    "color": GREY,
-                    "text": _("…and %(n)s more", n=len(section.at_risk) - ROWS_PER_BUBBLE),
-                }
-            )
+            more = _("…and %(n)s more", n=len(section.at_risk) - ROWS_PER_BUBBLE)
+            rows.append(Line(more, size="xxs", colour=GREY))
     if not section.overdue and not section.at_risk and section.round is None:
-        rows.append({"type": "text", "text": _("On track"), "color": GREEN, "size": "sm", "margin": "md"})
-    return {
-        "type": "bubble",
-        "size": "kilo",
-        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": rows},
-    }
+        rows.append(Line(_("On track"), size="sm", colour=GREEN, margin="md"))
+    return Card(rows=tuple(rows), size="kilo")
 
 
 def build_digest(intent: Digest, locale: str, plain: bool = False) -> list[Message]:
@@ -293,8 +186,7 @@ def build_digest(intent: Digest, locale: str, plain: bool = False) -> list[Messa
                     f"・{section.section}: "
                     + _("%(what)s (%(days)s days late)", what=item.what, days=item.days_late)
                 )
-        return [TextMessage(text=t) for t in chunk_lines(lines)]
+        return [Text(t) for t in chunk_lines(lines)]
     shown, left_out = ordered[: MAX_BUBBLES - 1], ordered[MAX_BUBBLES - 1 :]
     bubbles = [_summary_bubble(intent, left_out, _)] + [_section_bubble(s, _) for s in shown]
-    contents = bubbles[0] if len(bubbles) == 1 else {"type": "carousel", "contents": bubbles}
-    return [FlexMessage.from_dict({"type": "flex", "altText": _alt_text(intent, _), "contents": contents})]
+    return [Carousel(cards=tuple(bubbles), alt_text=_alt_text(intent, _))]

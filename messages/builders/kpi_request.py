@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-
-from linebot.v3.messaging import FlexMessage, Message, TextMessage
+from dataclasses import replace
 
 from messages.builders.common import (
     GREEN,
@@ -21,6 +20,7 @@ from messages.i18n import Translator
 from messages.intents import KpiLine, KpiRequest, Nudge
 from messages.layout import chunk_lines, fit_utf16, shorten
 from messages.line_limits import MAX_ALT_TEXT, MAX_MESSAGES
+from messages.model import Button, Card, Carousel, Line, Message, Separator, Text
 from messages.postback import encode
 
 MAX_BUBBLES = 12
@@ -33,43 +33,29 @@ def _by_initiative(kpis: tuple[KpiLine, ...]) -> OrderedDict[str, list[KpiLine]]
     return groups
 
 
-def kpi_bubble(title: str, kpis: list[KpiLine], _: Translator) -> dict:
+def kpi_bubble(title: str, kpis: list[KpiLine], _: Translator) -> Card:
     """One initiative's KPIs with a report button each (the keyboard opens prefilled)."""
-    body: list[dict] = [{"type": "text", "text": title, "weight": "bold", "wrap": True, "size": "md"}]
-    buttons: list[dict] = []
+    rows: list = [Line(title, size="md", bold=True, wrap=True)]
+    buttons: list[Button] = []
     for kpi in kpis:
-        body.append({"type": "separator", "margin": "md"})
-        body.append(
-            {"type": "text", "text": kpi.name, "wrap": True, "size": "sm", "weight": "bold", "margin": "md"}
-        )
+        rows.append(Separator())
+        rows.append(Line(kpi.name, size="sm", bold=True, wrap=True, margin="md"))
         facts = [kpi_target_text(kpi, _), kpi_last_text(kpi, _)]
         if kpi.due:
             facts.append(due_text(kpi.due, _))
-        body.append({"type": "text", "text": " / ".join(facts), "wrap": True, "size": "xs", "color": GREY})
+        rows.append(Line(" / ".join(facts), size="xs", colour=GREY, wrap=True))
         if kpi.achievement is not None:
-            body.append(progress_bar(kpi.achievement))
+            rows.append(progress_bar(kpi.achievement))
         buttons.append(
-            {
-                "type": "button",
-                "style": "primary",
-                "color": GREEN,
-                "height": "sm",
-                "action": {
-                    "type": "postback",
-                    "label": shorten(_("Report: %(name)s", name=kpi.name), 20),
-                    "data": encode("kpi", kpi.key),
-                    "displayText": shorten(_("Report %(name)s", name=kpi.name), 300),
-                    "inputOption": "openKeyboard",
-                    "fillInText": fill_in_text(kpi)[:300],
-                },
-            }
+            Button(
+                shorten(_("Report: %(name)s", name=kpi.name), 20),
+                data=encode("kpi", kpi.key),
+                display_text=shorten(_("Report %(name)s", name=kpi.name), 300),
+                colour=GREEN,
+                fill_in=fill_in_text(kpi),
+            )
         )
-    return {
-        "type": "bubble",
-        "size": "mega",
-        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
-        "footer": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": buttons},
-    }
+    return Card(rows=tuple(rows), buttons=tuple(buttons), size="mega", button_spacing="sm")
 
 
 def _alt_text(heading: str, kpis: tuple[KpiLine, ...], _: Translator) -> str:
@@ -84,9 +70,8 @@ def _carousels(intent_kpis: tuple[KpiLine, ...], alt: str, _: Translator) -> lis
     for start in range(0, len(bubbles), MAX_BUBBLES):
         part = bubbles[start : start + MAX_BUBBLES]
         if len(part) > 1:  # kilo, like the digest's: the next bubble's edge shows there is more to swipe to
-            part = [{**bubble, "size": "kilo"} for bubble in part]
-        contents = part[0] if len(part) == 1 else {"type": "carousel", "contents": part}
-        messages.append(FlexMessage.from_dict({"type": "flex", "altText": alt, "contents": contents}))
+            part = [replace(card, size="kilo") for card in part]
+        messages.append(Carousel(cards=tuple(part), alt_text=alt))
     return messages
 
 
@@ -118,8 +103,8 @@ def build_kpi_request(intent: KpiRequest, locale: str, plain: bool = False) -> l
             lines.append(
                 f"・{kpi.name}（{kpi.initiative_title}）: {kpi_target_text(kpi, _)} / {kpi_last_text(kpi, _)}"
             )
-        return [TextMessage(text=t) for t in chunk_lines(lines, max_chunks=MAX_MESSAGES)]
-    messages: list[Message] = [TextMessage(text=f"{heading}\n{how}")]
+        return [Text(t) for t in chunk_lines(lines, max_chunks=MAX_MESSAGES)]
+    messages: list[Message] = [Text(f"{heading}\n{how}")]
     messages.extend(_carousels(intent.kpis, _alt_text(heading, intent.kpis, _), _))
     return _cap(messages, _)
 
@@ -143,8 +128,8 @@ def build_nudge(intent: Nudge, locale: str, plain: bool = False) -> list[Message
     heading = f"{missing} {late}"
     if plain:
         lines = [heading, *[f"・{k.name}（{k.initiative_title}）" for k in intent.missing]]
-        return [TextMessage(text=t) for t in chunk_lines(lines)]
-    messages: list[Message] = [TextMessage(text=heading)]
+        return [Text(t) for t in chunk_lines(lines)]
+    messages: list[Message] = [Text(heading)]
     messages.extend(_carousels(intent.missing, _alt_text(heading, intent.missing, _), _))
     return _cap(messages, _)
 
@@ -156,8 +141,8 @@ def _cap(messages: list[Message], _: Translator) -> list[Message]:
     kept = messages[: MAX_MESSAGES - 1]
     left = len(messages) - len(kept)
     kept.append(
-        TextMessage(
-            text=_.ngettext(
+        Text(
+            _.ngettext(
                 "%(n)s more card could not be shown here; send 「状況」 to see every KPI.",
                 "%(n)s more cards could not be shown here; send 「状況」 to see every KPI.",
                 left,

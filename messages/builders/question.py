@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from linebot.v3.messaging import Message, TextMessage
-
-from messages.builders.common import example_report, kpi_last_text, kpi_target_text, quick_reply
+from messages.builders.common import example_report, kpi_last_text, kpi_target_text
 from messages.formatting import format_value
 from messages.i18n import N_, Translator
 from messages.intents import NumberPrompt, Question
 from messages.layout import MAX_TEXT, fit_utf16
+from messages.model import Message, Text
 
 REASONS = {
     "unclear_value": N_(
@@ -65,7 +64,7 @@ def build_question(intent: Question, locale: str, plain: bool = False) -> list[M
     if len(intent.choices) > 13:
         listed = "\n".join(f"{i}. {c.label}" for i, c in enumerate(intent.choices, start=1))
         text += "\n" + listed
-    return [TextMessage(text=fit_utf16(text, MAX_TEXT), quick_reply=quick_reply(choices))]
+    return [Text(fit_utf16(text, MAX_TEXT), choices=tuple(choices))]
 
 
 def build_number_prompt(intent: NumberPrompt, locale: str, plain: bool = False) -> list[Message]:
@@ -80,4 +79,4 @@ def build_number_prompt(intent: NumberPrompt, locale: str, plain: bool = False) 
         last=kpi_last_text(kpi, _),
     )
     text += "\n" + _("Example: 「%(example)s」", example=example_report(kpi))
-    return [TextMessage(text=text)]
+    return [Text(text)]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from linebot.v3.messaging import Message, TextMessage
-
 from messages.builders.common import achievement_text, kpi_last_text, kpi_target_text, section_state_text
 from messages.formatting import fiscal_year_label
 from messages.i18n import N_, Translator
 from messages.intents import AdminResult, Help, KpiStatus, Notice
 from messages.layout import chunk_lines
+from messages.model import Message, Text
 
 NOTICES = {
     "greeting": N_(
@@ -51,7 +50,7 @@ def build_notice(intent: Notice, locale: str, plain: bool = False) -> list[Messa
     values = dict(intent.values)
     if "role" in values:
         values["role"] = _(ROLE_NAMES.get(values["role"], values["role"]))
-    return [TextMessage(text=_(NOTICES[intent.key], **values))]
+    return [Text(_(NOTICES[intent.key], **values))]
 
 
 def build_help(intent: Help, locale: str, plain: bool = False) -> list[Message]:
@@ -75,7 +74,7 @@ def build_help(intent: Help, locale: str, plain: bool = False) -> list[Message]:
     if intent.role in ("manager", "admin"):
         lines.append(_("・「ダッシュボード」 for a one-time link to the dashboard"))
         lines.append(_("・「管理」 for the plan commands (計画, 取組, 課, 未報告…)"))
-    return [TextMessage(text="\n".join(lines))]
+    return [Text("\n".join(lines))]
 
 
 def build_admin_result(intent: AdminResult, locale: str, plain: bool = False) -> list[Message]:
@@ -86,7 +85,7 @@ def build_admin_result(intent: AdminResult, locale: str, plain: bool = False) ->
     def overflow(n: int) -> str:
         return _.ngettext("…and %(n)s more line (%(hint)s)", "…and %(n)s more lines (%(hint)s)", n, hint=hint)
 
-    return [TextMessage(text=t) for t in chunk_lines([intent.title, *intent.lines], overflow=overflow)]
+    return [Text(t) for t in chunk_lines([intent.title, *intent.lines], overflow=overflow)]
 
 
 def build_status(intent: KpiStatus, locale: str, plain: bool = False) -> list[Message]:
@@ -112,4 +111,4 @@ def build_status(intent: KpiStatus, locale: str, plain: bool = False) -> list[Me
     if intent.delayed_actions:
         lines.append(_("Delayed action items:"))
         lines.extend(f"・{text}" for text in intent.delayed_actions)
-    return [TextMessage(text=t) for t in chunk_lines(lines)]
+    return [Text(t) for t in chunk_lines(lines)]

