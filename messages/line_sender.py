@@ -19,11 +19,11 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
 )
 
-from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from messages.senders import ConsoleSender, MessageLimitError, Sender, SendResult, check_request, failed
 from messages.transcript import transcript_recorder
 from models.clock import Clock, SystemClock
 from models.db import SessionFactory
+from models.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from models.privacy import pseudonym
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url") or os.environ.get("DXBOT_DATABASE_URL")
     if not url:
-        from bot.config import default_database_url
+        from models.config import default_database_url
 
         url = default_database_url()
     engine = make_engine(url)

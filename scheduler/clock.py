@@ -176,7 +176,7 @@ class Runtime:
     """What jobs need, built from configuration: settings, the engine, a session factory, the clock."""
 
     def __init__(self, config=None, engine: Engine | None = None):
-        from bot.config import Config
+        from models.config import Config
 
         self.config = config or Config.from_env()
         self.engine = engine or make_engine(self.config.database_url)

@@ -781,8 +781,8 @@ def dashboard_url() -> str | None:
 
 def _configured_sender(session_factory: SessionFactory, clock: Clock):
     """The sender configuration asks for (console or LINE), built at run time."""
-    from bot.config import Config
     from messages.line_sender import make_sender
+    from models.config import Config
 
     return make_sender(Config.from_env(), session_factory, clock)
 

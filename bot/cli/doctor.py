@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.cli.common import echo_json
-from bot.config import Config, ConfigError
+from models.config import Config, ConfigError
 
 LEVELS = ("OK", "WARN", "FAIL", "SKIP")
 LINE_TIMEOUT = 10  # seconds per LINE API call
