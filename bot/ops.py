@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
 import uuid
 from collections.abc import Callable
@@ -221,5 +220,6 @@ def _end_request(exc) -> None:
 
 def init_app(app: Flask) -> None:
     """Add /readyz, /metrics and request ids (the JSON logs are set up by the process: gunicorn.conf.py)."""
-    app.extensions["dxbot"].setdefault("metrics_token", os.environ.get(METRICS_TOKEN_VARIABLE, "").strip())
+    dxbot = app.extensions["dxbot"]
+    dxbot.setdefault("metrics_token", dxbot["config"].metrics_token or "")
     app.register_blueprint(blueprint)

@@ -51,6 +51,7 @@ class Config:
     inbox_retention_days: int = 30  # DXBOT_INBOX_RETENTION_DAYS: handled webhook bodies are dropped after
     transcript_retention_days: int = 30  # DXBOT_TRANSCRIPT_RETENTION_DAYS: console transcript entries too
     plan_file: str | None = None  # DXBOT_PLAN_FILE: the plan `dxbot db init` seeds an empty database with
+    metrics_token: str | None = field(default=None, repr=False)  # DXBOT_METRICS_TOKEN: /metrics asks for it
     testing: bool = False
 
     @classmethod
@@ -68,7 +69,7 @@ class Config:
             raise ConfigError(str(exc)) from exc
         environment = (get("DXBOT_ENV") or "production").lower()
         config = cls(
-            database_url=get("DXBOT_DATABASE_URL") or default_database_url(),
+            database_url=database_url_from_env(env),
             channel_secret=get("LINE_CHANNEL_SECRET"),
             channel_access_token=get("LINE_CHANNEL_ACCESS_TOKEN"),
             line_api_base_url=get("LINE_API_BASE_URL"),
@@ -89,6 +90,7 @@ class Config:
                 get("DXBOT_TRANSCRIPT_RETENTION_DAYS"), "DXBOT_TRANSCRIPT_RETENTION_DAYS"
             ),
             plan_file=get("DXBOT_PLAN_FILE"),
+            metrics_token=get("DXBOT_METRICS_TOKEN"),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -189,6 +191,12 @@ def retention_days(value: str | None, name: str, default: int = 30) -> int:
             f"{name}={value!r} is not a number of days (a whole number, 1 to {MAX_RETENTION_DAYS})"
         )
     return int(value)
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """DXBOT_DATABASE_URL, else the default: all a bare `alembic upgrade` needs of the configuration."""
+    value = (os.environ if environ is None else environ).get("DXBOT_DATABASE_URL")
+    return value.strip() if value and value.strip() else default_database_url()
 
 
 def default_database_url() -> str:

@@ -23,7 +23,6 @@ NOT_YET_MOVED: set[tuple[str, str]] = {
     ("bot/logging_setup.py", "configure"),
     ("bot/logging_setup.py", "log_level"),
     ("bot/logging_setup.py", "log_format"),
-    ("bot/ops.py", "init_app"),
     ("bot/dashboard/links.py", "base_url"),
     ("bot/dashboard/charts.py", "chart_font"),
     ("messages/richmenu.py", "font_candidates"),
@@ -34,7 +33,6 @@ NOT_YET_MOVED: set[tuple[str, str]] = {
     ("scheduler/jobs.py", "dashboard_url"),
     ("models/status.py", "grade_scale"),
     ("models/status.py", "live_since"),
-    ("migrations/env.py", "run_migrations_online"),
 }
 
 
