@@ -209,6 +209,10 @@ def job_settings(name: str, config) -> dict:
                 inbox_days=config.inbox_retention_days, transcript_days=config.transcript_retention_days
             )
         }
+    if name == "weekly-digest":
+        from scheduler.jobs import dashboard_url
+
+        return {"dashboard_url": dashboard_url(config.base_url)}
     return {}
 
 

@@ -30,7 +30,6 @@ NOT_YET_MOVED: set[tuple[str, str]] = {
     ("messages/validator.py", "spec_candidates"),
     ("scheduler/calendar.py", "closure_days"),
     ("scheduler/schedule.py", "load_schedule"),
-    ("scheduler/jobs.py", "dashboard_url"),
     ("models/status.py", "grade_scale"),
     ("models/status.py", "live_since"),
 }
