@@ -52,6 +52,7 @@ class Config:
     transcript_retention_days: int = 30  # DXBOT_TRANSCRIPT_RETENTION_DAYS: console transcript entries too
     plan_file: str | None = None  # DXBOT_PLAN_FILE: the plan `dxbot db init` seeds an empty database with
     metrics_token: str | None = field(default=None, repr=False)  # DXBOT_METRICS_TOKEN: /metrics asks for it
+    font: str | None = None  # DXBOT_FONT: the Japanese font of charts and rich menu images (a file)
     testing: bool = False
 
     @classmethod
@@ -91,6 +92,7 @@ class Config:
             ),
             plan_file=get("DXBOT_PLAN_FILE"),
             metrics_token=get("DXBOT_METRICS_TOKEN"),
+            font=get("DXBOT_FONT"),
         )
         config = replace(config, **overrides)
         config.validate()
