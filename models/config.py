@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +29,45 @@ WEBHOOK_HANDLING = ("background", "inline", "worker")
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed."""
+
+
+LOG_FORMATS = ("json", "text")
+# Environment variables whose values must never appear in a log line.
+SECRET_VARIABLES = (
+    "LINE_CHANNEL_ACCESS_TOKEN",
+    "LINE_CHANNEL_SECRET",
+    "DXBOT_SECRET_KEY",
+    "DXBOT_METRICS_TOKEN",
+)
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How a process logs: read first thing (before the Config, whose errors it must be able to log), never failing.
+
+    A DXBOT_LOG_FORMAT or DXBOT_LOG_LEVEL that names nothing falls back to the default (the format with
+    a warning, see bot/logging_setup.configure)."""
+
+    format: str | None = None  # DXBOT_LOG_FORMAT (json or text); None: the process's own default
+    level: str = "INFO"  # DXBOT_LOG_LEVEL
+    rejected_format: str | None = None  # a DXBOT_LOG_FORMAT that is not a format, to warn about
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # values no log line may show
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LogSettings:
+        env = os.environ if environ is None else environ
+        chosen = env.get("DXBOT_LOG_FORMAT", "").strip().lower()
+        level = env.get("DXBOT_LOG_LEVEL", "").strip().upper()
+        secrets = [env.get(name, "").strip() for name in SECRET_VARIABLES]
+        match = re.search(r"://[^:/@\s]+:([^@\s]+)@", env.get("DXBOT_DATABASE_URL", ""))
+        if match:
+            secrets.append(match.group(1))
+        return cls(
+            format=chosen if chosen in LOG_FORMATS else None,
+            level=level if level and isinstance(logging.getLevelName(level), int) else "INFO",
+            rejected_format=chosen if chosen and chosen not in LOG_FORMATS else None,
+            secrets=tuple(secrets),
+        )
 
 
 @dataclass(frozen=True)

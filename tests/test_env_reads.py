@@ -19,10 +19,6 @@ EXCEPTIONS = {
 NOT_YET_MOVED: set[tuple[str, str]] = {
     ("bot/metrics.py", "multiprocess_dir"),
     ("bot/cli/doctor.py", "diagnose"),
-    ("bot/logging_setup.py", "from_environment"),
-    ("bot/logging_setup.py", "configure"),
-    ("bot/logging_setup.py", "log_level"),
-    ("bot/logging_setup.py", "log_format"),
     ("bot/dashboard/links.py", "base_url"),
     ("messages/validator.py", "spec_candidates"),
     ("scheduler/calendar.py", "closure_days"),
