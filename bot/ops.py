@@ -180,7 +180,9 @@ def metrics_view():
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
             return jsonify(error="metrics need Authorization: Bearer <DXBOT_METRICS_TOKEN>"), 401
     dxbot = current_app.extensions["dxbot"]
-    body, content_type = metrics.exposition(dxbot["session_factory"], dxbot["clock"].now, _wall())
+    body, content_type = metrics.exposition(
+        dxbot["session_factory"], dxbot["clock"].now, _wall(), dxbot["config"].metrics_dir
+    )
     return body, 200, {"Content-Type": content_type}
 
 

@@ -94,6 +94,8 @@ class Config:
     plan_file: str | None = None  # DXBOT_PLAN_FILE: the plan `dxbot db init` seeds an empty database with
     metrics_token: str | None = field(default=None, repr=False)  # DXBOT_METRICS_TOKEN: /metrics asks for it
     font: str | None = None  # DXBOT_FONT: the Japanese font of charts and rich menu images (a file)
+    # PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets it): /metrics adds up every worker's counters there
+    metrics_dir: str | None = None
     testing: bool = False
 
     @classmethod
@@ -134,6 +136,7 @@ class Config:
             plan_file=get("DXBOT_PLAN_FILE"),
             metrics_token=get("DXBOT_METRICS_TOKEN"),
             font=get("DXBOT_FONT"),
+            metrics_dir=get("PROMETHEUS_MULTIPROC_DIR") or get("prometheus_multiproc_dir"),
         )
         config = replace(config, **overrides)
         config.validate()
