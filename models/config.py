@@ -96,6 +96,8 @@ class Config:
     font: str | None = None  # DXBOT_FONT: the Japanese font of charts and rich menu images (a file)
     # PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets it): /metrics adds up every worker's counters there
     metrics_dir: str | None = None
+    # DXBOT_SCHEDULE_<JOB> as set (crontab text, checked by scheduler.schedule.load_schedule, which knows the jobs)
+    schedule: Mapping[str, str] = field(default_factory=dict)
     testing: bool = False
 
     @classmethod
@@ -137,6 +139,7 @@ class Config:
             metrics_token=get("DXBOT_METRICS_TOKEN"),
             font=get("DXBOT_FONT"),
             metrics_dir=get("PROMETHEUS_MULTIPROC_DIR") or get("prometheus_multiproc_dir"),
+            schedule={k: v for k, v in env.items() if k.startswith("DXBOT_SCHEDULE_")},
         )
         config = replace(config, **overrides)
         config.validate()

@@ -349,7 +349,7 @@ class ClockProcess:
         standby_poll: timedelta = STANDBY_POLL,
     ):
         self.runtime = runtime or Runtime()
-        self.schedule = load_schedule() if schedule is None else schedule
+        self.schedule = load_schedule(self.runtime.config.schedule) if schedule is None else schedule
         self.lease = lease or Lease(self.runtime.session_factory)
         self.scheduler_class = scheduler_class
         self.renew_every, self.standby_poll = renew_every, standby_poll
