@@ -98,6 +98,7 @@ class Config:
     metrics_dir: str | None = None
     # DXBOT_SCHEDULE_<JOB> as set (crontab text, checked by scheduler.schedule.load_schedule, which knows the jobs)
     schedule: Mapping[str, str] = field(default_factory=dict)
+    line_openapi_dir: str | None = None  # DXBOT_LINE_OPENAPI_DIR: another copy of LINE's OpenAPI spec
     testing: bool = False
 
     @classmethod
@@ -140,6 +141,7 @@ class Config:
             font=get("DXBOT_FONT"),
             metrics_dir=get("PROMETHEUS_MULTIPROC_DIR") or get("prometheus_multiproc_dir"),
             schedule={k: v for k, v in env.items() if k.startswith("DXBOT_SCHEDULE_")},
+            line_openapi_dir=line_openapi_dir(env),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -240,6 +242,13 @@ def retention_days(value: str | None, name: str, default: int = 30) -> int:
             f"{name}={value!r} is not a number of days (a whole number, 1 to {MAX_RETENTION_DAYS})"
         )
     return int(value)
+
+
+def line_openapi_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """DXBOT_LINE_OPENAPI_DIR: the validator reads the spec once per process, wherever it first checks a message
+    (senders, the outbox, rich menus), so it asks here rather than being handed a Config."""
+    value = (os.environ if environ is None else environ).get("DXBOT_LINE_OPENAPI_DIR")
+    return value.strip() if value and value.strip() else None
 
 
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
