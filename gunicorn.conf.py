@@ -59,7 +59,7 @@ if not _os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 def on_starting(server):
     """Refuse to start without the web's secrets (one line, exit 1), then empty the metrics directory."""
-    from bot.config import Config, ConfigError
+    from models.config import Config, ConfigError
 
     try:
         Config.from_env().require_web()  # create_app checks again in each worker; this says it once, plainly

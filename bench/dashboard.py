@@ -23,8 +23,8 @@ from sqlalchemy import event, insert, text
 from sqlmodel import Session, select
 
 from bench.common import NOW, TOKYO, line_id, load_plan, machine, median, percentile, scratch_database
-from bot.config import Config
 from bot.dashboard.links import issue_link
+from models.config import Config
 from models.fiscal_year import fiscal_year_start
 from models.members import add_member, get_member
 from models.rounds import open_round

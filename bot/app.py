@@ -8,12 +8,12 @@ import secrets
 from flask import Flask, jsonify
 
 from bot import dashboard, ops, simulator
-from bot.config import Config
 from bot.inbox.worker import EventWorker
 from bot.inbox.writer import InboxWriter
 from bot.line.edge import CallbackEdge
 from bot.line.handling import handle_stored
 from messages.line_sender import make_sender
+from models.config import Config
 from models.db import make_engine, session_factory
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
-import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -25,18 +24,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from models.config import LogSettings
 from models.privacy import pseudonym
 
 FORMAT_VARIABLE = "DXBOT_LOG_FORMAT"
 LEVEL_VARIABLE = "DXBOT_LOG_LEVEL"
-FORMATS = ("json", "text")
-# Environment variables whose values must never appear in a log line.
-SECRET_VARIABLES = (
-    "LINE_CHANNEL_ACCESS_TOKEN",
-    "LINE_CHANNEL_SECRET",
-    "DXBOT_SECRET_KEY",
-    "DXBOT_METRICS_TOKEN",
-)
 # Extra fields never written, whoever passes them: people's words and credentials.
 REDACTED_FIELDS = frozenset(
     {"text", "message_text", "source_text", "body", "token", "access_token", "secret", "password"}
@@ -81,14 +73,9 @@ class Scrubber:
         )
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Scrubber:
-        """Secrets are the values of SECRET_VARIABLES and the database URL's password."""
-        env = os.environ if environ is None else environ
-        secrets = [env.get(name, "").strip() for name in SECRET_VARIABLES]
-        match = re.search(r"://[^:/@\s]+:([^@\s]+)@", env.get("DXBOT_DATABASE_URL", ""))
-        if match:
-            secrets.append(match.group(1))
-        return cls(secrets)
+    def from_settings(cls, settings: LogSettings | None = None) -> Scrubber:
+        """Secrets are the values of SECRET_VARIABLES and the database URL's password (LogSettings.secrets)."""
+        return cls((settings or LogSettings.from_env()).secrets)
 
     def text(self, value: str) -> str:
         value = without_surrogates(value)
@@ -157,7 +144,7 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self, *args, scrubber: Scrubber | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.scrubber = scrubber or Scrubber.from_environment()
+        self.scrubber = scrubber or Scrubber.from_settings()
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -189,7 +176,7 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self, fmt: str | None = None, *args, scrubber: Scrubber | None = None, **kwargs):
         super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s: %(message)s", *args, **kwargs)
-        self.scrubber = scrubber or Scrubber.from_environment()
+        self.scrubber = scrubber or Scrubber.from_settings()
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
@@ -226,26 +213,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def log_format(default: str) -> str:
-    """DXBOT_LOG_FORMAT when it names a format, else DEFAULT."""
-    chosen = os.environ.get(FORMAT_VARIABLE, "").strip().lower()
-    return chosen if chosen in FORMATS else default
+def logging_config(
+    default_format: str = "text", stream: str = "ext://sys.stderr", settings: LogSettings | None = None
+) -> dict:
+    """A logging.config dictionary: every logger (gunicorn's too) through one scrubbing handler on STREAM.
 
-
-def log_level(default: str = "INFO") -> str:
-    """DXBOT_LOG_LEVEL when it names a level (DEBUG, INFO, WARNING, ERROR), else DEFAULT."""
-    chosen = os.environ.get(LEVEL_VARIABLE, "").strip().upper()
-    return chosen if isinstance(logging.getLevelName(chosen), int) and chosen else default
-
-
-def logging_config(default_format: str = "text", stream: str = "ext://sys.stderr") -> dict:
-    """A logging.config dictionary: every logger (gunicorn's too) through one scrubbing handler on STREAM."""
-    fmt = log_format(default_format)
+    SETTINGS: DXBOT_LOG_FORMAT / DXBOT_LOG_LEVEL and the secrets, as models.config reads them."""
+    settings = settings or LogSettings.from_env()
+    fmt = settings.format or default_format
+    level = settings.level
     formatter = JsonFormatter if fmt == "json" else TextFormatter
+    scrubber = Scrubber.from_settings(settings)
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"dxbot": {"()": f"{__name__}.{formatter.__name__}"}},
+        "formatters": {"dxbot": {"()": f"{__name__}.{formatter.__name__}", "scrubber": scrubber}},
         "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
         "handlers": {
             "dxbot": {
@@ -255,16 +237,18 @@ def logging_config(default_format: str = "text", stream: str = "ext://sys.stderr
                 "stream": stream,
             }
         },
-        "root": {"level": log_level(), "handlers": ["dxbot"]},
+        "root": {"level": level, "handlers": ["dxbot"]},
         "loggers": {
             # gunicorn's own loggers write through the root handler (one stream, one format).
-            "gunicorn.error": {"level": log_level(), "handlers": [], "propagate": True},
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
             "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
         },
     }
 
 
-def configure(default_format: str = "text", stream: str = "ext://sys.stderr") -> str | None:
+def configure(
+    default_format: str = "text", stream: str = "ext://sys.stderr", settings: LogSettings | None = None
+) -> str | None:
     """Set up logging for this process; returns the format in use, or None when logging was set up already.
 
     Like logging.basicConfig, it leaves a process alone whose root logger has handlers (a test run, an
@@ -274,10 +258,11 @@ def configure(default_format: str = "text", stream: str = "ext://sys.stderr") ->
         return None
     if default_format == "auto":  # JSON for log collectors, text for a person at a terminal
         default_format = "text" if sys.stderr.isatty() else "json"
-    logging.config.dictConfig(logging_config(default_format, stream))
-    chosen = os.environ.get(FORMAT_VARIABLE, "").strip().lower()
-    if chosen and chosen not in FORMATS:
+    settings = settings or LogSettings.from_env()
+    logging.config.dictConfig(logging_config(default_format, stream, settings))
+    fmt = settings.format or default_format
+    if settings.rejected_format:
         logging.getLogger(__name__).warning(
-            f"{FORMAT_VARIABLE}={chosen!r} is not a log format (json or text); using {log_format(default_format)}"
+            f"{FORMAT_VARIABLE}={settings.rejected_format!r} is not a log format (json or text); using {fmt}"
         )
-    return log_format(default_format)
+    return fmt

@@ -14,7 +14,6 @@ adds them up. Without it (dxbot serve, tests) the process's own registry is serv
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 
 Now = Callable[[], datetime]
 
-MULTIPROC_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
 # LINE's webhook event types (webhook.yml's Event discriminator); anything else is counted as "other" so a forged body cannot
 # create new time series.
 EVENT_TYPES = frozenset(
@@ -92,14 +90,6 @@ def count_event(event_type: object, outcome: object) -> None:
     kind = event_type if isinstance(event_type, str) and event_type in EVENT_TYPES else "other"
     word = outcome if isinstance(outcome, str) and OUTCOME.fullmatch(outcome) else "other"
     WEBHOOK_EVENTS.labels(type=kind, outcome=word).inc()
-
-
-def multiprocess_dir() -> str | None:
-    """The directory of prometheus_client's multiprocess mode, when it is on."""
-    for name in MULTIPROC_VARIABLES:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
 
 
 class DatabaseCollector:
@@ -218,10 +208,12 @@ class _Forward:
         return self.registry.collect()
 
 
-def exposition(factory: SessionFactory, now: Now, wall: Now) -> tuple[bytes, str]:
-    """The text exposition for one scrape: in-process (or all workers') counters plus the database's figures."""
+def exposition(
+    factory: SessionFactory, now: Now, wall: Now, directory: str | None = None
+) -> tuple[bytes, str]:
+    """The text exposition for one scrape: in-process counters (all workers' in DIRECTORY, Config.metrics_dir)
+    plus the database's figures."""
     registry = CollectorRegistry(auto_describe=False)
-    directory = multiprocess_dir()
     if directory:
         from prometheus_client import multiprocess
 

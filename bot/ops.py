@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
 import uuid
 from collections.abc import Callable
@@ -181,7 +180,9 @@ def metrics_view():
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
             return jsonify(error="metrics need Authorization: Bearer <DXBOT_METRICS_TOKEN>"), 401
     dxbot = current_app.extensions["dxbot"]
-    body, content_type = metrics.exposition(dxbot["session_factory"], dxbot["clock"].now, _wall())
+    body, content_type = metrics.exposition(
+        dxbot["session_factory"], dxbot["clock"].now, _wall(), dxbot["config"].metrics_dir
+    )
     return body, 200, {"Content-Type": content_type}
 
 
@@ -221,5 +222,6 @@ def _end_request(exc) -> None:
 
 def init_app(app: Flask) -> None:
     """Add /readyz, /metrics and request ids (the JSON logs are set up by the process: gunicorn.conf.py)."""
-    app.extensions["dxbot"].setdefault("metrics_token", os.environ.get(METRICS_TOKEN_VARIABLE, "").strip())
+    dxbot = app.extensions["dxbot"]
+    dxbot.setdefault("metrics_token", dxbot["config"].metrics_token or "")
     app.register_blueprint(blueprint)

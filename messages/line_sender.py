@@ -19,7 +19,6 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
 )
 
-from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from messages.line_render import line_json
 from messages.senders import (
     ConsoleSender,
@@ -34,6 +33,7 @@ from messages.senders import (
 from messages.transcript import transcript_recorder
 from models.clock import Clock, SystemClock
 from models.db import SessionFactory
+from models.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from models.privacy import pseudonym
 
 log = logging.getLogger(__name__)

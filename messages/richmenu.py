@@ -22,7 +22,6 @@ import importlib.util
 import io
 import json
 import math
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -354,10 +353,9 @@ def _japanize_font() -> Path | None:
     return None
 
 
-def font_candidates() -> list[Path]:
-    """Where a Japanese font is looked for, in order (DXBOT_FONT, Debian's Noto CJK, IPAexGothic)."""
+def font_candidates(override: str | None = None) -> list[Path]:
+    """Where a Japanese font is looked for, in order (OVERRIDE = DXBOT_FONT, Debian's Noto CJK, IPAexGothic)."""
     found = []
-    override = os.environ.get(FONT_ENV, "").strip()
     if override:
         found.append(Path(override))
     found += list(NOTO_CJK_FONTS)
@@ -367,12 +365,11 @@ def font_candidates() -> list[Path]:
     return found
 
 
-def find_font() -> Path:
-    """The Japanese font the image is drawn with; FontNotFoundError says how to install one."""
-    override = os.environ.get(FONT_ENV, "").strip()
+def find_font(override: str | None = None) -> Path:
+    """The Japanese font the image is drawn with (OVERRIDE: Config.font); FontNotFoundError says how to install one."""
     if override and not Path(override).is_file():
         raise FontNotFoundError(f"{FONT_ENV}={override} is not a font file; {FONT_INSTALL_HINT}")
-    for candidate in font_candidates():
+    for candidate in font_candidates(override):
         if candidate.is_file():
             return candidate
     looked = ", ".join(str(p) for p in NOTO_CJK_FONTS)

@@ -19,7 +19,6 @@ The spec files are read, in order of preference, from `$DXBOT_LINE_OPENAPI_DIR`,
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -44,6 +43,7 @@ from messages.line_limits import (
     MAX_URI,
     utf16_length,
 )
+from models.config import line_openapi_dir
 
 SPEC_DIR_ENV = "DXBOT_LINE_OPENAPI_DIR"
 VENDORED_DIR = Path(__file__).resolve().parent / "line_openapi"
@@ -87,10 +87,10 @@ def _spec_file(directory: Path, name: str) -> Path | None:
     return None
 
 
-def spec_candidates() -> list[Path]:
-    """The folders searched for the spec files, most preferred first."""
+def spec_candidates(override: str | None = None) -> list[Path]:
+    """The folders searched for the spec files, most preferred first (OVERRIDE: DXBOT_LINE_OPENAPI_DIR)."""
     folders = []
-    override = os.environ.get(SPEC_DIR_ENV, "").strip()
+    override = override or line_openapi_dir()
     if override:
         folders.append(Path(override))
     folders += [VENDORED_DIR, SHARED_DIR]

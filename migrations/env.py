@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -33,11 +31,11 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get("DXBOT_DATABASE_URL")
+    url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from bot.config import default_database_url
+        from models.config import database_url_from_env
 
-        url = default_database_url()
+        url = database_url_from_env()
     engine = make_engine(url)
     with engine.connect() as conn:
         _configure(conn)

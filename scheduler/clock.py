@@ -176,7 +176,7 @@ class Runtime:
     """What jobs need, built from configuration: settings, the engine, a session factory, the clock."""
 
     def __init__(self, config=None, engine: Engine | None = None):
-        from bot.config import Config
+        from models.config import Config
 
         self.config = config or Config.from_env()
         self.engine = engine or make_engine(self.config.database_url)
@@ -209,6 +209,10 @@ def job_settings(name: str, config) -> dict:
                 inbox_days=config.inbox_retention_days, transcript_days=config.transcript_retention_days
             )
         }
+    if name == "weekly-digest":
+        from scheduler.jobs import dashboard_url
+
+        return {"dashboard_url": dashboard_url(config.base_url)}
     return {}
 
 
@@ -345,7 +349,7 @@ class ClockProcess:
         standby_poll: timedelta = STANDBY_POLL,
     ):
         self.runtime = runtime or Runtime()
-        self.schedule = load_schedule() if schedule is None else schedule
+        self.schedule = load_schedule(self.runtime.config.schedule) if schedule is None else schedule
         self.lease = lease or Lease(self.runtime.session_factory)
         self.scheduler_class = scheduler_class
         self.renew_every, self.standby_poll = renew_every, standby_poll

@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import select
 
-from messages.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from messages.senders import DeliveryError, MessageLimitError
 from messages.validator import LineValidationError
 from models.clock import Clock
 from models.db import SessionFactory, transaction
+from models.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from models.tables import OutboxMessage
 from scheduler.outbox import (
     active_pause,

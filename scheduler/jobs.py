@@ -12,7 +12,6 @@ each recipient's language: one outbox request per section and language.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -570,7 +569,9 @@ def _overdue_items(section: Section, entries: list[status.OverdueEntry], locale:
     return items
 
 
-def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
+def _weekly_digest(
+    session: Session, clock: Clock, result: JobResult, *, dashboard_url: str | None = None
+) -> None:
     now = clock.now()
     today = _local_day(now, clock)
     fy = reporting_year(session, now, clock.tz)
@@ -582,7 +583,7 @@ def _weekly_digest(session: Session, clock: Clock, result: JobResult) -> None:
         why = f"{today.isoformat()} is {reason}" if reason else "past today's send window"
         result.held = f"{why}; sent from {not_before:%Y-%m-%d %H:%M %Z}, the next business day"
         result.note(result.held)
-    dashboard = dashboard_url()
+    dashboard = dashboard_url
 
     def queue_digest(member: Member, locale: str, intent: Digest) -> None:
         """One digest push per person and ISO week (re-running the job adds nothing)."""
@@ -652,14 +653,16 @@ PLANNERS: dict[str, Planner] = {
 
 
 def run_planner(
-    name: str, session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False
+    name: str, session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False, **settings
 ) -> JobResult:
-    """Run one deciding job in one transaction with its JobRun row; DRY_RUN rolls everything back."""
+    """Run one deciding job in one transaction with its JobRun row; DRY_RUN rolls everything back.
+
+    SETTINGS are the job's own values from configuration (scheduler.clock.job_settings)."""
     now = clock.now()
     result = JobResult(job=name, as_of=now, dry_run=dry_run)
     session = session_factory()
     try:
-        PLANNERS[name](session, clock, result)
+        PLANNERS[name](session, clock, result, **settings)
         session.add(JobRun(job=name, as_of=now, queued=result.queued, note=_note(result)))
         session.flush()
         if dry_run:
@@ -704,9 +707,15 @@ def nudge(session_factory: SessionFactory, clock: Clock, *, dry_run: bool = Fals
     return run_planner("nudge", session_factory, clock, dry_run=dry_run)
 
 
-def weekly_digest(session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False) -> JobResult:
-    """Monday: managers get their sections' digest, admins the city-wide one."""
-    return run_planner("weekly-digest", session_factory, clock, dry_run=dry_run)
+def weekly_digest(
+    session_factory: SessionFactory,
+    clock: Clock,
+    *,
+    dry_run: bool = False,
+    dashboard_url: str | None = None,
+) -> JobResult:
+    """Monday: managers get their sections' digest, admins the city-wide one (with DASHBOARD_URL's button)."""
+    return run_planner("weekly-digest", session_factory, clock, dry_run=dry_run, dashboard_url=dashboard_url)
 
 
 def deliver(
@@ -770,18 +779,18 @@ def retention(
     return result
 
 
-def dashboard_url() -> str | None:
-    """The dashboard's address for the digest's button (DXBOT_BASE_URL + /dashboard/), if the app has one.
+def dashboard_url(base_url: str | None) -> str | None:
+    """The dashboard's address for the digest's button (Config.base_url + /dashboard/), if the app has one.
 
     Opening it without a session explains how to log in (「ダッシュボード」 in the chat)."""
-    base = (os.environ.get("DXBOT_BASE_URL") or "").strip().rstrip("/")
+    base = (base_url or "").strip().rstrip("/")
     return f"{base}/dashboard/" if base.startswith(("https://", "http://")) else None
 
 
 def _configured_sender(session_factory: SessionFactory, clock: Clock):
     """The sender configuration asks for (console or LINE), built at run time."""
-    from bot.config import Config
     from messages.line_sender import make_sender
+    from models.config import Config
 
     return make_sender(Config.from_env(), session_factory, clock)
 

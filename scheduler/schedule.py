@@ -11,7 +11,6 @@ day-of-week), e.g. ``DXBOT_SCHEDULE_NUDGE="0 10 * * mon-fri"`` or
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,9 +119,8 @@ def parse_crontab(expression: str) -> dict[str, str]:
     return fields
 
 
-def load_schedule(environ: Mapping[str, str] | None = None) -> dict[str, Entry]:
-    """The schedule in force: the defaults above, each replaced by its DXBOT_SCHEDULE_<JOB> if set."""
-    env = os.environ if environ is None else environ
+def load_schedule(env: Mapping[str, str]) -> dict[str, Entry]:
+    """The schedule in force: the defaults above, each replaced by its DXBOT_SCHEDULE_<JOB> in ENV (Config.schedule)."""
     for key in env:
         if key.startswith(ENV_PREFIX) and key not in {env_name(n) for n in JOB_NAMES}:
             wanted = key[len(ENV_PREFIX) :].lower().replace("_", "-")

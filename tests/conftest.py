@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 import models.tables  # noqa: F401  (registers the tables)
-from bot.config import Config
 from models import migrate
 from models.clock import FrozenClock
+from models.config import Config
 from models.db import make_engine, normalise_database_url
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.config import PROJECT_ROOT, Config, ConfigError
+from models.config import PROJECT_ROOT, Config, ConfigError
 
 
 def test_defaults_without_any_variable():

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from bot import logging_setup
 from bot.app import close_app, create_app
 from bot.line.edge import MAX_BODY_BYTES
 from bot.ops import CLOCK_STALE_AFTER
+from models.config import Config
 from models.privacy import pseudonym
 from models.tables import ClockLease, InboxEvent, JobRun, OutboxMessage
 from scheduler.outbox import enqueue
@@ -351,9 +353,10 @@ def test_oversize_and_forged_requests_show_in_the_metrics_without_new_series(lin
         assert [r.event_type for r in s.exec(select(InboxEvent)).all()] == [odd["type"][:64]]
 
 
-def test_metrics_can_require_a_bearer_token(config, db, monkeypatch):
-    monkeypatch.setenv("DXBOT_METRICS_TOKEN", TOKEN)
-    app = create_app(config)
+def test_metrics_can_require_a_bearer_token(config, db):
+    assert Config.from_env({"DXBOT_METRICS_TOKEN": f" {TOKEN} "}).metrics_token == TOKEN
+    assert TOKEN not in repr(replace(config, metrics_token=TOKEN))
+    app = create_app(replace(config, metrics_token=TOKEN))
     client = app.test_client()
     try:
         refused = client.get("/metrics")

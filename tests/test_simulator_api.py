@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 
 import bot.simulator.views as views
 from bot.app import close_app, create_app
-from bot.config import Config
 from bot.simulator.demo_data import DEMO_MEMBERS, ensure_demo_members
 from messages.validator import validate_webhook_body
+from models.config import Config
 from models.tables import InboxEvent, KpiReport
 
 SATO = next(m for m in DEMO_MEMBERS if m.name == "佐藤 花子").line_user_id

@@ -15,8 +15,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.config import Config, ConfigError
 from models.clock import Clock
+from models.config import Config, ConfigError
 from models.db import make_engine, session_factory
 
 

@@ -8,7 +8,6 @@ are skipped.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.cli.common import echo_json
-from bot.config import Config, ConfigError
+from models.config import Config, ConfigError
 
 LEVELS = ("OK", "WARN", "FAIL", "SKIP")
 LINE_TIMEOUT = 10  # seconds per LINE API call
@@ -57,7 +56,7 @@ def skip(area: str, what: str) -> Finding:
 # --- configuration --------------------------------------------------------------------------------
 
 
-def check_config(config: Config, environ) -> Iterator[Finding]:
+def check_config(config: Config) -> Iterator[Finding]:
     """The variables the sender in use needs, the web secret key, the public URL, a frozen clock."""
     line = config.sender == "line"
     if line and not config.channel_access_token:
@@ -145,7 +144,7 @@ def check_config(config: Config, environ) -> Iterator[Finding]:
     from scheduler.schedule import ScheduleError, load_schedule
 
     try:
-        load_schedule(environ)
+        load_schedule(config.schedule)
     except ScheduleError as exc:
         yield fail("config", str(exc), "fix or unset that DXBOT_SCHEDULE_<JOB> variable")
 
@@ -450,10 +449,9 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
     """Run every check in order; later checks that need an earlier one's success are skipped."""
     from models.db import make_engine
 
-    env = os.environ if environ is None else environ
     wall = wall or (lambda: datetime.now(UTC))
     try:
-        config = Config.from_env(env)
+        config = Config.from_env(environ)
     except ConfigError as exc:
         return [
             fail(
@@ -462,7 +460,7 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
                 "fix that variable (docs/operations.md: Configuration) and run `dxbot doctor` again",
             )
         ]
-    findings = list(check_config(config, env))
+    findings = list(check_config(config))
     engine = make_engine(config.database_url)
     try:
         database = list(check_database(engine))

@@ -24,7 +24,7 @@ def clock(runtime: Runtime) -> None:
     configure("auto")  # JSON lines for a log collector, text at a terminal (DXBOT_LOG_FORMAT overrides)
     runtime.require_schema()
     try:
-        schedule = load_schedule()
+        schedule = load_schedule(runtime.config.schedule)
     except ScheduleError as exc:
         raise CliError(str(exc)) from exc
     process = ClockProcess(ClockRuntime(runtime.config, runtime.engine), schedule=schedule)
@@ -85,7 +85,7 @@ def group() -> None:
 def list_jobs(runtime: Runtime, as_json: bool) -> None:
     """Each job's schedule (crontab, DXBOT_TIMEZONE) and next run time; DXBOT_SCHEDULE_<JOB> changes one."""
     try:
-        schedule = load_schedule()
+        schedule = load_schedule(runtime.config.schedule)
     except ScheduleError as exc:
         raise CliError(str(exc)) from exc
     tz = parse_timezone(runtime.config.timezone)

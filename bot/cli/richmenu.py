@@ -59,9 +59,17 @@ def _definition(kind: str) -> RichMenuDefinition:
         raise CliError(exc.one_line()) from exc
 
 
-def _render(definition: RichMenuDefinition) -> bytes:
+def _font(runtime: Runtime) -> Path:
+    """The Japanese font of the images: DXBOT_FONT (Config.font) or the first one installed."""
     try:
-        return render_image(definition)
+        return find_font(runtime.config.font)
+    except FontNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _render(definition: RichMenuDefinition, font: Path) -> bytes:
+    try:
+        return render_image(definition, font)
     except (FontNotFoundError, RichMenuError) as exc:
         raise CliError(exc.one_line() if isinstance(exc, RichMenuError) else str(exc)) from exc
 
@@ -76,16 +84,14 @@ def _render(definition: RichMenuDefinition) -> bytes:
     help="Folder to write KIND.png into.",
 )
 @click.option("--kind", type=KIND_CHOICES, default="all", show_default=True)
-def render(out_dir: Path, kind: str) -> None:
+@pass_runtime
+def render(runtime: Runtime, out_dir: Path, kind: str) -> None:
     """Draw the menus' images (2500×843 PNG) from their definitions."""
-    try:
-        font = find_font()
-    except FontNotFoundError as exc:
-        raise CliError(str(exc)) from exc
+    font = _font(runtime)
     definitions = [_definition(name) for name in _kinds(kind)]
     out_dir.mkdir(parents=True, exist_ok=True)
     for definition in definitions:
-        image = _render(definition)
+        image = _render(definition, font)
         target = out_dir / f"{definition.kind}.png"
         target.write_bytes(image)
         click.echo(f"wrote {target} ({definition.width}×{definition.height}, {len(image):,} bytes)")
@@ -222,7 +228,8 @@ def deploy(runtime: Runtime, kind: str, keep_old: bool) -> None:
     _require_token(runtime, "deploy rich menus")
     kinds = _kinds(kind)
     definitions = [_definition(name) for name in kinds]
-    images = [_render(definition) for definition in definitions]
+    font = _font(runtime)
+    images = [_render(definition, font) for definition in definitions]
     managers = _manager_ids(runtime) if "manager" in kinds else []
     with line_clients(runtime, "deploy rich menus") as (api, blob):
         for definition, image in zip(definitions, images, strict=True):

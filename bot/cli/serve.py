@@ -14,8 +14,8 @@ from bot.cli.common import CliError, Runtime, pass_runtime
 def serve(runtime: Runtime, host: str, port: int) -> None:
     """Run the bot's web app on HOST:PORT with Flask's development server."""
     from bot.app import create_app
-    from bot.config import ConfigError
     from bot.logging_setup import configure
+    from models.config import ConfigError
 
     configure("text")  # DXBOT_LOG_FORMAT=json for JSON lines
     runtime.require_schema()

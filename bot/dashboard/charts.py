@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import threading
 from collections import OrderedDict
 from functools import cache
@@ -19,7 +18,7 @@ from functools import cache
 from bot.dashboard.data import SeriesHistory
 from messages.formatting import fiscal_year_label
 from messages.i18n import N_, Translator
-from messages.richmenu import FONT_ENV, find_font, font_candidates
+from messages.richmenu import find_font, font_candidates
 from models.kpi_parsing import COUNT_UNITS
 
 CACHE_SIZE = 256
@@ -39,12 +38,12 @@ _lock = threading.Lock()  # matplotlib's font cache and rc settings are process-
 
 
 @cache
-def chart_font() -> tuple[str, str]:
-    """(path, family name) of the font charts use: Noto Sans CJK Regular unless DXBOT_FONT says otherwise."""
+def chart_font(override: str | None = None) -> tuple[str, str]:
+    """(path, family name) of the font charts use: Noto Sans CJK Regular unless OVERRIDE (DXBOT_FONT) says otherwise."""
     from matplotlib import font_manager
 
-    if os.environ.get(FONT_ENV, "").strip():
-        path = find_font()
+    if override:
+        path = find_font(override)
     else:
         existing = [p for p in font_candidates() if p.is_file()]
         regular = [p for p in existing if "Bold" not in p.name]
@@ -53,23 +52,23 @@ def chart_font() -> tuple[str, str]:
     return str(path), font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def chart_svg(history: SeriesHistory, locale: str) -> str:
-    """The chart of HISTORY in LOCALE as SVG text (from the cache when its data has not changed)."""
-    key = cache_key(history, locale)
+def chart_svg(history: SeriesHistory, locale: str, font: str | None = None) -> str:
+    """The chart of HISTORY in LOCALE as SVG text (from the cache when its data has not changed); FONT: Config.font."""
+    key = cache_key(history, locale, font)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        svg = _render(history, locale)
+        svg = _render(history, locale, font)
         _cache[key] = svg
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
         return svg
 
 
-def cache_key(history: SeriesHistory, locale: str) -> str:
+def cache_key(history: SeriesHistory, locale: str, font: str | None = None) -> str:
     """The chart's identity: its data, language and font (also its HTTP ETag)."""
-    font_path, _family = chart_font()
+    font_path, _family = chart_font(font)
     return hashlib.sha256(f"{history.key()}|{locale}|{font_path}".encode()).hexdigest()
 
 
@@ -90,10 +89,10 @@ def caption(history: SeriesHistory, locale: str) -> str:
     return " / ".join(notes)
 
 
-def _render(history: SeriesHistory, locale: str) -> str:
+def _render(history: SeriesHistory, locale: str, font: str | None) -> str:
     from matplotlib import rc_context
 
-    _font_path, family = chart_font()
+    _font_path, family = chart_font(font)
     with rc_context({"font.family": [family], "svg.fonttype": "path", "svg.hashsalt": "dxbot-dashboard"}):
         figure = chart_figure(history, locale)
         buffer = io.StringIO()

@@ -386,10 +386,11 @@ def chart(series_id: str):
     if not found:
         abort(404)
     history = found[0]
-    svg = charts.chart_svg(history, g.locale)
+    font = current_app.extensions["dxbot"]["config"].font
+    svg = charts.chart_svg(history, g.locale, font)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-cache"
-    response.set_etag(charts.cache_key(history, g.locale))
+    response.set_etag(charts.cache_key(history, g.locale, font))
     return response.make_conditional(request)
 
 

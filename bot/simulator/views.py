@@ -354,6 +354,7 @@ def _parse_at(text: str, clock: SimulatedClock) -> datetime:
 def run_job():
     """Run a job as of a chosen time (as `dxbot run-job NAME --at …`), deliver what it queued, move the clock."""
     from scheduler.calendar import next_send_time
+    from scheduler.clock import job_settings
     from scheduler.jobs import JOBS as JOB_FUNCTIONS
 
     body = _body()
@@ -378,7 +379,7 @@ def run_job():
         return jsonify(message=t["clock_set"] % {"at": label}, details=[], clock=_clock_json(locale))
 
     factory = _dxbot()["session_factory"]
-    result = JOB_FUNCTIONS[name](factory, FrozenClock(at, tz))
+    result = JOB_FUNCTIONS[name](factory, FrozenClock(at, tz), **job_settings(name, _dxbot()["config"]))
     send_at = next_send_time(at)
     clock.move_to(send_at)  # the clock's deliver step sends the rows once their sending time has come
     delivered = JOB_FUNCTIONS["deliver"](factory, FrozenClock(send_at, tz), sender=_dxbot()["sender"])

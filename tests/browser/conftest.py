@@ -35,7 +35,7 @@ from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from bot.app import close_app
-from bot.config import Config
+from models.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("DXBOT_CHROMIUM", "/usr/bin/chromium"))

@@ -10,9 +10,9 @@ import time
 import pytest
 from linebot.v3.messaging import TextMessage
 
-from bot.config import Config, ConfigError
 from messages.line_sender import LineSender, make_sender
 from messages.senders import SendResult
+from models.config import Config, ConfigError
 from tests.proxy import Proxy
 from tests.scheduler.test_delivery import TOKEN, FakeLine
 

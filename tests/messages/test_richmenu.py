@@ -27,6 +27,7 @@ from messages.richmenu import (
     render_image,
 )
 from messages.validator import schema_validator
+from models.config import Config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MENU_ITEMS = {"report", "actions", "status", "help"}  # the rich menu items (messages.postback: "menu")
@@ -256,11 +257,10 @@ def test_rendering_is_repeatable(images):
 # --- the font --------------------------------------------------------------------------------------
 
 
-def test_the_font_comes_from_dxbot_font_first(monkeypatch):
+def test_the_font_comes_from_dxbot_font_first():
     japanize = richmenu._japanize_font()
     assert japanize is not None and japanize.name == "ipaexg.ttf"
-    monkeypatch.setenv("DXBOT_FONT", str(japanize))
-    assert find_font() == japanize
+    assert find_font(Config.from_env({"DXBOT_FONT": str(japanize)}).font) == japanize
 
 
 def test_japanize_matplotlib_is_found_without_importing_it():
@@ -269,14 +269,13 @@ def test_japanize_matplotlib_is_found_without_importing_it():
     assert ("japanize_matplotlib" in sys.modules) == loaded
 
 
-def test_a_missing_dxbot_font_is_named(monkeypatch, tmp_path):
-    monkeypatch.setenv("DXBOT_FONT", str(tmp_path / "missing.ttf"))
+def test_a_missing_dxbot_font_is_named(tmp_path):
+    config = Config.from_env({"DXBOT_FONT": str(tmp_path / "missing.ttf")})
     with pytest.raises(FontNotFoundError, match=r"DXBOT_FONT=.*missing.ttf is not a font file"):
-        find_font()
+        find_font(config.font)
 
 
 def test_without_any_font_the_error_says_how_to_install_one(monkeypatch, tmp_path):
-    monkeypatch.delenv("DXBOT_FONT", raising=False)
     monkeypatch.setattr(richmenu, "NOTO_CJK_FONTS", (tmp_path / "NotoSansCJK-Bold.ttc",))
     monkeypatch.setattr(richmenu, "_japanize_font", lambda: None)
     with pytest.raises(FontNotFoundError) as caught:

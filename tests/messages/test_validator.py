@@ -46,6 +46,7 @@ from messages.validator import (
     validate_request,
     validate_webhook_body,
 )
+from models.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = REPO_ROOT.parent / "shared"
@@ -455,6 +456,7 @@ def test_the_spec_folder_can_be_overridden(monkeypatch, tmp_path):
     shutil.copy(validator.VENDORED_DIR / "webhook.yaml", tmp_path / "webhook.yml")
     monkeypatch.setenv(validator.SPEC_DIR_ENV, str(tmp_path))
 
+    assert Config.from_env({validator.SPEC_DIR_ENV: f" {tmp_path} "}).line_openapi_dir == str(tmp_path)
     assert spec_path("webhook") == tmp_path / "webhook.yml"
     assert (
         spec_path("messaging-api") == validator.VENDORED_DIR / "messaging-api.yaml"

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
 import scheduler.clock as clock_module
-from bot.config import Config
+from models.config import Config
 from models.db import session_factory
 from models.tables import ClockLease, OutboxMessage
 from scheduler.clock import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from models.sections import ensure_section, find_section
 from models.tables import JobRun, KpiRequestRound, Member, OutboxMessage, SectionPause
 from scheduler import jobs
 from scheduler.calendar import add_business_days
+from scheduler.clock import job_settings
 from tests.messages.line_golden import build_line as build
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -415,14 +417,18 @@ def test_a_digest_is_one_push_per_person_in_their_language(people):
     assert "Weekly digest 国保医療課" in text_of(mine)
 
 
-def test_the_digest_opens_the_dashboard_when_the_app_has_a_public_address(people, monkeypatch):
-    monkeypatch.setenv("DXBOT_BASE_URL", "https://dx.example.jp/")
-    run("weekly-digest", people, "2026-07-27 08:30")
+def test_the_digest_opens_the_dashboard_when_the_app_has_a_public_address(people, config):
+    settings = job_settings("weekly-digest", replace(config, base_url="https://dx.example.jp/"))
+    run("weekly-digest", people, "2026-07-27 08:30", **settings)
     for row in rows(people, kind="digest"):
         assert '"uri": "https://dx.example.jp/dashboard/"' in json.dumps(row.messages, ensure_ascii=False)
 
 
-def test_without_a_public_address_the_digest_has_no_dashboard_button(people, monkeypatch):
-    monkeypatch.delenv("DXBOT_BASE_URL", raising=False)
-    run("weekly-digest", people, "2026-07-27 08:30")
+def test_without_a_public_address_the_digest_has_no_dashboard_button(people, config):
+    run(
+        "weekly-digest",
+        people,
+        "2026-07-27 08:30",
+        **job_settings("weekly-digest", replace(config, base_url=None)),
+    )
     assert all('"uri"' not in json.dumps(r.messages) for r in rows(people, kind="digest"))

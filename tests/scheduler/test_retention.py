@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.config import Config, ConfigError
 from models.clock import FrozenClock
+from models.config import Config, ConfigError
 from models.db import session_factory
 from models.retention import RetentionPolicy
 from models.tables import InboxEvent, JobRun, OutboxMessage, TranscriptEntry

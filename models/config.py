@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from messages.line_network import LineNetwork
 from models.clock import Clock, make_clock, parse_timezone
+from models.line_network import LineNetwork
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -27,6 +29,45 @@ WEBHOOK_HANDLING = ("background", "inline", "worker")
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed."""
+
+
+LOG_FORMATS = ("json", "text")
+# Environment variables whose values must never appear in a log line.
+SECRET_VARIABLES = (
+    "LINE_CHANNEL_ACCESS_TOKEN",
+    "LINE_CHANNEL_SECRET",
+    "DXBOT_SECRET_KEY",
+    "DXBOT_METRICS_TOKEN",
+)
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How a process logs: read first thing (before the Config, whose errors it must be able to log), never failing.
+
+    A DXBOT_LOG_FORMAT or DXBOT_LOG_LEVEL that names nothing falls back to the default (the format with
+    a warning, see bot/logging_setup.configure)."""
+
+    format: str | None = None  # DXBOT_LOG_FORMAT (json or text); None: the process's own default
+    level: str = "INFO"  # DXBOT_LOG_LEVEL
+    rejected_format: str | None = None  # a DXBOT_LOG_FORMAT that is not a format, to warn about
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # values no log line may show
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LogSettings:
+        env = os.environ if environ is None else environ
+        chosen = env.get("DXBOT_LOG_FORMAT", "").strip().lower()
+        level = env.get("DXBOT_LOG_LEVEL", "").strip().upper()
+        secrets = [env.get(name, "").strip() for name in SECRET_VARIABLES]
+        match = re.search(r"://[^:/@\s]+:([^@\s]+)@", env.get("DXBOT_DATABASE_URL", ""))
+        if match:
+            secrets.append(match.group(1))
+        return cls(
+            format=chosen if chosen in LOG_FORMATS else None,
+            level=level if level and isinstance(logging.getLevelName(level), int) else "INFO",
+            rejected_format=chosen if chosen and chosen not in LOG_FORMATS else None,
+            secrets=tuple(secrets),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,6 +92,13 @@ class Config:
     inbox_retention_days: int = 30  # DXBOT_INBOX_RETENTION_DAYS: handled webhook bodies are dropped after
     transcript_retention_days: int = 30  # DXBOT_TRANSCRIPT_RETENTION_DAYS: console transcript entries too
     plan_file: str | None = None  # DXBOT_PLAN_FILE: the plan `dxbot db init` seeds an empty database with
+    metrics_token: str | None = field(default=None, repr=False)  # DXBOT_METRICS_TOKEN: /metrics asks for it
+    font: str | None = None  # DXBOT_FONT: the Japanese font of charts and rich menu images (a file)
+    # PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets it): /metrics adds up every worker's counters there
+    metrics_dir: str | None = None
+    # DXBOT_SCHEDULE_<JOB> as set (crontab text, checked by scheduler.schedule.load_schedule, which knows the jobs)
+    schedule: Mapping[str, str] = field(default_factory=dict)
+    line_openapi_dir: str | None = None  # DXBOT_LINE_OPENAPI_DIR: another copy of LINE's OpenAPI spec
     testing: bool = False
 
     @classmethod
@@ -68,7 +116,7 @@ class Config:
             raise ConfigError(str(exc)) from exc
         environment = (get("DXBOT_ENV") or "production").lower()
         config = cls(
-            database_url=get("DXBOT_DATABASE_URL") or default_database_url(),
+            database_url=database_url_from_env(env),
             channel_secret=get("LINE_CHANNEL_SECRET"),
             channel_access_token=get("LINE_CHANNEL_ACCESS_TOKEN"),
             line_api_base_url=get("LINE_API_BASE_URL"),
@@ -89,6 +137,11 @@ class Config:
                 get("DXBOT_TRANSCRIPT_RETENTION_DAYS"), "DXBOT_TRANSCRIPT_RETENTION_DAYS"
             ),
             plan_file=get("DXBOT_PLAN_FILE"),
+            metrics_token=get("DXBOT_METRICS_TOKEN"),
+            font=get("DXBOT_FONT"),
+            metrics_dir=get("PROMETHEUS_MULTIPROC_DIR") or get("prometheus_multiproc_dir"),
+            schedule={k: v for k, v in env.items() if k.startswith("DXBOT_SCHEDULE_")},
+            line_openapi_dir=line_openapi_dir(env),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -189,6 +242,19 @@ def retention_days(value: str | None, name: str, default: int = 30) -> int:
             f"{name}={value!r} is not a number of days (a whole number, 1 to {MAX_RETENTION_DAYS})"
         )
     return int(value)
+
+
+def line_openapi_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """DXBOT_LINE_OPENAPI_DIR: the validator reads the spec once per process, wherever it first checks a message
+    (senders, the outbox, rich menus), so it asks here rather than being handed a Config."""
+    value = (os.environ if environ is None else environ).get("DXBOT_LINE_OPENAPI_DIR")
+    return value.strip() if value and value.strip() else None
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """DXBOT_DATABASE_URL, else the default: all a bare `alembic upgrade` needs of the configuration."""
+    value = (os.environ if environ is None else environ).get("DXBOT_DATABASE_URL")
+    return value.strip() if value and value.strip() else default_database_url()
 
 
 def default_database_url() -> str:

@@ -1,0 +1,92 @@
+"""Environment variables are read in one place, models/config.py: every other module gets the value passed
+in from the Config a process built once (issue 24). Exceptions: gunicorn.conf.py (gunicorn reads it before
+any app exists) and the environment handed to pg_dump; a WSGI `environ` dict is a request, not the
+environment, and is not `os.environ`."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CODE = ("bot", "scheduler", "models", "messages", "migrations")
+CONFIG_MODULE = "models/config.py"
+# (file, function) pairs allowed to read the environment, with the reason.
+EXCEPTIONS = {
+    ("bot/cli/backup.py", "pg_environment"): "the environment handed to pg_dump/pg_restore",
+}
+# Reads still to move into Config (issue 24 step 4). Remove each with its move; never add one.
+NOT_YET_MOVED: set[tuple[str, str]] = {
+    ("bot/dashboard/links.py", "base_url"),
+    ("scheduler/calendar.py", "closure_days"),
+    ("models/status.py", "grade_scale"),
+    ("models/status.py", "live_since"),
+}
+
+
+def environment_reads(path: Path) -> list[tuple[str, int]]:
+    """(enclosing function, line) of every os.environ / os.getenv / os.environb / `from os import environ`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[tuple[str, int]] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+            if (
+                isinstance(child, ast.Attribute)
+                and isinstance(child.value, ast.Name)
+                and child.value.id == "os"
+                and child.attr in ("environ", "environb", "getenv", "putenv", "unsetenv")
+            ) or (
+                isinstance(child, ast.ImportFrom)
+                and child.module == "os"
+                and any(alias.name in ("environ", "environb", "getenv") for alias in child.names)
+            ):
+                found.append((function, child.lineno))
+            visit(child, name)
+
+    visit(tree, "<module>")
+    return found
+
+
+def offending_reads() -> dict[tuple[str, str], list[int]]:
+    reads: dict[tuple[str, str], list[int]] = {}
+    for folder in CODE:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative == CONFIG_MODULE:
+                continue
+            for function, line in environment_reads(path):
+                reads.setdefault((relative, function), []).append(line)
+    return reads
+
+
+def test_the_environment_is_read_only_in_the_config_module():
+    reads = offending_reads()
+    unexpected = {
+        f"{path}:{lines[0]} ({function})"
+        for (path, function), lines in reads.items()
+        if (path, function) not in EXCEPTIONS and (path, function) not in NOT_YET_MOVED
+    }
+    assert not unexpected, (
+        "read the environment in models/config.py (a Config field, validated there) and pass the value in: "
+        + ", ".join(sorted(unexpected))
+    )
+
+
+def test_the_list_of_reads_still_to_move_only_shrinks():
+    reads = offending_reads()
+    stale = sorted(
+        f"{path} ({function})" for path, function in NOT_YET_MOVED if (path, function) not in reads
+    )
+    assert not stale, "moved into Config: remove from NOT_YET_MOVED: " + ", ".join(stale)
+
+
+def test_the_check_sees_a_read(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import os\nfrom os import getenv\n\ndef f(environ):\n"
+        "    return environ.get('PATH_INFO'), os.environ.get('X'), getenv('Y')\n",
+        encoding="utf-8",
+    )
+    assert environment_reads(sample) == [("<module>", 2), ("f", 5)]
