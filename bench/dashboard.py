@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from bench.common import NOW, TOKYO, line_id, load_plan, machine, median, percentile, scratch_database
 from bot.dashboard.links import issue_link
+from bot.services import services
 from models.config import Config
 from models.fiscal_year import fiscal_year_start
 from models.members import add_member, get_member
@@ -122,7 +123,7 @@ def measure(url: str, runs: int) -> list[tuple[str, float, float, int]]:
             }
         )
     )
-    engine = app.extensions["dxbot"]["engine"]
+    engine = services(app).engine
     clients = {}
     for user in (ADMIN, MANAGER):
         client = app.test_client()

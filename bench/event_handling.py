@@ -27,6 +27,7 @@ from sqlalchemy import event
 from bench.common import DEFAULT_POSTGRES, NOW, MockLine, machine, median, percentile, scratch_database
 from bench.webhook_throughput import Bodies, prepare
 from models.clock import FrozenClock
+from models.config import Config
 from models.db import make_engine, session_factory
 
 
@@ -54,6 +55,7 @@ def measure(kind: str, events: int, postgres_url: str, mock: MockLine) -> dict:
         engine = make_engine(url)
         factory = session_factory(engine)
         clock = FrozenClock(NOW)
+        config = Config(database_url=url)
         sender = LineSender(
             MessagingApi(ApiClient(Configuration(access_token="bench", host=mock.url))), clock
         )
@@ -69,7 +71,9 @@ def measure(kind: str, events: int, postgres_url: str, mock: MockLine) -> dict:
             return stored
 
         for _ in range(50):  # warm up: imports, the pool, SQLAlchemy's statement cache, prepared statements
-            handling.handle_stored(stored_event(), session_factory=factory, sender=sender, clock=clock)
+            handling.handle_stored(
+                stored_event(), session_factory=factory, sender=sender, clock=clock, config=config
+            )
         queued = [stored_event() for _ in range(events)]
 
         build, reply = Timed(render.build), Timed(sender.reply)
@@ -80,7 +84,9 @@ def measure(kind: str, events: int, postgres_url: str, mock: MockLine) -> dict:
         try:
             for stored in queued:
                 wall, cpu = time.perf_counter(), time.process_time()
-                result = handling.handle_stored(stored, session_factory=factory, sender=sender, clock=clock)
+                result = handling.handle_stored(
+                    stored, session_factory=factory, sender=sender, clock=clock, config=config
+                )
                 cpus.append(time.process_time() - cpu)
                 walls.append(time.perf_counter() - wall)
                 outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1

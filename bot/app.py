@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask, jsonify
 
@@ -12,17 +14,30 @@ from bot.inbox.worker import EventWorker
 from bot.inbox.writer import InboxWriter
 from bot.line.edge import CallbackEdge
 from bot.line.handling import handle_stored
+from bot.services import EXTENSION, Services, services
 from messages.line_sender import make_sender
+from messages.senders import Sender
+from models.clock import Clock
 from models.config import Config
 from models.db import make_engine, session_factory
+from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the web app: engine, clock and senders live in app.extensions; nothing happens at import.
+def create_app(
+    config: Config | None = None,
+    *,
+    sender: Sender | None = None,
+    clock: Clock | None = None,
+    wall_clock: Callable[[], datetime] | None = None,
+    served_url: str | None = None,
+) -> Flask:
+    """Build the web app: its Services (bot/services.py) live in app.extensions; nothing happens at import.
 
-    Raises ConfigError (one line naming the variable) when a secret the web process uses is missing.
+    SENDER and CLOCK replace the ones the configuration names (tests: a recording sender, a frozen clock);
+    WALL_CLOCK replaces real time; SERVED_URL is where `dxbot serve` answers. Raises ConfigError (one line
+    naming the variable) when a secret the web process uses is missing.
     """
     config = config or Config.from_env()
     config.require_web()
@@ -31,24 +46,32 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(TESTING=config.testing, SECRET_KEY=config.secret_key or secrets.token_hex(32))
     engine = make_engine(config.database_url)
     factory = session_factory(engine)
-    clock = config.clock()
-    dxbot = app.extensions["dxbot"] = {
-        "config": config,
-        "engine": engine,
-        "session_factory": factory,
-        "clock": clock,
-        # Everything the bot says goes through this one object; tests swap in a RecordingSender.
-        "sender": make_sender(config, factory, clock),
-        # /callback's inbox INSERT: one autocommitted statement on a pool of its own (bot/inbox/writer.py).
-        "inbox_writer": InboxWriter.for_database(config.database_url),
-    }
-    # Webhook events are handled here after /callback has answered.
-    dxbot["events"] = EventWorker(
-        lambda stored: _handle_in_app(app, stored), factory, lambda: dxbot["clock"].now()
+    wall_clock = wall_clock or utcnow
+    clock = clock or config.clock()
+    if config.simulator_enabled:
+        from bot.simulator.platform import SimulatedClock, remembering
+
+        # The dashboard, the chat and `dxbot say` in another process all run on the simulated clock.
+        if not isinstance(clock, SimulatedClock):
+            clock = SimulatedClock(clock, remember=remembering(factory, wall_clock))
+    # Webhook events are handled here after /callback has answered; each event finds the services in force.
+    events = EventWorker(
+        lambda stored: _handle_in_app(app, stored), factory, lambda: services(app).clock.now()
+    )
+    app.extensions[EXTENSION] = Services(
+        config=config,
+        engine=engine,
+        session_factory=factory,
+        sender=sender or make_sender(config, factory, clock),
+        clock=clock,
+        inbox_writer=InboxWriter.for_database(config.database_url),
+        events=events,
+        wall_clock=wall_clock,
+        served_url=served_url,
     )
     # Inline handling needs it too: its sweeps retry an event whose handling raised (bot/inbox/dead_letter.py).
     if config.webhook_handling in ("background", "inline") and not config.testing:
-        dxbot["events"].start()  # tests start it on their first webhook (and stop it after)
+        events.start()  # tests start it on their first webhook (and stop it after)
 
     if config.development:
         log.warning(
@@ -78,20 +101,24 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _handle_in_app(app: Flask, stored) -> None:
-    """Handle a stored event on the event worker's thread as /callback would (in the app's context).
+    """Handle a stored event on the event worker's thread as /callback would.
 
-    The sender and the clock are looked up per event: tests and the simulator swap them.
+    The services are looked up per event: a test may replace them after the app is built.
     """
-    dxbot = app.extensions["dxbot"]
-    with app.app_context():
-        handle_stored(
-            stored, session_factory=dxbot["session_factory"], sender=dxbot["sender"], clock=dxbot["clock"]
-        )
+    found = services(app)
+    handle_stored(
+        stored,
+        session_factory=found.session_factory,
+        sender=found.sender,
+        clock=found.clock,
+        config=found.chat_config,
+    )
 
 
 def close_app(app: Flask) -> None:
     """Stop the app's event thread (after the event in hand), then close its database connections."""
-    app.extensions["dxbot"]["events"].stop()
-    if app.extensions["dxbot"]["inbox_writer"] is not None:
-        app.extensions["dxbot"]["inbox_writer"].dispose()
-    app.extensions["dxbot"]["engine"].dispose()
+    found = services(app)
+    found.events.stop()
+    if found.inbox_writer is not None:
+        found.inbox_writer.dispose()
+    found.engine.dispose()

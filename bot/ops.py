@@ -29,6 +29,7 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import Session, select
 
 from bot import logging_setup, metrics
+from bot.services import services
 from models.tables import ClockLease, Initiative, Measure
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ def readiness(factory: Callable[[], Session], now: Now = wall_clock) -> list[Che
 @blueprint.get("/readyz")
 def readyz():
     """Say whether this deployment can do its work (200) or which checks fail (503)."""
-    checks = readiness(current_app.extensions["dxbot"]["session_factory"], _wall())
+    checks = readiness(services(current_app).session_factory, _wall())
     body: dict[str, Any] = {
         "status": "ready" if all(c.ok for c in checks) else "unready",
         "checks": {c.name: c.as_dict() for c in checks},
@@ -174,21 +175,21 @@ def readyz():
 @blueprint.get("/metrics")
 def metrics_view():
     """Prometheus' scrape endpoint (a bearer token when DXBOT_METRICS_TOKEN is set)."""
-    expected = current_app.extensions["dxbot"].get("metrics_token")
+    found = services(current_app)
+    expected = found.config.metrics_token
     if expected:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
             return jsonify(error="metrics need Authorization: Bearer <DXBOT_METRICS_TOKEN>"), 401
-    dxbot = current_app.extensions["dxbot"]
     body, content_type = metrics.exposition(
-        dxbot["session_factory"], dxbot["clock"].now, _wall(), dxbot["config"].metrics_dir
+        found.session_factory, found.clock.now, _wall(), found.config.metrics_dir
     )
     return body, 200, {"Content-Type": content_type}
 
 
 def _wall() -> Now:
-    """The wall clock the app was given (tests move it), else real time."""
-    return current_app.extensions["dxbot"].get("wall_clock") or wall_clock
+    """The wall clock the app was given (tests move it): real time unless a test says otherwise."""
+    return services(current_app).wall_clock
 
 
 # --- request ids (POST /callback makes its own and times itself: bot/line/edge.py) -----------------
@@ -222,6 +223,4 @@ def _end_request(exc) -> None:
 
 def init_app(app: Flask) -> None:
     """Add /readyz, /metrics and request ids (the JSON logs are set up by the process: gunicorn.conf.py)."""
-    dxbot = app.extensions["dxbot"]
-    dxbot.setdefault("metrics_token", dxbot["config"].metrics_token or "")
     app.register_blueprint(blueprint)

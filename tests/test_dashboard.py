@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from bot.app import close_app
 from bot.dashboard import charts, data
 from bot.dashboard.links import issue_link
+from bot.services import services
 from messages.i18n import merged_catalog
 from models import status
 from models.actions import set_status
@@ -134,7 +135,7 @@ def sign_in(app, db, user: str):
     """A test client with a dashboard session for USER (through a real link)."""
     client = app.test_client()
     with Session(db) as s:
-        link = issue_link(s, get_member(s, user), now=app.extensions["dxbot"]["clock"].now(), base="")
+        link = issue_link(s, get_member(s, user), now=services(app).clock.now(), base="")
         s.commit()
     assert client.post(link.url).status_code == 302
     return client
@@ -619,7 +620,7 @@ class QueryCounter:
 
 def queries_for(app, client, path: str) -> int:
     page(client, path)  # warm: templates compiled, charts font loaded
-    with QueryCounter(app.extensions["dxbot"]["engine"]) as counter:
+    with QueryCounter(services(app).engine) as counter:
         page(client, path)
     return counter.count
 

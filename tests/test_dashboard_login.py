@@ -15,12 +15,15 @@ from sqlmodel import Session, select
 
 from bot.app import close_app
 from bot.dashboard.links import issue_link
+from bot.services import services
 from messages.builders import build
 from messages.intents import DashboardLink
 from models.clock import FrozenClock
+from models.config import Config
 from models.members import add_member, deactivate_member, get_member
 from models.sections import find_section
 from models.tables import LoginLink
+from tests.app_services import swap_services
 from tests.bot.chat import Chat, texts
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -127,9 +130,11 @@ def test_each_request_gives_a_new_link_and_english_speakers_read_english(people,
     assert len(link_rows(db)) == 2
 
 
-def test_the_link_uses_dxbot_base_url(people, chat, monkeypatch):
-    monkeypatch.setenv("DXBOT_BASE_URL", "https://dx.example.jp/")
-    _, said = chat.say(MANAGER, "ダッシュボード")
+def test_the_link_uses_dxbot_base_url(people, db, clock, sender, config):
+    configured = Config.from_env(
+        {"DXBOT_DATABASE_URL": config.database_url, "DXBOT_BASE_URL": "https://dx.example.jp/"}
+    )
+    _, said = Chat(db, clock, sender, configured).say(MANAGER, "ダッシュボード")
     assert URL_RE.search(texts(said)).group(0).startswith("https://dx.example.jp/dashboard/login/")
 
 
@@ -138,16 +143,27 @@ def test_through_the_web_app_the_link_uses_its_configured_base_url(people, confi
     from bot.conversation.incoming import Incoming
     from bot.conversation.respond import respond
 
-    app = create_app(replace(config, base_url="https://dashboard.city.example"))
-    with app.app_context(), Session(db) as session:
-        response = respond(
-            session,
-            Incoming(kind="text", user_id=MANAGER, at=clock.now(), text="ダッシュボード"),
-            clock=clock,
-        )
-        session.commit()
-    [intent] = response.intents
-    assert intent.url.startswith("https://dashboard.city.example/dashboard/login/")
+    def link_from(app) -> str:
+        """The link the app's conversation gives (the webhook hands respond() the app's chat configuration)."""
+        with Session(db) as session:
+            response = respond(
+                session,
+                Incoming(kind="text", user_id=MANAGER, at=clock.now(), text="ダッシュボード"),
+                clock=clock,
+                config=services(app).chat_config,
+            )
+            session.commit()
+        [intent] = response.intents
+        return intent.url
+
+    app = create_app(
+        replace(config, base_url="https://dashboard.city.example"), served_url="http://127.0.0.1:5392"
+    )
+    assert link_from(app).startswith("https://dashboard.city.example/dashboard/login/")
+    close_app(app)
+    # Without DXBOT_BASE_URL, links point where `dxbot serve` answers.
+    app = create_app(config, served_url="http://127.0.0.1:5392")
+    assert link_from(app).startswith("http://127.0.0.1:5392/dashboard/login/")
     close_app(app)
 
 
@@ -275,12 +291,12 @@ def test_the_session_ends_after_8_hours_of_real_time_whatever_dxbot_now_says(peo
     """The app clock is frozen at 2026-11-24 (DXBOT_NOW), earlier than real time: it neither keeps a session
     alive nor ends one; only the real clock does."""
     real = datetime.now(UTC)
-    client.post(new_link(db, MANAGER, app.extensions["dxbot"]["clock"].now()))
-    app.extensions["dxbot"]["clock"] = FrozenClock(datetime(2026, 11, 24, 18, 30, tzinfo=TOKYO), TOKYO)
-    app.extensions["dxbot"]["wall_clock"] = lambda: real + timedelta(hours=7, minutes=59)
+    client.post(new_link(db, MANAGER, services(app).clock.now()))
+    swap_services(app, clock=FrozenClock(datetime(2026, 11, 24, 18, 30, tzinfo=TOKYO), TOKYO))
+    swap_services(app, wall_clock=lambda: real + timedelta(hours=7, minutes=59))
     assert client.get("/dashboard/").status_code == 200
-    app.extensions["dxbot"]["clock"] = FrozenClock(datetime(2026, 11, 24, 10, 5, tzinfo=TOKYO), TOKYO)
-    app.extensions["dxbot"]["wall_clock"] = lambda: real + timedelta(hours=8, minutes=1)
+    swap_services(app, clock=FrozenClock(datetime(2026, 11, 24, 10, 5, tzinfo=TOKYO), TOKYO))
+    swap_services(app, wall_clock=lambda: real + timedelta(hours=8, minutes=1))
     assert client.get("/dashboard/").headers["Location"] == "/dashboard/welcome"
     [row] = dashboard_sessions(db)
     assert (

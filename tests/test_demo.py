@@ -7,6 +7,7 @@ import json
 import flask
 
 from bot.app import close_app
+from bot.services import services
 from bot.simulator.demo_data import DEMO_MEMBERS
 
 
@@ -57,7 +58,7 @@ def test_demo_serves_the_simulator_with_the_console_sender_even_when_line_is_con
     assert "simulator: open http://127.0.0.1:5056/simulator/ in a browser" in result.output
     ((app, kwargs),) = served
     assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 5056
-    assert app.extensions["dxbot"]["config"].sender == "console"
+    assert services(app).config.sender == "console"
     client = app.test_client()
     assert client.get("/simulator/").status_code == 200
     state = client.get("/simulator/api/state").get_json()

@@ -26,10 +26,12 @@ from bot import logging_setup
 from bot.app import close_app, create_app
 from bot.line.edge import MAX_BODY_BYTES
 from bot.ops import CLOCK_STALE_AFTER
+from bot.services import services
 from models.config import Config
 from models.privacy import pseudonym
 from models.tables import ClockLease, InboxEvent, JobRun, OutboxMessage
 from scheduler.outbox import enqueue
+from tests.app_services import swap_services
 from tests.bot.conftest import Line
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +50,7 @@ def app(config, db):
 @pytest.fixture
 def line(app, client, config, clock, sender):
     """Sign and post webhook bodies to the test app (its sender records what would go to LINE)."""
-    app.extensions["dxbot"]["sender"] = sender
+    swap_services(app, sender=sender)
     yield Line(client, config.effective_channel_secret, clock, sender)
     close_app(app)
 
@@ -117,10 +119,10 @@ def test_readyz_fails_when_the_heartbeat_is_older_than_the_threshold(client, db,
 def test_readyz_follows_the_wall_clock_not_dxbot_now(app, client, db, plan):
     # DXBOT_NOW freezes the bot at 2026-11-24; the lease is renewed in real time and judged in real time.
     moment = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
-    app.extensions["dxbot"]["wall_clock"] = lambda: moment
+    swap_services(app, wall_clock=lambda: moment)
     heartbeat_at(db, moment - timedelta(seconds=30))
     assert client.get("/readyz").status_code == 200
-    app.extensions["dxbot"]["wall_clock"] = lambda: moment + CLOCK_STALE_AFTER + timedelta(seconds=1)
+    swap_services(app, wall_clock=lambda: moment + CLOCK_STALE_AFTER + timedelta(seconds=1))
     assert client.get("/readyz").get_json()["failing"] == ["clock"]
 
 
@@ -179,7 +181,7 @@ def test_webhook_logs_are_json_with_request_and_event_ids_and_no_person(line, db
         "/callback", data=data, headers={"X-Line-Signature": line.sign(data), "X-Request-Id": "req-42"}
     )
     assert response.status_code == 200 and response.headers["X-Request-Id"] == "req-42"
-    assert line.client.application.extensions["dxbot"]["events"].drain(timeout=30)  # handled after the answer
+    assert services(line.client.application).events.drain(timeout=30)  # handled after the answer
     lines = json_log()
     handled = next(x for x in lines if x["message"] == "webhook event handled")
     assert handled["request_id"] == "req-42"

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from bot.app import close_app
 from bot.dashboard.links import issue_link
+from bot.services import services
 from messages import intents
 from models.members import add_member, get_member
 from models.sections import find_section
@@ -137,7 +138,7 @@ def test_worst_case_digest_keeps_twelve_bubbles_and_a_400_character_alt_text(loc
 def sign_in(app, db, user: str):
     client = app.test_client()
     with Session(db) as s:
-        link = issue_link(s, get_member(s, user), now=app.extensions["dxbot"]["clock"].now(), base="")
+        link = issue_link(s, get_member(s, user), now=services(app).clock.now(), base="")
         s.commit()
     assert client.post(link.url).status_code == 302
     return client

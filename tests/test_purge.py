@@ -23,6 +23,7 @@ from models.tables import (
     OutboxMessage,
     TranscriptEntry,
 )
+from tests.app_services import swap_services
 from tests.bot.conftest import Line
 
 SUZUKI = "U" + "5a17" * 8
@@ -85,7 +86,7 @@ def world(app, client, config, db, plan, clock, dxbot):
 
     factory = session_factory(db)
     sender = NamedConsole(stream=io.StringIO(), clock=clock, record=transcript_recorder(factory))
-    app.extensions["dxbot"]["sender"] = sender
+    swap_services(app, sender=sender)
     line = Line(client, config.effective_channel_secret, clock, sender)
     with Session(db) as s:
         section = find_section(s, SECTION)

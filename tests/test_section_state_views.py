@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.dashboard.links import issue_link
+from bot.services import services
 from messages.intents import Digest
 from models import status
 from models.members import add_member, get_member
@@ -68,7 +69,7 @@ def line_digest(db, section: str, now: datetime) -> tuple[str, str]:
 def dashboard_page(app, db, section: str) -> str:
     client = app.test_client()
     with Session(db) as s:
-        link = issue_link(s, get_member(s, ADMIN), now=app.extensions["dxbot"]["clock"].now(), base="")
+        link = issue_link(s, get_member(s, ADMIN), now=services(app).clock.now(), base="")
         section_id = find_section(s, section).id
         s.commit()
     assert client.post(link.url).status_code == 302

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 import bot.simulator.views as views
 from bot.app import close_app, create_app
+from bot.services import services
 from bot.simulator.demo_data import DEMO_MEMBERS, ensure_demo_members
 from messages.validator import validate_webhook_body
 from models.config import Config
@@ -178,7 +179,7 @@ def test_a_message_goes_through_the_signed_webhook_and_the_reply_comes_back(api,
     # The signature is the real check: the same body, tampered with, is refused and nothing is stored.
     from bot.simulator.platform import sign
 
-    signature = sign(body, sim.extensions["dxbot"]["config"].effective_channel_secret)
+    signature = sign(body, services(sim).config.effective_channel_secret)
     tampered = body.replace("2回".encode(), "3回".encode()).replace(
         event["webhookEventId"].encode(), b"01TAMPERED0000000000000000"
     )

@@ -77,7 +77,7 @@ def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) ->
     backoff = Backoff()
 
     def handle(stored) -> None:
-        result = handle_stored(stored, session_factory=factory, sender=sender, clock=clock)
+        result = handle_stored(stored, session_factory=factory, sender=sender, clock=clock, config=config)
         backoff.after(ok=result is not None)  # None: database trouble; the row waits for the next sweep
 
     stop = threading.Event()

@@ -175,7 +175,9 @@ def say(
     try:
         # Whatever the handling code prints goes to stderr: stdout carries only the answer (and --json).
         with contextlib.redirect_stdout(sys.stderr):
-            results = handle_payload(payload, session_factory=factory, sender=sender, clock=clock)
+            results = handle_payload(
+                payload, session_factory=factory, sender=sender, clock=clock, config=runtime.config
+            )
     except InboxUnavailable as exc:
         raise CliError(f"the event could not be stored: {exc}") from exc
     outcome = results[0].outcome if results else "error"  # no result: an unexpected failure, logged

@@ -19,13 +19,12 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
 
     configure("text")  # DXBOT_LOG_FORMAT=json for JSON lines
     runtime.require_schema()
-    try:
-        app = create_app(runtime.config)
-    except ConfigError as exc:
-        raise CliError(str(exc)) from exc
     # Dashboard links point where this server answers, unless DXBOT_BASE_URL names the public address.
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    app.extensions["dxbot"]["served_url"] = f"http://{local_host}:{port}"
+    try:
+        app = create_app(runtime.config, served_url=f"http://{local_host}:{port}")
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
     click.echo(f"dx-progress-bot on http://{host}:{port}/ (sender: {runtime.config.sender}; Ctrl+C stops)")
     click.echo(f"LINE webhook: POST http://{host}:{port}/callback (signed with LINE_CHANNEL_SECRET)")
     click.echo("Talk to it without LINE, in another terminal:")

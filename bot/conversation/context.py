@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.conversation.incoming import Incoming
 from models.clock import Clock
+from models.config import Config
 from models.fiscal_year import fiscal_year_of
 from models.members import current_sections
 from models.reports import OpenTarget, open_targets_for_sections
@@ -22,6 +23,7 @@ class Context:
     session: Session
     incoming: Incoming
     clock: Clock
+    config: Config  # the process's configuration, read once (dashboard links' base URL, calendar, grades)
     member: Member | None
     sections: list[Section] = field(default_factory=list)
     group_section: Section | None = None
@@ -66,7 +68,7 @@ class Context:
 
 
 def load_context(
-    session: Session, incoming: Incoming, clock: Clock, member: Member | None, group_section
+    session: Session, incoming: Incoming, clock: Clock, member: Member | None, group_section, config: Config
 ) -> Context:
     """Build the context, loading the member's current sections once."""
     sections = current_sections(session, member) if member is not None else []
@@ -74,6 +76,7 @@ def load_context(
         session=session,
         incoming=incoming,
         clock=clock,
+        config=config,
         member=member,
         sections=sections,
         group_section=group_section,

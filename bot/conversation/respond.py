@@ -15,6 +15,7 @@ from bot.conversation.postbacks import handle_postback
 from bot.conversation.state import AWAITING_CONFIRMATION, AWAITING_NUMBER, get_state
 from messages.intents import Notice
 from models.clock import Clock
+from models.config import Config
 from models.invites import InviteError, find_code_in, group_section, redeem_for_group, redeem_for_member
 from models.members import get_member
 from models.tables import GroupBinding, KpiTarget
@@ -22,11 +23,13 @@ from models.tables import GroupBinding, KpiTarget
 MENTION_RE = re.compile(r"^\s*@\S+\s*")
 
 
-def respond(session: Session, incoming: Incoming, *, clock: Clock) -> Response:
-    """Decide what to say (and record) for one event; the caller commits and delivers."""
+def respond(session: Session, incoming: Incoming, *, clock: Clock, config: Config) -> Response:
+    """Decide what to say (and record) for one event; the caller commits and delivers.
+
+    CONFIG is the process's own, read once: the base URL of dashboard links, the calendar, the grades."""
     member = get_member(session, incoming.user_id) if incoming.user_id else None
     bound = group_section(session, incoming.group_id) if incoming.group_id else None
-    ctx = load_context(session, incoming, clock, member, bound)
+    ctx = load_context(session, incoming, clock, member, bound, config)
     response = HANDLERS[incoming.kind](ctx)
     if response.member is None:
         response.member = ctx.member

@@ -6,6 +6,7 @@ from flask import Flask, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
 from bot.dashboard.links import SESSION_LIFETIME
+from bot.services import services
 
 
 class DashboardSessionInterface(SecureCookieSessionInterface):
@@ -19,7 +20,7 @@ def init_app(app: Flask) -> None:
     """Register the dashboard blueprint and its one-time-link login."""
     from bot.dashboard.views import blueprint
 
-    config = app.extensions["dxbot"]["config"]
+    config = services(app).config
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=(config.base_url or "").lower().startswith("https://"),

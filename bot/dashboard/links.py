@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,9 +40,9 @@ def may_use_dashboard(member: Member | None) -> bool:
     return member is not None and member.active and member.role in DASHBOARD_ROLES
 
 
-def base_url(configured: str | None = None) -> str:
-    """The public URL links point at: the app's Config.base_url, else DXBOT_BASE_URL, else localhost (logged)."""
-    url = (configured or os.environ.get(BASE_URL_ENV, "")).strip()
+def base_url(configured: str | None) -> str:
+    """The public URL links point at: CONFIGURED (Config.base_url, i.e. DXBOT_BASE_URL), else localhost (logged)."""
+    url = (configured or "").strip()
     if not url:
         log.warning(
             "%s is not set: dashboard links point at %s, which only works on this machine",

@@ -30,6 +30,7 @@ from bot.dashboard.access import (
 )
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
 from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
+from bot.services import services
 from messages.builders.common import projected_text, rollup_text, section_state_text, status_label
 from messages.builders.participation import grades_text, hours_text, rate_text, round_label
 from messages.builders.text import ROLE_NAMES
@@ -48,7 +49,6 @@ from models.fiscal_year import fiscal_year_of
 from models.plan_queries import plan_years
 from models.status import NO_GRADE, FollowUps, grade_scale
 from models.tables import Initiative, KpiTarget, Measure, Section
-from models.types import utcnow
 
 blueprint = Blueprint(
     "dashboard",
@@ -83,10 +83,10 @@ MAX_AUDIT_PAGE = 100_000  # 10 million reports: far past any city's, and an offs
 @blueprint.before_request
 def load_viewer():
     """Open a database session, find the viewer and the language; no session → the page on how to get a link."""
-    dxbot = current_app.extensions["dxbot"]
-    g.clock = dxbot["clock"]
+    found = services(current_app)
+    g.clock = found.clock
     g.now = g.clock.now()
-    g.db = dxbot["session_factory"]()
+    g.db = found.session_factory()
     lang = request.args.get("lang")
     if lang in SUPPORTED_LOCALES:
         cookie[LANG_KEY] = lang
@@ -104,8 +104,8 @@ def load_viewer():
 
 
 def real_now():
-    """Real time, for sessions (tests move app.extensions["dxbot"]["wall_clock"]); never DXBOT_NOW."""
-    return (current_app.extensions["dxbot"].get("wall_clock") or utcnow)()
+    """Real time, for sessions (the app's wall clock, which tests move); never DXBOT_NOW."""
+    return services(current_app).wall_clock()
 
 
 @blueprint.teardown_request
@@ -386,7 +386,7 @@ def chart(series_id: str):
     if not found:
         abort(404)
     history = found[0]
-    font = current_app.extensions["dxbot"]["config"].font
+    font = services(current_app).config.font
     svg = charts.chart_svg(history, g.locale, font)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-cache"

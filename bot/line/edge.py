@@ -28,6 +28,7 @@ from bot import logging_setup, metrics
 from bot.inbox import InboxUnavailable
 from bot.line.handling import accept_payload, handle_payload
 from bot.ops import REQUEST_ID, REQUEST_ID_HEADER
+from bot.services import Services, services
 
 # The LINE edge's lines have always been bot.webhook's (operators' log queries and alerts use the name).
 log = logging.getLogger("bot.webhook")
@@ -93,7 +94,7 @@ class CallbackEdge:
 
     def answer(self, environ: dict) -> tuple[int, dict[str, str]]:
         """Read, check and store one webhook request; its status and JSON answer."""
-        dxbot = self.app.extensions["dxbot"]
+        found = services(self.app)
         length = get_content_length(environ)
         if length is not None and length > MAX_BODY_BYTES:
             log.warning("webhook body too large", extra={"reason": "too_large", "bytes": length})
@@ -106,7 +107,7 @@ class CallbackEdge:
             return 413, {"error": "request body too large"}
 
         signature = environ.get("HTTP_X_LINE_SIGNATURE", "")
-        config = dxbot["config"]
+        config = found.config
         if not signature or not signature_is_valid(config.effective_channel_secret, body, signature):
             log.warning(
                 "webhook signature rejected",
@@ -122,30 +123,30 @@ class CallbackEdge:
             return 200, {"status": "ignored"}
         # From here LINE's request is genuine: the process's event thread waits while it is answered (a
         # slow or unsigned request, still being read or refused, never holds the handling back).
-        with dxbot["events"].answering():
-            return self._store(payload, config, dxbot)
+        with found.events.answering():
+            return self._store(payload, found)
 
-    def _store(self, payload: dict, config, dxbot: dict) -> tuple[int, dict[str, str]]:
+    def _store(self, payload: dict, found: Services) -> tuple[int, dict[str, str]]:
         """Store (inline: and handle) a signed body's events; the status and JSON answer."""
         try:
-            if config.webhook_handling == "inline":
-                with self.app.app_context():  # the conversation may look at the app (dashboard links)
-                    handle_payload(
-                        payload,
-                        session_factory=dxbot["session_factory"],
-                        sender=dxbot["sender"],
-                        clock=dxbot["clock"],
-                        writer=dxbot["inbox_writer"],
-                    )
+            if found.config.webhook_handling == "inline":
+                handle_payload(
+                    payload,
+                    session_factory=found.session_factory,
+                    sender=found.sender,
+                    clock=found.clock,
+                    config=found.chat_config,
+                    writer=found.inbox_writer,
+                )
             else:
                 stored = accept_payload(
                     payload,
-                    session_factory=dxbot["session_factory"],
-                    clock=dxbot["clock"],
-                    writer=dxbot["inbox_writer"],
+                    session_factory=found.session_factory,
+                    clock=found.clock,
+                    writer=found.inbox_writer,
                 )
-                if config.webhook_handling == "background":
-                    dxbot["events"].submit(stored)  # worker mode: `dxbot events` picks them up from the inbox
+                if found.config.webhook_handling == "background":
+                    found.events.submit(stored)  # worker mode: `dxbot events` picks them up from the inbox
         except InboxUnavailable:
             # Nothing about the unstored events is lost if LINE tries again: stored ones are deduplicated.
             return 503, {"error": "storage unavailable, please redeliver"}

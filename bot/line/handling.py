@@ -23,6 +23,7 @@ from bot.line.render import render
 from messages.intents import Notice
 from messages.senders import Sender
 from models.clock import Clock
+from models.config import Config
 from models.db import SessionFactory, transaction
 from models.members import get_member
 from models.privacy import pseudonym
@@ -55,6 +56,7 @@ def handle_payload(
     session_factory: SessionFactory,
     sender: Sender,
     clock: Clock,
+    config: Config,
     writer: InboxWriter | None = None,
 ) -> list[EventResult]:
     """Store the body's events, then handle each in timestamp order; one event's failure never stops the rest.
@@ -66,7 +68,9 @@ def handle_payload(
     results: list[EventResult] = []
     unhandled = 0
     for event in stored:
-        result = handle_stored(event, session_factory=session_factory, sender=sender, clock=clock)
+        result = handle_stored(
+            event, session_factory=session_factory, sender=sender, clock=clock, config=config
+        )
         if result is None:
             unhandled += 1
         else:
@@ -94,11 +98,13 @@ def accept_payload(
 
 
 def handle_stored(
-    stored: StoredEvent, *, session_factory: SessionFactory, sender: Sender, clock: Clock
+    stored: StoredEvent, *, session_factory: SessionFactory, sender: Sender, clock: Clock, config: Config
 ) -> EventResult | None:
     """Handle one stored event, count it and never raise; None when database trouble left it unhandled."""
     try:
-        result = handle_event(stored, session_factory=session_factory, sender=sender, clock=clock)
+        result = handle_event(
+            stored, session_factory=session_factory, sender=sender, clock=clock, config=config
+        )
     except InboxUnavailable:
         metrics.count_event(stored.event_type, "unhandled")
         return None
@@ -114,7 +120,7 @@ def handle_stored(
 
 
 def handle_event(
-    stored: StoredEvent, *, session_factory: SessionFactory, sender: Sender, clock: Clock
+    stored: StoredEvent, *, session_factory: SessionFactory, sender: Sender, clock: Clock, config: Config
 ) -> EventResult:
     """Respond to a stored event and deliver the answer (unless another delivery of it was handled first)."""
     raw, event_id, event_type = stored.raw, stored.webhook_event_id, stored.event_type
@@ -126,7 +132,9 @@ def handle_event(
         if lookup is not None and incoming.user_id and incoming.kind == "text":
             user_id, group_id = incoming.user_id, incoming.group_id
             incoming = replace(incoming, name_lookup=lambda: lookup(user_id, group_id))
-        handled = respond_and_mark(incoming, stored.row_id, session_factory=session_factory, clock=clock)
+        handled = respond_and_mark(
+            incoming, stored.row_id, session_factory=session_factory, clock=clock, config=config
+        )
         if handled is None:
             log.info(
                 "webhook event handled by a concurrent delivery", extra={**fields, "outcome": "duplicate"}
@@ -190,7 +198,7 @@ def handle_event(
 
 
 def respond_and_mark(
-    incoming: Incoming, row_id: int, *, session_factory: SessionFactory, clock: Clock
+    incoming: Incoming, row_id: int, *, session_factory: SessionFactory, clock: Clock, config: Config
 ) -> tuple[Response, Answer] | None:
     """Run the conversation, build its messages, queue them and mark the inbox row handled — one transaction.
 
@@ -206,7 +214,7 @@ def respond_and_mark(
 
     try:
         with transaction(session_factory) as session:
-            response = respond(session, incoming, clock=clock)
+            response = respond(session, incoming, clock=clock, config=config)
             messages = render(response.intents, response.locale, plain=response.plain)
             rows = _answer_rows(incoming, messages, row_id, clock)
             member = response.member

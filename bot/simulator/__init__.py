@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
+from bot.services import services
+
 
 def init_app(app: Flask) -> None:
     """Register the simulator when the configuration turns it on (see Config.simulator_enabled)."""
-    config = app.extensions["dxbot"]["config"]
+    config = services(app).config
     if not config.simulator_enabled:
         return
     from bot.simulator.platform import Platform, simulated_clock

@@ -23,10 +23,11 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.say import SIMULATED_BOT_ID, simulated_event
+from bot.services import services
 from messages import line_limits
 from models.clock import Clock, FrozenClock
+from models.db import SessionFactory
 from models.simulator_clock import save_simulator_clock
-from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -86,26 +87,22 @@ def platform_of(app: Flask) -> Platform:
 
 
 def simulated_clock(app: Flask) -> SimulatedClock:
-    """The app's clock as a movable one: installed in app.extensions (and the sender) on first use."""
-    dxbot = app.extensions["dxbot"]
-    clock = dxbot["clock"]
+    """The app's movable clock (the app factory makes one whenever the simulator is on)."""
+    clock = services(app).clock
     if not isinstance(clock, SimulatedClock):
-        clock = SimulatedClock(clock, remember=_remembering(app))
-        dxbot["clock"] = clock
-        sender = dxbot["sender"]
-        if hasattr(sender, "clock"):  # the console sender stamps transcript rows with its clock
-            sender.clock = clock
+        raise TypeError("the app's clock is not the simulator's: build the app with the simulator on")
     return clock
 
 
-def _remembering(app: Flask) -> Callable[[datetime, bool], None]:
+def remembering(
+    session_factory: SessionFactory, wall_clock: Callable[[], datetime]
+) -> Callable[[datetime, bool], None]:
     """Write the simulated time to the app's database (best effort: a database without tables is told)."""
-    dxbot = app.extensions["dxbot"]
 
     def remember(moment: datetime, runs: bool) -> None:
-        real_now = (dxbot.get("wall_clock") or utcnow)()
+        real_now = wall_clock()
         try:
-            with dxbot["session_factory"]() as session:
+            with session_factory() as session:
                 save_simulator_clock(session, moment=moment, runs=runs, real_now=real_now)
                 session.commit()
         except SQLAlchemyError as exc:
@@ -116,7 +113,7 @@ def _remembering(app: Flask) -> Callable[[datetime, bool], None]:
 
 def lend_profiles(app: Flask) -> None:
     """Let the webhook ask the simulated platform for display names (the console sender has no profile API)."""
-    sender = app.extensions["dxbot"]["sender"]
+    sender = services(app).sender
     if not hasattr(sender, "display_name"):
         sender.display_name = platform_of(app).display_name
 
@@ -138,7 +135,7 @@ def webhook_body(
 
 def post_to_callback(app: Flask, body: bytes) -> tuple[int, dict]:
     """POST a signed BODY to the app's /callback as LINE would; the answer's status and JSON."""
-    config = app.extensions["dxbot"]["config"]
+    config = services(app).config
     response = app.test_client().post(
         "/callback",
         data=body,
@@ -148,5 +145,5 @@ def post_to_callback(app: Flask, body: bytes) -> tuple[int, dict]:
         },
     )
     # The app answers LINE first and handles the event after: the simulator shows the answer, so wait.
-    app.extensions["dxbot"]["events"].drain(timeout=30)
+    services(app).events.drain(timeout=30)
     return response.status_code, response.get_json(silent=True) or {}

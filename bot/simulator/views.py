@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from sqlmodel import select
 
 from bot.cli.richmenu import MANAGER_ROLES
+from bot.services import Services, services
 from bot.simulator import chat
 from bot.simulator.platform import (
     MAX_DISPLAY_NAME,
@@ -57,8 +58,8 @@ CONTENT_SECURITY_POLICY = (
 # --- plumbing -------------------------------------------------------------------------------------
 
 
-def _dxbot() -> dict:
-    return current_app.extensions["dxbot"]
+def _services() -> Services:
+    return services(current_app)
 
 
 def _locale(body: dict | None = None) -> str:
@@ -78,11 +79,11 @@ def _error(key: str, locale: str, http: int = 400, **values):
 
 def _controls() -> bool:
     """Jobs, invite codes and the clock are for a local bot only: never with the LINE sender."""
-    return _dxbot()["config"].sender == "console"
+    return _services().config.sender == "console"
 
 
 def _clock_json(locale: str) -> dict:
-    clock = _dxbot()["clock"]
+    clock = _services().clock
     now = clock.now()
     return {
         "iso": now.isoformat(),
@@ -184,7 +185,7 @@ def _member_json(session, member: Member, locale: str) -> dict:
 
 def _people(locale: str) -> list[dict]:
     """Active members (demo members and whoever registered), then made-up people who have not registered."""
-    factory = _dxbot()["session_factory"]
+    factory = _services().session_factory
     with factory() as session:
         members = session.exec(select(Member).where(Member.active.is_(True)).order_by(Member.id)).all()
         people = [_member_json(session, m, locale) for m in members]
@@ -208,7 +209,7 @@ def _people(locale: str) -> list[dict]:
 def _sections() -> list[str]:
     from scheduler.jobs import reporting_sections
 
-    with _dxbot()["session_factory"]() as session:
+    with _services().session_factory() as session:
         return [s.name for s in reporting_sections(session)]
 
 
@@ -249,7 +250,7 @@ def _known(user_id: str) -> bool:
         return False
     if user_id in platform_of(current_app).profiles:
         return True
-    with _dxbot()["session_factory"]() as session:
+    with _services().session_factory() as session:
         return get_member(session, user_id) is not None
 
 
@@ -257,8 +258,8 @@ def _known(user_id: str) -> bool:
 
 
 def _entries(user_id: str, after: int, locale: str) -> list[dict]:
-    clock = _dxbot()["clock"]
-    with _dxbot()["session_factory"]() as session:
+    clock = _services().clock
+    with _services().session_factory() as session:
         return [chat.entry_json(e, clock, locale) for e in chat.entries_for(session, user_id, after=after)]
 
 
@@ -286,9 +287,9 @@ def send():
             return _error("empty", locale)
         if len(text) > MAX_TEXT:
             return _error("too_long", locale)
-    with _dxbot()["session_factory"]() as session:
+    with _services().session_factory() as session:
         before = chat.last_entry_id(session)
-    payload = webhook_body(user_id=user_id, at=_dxbot()["clock"].now(), text=text, postback=postback)
+    payload = webhook_body(user_id=user_id, at=_services().clock.now(), text=text, postback=postback)
     status, answer = post_to_callback(current_app._get_current_object(), payload)
     if status != 200:
         return _error("callback_failed", locale, http=502, status=status, error=answer.get("error", "?"))
@@ -324,7 +325,7 @@ def invite():
     role = str(body.get("role") or "").strip()
     if role not in ROLES:
         return _error("unknown_role", locale)
-    with transaction(_dxbot()["session_factory"]) as session:
+    with transaction(_services().session_factory) as session:
         try:
             section = find_section(session, str(body.get("section") or ""))
         except UnknownSectionError:
@@ -333,7 +334,7 @@ def invite():
             session,
             section=section,
             role=role,
-            now=_dxbot()["clock"].now(),
+            now=_services().clock.now(),
             valid_for=INVITE_VALID_FOR,
             created_by="simulator",
         ).code
@@ -378,11 +379,11 @@ def run_job():
         label = format_moment(at, locale, tz=tz)
         return jsonify(message=t["clock_set"] % {"at": label}, details=[], clock=_clock_json(locale))
 
-    factory = _dxbot()["session_factory"]
-    result = JOB_FUNCTIONS[name](factory, FrozenClock(at, tz), **job_settings(name, _dxbot()["config"]))
+    factory = _services().session_factory
+    result = JOB_FUNCTIONS[name](factory, FrozenClock(at, tz), **job_settings(name, _services().config))
     send_at = next_send_time(at)
     clock.move_to(send_at)  # the clock's deliver step sends the rows once their sending time has come
-    delivered = JOB_FUNCTIONS["deliver"](factory, FrozenClock(send_at, tz), sender=_dxbot()["sender"])
+    delivered = JOB_FUNCTIONS["deliver"](factory, FrozenClock(send_at, tz), sender=_services().sender)
     sent = len(delivered.what)  # one "sent row N" line per delivered outbox row
     message = t["job_done"] % {
         "job": name,

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.conversation.incoming import Incoming
 from bot.conversation.respond import respond
 from models.clock import FrozenClock
+from models.config import Config
 from tests.messages.line_golden import build_line as build
 
 _ids = itertools.count(1)
@@ -18,13 +19,15 @@ _ids = itertools.count(1)
 class Chat:
     """Drive respond() like LINE would, commit like the webhook does, and keep what the bot said."""
 
-    def __init__(self, engine, clock: FrozenClock, sender):
+    def __init__(self, engine, clock: FrozenClock, sender, config: Config | None = None):
         self.engine, self.clock, self.sender = engine, clock, sender
+        # The process's configuration as the webhook passes it in; by default every variable unset.
+        self.config = config or Config(database_url=str(engine.url))
         self.replies: list[list[dict]] = []
 
     def _run(self, incoming: Incoming):
         with Session(self.engine, expire_on_commit=False) as session:
-            response = respond(session, incoming, clock=self.clock)
+            response = respond(session, incoming, clock=self.clock, config=self.config)
             session.commit()
         messages = [
             m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)

@@ -15,7 +15,9 @@ import pytest
 
 import bot.conversation.respond as conversation_module
 from bot.app import close_app
+from bot.services import services
 from messages.validator import validate_webhook_body
+from tests.app_services import swap_services
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = PROJECT_ROOT.parent / "shared" / "line-webhook-samples"
@@ -68,7 +70,7 @@ class Line:
         response = self.client.post("/callback", data=data, headers=headers, **kwargs)
         # /callback answers before the event worker has handled the events: wait for it, as LINE's
         # user would wait for the answer, so the test sees what the worker did.
-        assert self.client.application.extensions["dxbot"]["events"].drain(timeout=30)
+        assert services(self.client.application).events.drain(timeout=30)
         return response
 
     def body(self, *events: dict) -> dict:
@@ -138,6 +140,6 @@ def conversation():
 @pytest.fixture
 def line(app, client, config, clock, sender, conversation):
     """Sign and post webhook bodies; the app's sender is the recording fake (line.sender)."""
-    app.extensions["dxbot"]["sender"] = sender
+    swap_services(app, sender=sender)
     yield Line(client, config.effective_channel_secret, clock, sender)
     close_app(app)  # the event thread, then the app's own pool: closed here, not by the garbage collector

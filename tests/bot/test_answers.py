@@ -23,6 +23,7 @@ from models.clock import FrozenClock
 from models.db import session_factory
 from models.tables import InboxEvent, KpiReport, OutboxMessage
 from scheduler.delivery import LEASE, deliver_due
+from tests.app_services import swap_services
 from tests.bot.conftest import Line
 from tests.conftest import NOW, TOKYO
 from tests.scheduler.test_delivery import TOKEN, FakeLine
@@ -182,7 +183,7 @@ def test_a_reply_refused_by_the_mock_line_with_500_arrives_by_push_through_the_r
         clock,
     )
     try:
-        app.extensions["dxbot"]["sender"] = sender
+        swap_services(app, sender=sender)
         line = Line(client, config.effective_channel_secret, clock, sender)
         fake.script = [(500, {"message": "Internal server error"})]
         line.post(line.body(line.text(staff, REPORT)))

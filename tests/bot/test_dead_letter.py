@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 import bot.line.handling as handling
 from bot.inbox.dead_letter import MAX_ATTEMPTS
+from bot.services import services
 from models.tables import InboxEvent, OutboxMessage
 from tests.bot.conftest import new_event_id
 
@@ -70,7 +71,7 @@ def store_as_an_earlier_version_did(db, clock, event: dict) -> int:
 
 def sweep(app, times: int) -> list[int]:
     """Sweep (every row counts as stale) TIMES, letting the worker handle what each sweep took."""
-    events = app.extensions["dxbot"]["events"]
+    events = services(app).events
     taken = []
     for _ in range(times):
         taken.append(events.sweep(stale_after=timedelta(0)))
@@ -151,7 +152,7 @@ def test_a_transient_error_is_retried_and_recorded_without_an_error_notice(
 
     monkeypatch.setattr(conversation, "respond", once_broken)
     line.post(line.body(line.text(staff, "オンライン申請率 44%")))
-    events = app.extensions["dxbot"]["events"]
+    events = services(app).events
     assert events.sweep() == 1  # released by the failure: the next sweep takes it, not a minute later
     assert events.drain(timeout=30)
     assert events.sweep(stale_after=timedelta(0)) == 0

@@ -12,9 +12,11 @@ from sqlmodel import Session, select
 
 from bot.app import close_app
 from bot.line.handling import accept_payload
+from bot.services import services
 from models.db import session_factory
 from models.tables import InboxEvent, KpiReport
 from models.types import utcnow
+from tests.app_services import swap_services
 
 
 def reports(db) -> list[KpiReport]:
@@ -72,7 +74,7 @@ def test_line_gets_its_answer_before_the_event_is_handled(line, app, db, staff, 
         assert len(s.exec(select(InboxEvent).where(InboxEvent.handled_at.is_(None))).all()) == 2
 
     release.set()
-    assert app.extensions["dxbot"]["events"].drain(timeout=30)
+    assert services(app).events.drain(timeout=30)
     # Handled in the order they were said: the correction replaces the first figure.
     assert [(r.value, r.voided_at is not None) for r in reports(db)] == [(41, True), (42, False)]
     assert [r.kind for r in line.sender.sent] == ["reply", "reply"]
@@ -91,8 +93,8 @@ def test_events_a_stopped_worker_left_are_handled_by_the_next_one_exactly_once(l
 
     later = replace(config, now=(line.clock.now() + timedelta(minutes=2)).isoformat())
     successor = create_app(later)
-    successor.extensions["dxbot"]["sender"] = line.sender
-    worker = successor.extensions["dxbot"]["events"]
+    swap_services(successor, sender=line.sender)
+    worker = services(successor).events
     try:
         worker.start()  # as a web worker does at boot: its first sweep looks for what was left
         deadline = time.monotonic() + 30
@@ -115,7 +117,7 @@ def test_events_a_stopped_worker_left_are_handled_by_the_next_one_exactly_once(l
 
 def test_events_wait_while_the_process_is_answering_and_are_handled_once_it_is_not(line, app, db, staff):
     """A burst of webhooks: LINE's answers come first, the handling follows as soon as they pause."""
-    events = app.extensions["dxbot"]["events"]
+    events = services(app).events
     with events.answering():  # another /callback request of this process, still being answered
         assert (
             post_without_waiting(line, line.body(line.text(staff, "オンライン申請率 41%"))).status_code == 200
@@ -136,7 +138,7 @@ def test_callback_counts_as_answering_while_it_stores_even_when_storing_fails(
     import bot.line.edge as edge
     from bot.inbox import InboxUnavailable
 
-    events = app.extensions["dxbot"]["events"]
+    events = services(app).events
     seen = []
     checked = []
     real_check = edge.signature_is_valid

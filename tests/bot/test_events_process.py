@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from bot.app import close_app, create_app
 from bot.cli.events import Backoff
 from models.tables import InboxEvent, KpiReport, TranscriptEntry
+from tests.app_services import swap_services
 from tests.bot.conftest import Line
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def worker_line(config, db, clock, sender):
     """A web app in worker mode (DXBOT_WEBHOOK_HANDLING=worker) and a Line posting to it."""
     app = create_app(replace(config, webhook_handling="worker"))
-    app.extensions["dxbot"]["sender"] = sender
+    swap_services(app, sender=sender)
     yield Line(app.test_client(), config.effective_channel_secret, clock, sender)
     close_app(app)
 

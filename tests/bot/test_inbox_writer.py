@@ -11,7 +11,9 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from bot.inbox.writer import InboxWriter
+from bot.services import services
 from models.tables import InboxEvent, KpiReport
+from tests.app_services import swap_services
 from tests.conftest import STAFF
 
 
@@ -26,7 +28,7 @@ def reports(db) -> list[float]:
 
 
 def test_a_body_of_several_events_is_one_insert_and_lands_in_timestamp_order(line, app, db, staff):
-    writer = app.extensions["dxbot"]["inbox_writer"]
+    writer = services(app).inbox_writer
     inserts = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
@@ -49,7 +51,7 @@ def test_a_body_of_several_events_is_one_insert_and_lands_in_timestamp_order(lin
 def test_a_connection_the_database_closed_is_replaced_and_the_event_stored_once(line, app, db, staff):
     if db.dialect.name != "postgresql":
         pytest.skip("a server-side connection to close: PostgreSQL")
-    writer = app.extensions["dxbot"]["inbox_writer"]
+    writer = services(app).inbox_writer
     assert line.post(line.body(line.text(STAFF, "オンライン申請率 18%"))).status_code == 200
     with writer.engine.connect() as connection:  # the pooled connection the next webhook will use
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
@@ -87,9 +89,8 @@ def test_the_webhook_waits_while_another_process_writes_then_stores(line, app, d
 def test_a_lock_held_past_the_timeout_gets_503_then_the_redelivery_is_stored(line, app, db, staff, config):
     if db.dialect.name != "sqlite":
         pytest.skip("SQLite's single write lock")
-    dxbot = app.extensions["dxbot"]
-    dxbot["inbox_writer"].dispose()
-    dxbot["inbox_writer"] = InboxWriter(config.database_url, busy_timeout=0.2)
+    services(app).inbox_writer.dispose()
+    swap_services(app, inbox_writer=InboxWriter(config.database_url, busy_timeout=0.2))
     event = line.text(STAFF, "オンライン申請率 18%")
     holder = hold_sqlite_write_lock(db)
     try:

@@ -12,7 +12,9 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
 from bot.inbox.writer import ROWS_PER_STATEMENT
+from bot.services import services
 from models.tables import InboxEvent
+from tests.app_services import swap_services
 from tests.bot.conftest import new_event_id
 
 USER = "U" + "b2" * 16
@@ -110,7 +112,7 @@ def worker_mode(line, app, config):
     from bot.app import create_app
 
     stored_only = create_app(replace(config, webhook_handling="worker"))
-    stored_only.extensions["dxbot"]["sender"] = line.sender
+    swap_services(stored_only, sender=line.sender)
     line.client = stored_only.test_client()
     return stored_only
 
@@ -135,8 +137,8 @@ def test_a_long_body_is_stored_in_one_transaction_all_or_none(line, app, db, con
 
     stored_only = worker_mode(line, app, config)
     engines = (
-        stored_only.extensions["dxbot"]["engine"],
-        stored_only.extensions["dxbot"]["inbox_writer"].engine,
+        services(stored_only).engine,
+        services(stored_only).inbox_writer.engine,
     )
     inserts: list[int] = []
 
@@ -169,7 +171,7 @@ def test_a_normal_body_is_still_one_insert(line, app, db):
         if statement.lower().startswith("insert into inboxevent"):
             inserts.append(statement)
 
-    engines = app.extensions["dxbot"]["engine"], app.extensions["dxbot"]["inbox_writer"].engine
+    engines = services(app).engine, services(app).inbox_writer.engine
     for engine in engines:
         sa_event.listen(engine, "before_cursor_execute", seen)
     try:
@@ -188,7 +190,7 @@ def test_an_event_the_database_refuses_is_kept_as_failed_and_the_others_are_hand
     refused = line.event("follow", USER)
     refused["webhookEventId"] = "01REFUSED" + new_event_id()[9:]
     good = line.event("follow", "U" + "d4" * 16)
-    engines = app.extensions["dxbot"]["engine"], app.extensions["dxbot"]["inbox_writer"].engine
+    engines = services(app).engine, services(app).inbox_writer.engine
 
     def refuse(conn, cursor, statement, parameters, context, executemany):
         if "ON CONFLICT" in statement and refused["webhookEventId"] in (parameters or ()):
@@ -230,7 +232,7 @@ def test_sweeping_after_odd_bodies_finds_nothing_left(line, app, db):
     event["webhookEventId"] = "\ud800" * 3
     event["timestamp"] = float("-inf")
     assert line.post(signed_text(line, line.body(event))).status_code == 200
-    events = app.extensions["dxbot"]["events"]
+    events = services(app).events
     assert events.sweep(stale_after=timedelta(0)) == 0
     [row] = rows(db)
     assert row.handled_at is not None

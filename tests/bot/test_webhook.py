@@ -16,9 +16,11 @@ from sqlmodel import Session, select
 from bot.app import close_app
 from bot.line.edge import MAX_BODY_BYTES
 from bot.line.events import event_id_of, to_incoming
+from bot.services import services
 from messages.line_sender import LineSender, make_sender
 from messages.senders import ConsoleSender
 from models.tables import InboxEvent
+from tests.app_services import swap_services
 from tests.bot.conftest import millis, new_event_id
 
 USER = "U206d25c2ea6bd87c17655609a1c37cb8"  # the samples' user
@@ -225,10 +227,10 @@ def test_a_group_answer_goes_to_the_group(line, clock):
 def test_one_failing_event_does_not_lose_the_others(line, db, monkeypatch, conversation):
     real = conversation.respond
 
-    def flaky(session, incoming, *, clock):
+    def flaky(session, incoming, *, clock, config):
         if incoming.user_id == OTHER:
             raise RuntimeError("boom")
-        return real(session, incoming, clock=clock)
+        return real(session, incoming, clock=clock, config=config)
 
     monkeypatch.setattr(conversation, "respond", flaky)
     bad, good = line.text(OTHER, "こんにちは"), line.event("follow", USER)
@@ -260,7 +262,7 @@ def test_a_body_that_cannot_be_stored_asks_line_to_redeliver_and_nothing_of_it_i
     from sqlalchemy import event as sa_event
     from sqlalchemy.exc import OperationalError
 
-    engines = app.extensions["dxbot"]["engine"], app.extensions["dxbot"]["inbox_writer"].engine
+    engines = services(app).engine, services(app).inbox_writer.engine
 
     def inbox_down(conn, cursor, statement, parameters, context, executemany):
         if statement.lower().startswith("insert into inboxevent"):
@@ -312,7 +314,7 @@ def test_an_event_the_database_fails_to_handle_stays_in_the_inbox_until_the_swee
     assert waiting.handled_at is None and waiting.outcome is None and waiting.body is not None
 
     mend()
-    events = app.extensions["dxbot"]["events"]
+    events = services(app).events
     assert events.sweep() == 0  # not stale yet: it may still be queued in another process
     assert events.sweep(stale_after=timedelta(0)) == 1
     assert events.drain(timeout=30)
@@ -329,7 +331,7 @@ def test_inline_handling_answers_503_when_the_database_fails_while_handling(conf
     from bot.app import create_app
 
     app = create_app(replace(config, webhook_handling="inline"))
-    app.extensions["dxbot"]["sender"] = line.sender
+    swap_services(app, sender=line.sender)
     mend = database_fails_for(OTHER, monkeypatch)
     line.client = app.test_client()
     lost, kept = line.event("follow", OTHER), line.event("follow", USER)
@@ -340,7 +342,7 @@ def test_inline_handling_answers_503_when_the_database_fails_while_handling(conf
         event["deliveryContext"]["isRedelivery"] = True
     assert line.post(line.body(lost, kept)).status_code == 200
     assert [r.to for r in line.sender.sent] == [(USER,), (OTHER,)]
-    assert app.extensions["dxbot"]["events"].pending() == 0  # nothing went through the worker
+    assert services(app).events.pending() == 0  # nothing went through the worker
     close_app(app)
 
 
@@ -404,7 +406,7 @@ def test_a_kpi_reply_is_handled_in_nine_statements_without_reading_its_target_tw
 
     line.post(line.body(line.text(staff, "ヘルプ")))  # the event thread is started (its first sweep is done)
     line.sender.clear()
-    engine = app.extensions["dxbot"]["engine"]
+    engine = services(app).engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
         line.post(line.body(line.text(staff, "オンライン申請率 41%")))
@@ -498,7 +500,7 @@ def test_a_standby_event_is_acknowledged_but_not_answered(line, db):
 
 
 def test_the_app_uses_the_console_sender_unless_told_otherwise(app):
-    assert isinstance(app.extensions["dxbot"]["sender"], ConsoleSender)
+    assert isinstance(services(app).sender, ConsoleSender)
 
 
 def test_make_sender_builds_the_line_client_from_the_configuration(config, engine, clock):

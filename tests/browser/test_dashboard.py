@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.dashboard.links import issue_link
+from bot.services import services
 from bot.simulator.demo_data import DEMO_MEMBERS
 from models.actions import set_status
 from models.members import get_member
@@ -21,6 +22,7 @@ from models.reports import record_report
 from models.rounds import open_round
 from models.sections import find_section
 from models.tables import ActionItem, KpiTarget
+from tests.app_services import swap_services
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 YAMADA = next(m for m in DEMO_MEMBERS if m.name == "山田 太郎")  # staff, 国保医療課
@@ -174,7 +176,7 @@ def test_an_expired_link_fails_and_starts_no_session(live_server, page, expect, 
 def test_a_managers_monday_from_the_simulator_to_the_dashboard(live_server, page, expect, screenshot, monday):
     """The simulator is LINE for the demo: the link 「ダッシュボード」 brings there opens the dashboard."""
     app = live_server.app
-    app.extensions["dxbot"]["config"] = replace(app.extensions["dxbot"]["config"], base_url=live_server.url)
+    swap_services(app, config=replace(services(app).config, base_url=live_server.url))
     page.goto(f"{live_server.url}/simulator/")
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     page.locator("#user-select").select_option(SUZUKI.line_user_id)

@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
+from bot.services import services
 from bot.simulator.demo_data import DEMO_MEMBERS
 from models.members import get_member
 from models.reports import record_report
 from models.rounds import open_round
 from models.sections import find_section
 from models.tables import KpiTarget
+from tests.app_services import swap_services
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 YAMADA = next(m for m in DEMO_MEMBERS if m.name == "山田 太郎")  # staff, 国保医療課 (オンライン申請率, %)
@@ -61,7 +63,7 @@ def late_round(live_app, db):
 def sim(live_server, page):
     """The simulator open in the page, with links in chat pointing at the live server."""
     app = live_server.app
-    app.extensions["dxbot"]["config"] = replace(app.extensions["dxbot"]["config"], base_url=live_server.url)
+    swap_services(app, config=replace(services(app).config, base_url=live_server.url))
     page.goto(f"{live_server.url}/simulator/")
     page.wait_for_selector("body[data-ready=true]")
     return page

@@ -19,7 +19,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.app import close_app
+from bot.services import services
 from models.tables import ConversationState, InboxEvent, KpiReport, OutboxMessage, TranscriptEntry
+from tests.app_services import swap_services
 from tests.bot.conftest import Line
 
 STAFF = "U" + "a1" * 16  # a registered member of 国保医療課 (its KPI: オンライン申請率, % )
@@ -57,13 +59,13 @@ def counts(engine) -> dict[str, int]:
 @pytest.fixture
 def console_line(app, client, config, clock):
     """Sign and post bodies to the app as configured (console sender: what it 'sends' is a TranscriptEntry)."""
-    yield Line(client, config.effective_channel_secret, clock, app.extensions["dxbot"]["sender"])
+    yield Line(client, config.effective_channel_secret, clock, services(app).sender)
     close_app(app)
 
 
 @pytest.fixture
 def line(app, client, config, clock, sender):
     """Sign and post bodies; the app's sender is the recording fake (line.sender)."""
-    app.extensions["dxbot"]["sender"] = sender
+    swap_services(app, sender=sender)
     yield Line(client, config.effective_channel_secret, clock, sender)
     close_app(app)

@@ -20,7 +20,9 @@ from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
 from bot.app import close_app
+from bot.services import services
 from models.tables import InboxEvent, KpiReport
+from tests.app_services import swap_services
 from tests.reliability.conftest import STAFF
 
 COPIES = 5
@@ -30,9 +32,7 @@ ROUNDS = 6
 @pytest.fixture(params=["background", "inline"])
 def live(app, sender, request):
     """The app served by werkzeug on a free loopback port (threaded), with the recording sender."""
-    dxbot = app.extensions["dxbot"]
-    dxbot["sender"] = sender
-    dxbot["config"] = replace(dxbot["config"], webhook_handling=request.param)
+    swap_services(app, sender=sender, config=replace(services(app).config, webhook_handling=request.param))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -83,7 +83,7 @@ def post_at_once(url: str, data: bytes, signature: str, copies: int = COPIES) ->
 
 def handled(app) -> None:
     """Wait for the event worker (background mode) to finish what the posts queued."""
-    assert app.extensions["dxbot"]["events"].drain(timeout=60)
+    assert services(app).events.drain(timeout=60)
 
 
 def test_the_same_kpi_reply_delivered_five_times_at_once_is_recorded_and_answered_once(

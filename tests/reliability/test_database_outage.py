@@ -25,7 +25,9 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.app import close_app
+from bot.services import services
 from models.tables import ConversationState, InboxEvent, KpiReport
+from tests.app_services import swap_services
 from tests.reliability.conftest import STAFF, counts
 
 
@@ -85,8 +87,7 @@ class Outage:
 
 @pytest.fixture
 def outage(app):
-    dxbot = app.extensions["dxbot"]
-    outage = Outage(dxbot["engine"], dxbot["inbox_writer"].engine)
+    outage = Outage(services(app).engine, services(app).inbox_writer.engine)
     yield outage
     outage.remove()
 
@@ -127,8 +128,7 @@ def test_a_database_that_is_down_gets_503_nothing_stored_and_the_redelivery_is_a
 @pytest.fixture(params=["background", "inline"])
 def mode(app, request) -> str:
     """Run the test in each webhook handling mode."""
-    dxbot = app.extensions["dxbot"]
-    dxbot["config"] = replace(dxbot["config"], webhook_handling=request.param)
+    swap_services(app, config=replace(services(app).config, webhook_handling=request.param))
     return request.param
 
 
@@ -137,7 +137,7 @@ def recover(line, app, mode: str, *events: dict) -> None:
     if mode == "inline":
         assert line.post(line.body(*(redelivered(e) for e in events))).status_code == 200
     else:
-        worker = app.extensions["dxbot"]["events"]
+        worker = services(app).events
         assert worker.sweep(stale_after=timedelta(0)) == len(events)
         assert worker.drain(timeout=30)
 
@@ -172,7 +172,7 @@ def test_the_database_going_away_while_an_event_is_handled_leaves_it_whole_for_l
     [row] = inbox(db)
     assert row.handled_at is not None
     if mode == "background":  # and a later sweep or LINE's copy changes nothing
-        assert app.extensions["dxbot"]["events"].sweep(stale_after=timedelta(0)) == 0
+        assert services(app).events.sweep(stale_after=timedelta(0)) == 0
         assert line.post(line.body(redelivered(event))).status_code == 200
         assert len(kpi_reports(db)) == 1 and len(line.sender.sent) == 1
 
@@ -212,7 +212,7 @@ def test_an_unreachable_postgresql_gets_503(config, db, line):
 
     down = replace(config, database_url="postgresql://postgres@127.0.0.1:1/nowhere")
     app = create_app(down)
-    app.extensions["dxbot"]["sender"] = line.sender
+    swap_services(app, sender=line.sender)
     client = app.test_client()
     data = json.dumps(line.body(line.text(STAFF, "オンライン申請率 18%")), ensure_ascii=False).encode()
     response = client.post(

@@ -28,9 +28,11 @@ from sqlmodel import Session, col, func, select
 
 from bot import metrics
 from bot.inbox.writer import ROWS_PER_STATEMENT
+from bot.services import services
 from messages.postback import ACTIONS
 from models.clock import FrozenClock
 from models.tables import InboxEvent
+from tests.app_services import swap_services
 from tests.bot.conftest import BOT_ID, SAMPLES, Line, millis, new_event_id
 from tests.conftest import NOW, TOKYO
 from tests.reliability.conftest import STAFF, STRANGER, counts, fuzz_settings
@@ -344,7 +346,7 @@ def test_fuzz_surrogates_and_nan_anywhere_are_stored_and_nothing_is_left_after_t
     body = {"destination": BOT_ID, "events": [with_secret(e) for e in batch]}
     response = post_signed(line, escaped(body))
     assert response.status_code == 200, response.status_code
-    events = app.extensions["dxbot"]["events"]
+    events = services(app).events
     for _ in range(2):
         events.sweep(stale_after=timedelta(0))
         assert events.drain(timeout=30)
@@ -359,7 +361,7 @@ def stored_only(config, db, clock, sender):
     from bot.app import close_app, create_app
 
     app = create_app(replace(config, webhook_handling="worker"))
-    app.extensions["dxbot"]["sender"] = sender
+    swap_services(app, sender=sender)
     yield Line(app.test_client(), config.effective_channel_secret, clock, sender)
     close_app(app)
 

@@ -15,6 +15,7 @@ from bot.conversation.incoming import Incoming
 from bot.conversation.respond import respond
 from messages.senders import message_text
 from models.clock import FrozenClock
+from models.config import Config
 from models.db import session_factory
 from models.members import add_member
 from models.reports import open_targets, record_report
@@ -284,7 +285,10 @@ def say(engine, user: str, text: str, clock: FrozenClock) -> str:
     """Send TEXT as USER through the real conversation; return what the bot answered."""
     with Session(engine, expire_on_commit=False) as s:
         response = respond(
-            s, Incoming(kind="text", user_id=user, at=clock.now(), text=text, message_id="m1"), clock=clock
+            s,
+            Incoming(kind="text", user_id=user, at=clock.now(), text=text, message_id="m1"),
+            clock=clock,
+            config=Config(database_url=str(engine.url)),
         )
         s.commit()
     messages = [m for i in response.intents for m in build(i, response.locale)]

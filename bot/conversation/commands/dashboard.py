@@ -32,20 +32,9 @@ def handle(ctx: Context, match) -> Response:
             lines=(_("Send 「ダッシュボード」 to me directly (not in a group) to get your link."),),
         )
         return Response(intents=[refusal], locale=ctx.locale, outcome="refused")
-    link = issue_link(ctx.session, ctx.member, now=ctx.now, base=base_url(_configured_base_url()))
+    link = issue_link(ctx.session, ctx.member, now=ctx.now, base=base_url(ctx.config.base_url))
     return Response(
         intents=[DashboardLink(url=link.url, expires_at=link.expires_at, timezone=str(ctx.clock.tz))],
         locale=ctx.locale,
         outcome="command",
     )
-
-
-def _configured_base_url() -> str | None:
-    """Config.base_url of the running web app, else the address `dxbot serve` answers on (dxbot say reads
-    DXBOT_BASE_URL)."""
-    from flask import current_app, has_app_context
-
-    if not has_app_context():
-        return None
-    dxbot = current_app.extensions.get("dxbot", {})
-    return getattr(dxbot.get("config"), "base_url", None) or dxbot.get("served_url")
