@@ -18,7 +18,7 @@ from models.members import add_member, get_member
 from models.reports import record_report
 from models.sections import find_section
 from models.tables import KpiTarget
-from scheduler.jobs import digest_sections
+from scheduler.digest import digest_sections
 from tests.bot.chat import Chat, texts
 from tests.messages.line_golden import build_line as build
 

@@ -15,7 +15,7 @@ from messages.senders import message_text
 from models import participation, status
 from models.fiscal_year import short_fiscal_year
 from models.plan_queries import reporting_year
-from scheduler.jobs import CITY_WIDE, digest_pages
+from scheduler.digest import CITY_WIDE, digest_pages
 
 
 def parse_at(text: str | None, runtime: Runtime) -> datetime:

@@ -26,7 +26,7 @@ from models.reports import (
     record_report,
 )
 from models.tables import KpiReport, KpiRequestRound, KpiTarget, Section
-from scheduler import jobs
+from scheduler import digest, round_jobs
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
@@ -110,7 +110,7 @@ def per_round_digest(session: Session, sections: list[Section], now: datetime) -
                 section=section.name,
                 reported=reported,
                 expected=expected,
-                overdue=tuple(jobs._overdue_items(section, mine, "ja")),
+                overdue=tuple(digest._overdue_items(section, mine, "ja")),
                 at_risk=at_risk,
                 round=round_line(standing),
             )
@@ -139,7 +139,7 @@ def city(db, plan):
             )
             for year, period, when in ((2025, "final", FINAL_2025), (2026, "Q1", Q1), (2026, "Q2", Q2)):
                 if open_targets(s, section, year):
-                    due = jobs.request_due(when.date())
+                    due = round_jobs.request_due(when.date())
                     rounds.open_round(s, section, year, period, due=due, now=when)
         s.commit()
 
@@ -201,7 +201,7 @@ def test_the_city_wide_digest_matches_the_per_round_path(city):
         expected_marks = marks(s)
         s.rollback()
     with Session(city) as s:
-        pages = jobs.digest_sections(s, rounds.sections_asked_in(s, 2026), NOW)
+        pages = digest.digest_sections(s, rounds.sections_asked_in(s, 2026), NOW)
         got_marks = marks(s)
         s.rollback()
     with Session(city) as s:  # the one-round API (nudges, snoozes, send-request) agrees too
@@ -268,7 +268,7 @@ def digest_statements(engine, how_many: int | None) -> int:
     with Session(engine) as s:
         sections = rounds.sections_asked_in(s, 2026)[:how_many]
         with Statements(engine) as counted:
-            pages = jobs.digest_sections(s, sections, NOW)
+            pages = digest.digest_sections(s, sections, NOW)
         s.rollback()
     assert len(pages) == len(sections)
     return len(counted.seen)

@@ -16,7 +16,7 @@ from messages.builders.common import section_state_text
 from messages.intents import AdminPage
 from messages.lines import round_line
 from models.status import follow_ups, kpi_states, open_rounds, section_states
-from scheduler.jobs import section_members
+from scheduler.planning import section_members
 
 PATTERN = re.compile(r"(?:課|section)(?:\s+(?P<name>.{1,100}))?", re.I)
 KEYWORD = "課"
