@@ -50,7 +50,7 @@ def section_digest(session: Session):
     from messages.builders import build
     from messages.intents import Digest
     from messages.line_render import render
-    from models.status import reporting_sections
+    from models.kpi_status import reporting_sections
     from scheduler.digest import digest_sections
 
     section = reporting_sections(session)[0]
@@ -80,7 +80,7 @@ MEASUREMENTS: dict[str, Measurement] = {
 
 def populate(engine, reports: int, seed: int = 7) -> int:
     """People, two KPI request rounds and REPORTS reports; returns the number of (target, section) pairs."""
-    from models.status import reporting_sections
+    from models.kpi_status import reporting_sections
     from scheduler.jobs import kpi_request
 
     rng = random.Random(seed)

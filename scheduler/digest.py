@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from messages.i18n import normalise_locale
 from messages.intents import Digest, DigestSection, OverdueItem, ParticipationLine
 from messages.lines import kpi_line, participation_line, round_line
-from models import rounds, status
+from models import follow_up_status, kpi_status, rounds, section_status
 from models.clock import Clock
 from models.fiscal_year import fiscal_year_of, short_fiscal_year
 from models.members import current_sections
@@ -41,17 +41,21 @@ def digest_pages(
     A fixed number of queries however many sections: the year's rounds of all SECTIONS are refreshed
     (marked answered when complete) together."""
     fy = reporting_year(session, now)
-    follow = status.follow_ups(session, now, sections)
-    states = status.kpi_states(session, now, sections, fy)
-    risky = status.at_risk(states)
+    follow = follow_up_status.follow_ups(session, now, sections)
+    states = kpi_status.kpi_states(session, now, sections, fy)
+    risky = kpi_status.at_risk(states)
     asked = rounds.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
     progresses = rounds.refresh_answered_rounds(session, asked, now)
     if fy == fiscal_year_of(now):
-        open_by_section = status.rounds_open_in(progresses, now)  # the rounds just read: no more queries
+        open_by_section = section_status.rounds_open_in(
+            progresses, now
+        )  # the rounds just read: no more queries
     else:
-        open_by_section = status.open_rounds(session, now, sections)
+        open_by_section = section_status.open_rounds(session, now, sections)
     # Reported/expected are the year's KPIs with a figure, as the dashboard and `dxbot digest` count them.
-    standing = {s.section_id: s for s in status.section_states(sections, states, follow, open_by_section)}
+    standing = {
+        s.section_id: s for s in section_status.section_states(sections, states, follow, open_by_section)
+    }
     whole, each = participation(session, now, sections, states=states)
     rates = {p.section_id: participation_line(p) for p in each}
     pages = []
@@ -77,9 +81,11 @@ def digest_pages(
     return pages, participation_line(whole)
 
 
-def _overdue_items(section: Section, entries: list[status.OverdueEntry], locale: str) -> list[OverdueItem]:
+def _overdue_items(
+    section: Section, entries: list[follow_up_status.OverdueEntry], locale: str
+) -> list[OverdueItem]:
     """KPI entries grouped per request round (one line each), then action items one by one."""
-    by_round: dict[tuple[int, str | None], list[status.OverdueEntry]] = {}
+    by_round: dict[tuple[int, str | None], list[follow_up_status.OverdueEntry]] = {}
     items = []
     for entry in entries:
         if entry.kind == "kpi":

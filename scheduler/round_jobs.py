@@ -16,10 +16,10 @@ from messages.lines import kpi_line
 from models import rounds
 from models.clock import Clock
 from models.fiscal_year import fiscal_year_of, format_fiscal_year
+from models.kpi_status import reporting_sections
 from models.participation import record_asked
 from models.plan_queries import plan_years
 from models.reports import directly_named_initiative_ids, open_targets
-from models.status import reporting_sections
 from models.tables import ActionItem, Initiative, KpiTarget, Section
 from scheduler.calendar import add_business_days, business_days_between, is_business_day, next_send_time
 from scheduler.outbox import active_pause

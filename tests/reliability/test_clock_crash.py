@@ -32,8 +32,8 @@ from sqlmodel import Session, select
 
 from models.clock import FrozenClock
 from models.db import session_factory
+from models.kpi_status import reporting_sections
 from models.members import add_member
-from models.status import reporting_sections
 from models.tables import ClockLease, Member, OutboxMessage, Section
 from scheduler.clock import configure, sync_jobs
 from scheduler.delivery import LEASE

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from messages.intents import DigestSection
 from messages.lines import kpi_line, round_line
-from models import rounds, status
+from models import follow_up_status, kpi_status, rounds, section_status
 from models.members import add_member
 from models.plan_queries import reporting_year
 from models.reports import (
@@ -86,9 +86,9 @@ def per_round_refresh(session: Session, request_round: KpiRequestRound, now: dat
 def per_round_digest(session: Session, sections: list[Section], now: datetime) -> list[DigestSection]:
     """digest_sections with one refresh per section and round (how it was before batching)."""
     fy = reporting_year(session, now)
-    follow = status.follow_ups(session, now, sections)
-    states = status.kpi_states(session, now, sections, fy)
-    risky = status.at_risk(states)
+    follow = follow_up_status.follow_ups(session, now, sections)
+    states = kpi_status.kpi_states(session, now, sections, fy)
+    risky = kpi_status.at_risk(states)
     pages = []
     for section in sections:
         for request_round in rounds.rounds_requested_in(session, fy, [section.id]):
@@ -96,8 +96,8 @@ def per_round_digest(session: Session, sections: list[Section], now: datetime) -
         mine_states = [s for s in states if s.section_id == section.id]
         reported = sum(1 for s in mine_states if s.latest is not None)
         expected = len(mine_states)
-        (standing,) = status.section_states(
-            [section], states, follow, status.open_rounds(session, now, [section])
+        (standing,) = section_status.section_states(
+            [section], states, follow, section_status.open_rounds(session, now, [section])
         )
         mine = [e for e in follow.overdue if e.section_id == section.id]
         at_risk = tuple(
@@ -128,7 +128,7 @@ def city(db, plan):
     exactly at one, voided newest reports over valid older ones, whole sections answered, one section
     whose KPIs were all removed after it was asked."""
     with Session(db) as s:  # the rounds the final-actuals and kpi-request jobs open for sections with KPIs
-        for n, section in enumerate(status.reporting_sections(s)):
+        for n, section in enumerate(kpi_status.reporting_sections(s)):
             add_member(
                 s,
                 line_user_id="U" + f"{n:032x}",
@@ -155,7 +155,7 @@ def city(db, plan):
         jst("2026-11-20 16:45"),
     ]
     with Session(db) as s:
-        sections = status.reporting_sections(s)
+        sections = kpi_status.reporting_sections(s)
         asked = {r.section_id for r in s.exec(select(KpiRequestRound)).all()}
         for n, section in enumerate(x for x in sections if x.id in asked):
             for year in (2025, 2026):
@@ -235,7 +235,7 @@ def _rounds(engine) -> list[KpiRequestRound]:
 
 def test_open_targets_for_sections_is_open_targets_of_each_section(city):
     with Session(city) as s:
-        sections = status.reporting_sections(s)
+        sections = kpi_status.reporting_sections(s)
         batched = open_targets_for_sections(s, [x.id for x in sections], [2025, 2026])
         for section in sections:
             for year in (2025, 2026):
