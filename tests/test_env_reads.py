@@ -19,8 +19,8 @@ EXCEPTIONS = {
 NOT_YET_MOVED: set[tuple[str, str]] = {
     ("bot/dashboard/links.py", "base_url"),
     ("scheduler/calendar.py", "closure_days"),
-    ("models/status.py", "grade_scale"),
-    ("models/status.py", "live_since"),
+    ("models/grades.py", "grade_scale"),
+    ("models/follow_up_status.py", "live_since"),
 }
 
 
