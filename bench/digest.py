@@ -12,7 +12,7 @@ PostgreSQL). Target: < 200 ms per digest.
 
 Measurements (MEASUREMENTS below; the dashboard's pages have their own script, bench/dashboard.py):
 - digest data: `dxbot digest --json` city-wide (status.follow_ups + status.kpi_states)
-- section digest: one manager's digest, pages + LINE messages (scheduler.jobs.digest_sections + build)
+- section digest: one manager's digest, pages + LINE messages (scheduler.digest.digest_sections + build)
 - city-wide digest: the admins' pages for every section asked this year + LINE messages
 - weekly-digest job: the whole job for every manager and admin, dry run (queued then rolled back)
 """
@@ -50,8 +50,8 @@ def section_digest(session: Session):
     from messages.builders import build
     from messages.intents import Digest
     from messages.line_render import render
-    from models.status import reporting_sections
-    from scheduler.jobs import digest_sections
+    from models.kpi_status import reporting_sections
+    from scheduler.digest import digest_sections
 
     section = reporting_sections(session)[0]
     pages = digest_sections(session, [section], NOW)
@@ -64,7 +64,7 @@ def city_wide_digest(session: Session):
     from messages.intents import Digest
     from messages.line_render import render
     from models.rounds import sections_asked_in
-    from scheduler.jobs import CITY_WIDE, digest_sections
+    from scheduler.digest import CITY_WIDE, digest_sections
 
     pages = digest_sections(session, list(sections_asked_in(session, 2026)), NOW)
     intent = Digest(title_scope=CITY_WIDE["ja"], fiscal_year=2026, as_of=NOW.date(), sections=tuple(pages))
@@ -80,7 +80,8 @@ MEASUREMENTS: dict[str, Measurement] = {
 
 def populate(engine, reports: int, seed: int = 7) -> int:
     """People, two KPI request rounds and REPORTS reports; returns the number of (target, section) pairs."""
-    from scheduler.jobs import kpi_request, reporting_sections
+    from models.kpi_status import reporting_sections
+    from scheduler.jobs import kpi_request
 
     rng = random.Random(seed)
     with Session(engine) as s:

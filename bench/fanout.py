@@ -27,8 +27,9 @@ from sqlmodel import Session, select
 from bench.common import DEFAULT_POSTGRES, NOW, TOKYO, MockLine, line_id, load_plan, machine, scratch_database
 from models.clock import FrozenClock
 from models.db import make_engine, session_factory
+from models.kpi_status import reporting_sections
 from models.tables import Initiative, InitiativeSection, Member, MemberSection, OutboxMessage, Section
-from scheduler.jobs import deliver, kickoff, kpi_request, reporting_sections
+from scheduler.jobs import deliver, kickoff, kpi_request
 
 MAX_RECIPIENTS = 500
 

@@ -122,7 +122,7 @@ class NumberPrompt:
 
 @dataclass(frozen=True)
 class RoundLine:
-    """A section's open KPI request round and state, as the status model reads it (models/status.py)."""
+    """A section's open KPI request round and state, as the status model reads it (models/section_status.py)."""
 
     state: str  # late | unreported | at-risk | on-track
     period: str | None = None  # Q1… or final; None when no round is open

@@ -29,8 +29,8 @@ from models.actuals_cells import (
     show_cell,
 )
 from models.fiscal_year import fiscal_year_dates, fiscal_year_of
+from models.kpi_status import number
 from models.reports import record_report
-from models.status import number
 from models.tables import ActionItem, InitiativeSection, KpiReport, KpiTarget, Section
 
 IMPORT_SOURCE = "import-actuals"  # source_message_id of what an import writes (no LINE message, no reporter)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from models import status
+from models import kpi_status
 from models.actions import rollups
 from models.export import local_date
 from models.fiscal_year import fiscal_year_of
@@ -167,7 +167,7 @@ def past_years(session: Session, now: datetime) -> list[int]:
 def how_to_fill(target: KpiTarget) -> str:
     """What number the 実績 cell wants, in the KPI's own kind, period and direction."""
     if target.kind == "increase":
-        hint = f"増加分（{status.number(target.target)}{target.unit}増なら {status.number(target.target)}）"
+        hint = f"増加分（{kpi_status.number(target.target)}{target.unit}増なら {kpi_status.number(target.target)}）"
     elif target.kind == "reduction":
         hint = "削減量"
     elif target.period == "year":
@@ -240,7 +240,7 @@ def build_template(session: Session, now: datetime) -> Template:
     unlisted: list[KpiTarget] = []
     for fy in years:
         states = sorted(
-            status.kpi_states(session, now, fiscal_year=fy),
+            kpi_status.kpi_states(session, now, fiscal_year=fy),
             key=lambda s: (
                 s.initiative.measure_no,
                 s.initiative.position,
@@ -258,11 +258,11 @@ def build_template(session: Session, now: datetime) -> Template:
                 section=s.section,
                 fiscal_year=fy,
                 kpi=s.target.name,
-                target=status.number(s.target.target),
+                target=kpi_status.number(s.target.target),
                 unit=s.target.unit,
                 raw=s.target.raw,
                 how=how_to_fill(s.target),
-                actual=status.number(s.value),
+                actual=kpi_status.number(s.value),
                 as_of=local_date(s.latest.reported_at) if s.latest is not None else None,
                 kind=s.target.kind,
                 lead=s.lead,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from models import status
+from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
 from models.clock import DEFAULT_TIMEZONE
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
@@ -139,7 +139,7 @@ def _fraction(rate: Decimal | None) -> float | None:
 def kpi_rows(session: Session, now: datetime, fiscal_year: int) -> list[KpiRow]:
     """The KPI achievement table of FISCAL_YEAR: one row per KPI target and reporting section, plan order."""
     measures = _measure_titles(session)
-    states = status.kpi_states(session, now, fiscal_year=fiscal_year)
+    states = kpi_status.kpi_states(session, now, fiscal_year=fiscal_year)
     states = sorted(
         states,
         key=lambda s: (
@@ -156,9 +156,9 @@ def kpi_rows(session: Session, now: datetime, fiscal_year: int) -> list[KpiRow]:
             initiative=_initiative_label(s.initiative),
             section=s.section,
             kpi=s.target.name,
-            target=status.number(s.target.target),
+            target=kpi_status.number(s.target.target),
             unit=s.target.unit,
-            actual=status.number(s.value),
+            actual=kpi_status.number(s.value),
             rate=_fraction(s.rate),
             grade=s.grade,
             last_reported=local_date(s.latest.reported_at) if s.latest is not None else None,
@@ -204,9 +204,9 @@ def open_data_rows(session: Session, now: datetime) -> list[dict]:
         .where(KpiTarget.removed_at.is_(None))
         .order_by(KpiTarget.fiscal_year, Initiative.measure_no, Initiative.position, KpiTarget.position)
     ).all()
-    figures: dict[int, status.KpiState] = {}
+    figures: dict[int, kpi_status.KpiState] = {}
     for fy in sorted({t.fiscal_year for t, _ in targets}):
-        for state in status.kpi_states(session, now, fiscal_year=fy):
+        for state in kpi_status.kpi_states(session, now, fiscal_year=fy):
             if state.lead or state.target.id not in figures:
                 figures[state.target.id] = state
     records = []
@@ -224,13 +224,13 @@ def open_data_rows(session: Session, now: datetime) -> list[dict]:
                 "kpi_id": target.series_id,
                 "kpi": target.name,
                 "fiscal_year": target.fiscal_year,
-                "target": status.number(target.target),
+                "target": kpi_status.number(target.target),
                 "unit": target.unit,
                 "kind": target.kind,
                 "better": target.better,
-                "actual": status.number(latest.value) if latest is not None else None,
-                "achievement_rate": status.number(rate),
-                "grade": status.grade_of(rate) if rate is not None else None,
+                "actual": kpi_status.number(latest.value) if latest is not None else None,
+                "achievement_rate": kpi_status.number(rate),
+                "grade": grades.grade_of(rate) if rate is not None else None,
                 "last_reported_on": reported.isoformat() if reported else None,
             }
         )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from models.fiscal_year import fiscal_quarter_of, fiscal_year_of, fraction_elapsed
-from models.status import is_prorated
+from models.grades import is_prorated
 from models.tables import KpiReport, KpiRequestRound, KpiTarget, Section
 
 SAME_AS_LAST = "same_as_last"

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from models import status
+from models import grades, kpi_status
 from models.tables import KpiReport, KpiRequestRound, KpiRoundAsk, KpiTarget, Member, Section
 
 # --- recording who was asked ----------------------------------------------------------------------
@@ -198,9 +198,9 @@ def combine(fiscal_year: int, period: str, parts: list[_SectionRound]) -> RoundR
     )
 
 
-def grade_counts(states: Iterable[status.KpiState]) -> tuple[tuple[str, int], ...]:
+def grade_counts(states: Iterable[kpi_status.KpiState]) -> tuple[tuple[str, int], ...]:
     """How many KPI states have each grade of the scale in force, then − (no figure), in that order."""
-    labels = [label for label, _minimum in status.grade_scale()] + [status.NO_GRADE]
+    labels = [label for label, _minimum in grades.grade_scale()] + [grades.NO_GRADE]
     counts = dict.fromkeys(labels, 0)
     for state in states:
         counts[state.grade] = counts.get(state.grade, 0) + 1
@@ -211,7 +211,7 @@ def compute(
     rounds: list[KpiRequestRound],
     asks: list[Ask],
     figures: list[Figure],
-    states: list[status.KpiState],
+    states: list[kpi_status.KpiState],
     sections: list[Section],
     now: datetime,
 ) -> tuple[Participation, list[Participation]]:
@@ -259,15 +259,15 @@ def participation(
     now: datetime,
     sections: list[Section] | None = None,
     *,
-    states: list[status.KpiState] | None = None,
+    states: list[kpi_status.KpiState] | None = None,
     fiscal_year: int | None = None,
 ) -> tuple[Participation, list[Participation]]:
     """Participation of SECTIONS (None: city-wide, with every reporting section listed) as of NOW.
 
     STATES: the scope's KPI states of the year when the caller has them (else read for FISCAL_YEAR)."""
-    listed = status.reporting_sections(session) if sections is None else sections
+    listed = kpi_status.reporting_sections(session) if sections is None else sections
     if states is None:
-        states = status.kpi_states(session, now, sections, fiscal_year)
+        states = kpi_status.kpi_states(session, now, sections, fiscal_year)
     query = select(KpiRequestRound).where(KpiRequestRound.requested_at <= now)
     if sections is not None:
         query = query.where(col(KpiRequestRound.section_id).in_([s.id for s in sections] or [-1]))

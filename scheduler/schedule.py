@@ -1,7 +1,7 @@
 """The schedule in one readable place: when each job fires (cron fields, Asia/Tokyo), overridable per job.
 
 Cron cannot know holidays or the city's closure days, so the crons below fire on every candidate day
-and the jobs themselves decide whether today is the business day to act (see scheduler/jobs.py).
+and the jobs themselves decide whether today is the business day to act (see scheduler/round_jobs.py).
 
 Change one job with an environment variable holding a crontab expression (minute hour day month
 day-of-week), e.g. ``DXBOT_SCHEDULE_NUDGE="0 10 * * mon-fri"`` or

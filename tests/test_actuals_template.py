@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session, col, func, select
 
-from models import status
+from models import follow_up_status, kpi_status
 from models.actuals_import import IMPORT_SOURCE
 from models.actuals_template import (
     ACTION_HEADERS,
@@ -166,7 +166,7 @@ def test_template_lists_every_past_action_item_and_kpi_target_once(dxbot, plan, 
         pairs = {
             (st.target.id, st.section_id): st
             for fy in PAST
-            for st in status.kpi_states(s, NOW, fiscal_year=fy)
+            for st in kpi_status.kpi_states(s, NOW, fiscal_year=fy)
         }
         past_targets = {
             t.id: t for t in s.exec(select(KpiTarget).where(col(KpiTarget.fiscal_year).in_(PAST))).all()
@@ -273,7 +273,7 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
         edit=typed_as_percent,
     )
     with Session(db) as s:
-        before = status.follow_ups(s, NOW, [find_section(s, "財政課")])
+        before = follow_up_status.follow_ups(s, NOW, [find_section(s, "財政課")])
     assert {done, late, untouched_23, postponed, going, untouched_24} <= {
         e.item_id for e in before.unconfirmed
     }
@@ -325,7 +325,7 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
         assert by_target[paper.id].reported_at.astimezone(TOKYO).date() == date(2025, 3, 31)
         assert by_target[rate_25.id].reported_at == NOW  # undated: as of the import
 
-        after = status.follow_ups(s, NOW, [find_section(s, "財政課")])
+        after = follow_up_status.follow_ups(s, NOW, [find_section(s, "財政課")])
         assert {e.item_id for e in after.unconfirmed} >= {untouched_23, untouched_24}
         assert not {done, late, postponed, going, not_started} & {e.item_id for e in after.unconfirmed}
         # 遅延, and 進行中 / 未着手 once their year has ended
@@ -334,7 +334,7 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
         grades = {
             (st.target.series_id, st.target.fiscal_year, st.section): st.grade
             for fy in PAST
-            for st in status.kpi_states(s, NOW, fiscal_year=fy)
+            for st in kpi_status.kpi_states(s, NOW, fiscal_year=fy)
         }
     assert grades[("8-3/a", 2024, "財政課")] == "S"  # 3,300 of 3,000 sheets saved: 110%
     assert grades[("1-2/a", 2025, "国保医療課")] == "S"  # 18% of 15%
@@ -385,7 +385,7 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_problem_named(dxbot, p
         zaisei, kokuho = section_id(s, "財政課"), section_id(s, "国保医療課")
         rate, paper, bids = target(s, "1-2/a", 2025), target(s, "8-3/a", 2025), target(s, "4-3/a", 2024)
         bids_section = next(
-            st.section_id for st in status.kpi_states(s, NOW, fiscal_year=2024) if st.target.id == bids.id
+            st.section_id for st in kpi_status.kpi_states(s, NOW, fiscal_year=2024) if st.target.id == bids.id
         )
         renamed = target(s, "1-2/a", 2024)
 
@@ -520,7 +520,7 @@ def test_a_stale_template_never_overrides_what_staff_reported_since(dxbot, plan,
     with Session(db) as s:
         (state,) = [
             st
-            for st in status.kpi_states(s, NOW, fiscal_year=2025)
+            for st in kpi_status.kpi_states(s, NOW, fiscal_year=2025)
             if st.target.id == paper.id and st.section == "財政課"
         ]
     assert state.value == 5100

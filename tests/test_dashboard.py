@@ -24,7 +24,7 @@ from bot.dashboard import charts, data
 from bot.dashboard.links import issue_link
 from bot.services import services
 from messages.i18n import merged_catalog
-from models import status
+from models import follow_up_status, kpi_status
 from models.actions import set_status
 from models.members import add_member, get_member
 from models.reports import record_report, void_report
@@ -550,21 +550,21 @@ def missing_by_round(s: Session, now: datetime, section_ids: set[int] | None) ->
             continue
         if r.requested_at > now or (r.answered_at is not None and r.answered_at <= now):
             continue
-        if today <= status.round_due(r):
+        if today <= follow_up_status.round_due(r):
             continue
         for missing in progress(s, r).missing:
             expected.append((r.section_id, r.period, missing.target.id))
     return sorted(expected)
 
 
-def assert_right_answers(db, now) -> status.FollowUps:
+def assert_right_answers(db, now) -> follow_up_status.FollowUps:
     """The status model's indexed reads give what reading every report (and every round) one by one gives."""
     with Session(db) as s:
         newest = newest_valid(s, now)
         mine = [find_section(s, "国保医療課"), find_section(s, "職員課")]
         ids = {m.id for m in mine}
         for year, sections in ((2025, None), (2026, None), (2026, mine)):
-            states = status.kpi_states(s, now, sections, year)
+            states = kpi_status.kpi_states(s, now, sections, year)
             pairs = {
                 (t.id, link.section_id)
                 for t, link in s.exec(
@@ -580,8 +580,8 @@ def assert_right_answers(db, now) -> status.FollowUps:
                 k: newest.get(k) for k in pairs
             }
             assert all(st.value == (st.latest.value if st.latest else None) for st in states)
-        everyone = status.follow_ups(s, now)
-        ours = status.follow_ups(s, now, sections=mine)
+        everyone = follow_up_status.follow_ups(s, now)
+        ours = follow_up_status.follow_ups(s, now, sections=mine)
         for follow, scope in ((everyone, None), (ours, ids)):
             late = [(e.section_id, e.period, e.item) for e in follow.overdue if e.kind == "kpi"]
             expected = [

@@ -125,7 +125,7 @@ def kpi_listing(dxbot) -> list[dict]:
 
 
 def grades(db, clock) -> list[dict]:
-    from models.status import kpi_states, state_json
+    from models.kpi_status import kpi_states, state_json
 
     with Session(db) as s:
         return [state_json(state) for state in kpi_states(s, clock.now())]

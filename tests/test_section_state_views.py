@@ -14,12 +14,12 @@ from sqlmodel import Session, select
 from bot.dashboard.links import issue_link
 from bot.services import services
 from messages.intents import Digest
-from models import status
+from models import section_status
 from models.members import add_member, get_member
 from models.reports import record_report
 from models.sections import find_section
 from models.tables import KpiTarget
-from scheduler.jobs import digest_sections
+from scheduler.digest import digest_sections
 from tests.bot.chat import Chat, texts
 from tests.messages.line_golden import build_line as build
 
@@ -128,7 +128,7 @@ def test_snoozed_until_is_shown_by_the_same_views(late_round, db, clock, sender,
 def test_the_status_model_gives_the_round(late_round, db, clock):
     with Session(db) as s:
         zaisei = find_section(s, "財政課")
-        (found,) = status.open_rounds(s, clock.now(), [zaisei]).values()
+        (found,) = section_status.open_rounds(s, clock.now(), [zaisei]).values()
     assert (found.period, found.due.isoformat(), found.days_late, found.reported, found.expected) == (
         "Q2",
         "2026-10-15",

@@ -12,10 +12,10 @@ from messages.formatting import format_target, format_value
 from messages.intents import Digest
 from messages.line_render import render_message
 from messages.senders import message_text
-from models import participation, status
+from models import follow_up_status, kpi_status, participation, section_status
 from models.fiscal_year import short_fiscal_year
 from models.plan_queries import reporting_year
-from scheduler.jobs import CITY_WIDE, digest_pages
+from scheduler.digest import CITY_WIDE, digest_pages
 
 
 def parse_at(text: str | None, runtime: Runtime) -> datetime:
@@ -34,23 +34,24 @@ def parse_at(text: str | None, runtime: Runtime) -> datetime:
 def digest_data(session, now: datetime, sections=None) -> dict:
     """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs, grades, participation."""
     fy = reporting_year(session, now)
-    follow = status.follow_ups(session, now, sections)
-    states = status.kpi_states(session, now, sections, fy)
-    scope = sections if sections is not None else status.reporting_sections(session)
-    rounds = status.open_rounds(session, now, scope)
+    follow = follow_up_status.follow_ups(session, now, sections)
+    states = kpi_status.kpi_states(session, now, sections, fy)
+    scope = sections if sections is not None else kpi_status.reporting_sections(session)
+    rounds = section_status.open_rounds(session, now, scope)
     whole, each = participation.participation(session, now, sections, states=states, fiscal_year=fy)
     return {
         "fiscal_year": fy,
         "generated_at": now.isoformat(),
         "scope": "、".join(s.name for s in sections) if sections else CITY_WIDE["ja"],
-        "overdue": [status.entry_json(e) for e in follow.overdue],
-        "postponed": [status.entry_json(e) for e in follow.postponed],
-        "unconfirmed": [status.entry_json(e) for e in follow.unconfirmed],
-        "at_risk": [status.state_json(s) for s in status.at_risk(states)],
-        "grades": [status.state_json(s) for s in states],
-        "rounds": [status.round_json(r) for r in rounds.values()],
+        "overdue": [follow_up_status.entry_json(e) for e in follow.overdue],
+        "postponed": [follow_up_status.entry_json(e) for e in follow.postponed],
+        "unconfirmed": [follow_up_status.entry_json(e) for e in follow.unconfirmed],
+        "at_risk": [kpi_status.state_json(s) for s in kpi_status.at_risk(states)],
+        "grades": [kpi_status.state_json(s) for s in states],
+        "rounds": [section_status.round_json(r) for r in rounds.values()],
         "sections": [
-            status.section_state_json(s) for s in status.section_states(scope, states, follow, rounds)
+            section_status.section_state_json(s)
+            for s in section_status.section_states(scope, states, follow, rounds)
         ],
         # Added by issue 23.4: the current and previous round's answers, and S/A/B/C/− counts.
         "grade_counts": dict(whole.grades),
@@ -79,7 +80,7 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
         if as_json:
             echo_json(data)
             return
-        pages, rates = digest_pages(session, sections or status.reporting_sections(session), now)
+        pages, rates = digest_pages(session, sections or kpi_status.reporting_sections(session), now)
         intent = Digest(
             title_scope=data["scope"],
             fiscal_year=data["fiscal_year"],
@@ -90,12 +91,12 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
         for message in build(intent, "ja", plain=True):
             click.echo(message_text(render_message(message)))
         _echo_list("延期", data["postponed"])
-        for state in status.at_risk(status.kpi_states(session, now, sections, data["fiscal_year"])):
+        for state in kpi_status.at_risk(kpi_status.kpi_states(session, now, sections, data["fiscal_year"])):
             click.echo(f"・要注意 {state.section}: {state.target.name} {_figures(state)}")
         click.echo(f"未確認（稼働前の年度）: {len(data['unconfirmed'])}件")
 
 
-def _figures(state: status.KpiState) -> str:
+def _figures(state: kpi_status.KpiState) -> str:
     """'3,500枚 / 目標 7,000枚削減 (見込み 3,500枚)': the value, target and projection with their units."""
     target = state.target
     value = format_value(state.value, target.unit) if state.value is not None else "未報告"

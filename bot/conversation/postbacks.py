@@ -109,6 +109,15 @@ def on_confirm(ctx: Context, postback: Postback) -> Response:
     return _record_choice(ctx, postback["target_id"], postback["value"], check=False)
 
 
+def answer_typed(ctx: Context, data: dict, answer: str) -> Response:
+    """記録する / 修正する typed as words: the same as tapping that button on the question just asked."""
+    key, value = data["key"], data["value"]
+    if answer == "record":
+        return _record_choice(ctx, key, value, check=False)
+    target_id, _ = split_key(key)
+    return on_kpi(ctx, Postback("kpi", {"target_id": str(target_id)}))
+
+
 def on_void(ctx: Context, postback: Postback) -> Response:
     """取り消す on a confirmation: void that report if it is the member's and still valid."""
     report = ctx.session.get(KpiReport, int(postback["report_id"]))

@@ -11,8 +11,9 @@ from bot.conversation.commands import find_command
 from bot.conversation.context import Context, load_context
 from bot.conversation.incoming import Incoming, Response
 from bot.conversation.kpi_reply import reply_with_figures, split_key
-from bot.conversation.postbacks import handle_postback
+from bot.conversation.postbacks import answer_typed, handle_postback
 from bot.conversation.state import AWAITING_CONFIRMATION, AWAITING_NUMBER, get_state
+from bot.conversation.typed_answers import typed_answer
 from messages.intents import Notice
 from models.clock import Clock
 from models.config import Config
@@ -117,13 +118,19 @@ def on_text(ctx: Context) -> Response:
             outcome="refused",
             plain=True,
         )
+    state = get_state(ctx.session, ctx.member, ctx.now)
+    if state is not None and state.state == AWAITING_CONFIRMATION:
+        answer = typed_answer(text)
+        if answer is not None:
+            response = answer_typed(ctx, state.data, answer)
+            response.plain = response.plain or ctx.in_group
+            return response
     command = find_command(text)
     if command is not None:
         handler, match = command
         response = handler(ctx, match)
         response.plain = response.plain or ctx.in_group
         return response
-    state = get_state(ctx.session, ctx.member, ctx.now)
     guided = state is not None and state.state == AWAITING_CONFIRMATION and state.data.get("guided")
     if state is not None and (state.state == AWAITING_NUMBER or guided):
         target_id, section_id = split_key(state.data["key"])

@@ -1,7 +1,7 @@
 """What the dashboard shows, read with a fixed number of queries however many reports there are.
 
-The KPI states and follow-ups are the status model's (models/status.py: achievement, grades, projections,
-at-risk, overdue, 未確認, read with index seeks); this module groups and counts them for the pages and reads
+The KPI states and follow-ups are the status model's (models/grades.py, kpi_status.py, follow_up_status.py:
+achievement, grades, projections, at-risk, overdue, 未確認, read with index seeks); this module groups and counts them for the pages and reads
 what only the dashboard shows (action histories, KPI series over the years, the audit trail).
 """
 
@@ -16,15 +16,12 @@ from sqlmodel import Session, col, select
 
 from messages.intents import ParticipationLine
 from messages.lines import participation_line
-from models import status
+from models import follow_up_status, kpi_status
 from models.actions import RollUp, rollups
+from models.follow_up_status import FollowUps
+from models.kpi_status import KpiState, lead_sections
 from models.participation import participation
 from models.sections import covers
-from models.status import (
-    FollowUps,
-    KpiState,
-    lead_sections,
-)
 from models.tables import (
     ActionItem,
     ActionStatusChange,
@@ -156,8 +153,8 @@ def overview(
         wanted = initiative_ids_covering(session, sections, by_id)
         wanted |= {i for i, s in leads.items() if s in section_ids}
     if states is None:
-        states = status.kpi_states(session, now, sections, fiscal_year, leads=leads)
-    entries = split_by_initiative(status.follow_ups(session, now, sections))
+        states = kpi_status.kpi_states(session, now, sections, fiscal_year, leads=leads)
+    entries = split_by_initiative(follow_up_status.follow_ups(session, now, sections))
     by_initiative: dict[str, list[KpiState]] = defaultdict(list)
     for state in states:
         by_initiative[state.initiative.id].append(state)
@@ -326,7 +323,7 @@ def series_histories(
     """An initiative's KPI series (or one series): yearly targets and, per reporting section in scope, the
     latest valid value of each year by NOW — three queries however many series and reports there are."""
     initiative_ids = {initiative_id} if initiative_id is not None else None
-    rows = status.latest_rows(
+    rows = kpi_status.latest_rows(
         session, now, series_id=series_id, initiative_ids=initiative_ids, section_ids=section_ids
     )
     query = select(KpiTarget).where(KpiTarget.removed_at.is_(None)).order_by(KpiTarget.fiscal_year)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.dashboard.links import EXPIRED, NOT_ALLOWED, UNKNOWN, USED
 from messages.i18n import N_
 
-# Why a KPI state is at risk (models/status.py KpiState.reason).
+# Why a KPI state is at risk (models/kpi_status.py KpiState.reason).
 REASONS = {
     "below-target": N_("Below target (projected to the end of the year)"),
     "no-report": N_("No figure by the year's second request"),

@@ -44,10 +44,11 @@ from messages.formatting import (
 )
 from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
 from messages.lines import round_line
-from models import status
+from models import follow_up_status, kpi_status, section_status
 from models.fiscal_year import fiscal_year_of
+from models.follow_up_status import FollowUps
+from models.grades import NO_GRADE, grade_scale
 from models.plan_queries import plan_years
-from models.status import NO_GRADE, FollowUps, grade_scale
 from models.tables import Initiative, KpiTarget, Measure, Section
 
 blueprint = Blueprint(
@@ -209,7 +210,7 @@ def filters(by_id: dict[int, Section]) -> Filters:
     viewer = g.viewer
     choices = list(by_id.values()) if viewer.is_admin else sorted(viewer.sections, key=lambda s: s.name)
     if viewer.is_admin:
-        reporting = {s.id for s in status.reporting_sections(g.db)}
+        reporting = {s.id for s in kpi_status.reporting_sections(g.db)}
         choices = [s for s in choices if s.id in reporting]
     section = None
     raw = request.args.get("section")
@@ -249,8 +250,8 @@ def overview():
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
-    leads = status.lead_sections(g.db)
-    states = status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, leads=leads)
+    leads = kpi_status.lead_sections(g.db)
+    states = kpi_status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, leads=leads)
     blocks = data.overview(
         g.db,
         g.now,
@@ -282,8 +283,8 @@ def initiative(initiative_id: str):
         abort(403)
     chosen = filters(by_id)
     sections, ids = scope(chosen.section)
-    states = status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id})
-    entries = data.split_by_initiative(status.follow_ups(g.db, g.now, sections))
+    states = kpi_status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id})
+    entries = data.split_by_initiative(follow_up_status.follow_ups(g.db, g.now, sections))
     histories = data.series_histories(
         g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
     )
@@ -312,10 +313,14 @@ def section(section_id: int):
         abort(403)
     chosen = filters(by_id)
     covering = data.initiative_ids_covering(g.db, [found], by_id)
-    states = status.kpi_states(g.db, g.now, [found], chosen.fiscal_year)
-    follow = data.of_year(status.follow_ups(g.db, g.now, [found]), chosen.fiscal_year)
-    rounds = status.open_rounds(g.db, g.now, [found]) if chosen.fiscal_year == fiscal_year_of(g.now) else {}
-    (standing,) = status.section_states([found], states, follow, rounds)
+    states = kpi_status.kpi_states(g.db, g.now, [found], chosen.fiscal_year)
+    follow = data.of_year(follow_up_status.follow_ups(g.db, g.now, [found]), chosen.fiscal_year)
+    rounds = (
+        section_status.open_rounds(g.db, g.now, [found])
+        if chosen.fiscal_year == fiscal_year_of(g.now)
+        else {}
+    )
+    (standing,) = section_status.section_states([found], states, follow, rounds)
     initiatives = g.db.exec(
         select(Initiative)
         .where(Initiative.id.in_(covering or [""]))
@@ -340,7 +345,7 @@ def overdue():
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
-    follow = status.follow_ups(g.db, g.now, sections)
+    follow = follow_up_status.follow_ups(g.db, g.now, sections)
     only_year = request.args.get("fy") is not None
     if only_year:
         follow = data.of_year(follow, chosen.fiscal_year)

@@ -207,7 +207,7 @@ def _people(locale: str) -> list[dict]:
 
 
 def _sections() -> list[str]:
-    from scheduler.jobs import reporting_sections
+    from models.kpi_status import reporting_sections
 
     with _services().session_factory() as session:
         return [s.name for s in reporting_sections(session)]

@@ -103,8 +103,8 @@ def test_numbers_run_across_every_list_shown_and_change_that_lists_section(db, p
 
 
 def test_a_section_marking_a_shared_item_late_is_followed_up_for_itself_not_for_the_lead(chat, db, clock):
+    from models.follow_up_status import follow_ups
     from models.sections import find_section
-    from models.status import follow_ups
 
     number, _ = shared_line(chat.say(SHOKUIN, "今年度の行動計画")[1])
     chat.say(SHOKUIN, f"{number} 遅れています")

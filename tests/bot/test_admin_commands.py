@@ -15,10 +15,10 @@ from bot.conversation.commands.admin import COMMAND_ENTRIES
 from messages.postback import decode
 from models.actions import section_action_items, set_status
 from models.db import session_factory
+from models.follow_up_status import follow_ups
 from models.members import add_member
 from models.reports import open_targets, record_report
 from models.sections import ensure_section, find_section
-from models.status import follow_ups
 from models.tables import (
     ActionStatusChange,
     ConversationState,

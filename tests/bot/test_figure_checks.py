@@ -176,3 +176,42 @@ def test_an_admin_voids_a_report_by_id_and_staff_cannot(chat, member, db):
     assert "取り消せる報告はありません" in texts(said) and len(reports(db)) == 1
     _, said = chat.say(ADMIN, f"取消 報告 {report_id}")
     assert "取り消しました" in texts(said) and reports(db) == []
+
+
+# --- typed answers to the question --------------------------------------------------------------
+
+
+def asked_again(chat, member):
+    """The same-as-last question of the next round; returns what the bot said."""
+    member()
+    chat.say(STAFF, "研修実施回数 2回")
+    chat.later(days=60)
+    _, said = chat.say(STAFF, "研修実施回数 2回")
+    assert SAME in texts(said)
+    return said
+
+
+@pytest.mark.parametrize("typed", ["記録する", "はい、記録する", "記録して", "OK", "はい"])
+def test_typing_record_it_answers_the_question_like_the_button(chat, member, db, typed):
+    asked_again(chat, member)
+    _, said = chat.say(STAFF, typed)
+    assert "記録しました" in texts(said) and "見つかりません" not in texts(said)
+    assert [r.value for r in reports(db)] == [Decimal(2), Decimal(2)]
+    assert reports(db)[-1].source_text == "研修実施回数 2回"
+
+
+@pytest.mark.parametrize("typed", ["修正する", "修正", "いいえ", "直します", "間違えました"])
+def test_typing_fix_it_asks_for_the_figure_like_the_button(chat, member, db, typed):
+    asked_again(chat, member)
+    _, said = chat.say(STAFF, typed)
+    assert texts(said).startswith("研修実施回数（情報セキュリティ研修の実施）の数値を送ってください。")
+    assert len(reports(db)) == 1
+    _, said = chat.say(STAFF, "3回")
+    assert "記録しました" in texts(said)
+    assert [r.value for r in reports(db)] == [Decimal(2), Decimal(3)]
+
+
+def test_other_words_while_asked_still_get_the_usual_answer(chat, member, db):
+    asked_again(chat, member)
+    _, said = chat.say(STAFF, "ヘルプ")
+    assert "記録しました" not in texts(said) and len(reports(db)) == 1

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from models import status
+from models import follow_up_status, grades, kpi_status
 from models.actions import set_status
 from models.reports import record_report
 from models.sections import find_section
@@ -33,8 +33,8 @@ def report(s: Session, series: str, section: str, value: str, when: datetime, fy
     )
 
 
-def state(s: Session, series: str, section: str, now: datetime = NOW) -> status.KpiState:
-    states = status.kpi_states(s, now, fiscal_year=2026)
+def state(s: Session, series: str, section: str, now: datetime = NOW) -> kpi_status.KpiState:
+    states = kpi_status.kpi_states(s, now, fiscal_year=2026)
     (found,) = [x for x in states if x.target.series_id == series and x.section == section]
     return found
 
@@ -53,15 +53,15 @@ def state(s: Session, series: str, section: str, now: datetime = NOW) -> status.
     ],
 )
 def test_default_grade_scale(rate, grade):
-    assert status.grade_of(Decimal(rate) if rate is not None else None) == grade
+    assert grades.grade_of(Decimal(rate) if rate is not None else None) == grade
 
 
 def test_grade_scale_is_configurable(monkeypatch):
     monkeypatch.setenv("DXBOT_GRADE_SCALE", "A:100, B:60, C:0")
-    assert [status.grade_of(Decimal(r)) for r in ("120", "60", "59.9")] == ["A", "B", "C"]
+    assert [grades.grade_of(Decimal(r)) for r in ("120", "60", "59.9")] == ["A", "B", "C"]
     monkeypatch.setenv("DXBOT_GRADE_SCALE", "S=110")
     with pytest.raises(ValueError, match="DXBOT_GRADE_SCALE"):
-        status.grade_of(Decimal(1))
+        grades.grade_of(Decimal(1))
 
 
 # (series, reporting section, value, reported at, rate, grade, projected, at risk)
@@ -100,10 +100,10 @@ def test_grades_and_projection_on_the_real_plan(
 
 
 def test_only_per_year_counts_are_pro_rated(session, plan):
-    assert status.is_prorated(target(session, "7-1/a"))
-    assert not status.is_prorated(target(session, "2-1/a"))  # a rate
-    assert not status.is_prorated(target(session, "8-3/a"))  # a reduction without period
-    assert not status.is_prorated(target(session, "12-3/a"))  # 5%増
+    assert grades.is_prorated(target(session, "7-1/a"))
+    assert not grades.is_prorated(target(session, "2-1/a"))  # a rate
+    assert not grades.is_prorated(target(session, "8-3/a"))  # a reduction without period
+    assert not grades.is_prorated(target(session, "12-3/a"))  # 5%増
 
 
 def test_no_report_is_at_risk_only_from_the_second_request(session, plan):
@@ -144,14 +144,14 @@ def test_the_latest_figure_is_the_newest_valid_one_made_by_now(session, plan):
 def test_a_shared_kpi_is_graded_per_section_and_the_initiative_figure_is_the_leads(session, plan):
     report(session, "7-1/a", "人権啓発推進課 三山木福祉会館", "470", jst(2026, 11, 1, 12))
     report(session, "7-1/a", "高齢者支援課", "100", jst(2026, 11, 1, 12))
-    states = [s for s in status.kpi_states(session, NOW) if s.target.series_id == "7-1/a"]
+    states = [s for s in kpi_status.kpi_states(session, NOW) if s.target.series_id == "7-1/a"]
     assert {s.section: s.grade for s in states} == {
         "人権啓発推進課 三山木福祉会館": "S",
         "高齢者支援課": "C",
         "産業振興課 消費生活センター": "−",
         "社会教育課 中央公民館": "−",
     }
-    (lead,) = [s for s in status.initiative_figures(states)]
+    (lead,) = [s for s in kpi_status.initiative_figures(states)]
     assert (lead.section, lead.grade) == ("人権啓発推進課 三山木福祉会館", "S")
 
 
@@ -168,12 +168,12 @@ def items(s: Session, initiative: str, fy: int) -> list[ActionItem]:
 def test_action_items_overdue_after_their_year_unconfirmed_before_go_live(session, plan, monkeypatch):
     zaisei = find_section(session, "財政課")  # leads 8-3
     # The plan fixture imported the plan on 2026-11-24: FY2023–FY2025 are before go-live → 未確認.
-    follow = status.follow_ups(session, NOW, [zaisei])
+    follow = follow_up_status.follow_ups(session, NOW, [zaisei])
     assert follow.overdue == [] and {e.fiscal_year for e in follow.unconfirmed} == {2023, 2024, 2025}
-    assert status.live_since(session) == date(2026, 11, 24)
+    assert follow_up_status.live_since(session) == date(2026, 11, 24)
     # Live since 2025-01-01: FY2024 ended after it → overdue since 31 March 2025; FY2023 stays 未確認.
     monkeypatch.setenv("DXBOT_LIVE_SINCE", "2025-01-01")
-    follow = status.follow_ups(session, NOW, [zaisei])
+    follow = follow_up_status.follow_ups(session, NOW, [zaisei])
     assert {e.fiscal_year for e in follow.unconfirmed} == {2023}
     late = [e for e in follow.overdue if e.initiative_id == "8-3"]
     assert {e.fiscal_year for e in late} == {2024, 2025}
@@ -195,7 +195,7 @@ def test_filled_in_done_late_and_postponed_items(session, plan):
     set_status(session, postponed, "延期", now=jst(2026, 10, 1))
     (this_year,) = items(session, "8-3", 2026)[:1]
     set_status(session, this_year, "遅延", now=jst(2026, 11, 4, 15))
-    follow = status.follow_ups(session, NOW, [zaisei])
+    follow = follow_up_status.follow_ups(session, NOW, [zaisei])
     overdue = {e.item_id: (e.fiscal_year, e.due, e.days_overdue) for e in follow.overdue}
     assert overdue[progress.id] == (2025, date(2026, 3, 31), 238)
     assert overdue[this_year.id] == (2026, date(2026, 11, 4), 20)
@@ -225,14 +225,14 @@ def test_kpi_request_past_due_is_overdue_and_final_actuals_wait_until_31_may(ses
         )
     )
     session.flush()
-    kpis = [e for e in status.overdue(session, NOW, [zaisei]) if e.kind == "kpi"]
+    kpis = [e for e in follow_up_status.overdue(session, NOW, [zaisei]) if e.kind == "kpi"]
     q2 = [(e.item, e.due, e.days_overdue) for e in kpis if e.period == "Q2"]
     assert ("コピー用紙使用削減量", date(2026, 10, 15), 40) in q2 and len(q2) == 3  # one per KPI of 財政課
     final = {(e.fiscal_year, e.due, e.days_overdue) for e in kpis if e.period == "final"}
     assert final == {(2025, date(2026, 5, 31), 177)}  # FY2025's final actuals, never answered
-    may = [e for e in status.overdue(session, jst(2026, 5, 25, 9), [zaisei]) if e.kind == "kpi"]
+    may = [e for e in follow_up_status.overdue(session, jst(2026, 5, 25, 9), [zaisei]) if e.kind == "kpi"]
     assert may == []  # due 20 May, but final actuals are late only after 31 May
-    june = [e for e in status.overdue(session, jst(2026, 6, 2, 9), [zaisei]) if e.kind == "kpi"]
+    june = [e for e in follow_up_status.overdue(session, jst(2026, 6, 2, 9), [zaisei]) if e.kind == "kpi"]
     assert {(e.fiscal_year, e.period, e.due, e.days_overdue) for e in june} == {
         (2025, "final", date(2026, 5, 31), 2)
     }
@@ -245,4 +245,6 @@ def test_kpi_request_past_due_is_overdue_and_final_actuals_wait_until_31_may(ses
             )
         ).all()
         report(session, found.series_id, "財政課", "1", jst(2026, 11, 20, 9))
-    assert {e.period for e in status.overdue(session, NOW, [zaisei]) if e.kind == "kpi"} == {"final"}
+    assert {e.period for e in follow_up_status.overdue(session, NOW, [zaisei]) if e.kind == "kpi"} == {
+        "final"
+    }

@@ -32,11 +32,12 @@ from sqlmodel import Session, select
 
 from models.clock import FrozenClock
 from models.db import session_factory
+from models.kpi_status import reporting_sections
 from models.members import add_member
 from models.tables import ClockLease, Member, OutboxMessage, Section
 from scheduler.clock import configure, sync_jobs
 from scheduler.delivery import LEASE
-from scheduler.jobs import kpi_request, reporting_sections
+from scheduler.jobs import kpi_request
 from scheduler.schedule import load_schedule
 from tests.conftest import NOW, TOKYO
 

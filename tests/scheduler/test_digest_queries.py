@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from messages.intents import DigestSection
 from messages.lines import kpi_line, round_line
-from models import rounds, status
+from models import follow_up_status, kpi_status, rounds, section_status
 from models.members import add_member
 from models.plan_queries import reporting_year
 from models.reports import (
@@ -26,7 +26,7 @@ from models.reports import (
     record_report,
 )
 from models.tables import KpiReport, KpiRequestRound, KpiTarget, Section
-from scheduler import jobs
+from scheduler import digest, round_jobs
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
@@ -86,9 +86,9 @@ def per_round_refresh(session: Session, request_round: KpiRequestRound, now: dat
 def per_round_digest(session: Session, sections: list[Section], now: datetime) -> list[DigestSection]:
     """digest_sections with one refresh per section and round (how it was before batching)."""
     fy = reporting_year(session, now)
-    follow = status.follow_ups(session, now, sections)
-    states = status.kpi_states(session, now, sections, fy)
-    risky = status.at_risk(states)
+    follow = follow_up_status.follow_ups(session, now, sections)
+    states = kpi_status.kpi_states(session, now, sections, fy)
+    risky = kpi_status.at_risk(states)
     pages = []
     for section in sections:
         for request_round in rounds.rounds_requested_in(session, fy, [section.id]):
@@ -96,8 +96,8 @@ def per_round_digest(session: Session, sections: list[Section], now: datetime) -
         mine_states = [s for s in states if s.section_id == section.id]
         reported = sum(1 for s in mine_states if s.latest is not None)
         expected = len(mine_states)
-        (standing,) = status.section_states(
-            [section], states, follow, status.open_rounds(session, now, [section])
+        (standing,) = section_status.section_states(
+            [section], states, follow, section_status.open_rounds(session, now, [section])
         )
         mine = [e for e in follow.overdue if e.section_id == section.id]
         at_risk = tuple(
@@ -110,7 +110,7 @@ def per_round_digest(session: Session, sections: list[Section], now: datetime) -
                 section=section.name,
                 reported=reported,
                 expected=expected,
-                overdue=tuple(jobs._overdue_items(section, mine, "ja")),
+                overdue=tuple(digest._overdue_items(section, mine, "ja")),
                 at_risk=at_risk,
                 round=round_line(standing),
             )
@@ -128,7 +128,7 @@ def city(db, plan):
     exactly at one, voided newest reports over valid older ones, whole sections answered, one section
     whose KPIs were all removed after it was asked."""
     with Session(db) as s:  # the rounds the final-actuals and kpi-request jobs open for sections with KPIs
-        for n, section in enumerate(status.reporting_sections(s)):
+        for n, section in enumerate(kpi_status.reporting_sections(s)):
             add_member(
                 s,
                 line_user_id="U" + f"{n:032x}",
@@ -139,7 +139,7 @@ def city(db, plan):
             )
             for year, period, when in ((2025, "final", FINAL_2025), (2026, "Q1", Q1), (2026, "Q2", Q2)):
                 if open_targets(s, section, year):
-                    due = jobs.request_due(when.date())
+                    due = round_jobs.request_due(when.date())
                     rounds.open_round(s, section, year, period, due=due, now=when)
         s.commit()
 
@@ -155,7 +155,7 @@ def city(db, plan):
         jst("2026-11-20 16:45"),
     ]
     with Session(db) as s:
-        sections = status.reporting_sections(s)
+        sections = kpi_status.reporting_sections(s)
         asked = {r.section_id for r in s.exec(select(KpiRequestRound)).all()}
         for n, section in enumerate(x for x in sections if x.id in asked):
             for year in (2025, 2026):
@@ -201,7 +201,7 @@ def test_the_city_wide_digest_matches_the_per_round_path(city):
         expected_marks = marks(s)
         s.rollback()
     with Session(city) as s:
-        pages = jobs.digest_sections(s, rounds.sections_asked_in(s, 2026), NOW)
+        pages = digest.digest_sections(s, rounds.sections_asked_in(s, 2026), NOW)
         got_marks = marks(s)
         s.rollback()
     with Session(city) as s:  # the one-round API (nudges, snoozes, send-request) agrees too
@@ -235,7 +235,7 @@ def _rounds(engine) -> list[KpiRequestRound]:
 
 def test_open_targets_for_sections_is_open_targets_of_each_section(city):
     with Session(city) as s:
-        sections = status.reporting_sections(s)
+        sections = kpi_status.reporting_sections(s)
         batched = open_targets_for_sections(s, [x.id for x in sections], [2025, 2026])
         for section in sections:
             for year in (2025, 2026):
@@ -268,7 +268,7 @@ def digest_statements(engine, how_many: int | None) -> int:
     with Session(engine) as s:
         sections = rounds.sections_asked_in(s, 2026)[:how_many]
         with Statements(engine) as counted:
-            pages = jobs.digest_sections(s, sections, NOW)
+            pages = digest.digest_sections(s, sections, NOW)
         s.rollback()
     assert len(pages) == len(sections)
     return len(counted.seen)

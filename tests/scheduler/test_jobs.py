@@ -21,9 +21,10 @@ from models.members import add_member
 from models.reports import open_targets, record_report
 from models.sections import ensure_section, find_section
 from models.tables import JobRun, KpiRequestRound, Member, OutboxMessage, SectionPause
-from scheduler import jobs
+from scheduler import digest, jobs, round_jobs
 from scheduler.calendar import add_business_days
 from scheduler.clock import job_settings
+from scheduler.planning import JobResult
 from tests.messages.line_golden import build_line as build
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -87,7 +88,7 @@ def report_all(engine, section: str, fiscal_year: int, when: datetime) -> None:
         s.commit()
 
 
-def run(name: str, engine, moment: str, **kwargs) -> jobs.JobResult:
+def run(name: str, engine, moment: str, **kwargs) -> JobResult:
     return jobs.JOBS[name](session_factory(engine), at(moment), **kwargs)
 
 
@@ -189,8 +190,10 @@ def test_the_quarter_follows_the_month(people, moment, period, fiscal_year, due)
 
 
 def test_a_due_date_on_a_closed_day_moves_to_the_next_business_day():
-    assert jobs.request_due(date(2026, 7, 3)) == date(2026, 7, 17)  # a Friday stays
-    assert jobs.request_due(date(2026, 7, 4)) == date(2026, 7, 21)  # Sat 18th → Mon 20th 海の日 → Tue 21st
+    assert round_jobs.request_due(date(2026, 7, 3)) == date(2026, 7, 17)  # a Friday stays
+    assert round_jobs.request_due(date(2026, 7, 4)) == date(
+        2026, 7, 21
+    )  # Sat 18th → Mon 20th 海の日 → Tue 21st
 
 
 def test_no_quarterly_request_in_april_to_june(people):
@@ -399,7 +402,7 @@ def test_digest_sections_is_the_seam_for_at_risk_kpis(people):
     db = people
     run("kpi-request", db, "2026-07-01 09:00")
     with Session(db) as s:
-        pages = jobs.digest_sections(
+        pages = digest.digest_sections(
             s, [find_section(s, "国保医療課")], datetime(2026, 7, 20, 9, 0, tzinfo=TOKYO)
         )
     (page,) = pages

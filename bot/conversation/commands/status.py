@@ -6,7 +6,7 @@ from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 from messages.intents import KpiStatus
 from messages.lines import open_line, round_line
-from models import status
+from models import follow_up_status, kpi_status, section_status
 from models.actions import section_action_items, section_statuses, status_for
 from models.reports import open_targets
 
@@ -14,10 +14,10 @@ from models.reports import open_targets
 def handle(ctx: Context, match) -> Response:
     """One status intent per reporting section, with its state and open round as every view shows them."""
     sections = ctx.reporting_sections
-    states = status.kpi_states(ctx.session, ctx.now, sections, ctx.fiscal_year)
-    follow = status.follow_ups(ctx.session, ctx.now, sections)
-    rounds = status.open_rounds(ctx.session, ctx.now, sections)
-    standing = {s.section_id: s for s in status.section_states(sections, states, follow, rounds)}
+    states = kpi_status.kpi_states(ctx.session, ctx.now, sections, ctx.fiscal_year)
+    follow = follow_up_status.follow_ups(ctx.session, ctx.now, sections)
+    rounds = section_status.open_rounds(ctx.session, ctx.now, sections)
+    standing = {s.section_id: s for s in section_status.section_states(sections, states, follow, rounds)}
     intents = []
     for section in sections:
         kpis = tuple(open_line(t) for t in open_targets(ctx.session, section, ctx.fiscal_year))

@@ -19,8 +19,9 @@ from messages.i18n import Translator
 from messages.intents import AdminPage, Choice
 from messages.layout import MAX_LABEL, shorten
 from messages.lines import kpi_line
+from models.follow_up_status import OverdueEntry
+from models.kpi_status import KpiState
 from models.sections import UnknownSectionError, find_section, normalise_name
-from models.status import KpiState, OverdueEntry
 from models.tables import InitiativeSection, KpiTarget, Section
 
 MAX_SUGGESTIONS = 5

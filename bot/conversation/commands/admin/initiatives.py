@@ -21,8 +21,8 @@ from messages.builders.common import kpi_target_text, rollup_text, status_label
 from messages.intents import AdminPage
 from messages.lines import kpi_line
 from models.actions import rollups
+from models.kpi_status import kpi_states
 from models.sections import normalise_name
-from models.status import kpi_states
 from models.tables import ActionItem, Initiative, Measure, Section
 
 PATTERN = re.compile(

@@ -15,7 +15,8 @@ from bot.conversation.commands.admin.common import (
     year_targets,
 )
 from messages.intents import AdminPage
-from models.status import NO_GRADE, initiative_figures, kpi_states
+from models.grades import NO_GRADE
+from models.kpi_status import initiative_figures, kpi_states
 from models.tables import Initiative, Measure
 
 PATTERN = re.compile(

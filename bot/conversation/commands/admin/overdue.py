@@ -7,7 +7,7 @@ import re
 from bot.conversation.commands.admin.common import Request, lookup_section, overdue_lines
 from messages.formatting import format_short_day
 from messages.intents import AdminPage
-from models.status import follow_ups
+from models.follow_up_status import follow_ups
 
 PATTERN = re.compile(r"(?:未報告|遅延|overdue)(?:\s+(?P<name>.{1,100}))?", re.I)
 KEYWORD = "遅延"

@@ -15,8 +15,10 @@ from bot.conversation.commands.admin.common import (
 from messages.builders.common import section_state_text
 from messages.intents import AdminPage
 from messages.lines import round_line
-from models.status import follow_ups, kpi_states, open_rounds, section_states
-from scheduler.jobs import section_members
+from models.follow_up_status import follow_ups
+from models.kpi_status import kpi_states
+from models.section_status import open_rounds, section_states
+from scheduler.planning import section_members
 
 PATTERN = re.compile(r"(?:課|section)(?:\s+(?P<name>.{1,100}))?", re.I)
 KEYWORD = "課"

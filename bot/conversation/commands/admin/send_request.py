@@ -19,17 +19,9 @@ from models import rounds
 from models.plan_queries import plan_years
 from models.reports import open_targets
 from scheduler.calendar import next_send_time
-from scheduler.jobs import (
-    FINAL_DUE,
-    JobResult,
-    by_locale,
-    queue_intent,
-    request_due,
-    request_intent,
-    request_key,
-    section_members,
-)
 from scheduler.outbox import active_pause
+from scheduler.planning import JobResult, by_locale, queue_intent, section_members
+from scheduler.round_jobs import FINAL_DUE, request_due, request_intent, request_key
 
 PATTERN = re.compile(
     r"(?:(?:送信|send)\s*(?:KPI\s*)?(?:依頼|request)|依頼\s*送信)(?:\s+(?P<name>.{1,100}))?", re.I
