@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from models.clock import Clock, make_clock, parse_timezone
+from models.closures import DEFAULT_CLOSURES, CalendarError, ClosureRange, parse_closure_days
 from models.line_network import LineNetwork
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +100,8 @@ class Config:
     # DXBOT_SCHEDULE_<JOB> as set (crontab text, checked by scheduler.schedule.load_schedule, which knows the jobs)
     schedule: Mapping[str, str] = field(default_factory=dict)
     line_openapi_dir: str | None = None  # DXBOT_LINE_OPENAPI_DIR: another copy of LINE's OpenAPI spec
+    # DXBOT_CLOSURE_DAYS: the city office's own closure days (the municipal calendar's `closures`)
+    closure_days: tuple[ClosureRange, ...] = DEFAULT_CLOSURES
     testing: bool = False
 
     @classmethod
@@ -115,6 +118,10 @@ class Config:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         environment = (get("DXBOT_ENV") or "production").lower()
+        try:
+            closure_days = parse_closure_days(get("DXBOT_CLOSURE_DAYS"))
+        except CalendarError as exc:
+            raise ConfigError(str(exc)) from exc
         config = cls(
             database_url=database_url_from_env(env),
             channel_secret=get("LINE_CHANNEL_SECRET"),
@@ -142,6 +149,7 @@ class Config:
             metrics_dir=get("PROMETHEUS_MULTIPROC_DIR") or get("prometheus_multiproc_dir"),
             schedule={k: v for k, v in env.items() if k.startswith("DXBOT_SCHEDULE_")},
             line_openapi_dir=line_openapi_dir(env),
+            closure_days=closure_days,
         )
         config = replace(config, **overrides)
         config.validate()

@@ -2,81 +2,31 @@
 
 Business days exclude weekends, Japanese public holidays (the maintained `holidays` package, which
 knows future years, 振替休日 and 国民の休日) and the city's closure days (年末年始: 29 Dec – 3 Jan by
-default; `DXBOT_CLOSURE_DAYS` changes them, e.g. "12-29..01-03,08-15", or "none"). Scheduled pushes
+default; `DXBOT_CLOSURE_DAYS` changes them, e.g. "12-29..01-03,08-15", or "none": read once into
+Config.closure_days and passed in as `closures`). Scheduled pushes
 go out only inside the send window (08:30–19:00 JST) of a business day.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
 
+from models.closures import CLOSURE_DAYS_ENV, DEFAULT_CLOSURES, CalendarError, ClosureRange
+
 TOKYO = ZoneInfo("Asia/Tokyo")
-CLOSURE_DAYS_ENV = "DXBOT_CLOSURE_DAYS"
-DEFAULT_CLOSURE_DAYS = "12-29..01-03"
 SEND_WINDOW: tuple[time, time] = (time(8, 30), time(19, 0))
-
-MonthDay = tuple[int, int]
-ClosureRange = tuple[MonthDay, MonthDay]
-
-_MONTH_DAY = re.compile(r"\A(\d{1,2})-(\d{1,2})\Z")
-
-
-class CalendarError(ValueError):
-    """A closure-day specification that cannot be read; the message says what was expected."""
-
-
-def _month_day(text: str, spec: str) -> MonthDay:
-    """Read MM-DD (checked against a leap year, so 02-29 is allowed)."""
-    match = _MONTH_DAY.match(text.strip())
-    if not match:
-        raise CalendarError(
-            f"{CLOSURE_DAYS_ENV}={spec!r}: {text.strip()!r} is not MM-DD (for example: 12-29..01-03,08-15)"
-        )
-    month, day = int(match.group(1)), int(match.group(2))
-    try:
-        date(2024, month, day)
-    except ValueError as exc:
-        raise CalendarError(
-            f"{CLOSURE_DAYS_ENV}={spec!r}: {text.strip()!r} is not a day of the year"
-        ) from exc
-    return month, day
-
-
-@lru_cache(maxsize=32)
-def parse_closure_days(spec: str | None) -> tuple[ClosureRange, ...]:
-    """Parse "12-29..01-03,08-15" into (start, end) month-day ranges; a range may wrap the new year."""
-    if spec is None or not spec.strip():
-        spec = DEFAULT_CLOSURE_DAYS
-    if spec.strip().lower() in ("none", "-"):
-        return ()
-    ranges: list[ClosureRange] = []
-    for part in spec.split(","):
-        if not part.strip():
-            continue
-        if ".." in part:
-            start_text, end_text = part.split("..", 1)
-            ranges.append((_month_day(start_text, spec), _month_day(end_text, spec)))
-        else:
-            day = _month_day(part, spec)
-            ranges.append((day, day))
-    return tuple(ranges)
-
-
-def closure_days() -> tuple[ClosureRange, ...]:
-    """The configured closure ranges (read from the environment each time, so tests and admins can change it)."""
-    return parse_closure_days(os.environ.get(CLOSURE_DAYS_ENV))
 
 
 def is_closure_day(d: date, closures: tuple[ClosureRange, ...] | None = None) -> bool:
-    """Whether the city office is closed on D for its own reasons (年末年始 and the like)."""
+    """Whether the city office is closed on D for its own reasons (年末年始 and the like).
+
+    CLOSURES are Config.closure_days (DXBOT_CLOSURE_DAYS); None means the default, 29 Dec – 3 Jan."""
     key = (d.month, d.day)
-    for start, end in closure_days() if closures is None else closures:
+    for start, end in DEFAULT_CLOSURES if closures is None else closures:
         if start <= end:
             if start <= key <= end:
                 return True

@@ -17,7 +17,7 @@ from models.members import current_sections
 from models.participation import participation
 from models.plan_queries import reporting_year
 from models.tables import Member, Section
-from scheduler.calendar import closed_because, next_send_time
+from scheduler.calendar import ClosureRange, closed_because, next_send_time
 from scheduler.planning import JobResult, active_admins, local_day, queue_intent
 
 CITY_WIDE = {"ja": "市全体", "en": "City-wide"}
@@ -104,16 +104,21 @@ def _overdue_items(
 
 
 def plan_weekly_digest(
-    session: Session, clock: Clock, result: JobResult, *, dashboard_url: str | None = None
+    session: Session,
+    clock: Clock,
+    result: JobResult,
+    *,
+    dashboard_url: str | None = None,
+    closures: tuple[ClosureRange, ...] | None = None,
 ) -> None:
     now = clock.now()
     today = local_day(now, clock)
     fy = reporting_year(session, now, clock.tz)
     iso = today.isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
-    not_before = next_send_time(now)
+    not_before = next_send_time(now, closures=closures)
     if not_before.date() != today:  # a holiday Monday: say why nobody gets it today
-        reason = closed_because(today)
+        reason = closed_because(today, closures)
         why = f"{today.isoformat()} is {reason}" if reason else "past today's send window"
         result.held = f"{why}; sent from {not_before:%Y-%m-%d %H:%M %Z}, the next business day"
         result.note(result.held)

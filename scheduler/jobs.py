@@ -19,7 +19,7 @@ from models.retention import RetentionPolicy, apply_retention
 from models.tables import JobRun
 from scheduler.digest import plan_weekly_digest
 from scheduler.planning import JobResult
-from scheduler.round_jobs import plan_final_actuals, plan_kickoff, plan_kpi_request, plan_nudge
+from scheduler.round_jobs import Closures, plan_final_actuals, plan_kickoff, plan_kpi_request, plan_nudge
 
 log = logging.getLogger(__name__)
 
@@ -69,24 +69,32 @@ def _note(result: JobResult) -> str | None:
     return text[:1000] or None
 
 
-def kickoff(session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False) -> JobResult:
+def kickoff(
+    session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False, closures: Closures = None
+) -> JobResult:
     """1 April: each section hears its initiatives, action items and KPI targets for the new year."""
-    return run_planner("kickoff", session_factory, clock, dry_run=dry_run)
+    return run_planner("kickoff", session_factory, clock, dry_run=dry_run, closures=closures)
 
 
-def kpi_request(session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False) -> JobResult:
+def kpi_request(
+    session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False, closures: Closures = None
+) -> JobResult:
     """July, October, January: each section is asked for its KPI figures (due in 14 days)."""
-    return run_planner("kpi-request", session_factory, clock, dry_run=dry_run)
+    return run_planner("kpi-request", session_factory, clock, dry_run=dry_run, closures=closures)
 
 
-def final_actuals(session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False) -> JobResult:
+def final_actuals(
+    session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False, closures: Closures = None
+) -> JobResult:
     """April: each section is asked for the closed year's final figures (due 31 May)."""
-    return run_planner("final-actuals", session_factory, clock, dry_run=dry_run)
+    return run_planner("final-actuals", session_factory, clock, dry_run=dry_run, closures=closures)
 
 
-def nudge(session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False) -> JobResult:
+def nudge(
+    session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False, closures: Closures = None
+) -> JobResult:
     """Business days: late sections are reminded (every 3 business days, 3 times), then managers hear."""
-    return run_planner("nudge", session_factory, clock, dry_run=dry_run)
+    return run_planner("nudge", session_factory, clock, dry_run=dry_run, closures=closures)
 
 
 def weekly_digest(
@@ -95,9 +103,17 @@ def weekly_digest(
     *,
     dry_run: bool = False,
     dashboard_url: str | None = None,
+    closures: Closures = None,
 ) -> JobResult:
     """Monday: managers get their sections' digest, admins the city-wide one (with DASHBOARD_URL's button)."""
-    return run_planner("weekly-digest", session_factory, clock, dry_run=dry_run, dashboard_url=dashboard_url)
+    return run_planner(
+        "weekly-digest",
+        session_factory,
+        clock,
+        dry_run=dry_run,
+        dashboard_url=dashboard_url,
+        closures=closures,
+    )
 
 
 def deliver(

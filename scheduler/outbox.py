@@ -23,7 +23,7 @@ from messages.line_render import is_message, line_json
 from messages.model import Message, Text
 from messages.validator import LineValidationError, check_request_body
 from models.tables import Member, OutboxMessage, Section, SectionPause
-from scheduler.calendar import TOKYO, next_send_time
+from scheduler.calendar import TOKYO, ClosureRange, next_send_time
 
 log = logging.getLogger(__name__)
 
@@ -258,13 +258,14 @@ def due_rows(session: Session, now: datetime, limit: int = 100) -> list[OutboxMe
 
 
 def release_held(
-    session: Session, section_id: int, now: datetime
+    session: Session, section_id: int, now: datetime, *, closures: tuple[ClosureRange, ...] | None = None
 ) -> tuple[list[OutboxMessage], list[OutboxMessage]]:
     """Re-queue a resumed section's held rows, keeping only the newest request per job and kind.
 
     Older held requests of the same job and kind are superseded (marked failed, with the reason) so a
     resume sends one current message per kind, not everything that piled up. Released rows wait for
-    the send window (next_send_time). Returns (released, superseded).
+    the send window (next_send_time, on the calendar with CLOSURES: Config.closure_days). Returns
+    (released, superseded).
     """
     held = list(
         session.exec(
@@ -276,7 +277,7 @@ def release_held(
     newest: dict[tuple[str, str], str] = {}
     for row in held:  # oldest first, so the last one seen per (job, kind) is the newest
         newest[(row.job, row.kind)] = base_key(row.dedup_key)
-    window = next_send_time(now)
+    window = next_send_time(now, closures=closures)
     released: list[OutboxMessage] = []
     superseded: list[OutboxMessage] = []
     for row in held:
@@ -299,14 +300,16 @@ def release_held(
     return released, superseded
 
 
-def release_expired_pauses(session: Session, now: datetime) -> int:
+def release_expired_pauses(
+    session: Session, now: datetime, *, closures: tuple[ClosureRange, ...] | None = None
+) -> int:
     """End pauses whose --until has passed and release their held rows; returns how many rows were released."""
     expired = session.exec(
         select(SectionPause).where(SectionPause.until.is_not(None), SectionPause.until <= now)
     ).all()
     count = 0
     for pause in expired:
-        released, _superseded = release_held(session, pause.section_id, now)
+        released, _superseded = release_held(session, pause.section_id, now, closures=closures)
         count += len(released)
         session.delete(pause)
     if expired:

@@ -21,7 +21,13 @@ from models.participation import record_asked
 from models.plan_queries import plan_years
 from models.reports import directly_named_initiative_ids, open_targets
 from models.tables import ActionItem, Initiative, KpiTarget, Section
-from scheduler.calendar import add_business_days, business_days_between, is_business_day, next_send_time
+from scheduler.calendar import (
+    ClosureRange,
+    add_business_days,
+    business_days_between,
+    is_business_day,
+    next_send_time,
+)
 from scheduler.outbox import active_pause
 from scheduler.planning import JobResult, active_admins, by_locale, local_day, queue_intent, section_members
 
@@ -29,17 +35,21 @@ REQUEST_DAYS = 14  # a quarterly request is due 14 days later (moved to the next
 FINAL_DUE = (5, 31)  # the final-actuals request is due 31 May: the end of the 出納整理期間
 NUDGE_EVERY = 3  # business days between nudges
 MAX_NUDGES = 3  # then the section's managers hear about it, once
+# Config.closure_days (DXBOT_CLOSURE_DAYS), passed in by job_settings; None: the default 年末年始
+Closures = tuple[ClosureRange, ...] | None
 
 
-def _closed(result: JobResult, day: date) -> bool:
+def _closed(result: JobResult, day: date, closures: Closures) -> bool:
     """Record and say so when DAY is not a business day (cron fires anyway; the job decides)."""
-    if is_business_day(day):
+    if is_business_day(day, closures):
         return False
     result.note(f"{day.isoformat()} is not a business day; nothing to do")
     return True
 
 
-def _covered(session: Session, result: JobResult, fiscal_year: int, now: datetime) -> bool:
+def _covered(
+    session: Session, result: JobResult, fiscal_year: int, now: datetime, closures: Closures
+) -> bool:
     """Whether the plan covers FISCAL_YEAR; after its last year the admins are told, once per year."""
     years = plan_years(session)
     if fiscal_year in years:
@@ -72,7 +82,7 @@ def _covered(session: Session, result: JobResult, fiscal_year: int, now: datetim
             recipients=by_locale(admins),
             intent_for=plan_ended,
             section=None,
-            not_before=next_send_time(now),
+            not_before=next_send_time(now, closures=closures),
             now=now,
         )
     else:
@@ -80,11 +90,11 @@ def _covered(session: Session, result: JobResult, fiscal_year: int, now: datetim
     return False
 
 
-def plan_kickoff(session: Session, clock: Clock, result: JobResult) -> None:
+def plan_kickoff(session: Session, clock: Clock, result: JobResult, *, closures: Closures = None) -> None:
     now = clock.now()
     today = local_day(now, clock)
     fy = fiscal_year_of(now, clock.tz)
-    if _closed(result, today) or not _covered(session, result, fy, now):
+    if _closed(result, today, closures) or not _covered(session, result, fy, now, closures):
         return
     for section in reporting_sections(session):
         members = section_members(session, section.id)
@@ -102,7 +112,7 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult) -> None:
             recipients=by_locale(members),
             intent_for=lambda _locale, intent=intent: intent,
             section=section,
-            not_before=next_send_time(now),
+            not_before=next_send_time(now, closures=closures),
             now=now,
         )
 
@@ -161,6 +171,7 @@ def _request_round(
     due: date,
     now: datetime,
     final: bool,
+    closures: Closures,
 ) -> None:
     """Ask one section for its figures of FISCAL_YEAR (open the round, queue the request)."""
     members = section_members(session, section.id)
@@ -182,7 +193,7 @@ def _request_round(
         recipients=by_locale(members),
         intent_for=lambda _locale: intent,
         section=section,
-        not_before=next_send_time(now),
+        not_before=next_send_time(now, closures=closures),
         now=now,
         queued_rows=queued,
     )
@@ -207,42 +218,52 @@ def request_key(section: Section, fiscal_year: int, period: str, final: bool) ->
     return f"kpi-request:{fiscal_year}:{period}:{section.id}"
 
 
-def request_due(day: date) -> date:
+def request_due(day: date, closures: Closures = None) -> date:
     """A quarterly request's due date: 14 days after DAY, or the next business day when that one is closed."""
     due = day + timedelta(days=REQUEST_DAYS)
-    return due if is_business_day(due) else add_business_days(due, 1)
+    return due if is_business_day(due, closures) else add_business_days(due, 1, closures=closures)
 
 
-def plan_kpi_request(session: Session, clock: Clock, result: JobResult) -> None:
+def plan_kpi_request(session: Session, clock: Clock, result: JobResult, *, closures: Closures = None) -> None:
     now = clock.now()
     today = local_day(now, clock)
-    if _closed(result, today):
+    if _closed(result, today, closures):
         return
     period = rounds.quarter_for(today)
     if period is None:
         result.note("no quarterly request in April–June (final-actuals asks for the year just closed)")
         return
     fy = fiscal_year_of(now, clock.tz)
-    if not _covered(session, result, fy, now):
+    if not _covered(session, result, fy, now, closures):
         return
-    due = request_due(today)
+    due = request_due(today, closures)
     for section in reporting_sections(session):
         _request_round(
-            session, result, section=section, fiscal_year=fy, period=period, due=due, now=now, final=False
+            session,
+            result,
+            section=section,
+            fiscal_year=fy,
+            period=period,
+            due=due,
+            now=now,
+            final=False,
+            closures=closures,
         )
 
 
-def plan_final_actuals(session: Session, clock: Clock, result: JobResult) -> None:
+def plan_final_actuals(
+    session: Session, clock: Clock, result: JobResult, *, closures: Closures = None
+) -> None:
     now = clock.now()
     today = local_day(now, clock)
-    if _closed(result, today):
+    if _closed(result, today, closures):
         return
     closed_year = fiscal_year_of(now, clock.tz) - 1
     due = date(closed_year + 1, *FINAL_DUE)
     if not (date(closed_year + 1, 4, 1) <= today <= due):
         result.note(f"final actuals are asked for between 1 April and {due.isoformat()}")
         return
-    if not _covered(session, result, closed_year, now):
+    if not _covered(session, result, closed_year, now, closures):
         return
     for section in reporting_sections(session):
         _request_round(
@@ -254,13 +275,14 @@ def plan_final_actuals(session: Session, clock: Clock, result: JobResult) -> Non
             due=due,
             now=now,
             final=True,
+            closures=closures,
         )
 
 
-def plan_nudge(session: Session, clock: Clock, result: JobResult) -> None:
+def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: Closures = None) -> None:
     now = clock.now()
     today = local_day(now, clock)
-    if _closed(result, today):
+    if _closed(result, today, closures):
         return
     for request_round in rounds.unanswered_rounds(session):
         if request_round.due_at >= now:
@@ -275,7 +297,11 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult) -> None:
             result.note(f"{state.section.name} {request_round.period}: section paused")
             continue
         last = request_round.last_nudged_at
-        if last is not None and business_days_between(last.astimezone(clock.tz).date(), today) < NUDGE_EVERY:
+        if (
+            last is not None
+            and business_days_between(last.astimezone(clock.tz).date(), today, closures=closures)
+            < NUDGE_EVERY
+        ):
             continue
         intent = Nudge(
             section=state.section.name,
@@ -299,7 +325,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult) -> None:
                 recipients=by_locale(members),
                 intent_for=lambda _locale, intent=intent: intent,
                 section=state.section,
-                not_before=next_send_time(now),
+                not_before=next_send_time(now, closures=closures),
                 now=now,
             )
             request_round.nudges += 1
@@ -317,7 +343,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult) -> None:
                 recipients=by_locale(recipients),
                 intent_for=lambda _locale, intent=intent: intent,
                 section=state.section,
-                not_before=next_send_time(now),
+                not_before=next_send_time(now, closures=closures),
                 now=now,
             )
             request_round.escalated_at = now

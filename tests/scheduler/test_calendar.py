@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from models.closures import CLOSURE_DAYS_ENV, CalendarError, parse_closure_days
+from models.config import Config, ConfigError
 from scheduler.calendar import (
-    CLOSURE_DAYS_ENV,
-    CalendarError,
     add_business_days,
     business_days_between,
     closed_because,
@@ -19,16 +19,10 @@ from scheduler.calendar import (
     is_closure_day,
     next_business_day,
     next_send_time,
-    parse_closure_days,
     previous_business_day,
 )
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-@pytest.fixture(autouse=True)
-def default_closures(monkeypatch):
-    monkeypatch.delenv(CLOSURE_DAYS_ENV, raising=False)
 
 
 def jst(*args) -> datetime:
@@ -102,21 +96,28 @@ def test_add_business_days_and_count_agree():
             assert business_days_between(start, add_business_days(start, n)) == n
 
 
-def test_closure_days_are_configurable(monkeypatch):
-    monkeypatch.setenv(CLOSURE_DAYS_ENV, "12-29..01-03,08-15")
-    assert not is_business_day(date(2025, 8, 15))  # a Friday
-    assert is_business_day(date(2025, 8, 14))
-    monkeypatch.setenv(CLOSURE_DAYS_ENV, "none")
-    assert is_business_day(date(2026, 12, 29))
-    monkeypatch.setenv(CLOSURE_DAYS_ENV, "12-28")
-    assert not is_business_day(date(2026, 12, 28))
-    assert is_business_day(date(2026, 12, 29))
+def closures(spec: str | None) -> tuple:
+    """Config.closure_days as a process reads it with DXBOT_CLOSURE_DAYS=SPEC (None: unset)."""
+    env = {"DXBOT_DATABASE_URL": "sqlite://"} | ({CLOSURE_DAYS_ENV: spec} if spec is not None else {})
+    return Config.from_env(env).closure_days
+
+
+def test_closure_days_are_configurable():
+    assert not is_business_day(date(2025, 8, 15), closures("12-29..01-03,08-15"))  # a Friday
+    assert is_business_day(date(2025, 8, 14), closures("12-29..01-03,08-15"))
+    assert is_business_day(date(2026, 12, 29), closures("none"))
+    assert not is_business_day(date(2026, 12, 28), closures("12-28"))
+    assert is_business_day(date(2026, 12, 29), closures("12-28"))
+    assert closures(None) == closures("12-29..01-03")  # unset: 年末年始
+    assert not is_business_day(date(2026, 12, 29), closures(None))
 
 
 @pytest.mark.parametrize("spec", ["12/29", "13-01", "12-32..01-03", "tomorrow"])
 def test_bad_closure_specs_are_refused(spec):
     with pytest.raises(CalendarError, match=CLOSURE_DAYS_ENV):
         parse_closure_days(spec)
+    with pytest.raises(ConfigError, match=CLOSURE_DAYS_ENV):  # a process refuses to start, naming it
+        closures(spec)
 
 
 # --- the send window (08:30–19:00 JST on business days) -----------------------------------------

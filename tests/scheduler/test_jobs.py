@@ -15,6 +15,7 @@ from bot.conversation.incoming import Incoming
 from bot.conversation.respond import respond
 from messages.senders import message_text
 from models.clock import FrozenClock
+from models.closures import parse_closure_days
 from models.config import Config
 from models.db import session_factory
 from models.members import add_member
@@ -139,6 +140,19 @@ def test_closed_days_do_nothing(people):
     assert saturday.queued == new_year.queued == holiday.queued == 0
     assert "not a business day" in saturday.notes[0]
     assert rows(db) == [] and rounds(db) == []
+
+
+def test_the_city_s_own_closure_days_come_from_configuration(people, config):
+    db = people
+    closed = Config.from_env({"DXBOT_DATABASE_URL": config.database_url, "DXBOT_CLOSURE_DAYS": "07-01"})
+    on_closure_day = run("kpi-request", db, "2026-07-01 09:00", **job_settings("kpi-request", closed))
+    assert on_closure_day.queued == 0 and "not a business day" in on_closure_day.notes[0]
+    assert rows(db) == [] and rounds(db) == []
+    # The next day is open; the request is due 14 days later, moved past a closure day on the 16th.
+    closed = replace(closed, closure_days=parse_closure_days("07-16"))
+    next_day = run("kpi-request", db, "2026-07-02 09:00", **job_settings("kpi-request", closed))
+    assert next_day.queued > 0
+    assert {r.due_at.astimezone(TOKYO).date() for r in rounds(db)} == {date(2026, 7, 17)}
 
 
 def test_dry_run_writes_nothing(people):

@@ -137,7 +137,7 @@ def test_the_days_come_from_configuration_read_once(dxbot, db):
         {"DXBOT_INBOX_RETENTION_DAYS": "7", "DXBOT_TRANSCRIPT_RETENTION_DAYS": "90"}, testing=True
     )
     assert job_settings("retention", config) == {"policy": RetentionPolicy(inbox_days=7, transcript_days=90)}
-    assert job_settings("nudge", config) == {}
+    assert job_settings("nudge", config) == {"closures": config.closure_days}  # no retention policy
     assert Config.from_env({}, testing=True).inbox_retention_days == 30
 
     eight_days = store(db, days_ago=8)

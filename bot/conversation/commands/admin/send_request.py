@@ -34,7 +34,7 @@ def which_request(req: Request) -> tuple[int, str, date, bool]:
     today = req.now.astimezone(req.ctx.clock.tz).date()
     quarter = rounds.quarter_for(today)
     if quarter is not None:
-        return req.fiscal_year, quarter, request_due(today), False
+        return req.fiscal_year, quarter, request_due(today, req.ctx.config.closure_days), False
     closed = req.fiscal_year - 1
     if today <= date(closed + 1, *FINAL_DUE):
         return closed, rounds.FINAL, date(closed + 1, *FINAL_DUE), True
@@ -121,7 +121,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     if not new:  # a reminder sent by hand has its own key, so the scheduled ones still go out
         base += f":chat:{req.now.astimezone(req.ctx.clock.tz):%Y%m%dT%H%M%S}"
     result = JobResult(job=job, as_of=req.now)
-    not_before = next_send_time(req.now)
+    not_before = next_send_time(req.now, closures=req.ctx.config.closure_days)
     queue_intent(
         session,
         result,
