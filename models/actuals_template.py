@@ -19,6 +19,7 @@ from models import kpi_status
 from models.actions import rollups
 from models.export import local_date
 from models.fiscal_year import fiscal_year_of
+from models.grade_scale import GradeScale
 from models.kpi_parsing import COUNT_UNITS
 from models.plan_queries import plan_years
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure
@@ -209,8 +210,9 @@ def _known(item: ActionItem, part) -> str | None:
     return part.status if part.changed_at is not None else None
 
 
-def build_template(session: Session, now: datetime) -> Template:
-    """Every action item and (KPI target, reporting section) of the past years, prefilled where known."""
+def build_template(session: Session, now: datetime, *, scale: GradeScale | None = None) -> Template:
+    """Every action item and (KPI target, reporting section) of the past years, prefilled where known
+    (grades on SCALE: Config.grade_scale)."""
     years = past_years(session, now)
     measures = _measure_titles(session)
     labels = _section_labels(session)
@@ -240,7 +242,7 @@ def build_template(session: Session, now: datetime) -> Template:
     unlisted: list[KpiTarget] = []
     for fy in years:
         states = sorted(
-            kpi_status.kpi_states(session, now, fiscal_year=fy),
+            kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale),
             key=lambda s: (
                 s.initiative.measure_no,
                 s.initiative.position,

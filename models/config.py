@@ -7,10 +7,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from models.clock import Clock, make_clock, parse_timezone
 from models.closures import DEFAULT_CLOSURES, CalendarError, ClosureRange, parse_closure_days
+from models.grade_scale import DEFAULT_GRADE_SCALE, DEFAULT_SCALE, GradeScale, parse_grade_scale
 from models.line_network import LineNetwork
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +104,10 @@ class Config:
     line_openapi_dir: str | None = None  # DXBOT_LINE_OPENAPI_DIR: another copy of LINE's OpenAPI spec
     # DXBOT_CLOSURE_DAYS: the city office's own closure days (the municipal calendar's `closures`)
     closure_days: tuple[ClosureRange, ...] = DEFAULT_CLOSURES
+    grade_scale: GradeScale = DEFAULT_SCALE  # DXBOT_GRADE_SCALE: the grade letters and where each starts
+    # DXBOT_LIVE_SINCE: when the bot went live (unfinished items of years before are 未確認); None: the
+    # date of the first plan import, which the status model looks up
+    live_since: date | None = None
     testing: bool = False
 
     @classmethod
@@ -120,7 +126,8 @@ class Config:
         environment = (get("DXBOT_ENV") or "production").lower()
         try:
             closure_days = parse_closure_days(get("DXBOT_CLOSURE_DAYS"))
-        except CalendarError as exc:
+            grade_scale = parse_grade_scale(get("DXBOT_GRADE_SCALE") or DEFAULT_GRADE_SCALE)
+        except (CalendarError, ValueError) as exc:
             raise ConfigError(str(exc)) from exc
         config = cls(
             database_url=database_url_from_env(env),
@@ -150,6 +157,8 @@ class Config:
             schedule={k: v for k, v in env.items() if k.startswith("DXBOT_SCHEDULE_")},
             line_openapi_dir=line_openapi_dir(env),
             closure_days=closure_days,
+            grade_scale=grade_scale,
+            live_since=live_since_date(get("DXBOT_LIVE_SINCE")),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -250,6 +259,16 @@ def retention_days(value: str | None, name: str, default: int = 30) -> int:
             f"{name}={value!r} is not a number of days (a whole number, 1 to {MAX_RETENTION_DAYS})"
         )
     return int(value)
+
+
+def live_since_date(value: str | None) -> date | None:
+    """DXBOT_LIVE_SINCE as a date (None when unset), or a ConfigError naming it."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"DXBOT_LIVE_SINCE: {value!r} is not a date (e.g. 2026-04-01)") from exc
 
 
 def line_openapi_dir(environ: Mapping[str, str] | None = None) -> str | None:

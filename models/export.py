@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
 from models.clock import DEFAULT_TIMEZONE
+from models.grade_scale import GradeScale
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 
 TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
@@ -136,10 +137,13 @@ def _fraction(rate: Decimal | None) -> float | None:
     return None if rate is None else float(rate / 100)
 
 
-def kpi_rows(session: Session, now: datetime, fiscal_year: int) -> list[KpiRow]:
-    """The KPI achievement table of FISCAL_YEAR: one row per KPI target and reporting section, plan order."""
+def kpi_rows(
+    session: Session, now: datetime, fiscal_year: int, *, scale: GradeScale | None = None
+) -> list[KpiRow]:
+    """The KPI achievement table of FISCAL_YEAR: one row per KPI target and reporting section, plan order
+    (grades on SCALE: Config.grade_scale)."""
     measures = _measure_titles(session)
-    states = kpi_status.kpi_states(session, now, fiscal_year=fiscal_year)
+    states = kpi_status.kpi_states(session, now, fiscal_year=fiscal_year, scale=scale)
     states = sorted(
         states,
         key=lambda s: (
@@ -195,8 +199,9 @@ def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
     return result
 
 
-def open_data_rows(session: Session, now: datetime) -> list[dict]:
-    """One record per KPI target per plan year: the initiative's figure (its lead section's), as of NOW."""
+def open_data_rows(session: Session, now: datetime, *, scale: GradeScale | None = None) -> list[dict]:
+    """One record per KPI target per plan year: the initiative's figure (its lead section's), as of NOW
+    (grades on SCALE: Config.grade_scale)."""
     measures = {m.no: m.title for m in session.exec(select(Measure)).all()}
     targets = session.exec(
         select(KpiTarget, Initiative)
@@ -206,7 +211,7 @@ def open_data_rows(session: Session, now: datetime) -> list[dict]:
     ).all()
     figures: dict[int, kpi_status.KpiState] = {}
     for fy in sorted({t.fiscal_year for t, _ in targets}):
-        for state in kpi_status.kpi_states(session, now, fiscal_year=fy):
+        for state in kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale):
             if state.lead or state.target.id not in figures:
                 figures[state.target.id] = state
     records = []
@@ -230,7 +235,7 @@ def open_data_rows(session: Session, now: datetime) -> list[dict]:
                 "better": target.better,
                 "actual": kpi_status.number(latest.value) if latest is not None else None,
                 "achievement_rate": kpi_status.number(rate),
-                "grade": grades.grade_of(rate) if rate is not None else None,
+                "grade": grades.grade_of(rate, scale) if rate is not None else None,
                 "last_reported_on": reported.isoformat() if reported else None,
             }
         )

@@ -3,7 +3,6 @@ confirmed; the unanswered KPIs of late rounds are one NOT EXISTS query however m
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,7 +28,6 @@ from models.tables import (
 )
 
 TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
-LIVE_SINCE_ENV = "DXBOT_LIVE_SINCE"
 FINAL_DUE = (5, 31)  # final actuals are overdue only after 31 May (出納整理期間)
 DONE, LATE, POSTPONED, NOT_STARTED = "完了", "遅延", "延期", "未着手"
 
@@ -60,14 +58,11 @@ class FollowUps:
     unconfirmed: list[OverdueEntry] = field(default_factory=list)
 
 
-def live_since(session: Session) -> date | None:
-    """When the bot went live: DXBOT_LIVE_SINCE (a date), else the date of the first plan import."""
-    text = os.environ.get(LIVE_SINCE_ENV, "").strip()
-    if text:
-        try:
-            return date.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"{LIVE_SINCE_ENV}: {text!r} is not a date (e.g. 2026-04-01)") from exc
+def live_since(session: Session, configured: date | None = None) -> date | None:
+    """When the bot went live: CONFIGURED (Config.live_since, DXBOT_LIVE_SINCE), else the date of the first
+    plan import."""
+    if configured is not None:
+        return configured
     first = session.exec(select(func.min(PlanImport.imported_at))).first()
     if first is None:
         return None
@@ -81,12 +76,14 @@ def follow_ups(
     *,
     live: date | None = None,
 ) -> FollowUps:
-    """KPI requests past due without an answer and action items late, postponed or unconfirmed, as of NOW."""
+    """KPI requests past due without an answer and action items late, postponed or unconfirmed, as of NOW.
+
+    LIVE is Config.live_since (DXBOT_LIVE_SINCE); None: the date of the first plan import."""
     result = FollowUps()
     section_ids = None if sections is None else {s.id for s in sections}
     names = {s.id: s.name for s in session.exec(select(Section)).all()}
     _kpi_overdue(session, now, section_ids, names, result)
-    _action_follow_ups(session, now, section_ids, names, live or live_since(session), result)
+    _action_follow_ups(session, now, section_ids, names, live_since(session, live), result)
     result.overdue.sort(key=lambda e: (e.section, -(e.days_overdue or 0), e.fiscal_year))
     return result
 

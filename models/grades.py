@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 from models.fiscal_year import fraction_elapsed
+from models.grade_scale import DEFAULT_SCALE, GradeScale
 from models.reports import achievement
 from models.tables import KpiReport, KpiTarget
 
-GRADE_SCALE_ENV = "DXBOT_GRADE_SCALE"
-DEFAULT_GRADE_SCALE = "S:110,A:100,B:80,C:0"
 NO_GRADE = "−"
 
 
-@lru_cache(maxsize=8)
-def parse_grade_scale(text: str) -> tuple[tuple[str, Decimal], ...]:
-    """Read a scale like "S:110,A:100,B:80,C:0" into (grade, minimum %) pairs, highest first."""
-    pairs = []
-    for part in text.split(","):
-        label, sep, minimum = part.strip().partition(":")
-        if not sep or not label.strip():
-            raise ValueError(f"{GRADE_SCALE_ENV}: {part!r} is not GRADE:PERCENT (e.g. {DEFAULT_GRADE_SCALE})")
-        try:
-            pairs.append((label.strip(), Decimal(minimum.strip())))
-        except ArithmeticError as exc:
-            raise ValueError(f"{GRADE_SCALE_ENV}: {minimum!r} is not a number") from exc
-    return tuple(sorted(pairs, key=lambda p: p[1], reverse=True))
-
-
-def grade_scale() -> tuple[tuple[str, Decimal], ...]:
-    """The scale in force (DXBOT_GRADE_SCALE or the default S/A/B/C)."""
-    return parse_grade_scale(os.environ.get(GRADE_SCALE_ENV, "").strip() or DEFAULT_GRADE_SCALE)
-
-
-def grade_of(rate: Decimal | float | None, scale: tuple[tuple[str, Decimal], ...] | None = None) -> str:
-    """The grade of an achievement rate (percent); "−" when there is no report."""
+def grade_of(rate: Decimal | float | None, scale: GradeScale | None = None) -> str:
+    """The grade of an achievement rate (percent) on SCALE (Config.grade_scale; None: the default S/A/B/C);
+    "−" when there is no report."""
     if rate is None:
         return NO_GRADE
-    scale = scale or grade_scale()
+    scale = scale or DEFAULT_SCALE
     rate = Decimal(str(rate))
     for label, minimum in scale:
         if rate >= minimum:

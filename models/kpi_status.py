@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from models.fiscal_year import fiscal_year_of
+from models.grade_scale import GradeScale
 from models.grades import achievement_rate, below_target, grade_of, projected_value
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiRequestRound, KpiTarget, Section
 
@@ -133,10 +134,12 @@ def kpi_states(
     *,
     initiative_ids: set[str] | None = None,
     leads: dict[str, int] | None = None,
+    scale: GradeScale | None = None,
 ) -> list[KpiState]:
     """Every (KPI target, reporting section) of the year: latest value by NOW, rate, grade, projection, risk.
 
-    INITIATIVE_IDS narrows to those initiatives; LEADS (lead_sections) saves a query when the caller has it."""
+    INITIATIVE_IDS narrows to those initiatives; LEADS (lead_sections) saves a query when the caller has it;
+    SCALE is Config.grade_scale (DXBOT_GRADE_SCALE; None: the default S/A/B/C)."""
     fy = fiscal_year if fiscal_year is not None else fiscal_year_of(now)
     sections = reporting_sections(session) if sections is None else sections
     by_id = {s.id: s for s in sections}
@@ -163,7 +166,7 @@ def kpi_states(
                 latest=report,
                 value=value,
                 rate=rate,
-                grade=grade_of(rate),
+                grade=grade_of(rate, scale),
                 projected=projected,
                 at_risk=reason is not None,
                 reason=reason,

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from models import grades, kpi_status
+from models.grade_scale import DEFAULT_SCALE, GradeScale
 from models.tables import KpiReport, KpiRequestRound, KpiRoundAsk, KpiTarget, Member, Section
 
 # --- recording who was asked ----------------------------------------------------------------------
@@ -198,9 +199,12 @@ def combine(fiscal_year: int, period: str, parts: list[_SectionRound]) -> RoundR
     )
 
 
-def grade_counts(states: Iterable[kpi_status.KpiState]) -> tuple[tuple[str, int], ...]:
-    """How many KPI states have each grade of the scale in force, then − (no figure), in that order."""
-    labels = [label for label, _minimum in grades.grade_scale()] + [grades.NO_GRADE]
+def grade_counts(
+    states: Iterable[kpi_status.KpiState], scale: GradeScale | None = None
+) -> tuple[tuple[str, int], ...]:
+    """How many KPI states have each grade of SCALE (Config.grade_scale; None: the default), then − (no
+    figure), in that order."""
+    labels = [label for label, _minimum in scale or DEFAULT_SCALE] + [grades.NO_GRADE]
     counts = dict.fromkeys(labels, 0)
     for state in states:
         counts[state.grade] = counts.get(state.grade, 0) + 1
@@ -214,6 +218,7 @@ def compute(
     states: list[kpi_status.KpiState],
     sections: list[Section],
     now: datetime,
+    scale: GradeScale | None = None,
 ) -> tuple[Participation, list[Participation]]:
     """The scope's participation and each section's, from plain data (the rounds of every year in scope)."""
     keys = round_keys(rounds, now)
@@ -237,14 +242,14 @@ def compute(
         part = parts[key].get(section_id)
         return None if part is None else combine(*key, [part])
 
-    whole = Participation(None, None, rate(0, None), rate(1, None), grade_counts(states))
+    whole = Participation(None, None, rate(0, None), rate(1, None), grade_counts(states, scale))
     each = [
         Participation(
             s.name,
             s.id,
             rate(0, s.id),
             rate(1, s.id),
-            grade_counts(st for st in states if st.section_id == s.id),
+            grade_counts((st for st in states if st.section_id == s.id), scale),
         )
         for s in sections
     ]
@@ -261,13 +266,15 @@ def participation(
     *,
     states: list[kpi_status.KpiState] | None = None,
     fiscal_year: int | None = None,
+    scale: GradeScale | None = None,
 ) -> tuple[Participation, list[Participation]]:
     """Participation of SECTIONS (None: city-wide, with every reporting section listed) as of NOW.
 
-    STATES: the scope's KPI states of the year when the caller has them (else read for FISCAL_YEAR)."""
+    STATES: the scope's KPI states of the year when the caller has them (else read for FISCAL_YEAR);
+    SCALE: Config.grade_scale."""
     listed = kpi_status.reporting_sections(session) if sections is None else sections
     if states is None:
-        states = kpi_status.kpi_states(session, now, sections, fiscal_year)
+        states = kpi_status.kpi_states(session, now, sections, fiscal_year, scale=scale)
     query = select(KpiRequestRound).where(KpiRequestRound.requested_at <= now)
     if sections is not None:
         query = query.where(col(KpiRequestRound.section_id).in_([s.id for s in sections] or [-1]))
@@ -275,7 +282,7 @@ def participation(
     wanted = set(round_keys(rounds, now)[-2:])
     chosen = [r for r in rounds if (r.fiscal_year, r.period) in wanted]
     asks, figures = _read_asks(session, chosen), _read_figures(session, chosen, now)
-    return compute(rounds, asks, figures, states, listed, now)
+    return compute(rounds, asks, figures, states, listed, now, scale)
 
 
 def _read_asks(session: Session, rounds: list[KpiRequestRound]) -> list[Ask]:

@@ -212,7 +212,12 @@ def job_settings(name: str, config) -> dict:
     if name == "weekly-digest":
         from scheduler.jobs import dashboard_url
 
-        return {"dashboard_url": dashboard_url(config.base_url), "closures": config.closure_days}
+        return {
+            "dashboard_url": dashboard_url(config.base_url),
+            "closures": config.closure_days,
+            "grade_scale": config.grade_scale,
+            "live_since": config.live_since,
+        }
     if name in ("kickoff", "kpi-request", "final-actuals", "nudge"):
         return {"closures": config.closure_days}  # the municipal calendar: which days are business days
     return {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
@@ -13,6 +13,7 @@ from messages.lines import kpi_line, participation_line, round_line
 from models import follow_up_status, kpi_status, rounds, section_status
 from models.clock import Clock
 from models.fiscal_year import fiscal_year_of, short_fiscal_year
+from models.grade_scale import GradeScale
 from models.members import current_sections
 from models.participation import participation
 from models.plan_queries import reporting_year
@@ -33,16 +34,23 @@ def digest_sections(
 
 
 def digest_pages(
-    session: Session, sections: list[Section], now: datetime, locale: str = "ja"
+    session: Session,
+    sections: list[Section],
+    now: datetime,
+    locale: str = "ja",
+    *,
+    scale: GradeScale | None = None,
+    live: date | None = None,
 ) -> tuple[list[DigestSection], ParticipationLine]:
     """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk,
-    its participation; and the participation of all SECTIONS together.
+    its participation; and the participation of all SECTIONS together (grades on SCALE, Config.grade_scale;
+    follow-ups with LIVE, Config.live_since).
 
     A fixed number of queries however many sections: the year's rounds of all SECTIONS are refreshed
     (marked answered when complete) together."""
     fy = reporting_year(session, now)
-    follow = follow_up_status.follow_ups(session, now, sections)
-    states = kpi_status.kpi_states(session, now, sections, fy)
+    follow = follow_up_status.follow_ups(session, now, sections, live=live)
+    states = kpi_status.kpi_states(session, now, sections, fy, scale=scale)
     risky = kpi_status.at_risk(states)
     asked = rounds.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
     progresses = rounds.refresh_answered_rounds(session, asked, now)
@@ -56,7 +64,7 @@ def digest_pages(
     standing = {
         s.section_id: s for s in section_status.section_states(sections, states, follow, open_by_section)
     }
-    whole, each = participation(session, now, sections, states=states)
+    whole, each = participation(session, now, sections, states=states, scale=scale)
     rates = {p.section_id: participation_line(p) for p in each}
     pages = []
     for section in sections:
@@ -110,6 +118,8 @@ def plan_weekly_digest(
     *,
     dashboard_url: str | None = None,
     closures: tuple[ClosureRange, ...] | None = None,
+    grade_scale: GradeScale | None = None,
+    live_since: date | None = None,
 ) -> None:
     now = clock.now()
     today = local_day(now, clock)
@@ -147,7 +157,7 @@ def plan_weekly_digest(
         if not sections:
             continue
         locale = normalise_locale(manager.locale)
-        pages, rates = digest_pages(session, sections, now, locale)
+        pages, rates = digest_pages(session, sections, now, locale, scale=grade_scale, live=live_since)
         intent = Digest(
             title_scope="、".join(s.name for s in sections),
             fiscal_year=fy,
@@ -165,7 +175,7 @@ def plan_weekly_digest(
     for admin in admins:
         locale = normalise_locale(admin.locale)
         if locale not in city_wide:
-            pages, rates = digest_pages(session, asked, now, locale)
+            pages, rates = digest_pages(session, asked, now, locale, scale=grade_scale, live=live_since)
             pages.sort(key=lambda p: (-len(p.overdue), p.section))
             city_wide[locale] = Digest(
                 title_scope=CITY_WIDE[locale],

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 
 from sqlmodel import Session, col, select
 
 from models.clock import Clock
 from models.db import SessionFactory, transaction
+from models.grade_scale import GradeScale
 from models.retention import RetentionPolicy, apply_retention
 from models.tables import JobRun
 from scheduler.digest import plan_weekly_digest
@@ -104,8 +106,12 @@ def weekly_digest(
     dry_run: bool = False,
     dashboard_url: str | None = None,
     closures: Closures = None,
+    grade_scale: GradeScale | None = None,
+    live_since: date | None = None,
 ) -> JobResult:
-    """Monday: managers get their sections' digest, admins the city-wide one (with DASHBOARD_URL's button)."""
+    """Monday: managers get their sections' digest, admins the city-wide one (with DASHBOARD_URL's button).
+
+    CLOSURES, GRADE_SCALE and LIVE_SINCE are the Config's (scheduler.clock.job_settings)."""
     return run_planner(
         "weekly-digest",
         session_factory,
@@ -113,6 +119,8 @@ def weekly_digest(
         dry_run=dry_run,
         dashboard_url=dashboard_url,
         closures=closures,
+        grade_scale=grade_scale,
+        live_since=live_since,
     )
 
 

@@ -6,7 +6,7 @@ import logging
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -22,6 +22,30 @@ def test_defaults_without_any_variable():
     assert not config.simulator_enabled
     assert config.webhook_handling == "background"
     assert config.clock().tz.key == "Asia/Tokyo"
+    assert (
+        config.base_url is None and config.live_since is None
+    )  # dashboard links: localhost; go-live: first import
+    assert config.closure_days == (((12, 29), (1, 3)),)  # 年末年始
+    assert [label for label, _minimum in config.grade_scale] == ["S", "A", "B", "C"]
+
+
+def test_the_domain_settings_are_read_once_into_the_config():
+    config = Config.from_env(
+        {
+            "DXBOT_BASE_URL": "https://dx.example.jp",
+            "DXBOT_CLOSURE_DAYS": "12-29..01-03,08-15",
+            "DXBOT_GRADE_SCALE": "A:100, B:60, C:0",
+            "DXBOT_LIVE_SINCE": " 2025-04-01 ",
+        }
+    )
+    assert config.base_url == "https://dx.example.jp"
+    assert config.closure_days == (((12, 29), (1, 3)), ((8, 15), (8, 15)))
+    assert [(label, int(minimum)) for label, minimum in config.grade_scale] == [
+        ("A", 100),
+        ("B", 60),
+        ("C", 0),
+    ]
+    assert config.live_since == date(2025, 4, 1)
 
 
 def test_development_mode_is_asked_for_and_then_talks_to_the_console():
@@ -54,6 +78,10 @@ def test_dxbot_now_freezes_the_clock():
         ({"DXBOT_TIMEZONE": "Asia/Tokio"}, "DXBOT_TIMEZONE"),
         ({"DXBOT_SENDER": "fax"}, "DXBOT_SENDER"),
         ({"DXBOT_WEBHOOK_HANDLING": "later"}, "DXBOT_WEBHOOK_HANDLING"),
+        ({"DXBOT_CLOSURE_DAYS": "12/29"}, "DXBOT_CLOSURE_DAYS"),
+        ({"DXBOT_GRADE_SCALE": "S=110"}, "DXBOT_GRADE_SCALE"),
+        ({"DXBOT_GRADE_SCALE": "S:lots"}, "DXBOT_GRADE_SCALE"),
+        ({"DXBOT_LIVE_SINCE": "April 2026"}, "DXBOT_LIVE_SINCE"),
     ],
 )
 def test_bad_values_name_the_variable(env, message):

@@ -15,11 +15,6 @@ CONFIG_MODULE = "models/config.py"
 EXCEPTIONS = {
     ("bot/cli/backup.py", "pg_environment"): "the environment handed to pg_dump/pg_restore",
 }
-# Reads still to move into Config (issue 24 step 4). Remove each with its move; never add one.
-NOT_YET_MOVED: set[tuple[str, str]] = {
-    ("models/grades.py", "grade_scale"),
-    ("models/follow_up_status.py", "live_since"),
-}
 
 
 def environment_reads(path: Path) -> list[tuple[str, int]]:
@@ -64,20 +59,12 @@ def test_the_environment_is_read_only_in_the_config_module():
     unexpected = {
         f"{path}:{lines[0]} ({function})"
         for (path, function), lines in reads.items()
-        if (path, function) not in EXCEPTIONS and (path, function) not in NOT_YET_MOVED
+        if (path, function) not in EXCEPTIONS
     }
     assert not unexpected, (
         "read the environment in models/config.py (a Config field, validated there) and pass the value in: "
         + ", ".join(sorted(unexpected))
     )
-
-
-def test_the_list_of_reads_still_to_move_only_shrinks():
-    reads = offending_reads()
-    stale = sorted(
-        f"{path} ({function})" for path, function in NOT_YET_MOVED if (path, function) not in reads
-    )
-    assert not stale, "moved into Config: remove from NOT_YET_MOVED: " + ", ".join(stale)
 
 
 def test_the_check_sees_a_read(tmp_path):

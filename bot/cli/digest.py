@@ -13,6 +13,7 @@ from messages.intents import Digest
 from messages.line_render import render_message
 from messages.senders import message_text
 from models import follow_up_status, kpi_status, participation, section_status
+from models.config import Config
 from models.fiscal_year import short_fiscal_year
 from models.plan_queries import reporting_year
 from scheduler.digest import CITY_WIDE, digest_pages
@@ -31,14 +32,17 @@ def parse_at(text: str | None, runtime: Runtime) -> datetime:
     return moment
 
 
-def digest_data(session, now: datetime, sections=None) -> dict:
-    """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs, grades, participation."""
+def digest_data(session, now: datetime, sections=None, *, config: Config) -> dict:
+    """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs, grades, participation
+    (grades and follow-ups as CONFIG says: DXBOT_GRADE_SCALE, DXBOT_LIVE_SINCE)."""
     fy = reporting_year(session, now)
-    follow = follow_up_status.follow_ups(session, now, sections)
-    states = kpi_status.kpi_states(session, now, sections, fy)
+    follow = follow_up_status.follow_ups(session, now, sections, live=config.live_since)
+    states = kpi_status.kpi_states(session, now, sections, fy, scale=config.grade_scale)
     scope = sections if sections is not None else kpi_status.reporting_sections(session)
     rounds = section_status.open_rounds(session, now, scope)
-    whole, each = participation.participation(session, now, sections, states=states, fiscal_year=fy)
+    whole, each = participation.participation(
+        session, now, sections, states=states, fiscal_year=fy, scale=config.grade_scale
+    )
     return {
         "fiscal_year": fy,
         "generated_at": now.isoformat(),
@@ -74,13 +78,19 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
         chosen = section_option(session, section)
         sections = [chosen] if chosen else None
         try:
-            data = digest_data(session, now, sections)
+            data = digest_data(session, now, sections, config=runtime.config)
         except ValueError as exc:
             raise CliError(str(exc)) from exc
         if as_json:
             echo_json(data)
             return
-        pages, rates = digest_pages(session, sections or kpi_status.reporting_sections(session), now)
+        pages, rates = digest_pages(
+            session,
+            sections or kpi_status.reporting_sections(session),
+            now,
+            scale=runtime.config.grade_scale,
+            live=runtime.config.live_since,
+        )
         intent = Digest(
             title_scope=data["scope"],
             fiscal_year=data["fiscal_year"],
@@ -91,7 +101,10 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
         for message in build(intent, "ja", plain=True):
             click.echo(message_text(render_message(message)))
         _echo_list("延期", data["postponed"])
-        for state in kpi_status.at_risk(kpi_status.kpi_states(session, now, sections, data["fiscal_year"])):
+        states = kpi_status.kpi_states(
+            session, now, sections, data["fiscal_year"], scale=runtime.config.grade_scale
+        )
+        for state in kpi_status.at_risk(states):
             click.echo(f"・要注意 {state.section}: {state.target.name} {_figures(state)}")
         click.echo(f"未確認（稼働前の年度）: {len(data['unconfirmed'])}件")
 

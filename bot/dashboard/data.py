@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -19,6 +19,7 @@ from messages.lines import participation_line
 from models import follow_up_status, kpi_status
 from models.actions import RollUp, rollups
 from models.follow_up_status import FollowUps
+from models.grade_scale import GradeScale
 from models.kpi_status import KpiState, lead_sections
 from models.participation import participation
 from models.sections import covers
@@ -141,10 +142,13 @@ def overview(
     by_id: dict[int, Section],
     states: list[KpiState] | None = None,
     leads: dict[str, int] | None = None,
+    scale: GradeScale | None = None,
+    live: date | None = None,
 ) -> list[MeasureBlock]:
     """Measures → initiatives with counts and grades, for every section (None) or only SECTIONS.
 
-    STATES and LEADS: the scope's KPI states of the year and lead_sections, when the caller has read them."""
+    STATES and LEADS: the scope's KPI states of the year and lead_sections, when the caller has read them;
+    SCALE and LIVE: Config.grade_scale and Config.live_since."""
     leads = lead_sections(session) if leads is None else leads
     section_ids = None if sections is None else {s.id for s in sections}
     if sections is None:
@@ -153,8 +157,8 @@ def overview(
         wanted = initiative_ids_covering(session, sections, by_id)
         wanted |= {i for i, s in leads.items() if s in section_ids}
     if states is None:
-        states = kpi_status.kpi_states(session, now, sections, fiscal_year, leads=leads)
-    entries = split_by_initiative(follow_up_status.follow_ups(session, now, sections))
+        states = kpi_status.kpi_states(session, now, sections, fiscal_year, leads=leads, scale=scale)
+    entries = split_by_initiative(follow_up_status.follow_ups(session, now, sections, live=live))
     by_initiative: dict[str, list[KpiState]] = defaultdict(list)
     for state in states:
         by_initiative[state.initiative.id].append(state)
@@ -191,10 +195,12 @@ def participation_rows(
     fiscal_year: int,
     sections: list[Section] | None,
     states: list[KpiState] | None = None,
+    scale: GradeScale | None = None,
 ) -> list[tuple[str | None, ParticipationLine]]:
     """The scope's participation (name None) then each section's that was asked in either round; grades of
-    FISCAL_YEAR (from STATES when the caller has them), rounds as of NOW (models/participation.py)."""
-    whole, each = participation(session, now, sections, states=states, fiscal_year=fiscal_year)
+    FISCAL_YEAR (from STATES when the caller has them; on SCALE, Config.grade_scale), rounds as of NOW
+    (models/participation.py)."""
+    whole, each = participation(session, now, sections, states=states, fiscal_year=fiscal_year, scale=scale)
     rows = [(None, participation_line(whole))]
     rows += [
         (p.section, participation_line(p))

@@ -47,7 +47,7 @@ from messages.lines import round_line
 from models import follow_up_status, kpi_status, section_status
 from models.fiscal_year import fiscal_year_of
 from models.follow_up_status import FollowUps
-from models.grades import NO_GRADE, grade_scale
+from models.grades import NO_GRADE
 from models.plan_queries import plan_years
 from models.tables import Initiative, KpiTarget, Measure, Section
 
@@ -85,6 +85,7 @@ MAX_AUDIT_PAGE = 100_000  # 10 million reports: far past any city's, and an offs
 def load_viewer():
     """Open a database session, find the viewer and the language; no session → the page on how to get a link."""
     found = services(current_app)
+    g.config = found.config  # grades (DXBOT_GRADE_SCALE) and follow-ups (DXBOT_LIVE_SINCE) as configured
     g.clock = found.clock
     g.now = g.clock.now()
     g.db = found.session_factory()
@@ -177,7 +178,7 @@ def template_helpers() -> dict:
 
 def grade_legend_items(_) -> list[tuple[str, str]]:
     """What each grade letter means, from the scale in force: ('S', '≥ 110%') … ('C', '< 80%'), ('−', …)."""
-    scale = grade_scale()
+    scale = services(current_app).config.grade_scale
     items = [(label, f"≥ {format_number(minimum)}%") for label, minimum in scale[:-1]]
     if len(scale) > 1:
         items.append((scale[-1][0], f"< {format_number(scale[-2][1])}%"))
@@ -251,7 +252,9 @@ def overview():
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
     leads = kpi_status.lead_sections(g.db)
-    states = kpi_status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, leads=leads)
+    states = kpi_status.kpi_states(
+        g.db, g.now, sections, chosen.fiscal_year, leads=leads, scale=g.config.grade_scale
+    )
     blocks = data.overview(
         g.db,
         g.now,
@@ -260,12 +263,19 @@ def overview():
         by_id=by_id,
         states=states,
         leads=leads,
+        scale=g.config.grade_scale,
+        live=g.config.live_since,
     )
     totals = data.Counts()
     for block in blocks:
         totals.add(block.totals)
     rates = data.participation_rows(
-        g.db, g.now, fiscal_year=chosen.fiscal_year, sections=sections, states=states
+        g.db,
+        g.now,
+        fiscal_year=chosen.fiscal_year,
+        sections=sections,
+        states=states,
+        scale=g.config.grade_scale,
     )
     return render_template(
         "dashboard/overview.html", blocks=blocks, totals=totals, filters=chosen, participation=rates
@@ -283,8 +293,12 @@ def initiative(initiative_id: str):
         abort(403)
     chosen = filters(by_id)
     sections, ids = scope(chosen.section)
-    states = kpi_status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id})
-    entries = data.split_by_initiative(follow_up_status.follow_ups(g.db, g.now, sections))
+    states = kpi_status.kpi_states(
+        g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id}, scale=g.config.grade_scale
+    )
+    entries = data.split_by_initiative(
+        follow_up_status.follow_ups(g.db, g.now, sections, live=g.config.live_since)
+    )
     histories = data.series_histories(
         g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
     )
@@ -313,8 +327,10 @@ def section(section_id: int):
         abort(403)
     chosen = filters(by_id)
     covering = data.initiative_ids_covering(g.db, [found], by_id)
-    states = kpi_status.kpi_states(g.db, g.now, [found], chosen.fiscal_year)
-    follow = data.of_year(follow_up_status.follow_ups(g.db, g.now, [found]), chosen.fiscal_year)
+    states = kpi_status.kpi_states(g.db, g.now, [found], chosen.fiscal_year, scale=g.config.grade_scale)
+    follow = data.of_year(
+        follow_up_status.follow_ups(g.db, g.now, [found], live=g.config.live_since), chosen.fiscal_year
+    )
     rounds = (
         section_status.open_rounds(g.db, g.now, [found])
         if chosen.fiscal_year == fiscal_year_of(g.now)
@@ -345,7 +361,7 @@ def overdue():
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
-    follow = follow_up_status.follow_ups(g.db, g.now, sections)
+    follow = follow_up_status.follow_ups(g.db, g.now, sections, live=g.config.live_since)
     only_year = request.args.get("fy") is not None
     if only_year:
         follow = data.of_year(follow, chosen.fiscal_year)

@@ -14,6 +14,7 @@ from bot.conversation.commands import COMMANDS, find_command
 from bot.conversation.commands.admin import COMMAND_ENTRIES
 from messages.postback import decode
 from models.actions import section_action_items, set_status
+from models.config import Config
 from models.db import session_factory
 from models.follow_up_status import follow_ups
 from models.members import add_member
@@ -495,10 +496,13 @@ def test_staff_keep_their_commands_and_figures(chat, people, db):
 # --- paging --------------------------------------------------------------------------------------
 
 
-def test_a_long_answer_is_paged_with_next_until_the_end(chat, people, db, monkeypatch):
-    monkeypatch.setenv("DXBOT_LIVE_SINCE", "2023-04-01")  # every unfinished past-year item is overdue
+def test_a_long_answer_is_paged_with_next_until_the_end(chat, people, db, config):
+    # DXBOT_LIVE_SINCE=2023-04-01: every unfinished past-year item is overdue
+    chat.config = Config.from_env(
+        {"DXBOT_DATABASE_URL": config.database_url, "DXBOT_LIVE_SINCE": "2023-04-01"}
+    )
     with Session(db) as s:
-        expected = follow_ups(s, NOW).overdue
+        expected = follow_ups(s, NOW, live=chat.config.live_since).overdue
     assert len(expected) > 200
     response, said = chat.say(ADMIN, "未報告")
     pages = [said]

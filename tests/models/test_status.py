@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from models import follow_up_status, grades, kpi_status
 from models.actions import set_status
+from models.config import Config, ConfigError
 from models.reports import record_report
 from models.sections import find_section
 from models.tables import ActionItem, KpiRequestRound, KpiTarget
@@ -56,12 +57,13 @@ def test_default_grade_scale(rate, grade):
     assert grades.grade_of(Decimal(rate) if rate is not None else None) == grade
 
 
-def test_grade_scale_is_configurable(monkeypatch):
-    monkeypatch.setenv("DXBOT_GRADE_SCALE", "A:100, B:60, C:0")
-    assert [grades.grade_of(Decimal(r)) for r in ("120", "60", "59.9")] == ["A", "B", "C"]
-    monkeypatch.setenv("DXBOT_GRADE_SCALE", "S=110")
-    with pytest.raises(ValueError, match="DXBOT_GRADE_SCALE"):
-        grades.grade_of(Decimal(1))
+def test_grade_scale_is_configurable():
+    scale = Config.from_env(
+        {"DXBOT_DATABASE_URL": "sqlite://", "DXBOT_GRADE_SCALE": "A:100, B:60, C:0"}
+    ).grade_scale
+    assert [grades.grade_of(Decimal(r), scale) for r in ("120", "60", "59.9")] == ["A", "B", "C"]
+    with pytest.raises(ConfigError, match="DXBOT_GRADE_SCALE"):  # a process refuses to start, naming it
+        Config.from_env({"DXBOT_DATABASE_URL": "sqlite://", "DXBOT_GRADE_SCALE": "S=110"})
 
 
 # (series, reporting section, value, reported at, rate, grade, projected, at risk)
@@ -165,15 +167,15 @@ def items(s: Session, initiative: str, fy: int) -> list[ActionItem]:
     )
 
 
-def test_action_items_overdue_after_their_year_unconfirmed_before_go_live(session, plan, monkeypatch):
+def test_action_items_overdue_after_their_year_unconfirmed_before_go_live(session, plan):
     zaisei = find_section(session, "財政課")  # leads 8-3
     # The plan fixture imported the plan on 2026-11-24: FY2023–FY2025 are before go-live → 未確認.
     follow = follow_up_status.follow_ups(session, NOW, [zaisei])
     assert follow.overdue == [] and {e.fiscal_year for e in follow.unconfirmed} == {2023, 2024, 2025}
     assert follow_up_status.live_since(session) == date(2026, 11, 24)
     # Live since 2025-01-01: FY2024 ended after it → overdue since 31 March 2025; FY2023 stays 未確認.
-    monkeypatch.setenv("DXBOT_LIVE_SINCE", "2025-01-01")
-    follow = follow_up_status.follow_ups(session, NOW, [zaisei])
+    live = Config.from_env({"DXBOT_DATABASE_URL": "sqlite://", "DXBOT_LIVE_SINCE": "2025-01-01"}).live_since
+    follow = follow_up_status.follow_ups(session, NOW, [zaisei], live=live)
     assert {e.fiscal_year for e in follow.unconfirmed} == {2023}
     late = [e for e in follow.overdue if e.initiative_id == "8-3"]
     assert {e.fiscal_year for e in late} == {2024, 2025}

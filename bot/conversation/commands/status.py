@@ -14,8 +14,10 @@ from models.reports import open_targets
 def handle(ctx: Context, match) -> Response:
     """One status intent per reporting section, with its state and open round as every view shows them."""
     sections = ctx.reporting_sections
-    states = kpi_status.kpi_states(ctx.session, ctx.now, sections, ctx.fiscal_year)
-    follow = follow_up_status.follow_ups(ctx.session, ctx.now, sections)
+    states = kpi_status.kpi_states(
+        ctx.session, ctx.now, sections, ctx.fiscal_year, scale=ctx.config.grade_scale
+    )
+    follow = follow_up_status.follow_ups(ctx.session, ctx.now, sections, live=ctx.config.live_since)
     rounds = section_status.open_rounds(ctx.session, ctx.now, sections)
     standing = {s.section_id: s for s in section_status.section_states(sections, states, follow, rounds)}
     intents = []

@@ -152,7 +152,7 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
         if section_ids
         else []
     )
-    states = kpi_states(session, req.now, sections, req.fiscal_year)
+    states = kpi_states(session, req.now, sections, req.fiscal_year, scale=req.ctx.config.grade_scale)
     order = {section_id: n for n, section_id in enumerate(section_ids)}
     if not targets:
         lines.append("・" + _("none"))

@@ -76,7 +76,9 @@ def measure(req: Request, no: int) -> AdminPage:
     targets = year_targets(req.session, ids, req.fiscal_year)
     grades = {
         s.target.id: s.grade
-        for s in initiative_figures(kpi_states(req.session, req.now, fiscal_year=req.fiscal_year))
+        for s in initiative_figures(
+            kpi_states(req.session, req.now, fiscal_year=req.fiscal_year, scale=req.ctx.config.grade_scale)
+        )
     }
     lines = []
     for initiative in initiatives:

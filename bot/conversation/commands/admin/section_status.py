@@ -38,8 +38,8 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     section = lookup_section(req, match.group("name"), KEYWORD)
     req.scope.require_section(section)
     lines: list[str] = []
-    states = kpi_states(req.session, req.now, [section], req.fiscal_year)
-    follow = follow_ups(req.session, req.now, [section])
+    states = kpi_states(req.session, req.now, [section], req.fiscal_year, scale=req.ctx.config.grade_scale)
+    follow = follow_ups(req.session, req.now, [section], live=req.ctx.config.live_since)
     (standing,) = section_states([section], states, follow, open_rounds(req.session, req.now, [section]))
     lines.append(section_state_text(round_line(standing, req.ctx.clock.tz), _))
     lines.append(_("KPIs %(year)s:", year=req.year()))
