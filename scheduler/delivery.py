@@ -38,6 +38,7 @@ from scheduler.outbox import (
     release_expired_pauses,
     request_kind,
 )
+from scheduler.round_asks import withdrawn_when_held
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,7 @@ def _claim_or_hold(factory: SessionFactory, row_id: int, now: datetime) -> Outbo
         if active_pause(session, row.section_id, now) is not None:
             row.status, row.next_attempt_at, row.attempts = "held", None, row.attempts - 1
             session.add(row)
+            withdrawn_when_held(session, row)
             return Outcome("held")
         session.expunge(row)
         return row
