@@ -1,12 +1,20 @@
-"""The Sender protocol: one narrow door for everything the bot says, with a console and a test sender."""
+"""The Sender protocol: one narrow door for everything the bot says, with a console and a test sender.
+
+A Sender answers an event (`answer`: reply while its token is fresh, else send), sends to one chat with a
+key that makes a repeat arrive once (`send`), says who someone is (`profile`) and what is left of the
+month's quota (`quota_left`), and offers multicast only if the platform has it (`multicaster`). Every
+call returns a SendResult. LINE's own three requests (reply, push, multicast) stay on the LINE-shaped
+senders below; code outside messages/ speaks only the protocol.
+"""
 
 from __future__ import annotations
 
 import re
 import sys
+import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol, TextIO
 
@@ -74,6 +82,13 @@ class SendResult:
     http_status: int | None = None
     message: str = ""
     details: tuple[str, ...] = ()
+    # answer(): the reply's own result when it tried one (None: no fresh token); not part of equality.
+    reply: SendResult | None = field(default=None, compare=False)
+
+    @property
+    def replied(self) -> bool:
+        """True when answer() got it there with the reply token (False: it went as a send, or failed)."""
+        return self.reply is not None and self.reply.ok
 
     @property
     def ok(self) -> bool:
@@ -101,24 +116,118 @@ def failed(http_status: int | None, message: str, details: Sequence[str] = ()) -
     return SendResult("failed", http_status, message, tuple(details))
 
 
-class Sender(Protocol):
-    """Anything that can deliver the bot's messages: LINE itself, the console, or a test recorder.
+# Keys of the sends a request to several people becomes on a platform without multicast.
+PER_RECIPIENT_KEYS = uuid.UUID("0f3d7c52-6a1e-4b8f-9d27-5c41e8a0b6f3")
 
-    Every call says what became of the request; LINE refusing or not answering is a failed result, not
-    an exception. A request the bot should never have built (MessageLimitError) still raises.
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an answer goes: the chat an event came from, and its reply token while that is still fresh.
+
+    The transport's edge decides freshness (LINE: about a minute, never for a redelivered event); a
+    platform without reply tokens leaves reply_token None and every answer is a send.
     """
 
-    def reply(
-        self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None
-    ) -> SendResult: ...
+    chat_id: str | None  # the group or room, else the person
+    reply_token: str | None = None
 
-    def push(
-        self, to: str, messages: Sequence[OutMessage], *, retry_key: str | None = None
-    ) -> SendResult: ...
+
+@dataclass(frozen=True)
+class Profile:
+    """What the platform says about a person, asked at registration."""
+
+    user_id: str
+    display_name: str | None
+
+
+class Multicaster(Protocol):
+    """The optional capability of sending one request to many people (LINE: up to 500)."""
+
+    max_recipients: int
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[OutMessage], *, retry_key: str | None = None
     ) -> SendResult: ...
+
+
+class Sender(Protocol):
+    """Anything that can deliver the bot's messages: LINE itself, the console, or a test recorder.
+
+    Every call says what became of the request; the platform refusing or not answering is a failed
+    result, not an exception. A request the bot should never have built (MessageLimitError) still raises.
+    KEY makes a repeated send arrive once (LINE's X-Line-Retry-Key) where the platform supports it.
+    """
+
+    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Reply while ORIGIN's token is fresh; else, or when the reply fails, send to its chat with KEY."""
+        ...
+
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Send to one person, group or room."""
+        ...
+
+    def profile(self, user_id: str, group_id: str | None = None) -> Profile | None:
+        """Who USER_ID is (in GROUP_ID, where a group hides profiles otherwise); None when unknown."""
+        ...
+
+    def quota_left(self) -> int | None:
+        """Messages the channel may still send this month; None: no quota, unlimited, or not known now."""
+        ...
+
+    @property
+    def multicaster(self) -> Multicaster | None:
+        """The sender's multicast, or None when its platform has none (then: one send per person)."""
+        ...
+
+
+def send_to_all(
+    sender: Sender, to: Sequence[str], messages: Sequence[OutMessage], *, key: str | None
+) -> SendResult:
+    """Send MESSAGES to everyone in TO: one send, one multicast, or one send each where there is none.
+
+    One send each gets a key of its own made from KEY and the person, so a repeat of the whole round
+    reaches nobody twice; it stops at the first failure (a retry sends the rest, the keys dedupe the others).
+    """
+    recipients = list(to)
+    if len(recipients) == 1:
+        return sender.send(recipients[0], messages, key=key)
+    multicaster = sender.multicaster
+    if multicaster is not None and len(recipients) <= multicaster.max_recipients:
+        return multicaster.multicast(recipients, messages, retry_key=key)
+    fresh = False
+    for recipient in recipients:
+        own_key = str(uuid.uuid5(PER_RECIPIENT_KEYS, f"{key}/{recipient}")) if key else None
+        result = sender.send(recipient, messages, key=own_key)
+        if not result.ok:
+            return result
+        fresh = fresh or result.status == "accepted"
+    return ACCEPTED if fresh else ACCEPTED_BEFORE
+
+
+class ReplyThenSend:
+    """answer() in terms of LINE-shaped reply and push: reply while the token is fresh, else push."""
+
+    def reply(self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None) -> SendResult:
+        raise NotImplementedError
+
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        raise NotImplementedError
+
+    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Reply while ORIGIN's token is fresh; a failed reply (or none) goes as a send with KEY.
+
+        A reply carries no retry key, and one that timed out may have arrived all the same: the send
+        after it is then a duplicate, accepted rather than risk a lost confirmation. The result's
+        `reply` is the reply's own result, so the caller can say why an answer went as a send.
+        """
+        if origin.reply_token:
+            reply = self.reply(origin.reply_token, messages, to=origin.chat_id)
+            if reply.ok or not origin.chat_id:
+                return replace(reply, reply=reply)
+            return replace(self.send(origin.chat_id, messages, key=key), reply=reply)
+        if not origin.chat_id:
+            raise MessageLimitError("an answer needs a fresh reply token or a chat to send to")
+        return self.send(origin.chat_id, messages, key=key)
 
 
 def _recipients(kind: str, to: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -266,21 +375,62 @@ def _write(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-class _CheckingSender:
-    """Shared plumbing: check each request, freeze it, hand it to _send (by default: _deliver, accepted)."""
+class _CheckingSender(ReplyThenSend):
+    """Shared plumbing: check each request, freeze it, hand it to _send (by default: _deliver, accepted).
 
-    def __init__(self, clock: Clock | None = None):
+    PROFILES (user id → display name) stands in for a platform's profile API; MAX_RECIPIENTS 1 or
+    REPLIES False make a sender without multicast or reply tokens, as LINE WORKS is.
+    """
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        profiles: Mapping[str, str] | None = None,
+        max_recipients: int = MAX_MULTICAST_RECIPIENTS,
+        replies: bool = True,
+    ):
         self.clock: Clock = clock or SystemClock()
+        self.profiles: Mapping[str, str] = profiles if profiles is not None else {}
+        self.max_recipients = max_recipients
+        self.replies = replies
+
+    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Reply while ORIGIN's token is fresh (if this sender has reply tokens), else send with KEY."""
+        return super().answer(
+            origin if self.replies else replace(origin, reply_token=None), messages, key=key
+        )
+
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Send to one chat (a push)."""
+        return self.push(to, messages, retry_key=key)
+
+    def profile(self, user_id: str, group_id: str | None = None) -> Profile | None:
+        """The name the profiles source gives USER_ID, None for a person it does not know."""
+        name = self.profiles.get(user_id)
+        return Profile(user_id, name) if name else None
+
+    def quota_left(self) -> int | None:
+        """No quota: nothing is sent to a platform that counts."""
+        return None
+
+    @property
+    def multicaster(self) -> Multicaster | None:
+        """This sender, unless it was made without multicast."""
+        return self if self.max_recipients > 1 else None
 
     def reply(self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None) -> SendResult:
+        """LINE's reply request."""
         return self._send(build_request("reply", messages, clock=self.clock, to=to, reply_token=reply_token))
 
     def push(self, to: str, messages: Sequence[OutMessage], *, retry_key: str | None = None) -> SendResult:
+        """LINE's push request."""
         return self._send(build_request("push", messages, clock=self.clock, to=to, retry_key=retry_key))
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[OutMessage], *, retry_key: str | None = None
     ) -> SendResult:
+        """LINE's multicast request."""
         return self._send(build_request("multicast", messages, clock=self.clock, to=to, retry_key=retry_key))
 
     def _send(self, request: SentRequest) -> SendResult:
@@ -299,8 +449,10 @@ class ConsoleSender(_CheckingSender):
         stream: TextIO | None = None,
         clock: Clock | None = None,
         record: Callable[[SentRequest], None] | None = None,
+        *,
+        profiles: Mapping[str, str] | None = None,
     ):
-        super().__init__(clock)
+        super().__init__(clock, profiles=profiles)
         self.stream = stream
         self.record = record
 
@@ -330,8 +482,15 @@ class RecordingSender(_CheckingSender):
     fail_next() makes a coming request fail, as LINE answering 5xx or not answering would.
     """
 
-    def __init__(self, clock: Clock | None = None):
-        super().__init__(clock)
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        profiles: Mapping[str, str] | None = None,
+        max_recipients: int = MAX_MULTICAST_RECIPIENTS,
+        replies: bool = True,
+    ):
+        super().__init__(clock, profiles=profiles, max_recipients=max_recipients, replies=replies)
         self.sent: list[SentRequest] = []
         self.refused: list[
             SentRequest

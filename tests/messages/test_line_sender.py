@@ -128,8 +128,8 @@ def test_a_reply_to_a_host_that_never_answers_fails_within_the_timeout(silent_ho
     assert took < 3
     push, _ = within(10, lambda: sender.push(USER, text(), retry_key=RETRY_KEY))
     assert push.status == "failed"
-    name, took = within(10, lambda: sender.display_name(USER, GROUP))  # the profile look-up at registration
-    assert name is None and took < 3
+    profile, took = within(10, lambda: sender.profile(USER, GROUP))  # the profile look-up at registration
+    assert profile is None and took < 3
 
 
 def test_the_timeouts_default_to_5_and_15_seconds_and_bad_values_name_their_variable(clock):
