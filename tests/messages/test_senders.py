@@ -23,11 +23,14 @@ from linebot.v3.messaging import (
 from messages.senders import (
     ConsoleSender,
     MessageLimitError,
+    Origin,
+    Profile,
     RecordingSender,
     SendResult,
     SentRequest,
     check_request,
     render_text,
+    send_to_all,
 )
 from models.clock import FrozenClock
 
@@ -326,3 +329,68 @@ def test_requests_serialised_in_one_pass_equal_line_bot_sdks_own_json_for_every_
                     )
                     compared += 1
     assert compared >= 17 * 2 * 3  # every kind, Flex and plain, three request kinds
+
+
+# --- the Sender protocol: answer, send, profile, quota, multicast as a capability -------------------
+
+
+def test_an_answer_replies_while_the_token_is_fresh_and_sends_with_the_key_when_the_reply_fails(sender):
+    answered = sender.answer(Origin(ALICE, "token-1"), [text("記録しました")], key=RETRY_KEY)
+    assert answered.ok and answered.replied
+    assert (sender.last.kind, sender.last.reply_token, sender.last.to) == ("reply", "token-1", (ALICE,))
+
+    sender.fail_next("reply", 400, "Invalid reply token")
+    answered = sender.answer(Origin(ALICE, "token-2"), [text("記録しました")], key=RETRY_KEY)
+    assert answered.ok and not answered.replied
+    assert (answered.reply.http_status, answered.reply.message) == (400, "Invalid reply token")
+    assert (sender.last.kind, sender.last.to, sender.last.retry_key) == ("push", (ALICE,), RETRY_KEY)
+
+    stale = sender.answer(Origin(BOB), [text("遅れて")], key=None)  # no fresh token: a send
+    assert stale.ok and stale.reply is None and sender.last.kind == "push"
+
+
+def test_a_sender_without_reply_tokens_answers_every_event_with_a_send(clock):
+    """LINE WORKS has no reply tokens: answer() is a send with the key, whatever the edge passes."""
+    sender = RecordingSender(clock, replies=False)
+    answered = sender.answer(Origin(ALICE, "token-1"), [text()], key=RETRY_KEY)
+    assert answered.ok and not answered.replied
+    assert [(r.kind, r.to, r.retry_key) for r in sender.sent] == [("push", (ALICE,), RETRY_KEY)]
+
+
+def test_an_answer_with_neither_a_fresh_token_nor_a_chat_is_refused_before_it_leaves(sender):
+    with pytest.raises(MessageLimitError, match="reply token or a chat"):
+        sender.answer(Origin(None), [text()])
+    assert sender.sent == []
+
+
+def test_send_to_all_multicasts_where_the_sender_can_and_sends_to_each_where_it_cannot(clock):
+    line_like = RecordingSender(clock)
+    assert send_to_all(line_like, [ALICE, BOB], [text()], key=RETRY_KEY).status == "accepted"
+    assert [(r.kind, r.to, r.retry_key) for r in line_like.sent] == [("multicast", (ALICE, BOB), RETRY_KEY)]
+
+    single = RecordingSender(clock, max_recipients=1)  # a platform without multicast (LINE WORKS)
+    assert single.multicaster is None
+    assert send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY).status == "accepted"
+    assert [(r.kind, r.to) for r in single.sent] == [("push", (ALICE,)), ("push", (BOB,))]
+    keys = [r.retry_key for r in single.sent]
+    assert len(set(keys)) == 2 and RETRY_KEY not in keys  # a key per person, made from the round's key
+
+    again = send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY)  # the round repeated
+    assert again.status == "accepted-before" and len(single.sent) == 2  # nobody gets it twice
+
+
+def test_send_to_all_stops_at_the_first_failure_and_a_retry_reaches_only_those_left(clock):
+    single = RecordingSender(clock, max_recipients=1)
+    single.fail_next("push")  # Alice's send fails
+    assert send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY).http_status == 500
+    assert single.sent == []
+    assert send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY).status == "accepted"
+    assert [r.to for r in single.sent] == [(ALICE,), (BOB,)]
+
+
+def test_profiles_come_from_the_source_the_sender_was_made_with_and_there_is_no_quota(clock):
+    console = ConsoleSender(stream=io.StringIO(), clock=clock, profiles={ALICE: "鈴木 一郎"})
+    assert console.profile(ALICE) == Profile(ALICE, "鈴木 一郎")
+    assert console.profile(BOB, "C" + "1" * 32) is None
+    assert RecordingSender(clock).profile(ALICE) is None
+    assert console.quota_left() is None and RecordingSender(clock).quota_left() is None
