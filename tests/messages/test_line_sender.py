@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
-from linebot.v3.messaging import TextMessage
 
 from messages.line_sender import LineSender, make_sender
+from messages.model import Text
 from messages.senders import SendResult
 from models.config import Config, ConfigError
 from tests.proxy import Proxy
@@ -73,8 +73,8 @@ def silent_host():
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
-def text(body: str = "記録しました") -> list[TextMessage]:
-    return [TextMessage(text=body)]
+def text(body: str = "記録しました") -> list[Text]:
+    return [Text(body)]
 
 
 # --- results --------------------------------------------------------------------------------------

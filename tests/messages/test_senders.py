@@ -46,11 +46,11 @@ def clock():
     return FrozenClock(MOMENT, TOKYO)
 
 
-def text(body: str = "こんにちは") -> TextMessage:
-    return TextMessage(text=body)
+def text(body: str = "こんにちは") -> dict:
+    return {"type": "text", "text": body}
 
 
-def question() -> TextMessage:
+def question() -> dict:
     return TextMessage(
         text="今月の進捗を報告しますか？",
         quick_reply=QuickReply(
@@ -59,12 +59,12 @@ def question() -> TextMessage:
                 QuickReplyItem(action=PostbackAction(label="あとで", data="later")),
             ]
         ),
-    )
+    ).to_dict()
 
 
-def flex(alt_text: str = "DX推進計画の進捗") -> FlexMessage:
+def flex(alt_text: str = "DX推進計画の進捗") -> dict:
     body = FlexBox(layout="vertical", contents=[FlexText(text="進捗")])
-    return FlexMessage(alt_text=alt_text, contents=FlexBubble(body=body))
+    return FlexMessage(alt_text=alt_text, contents=FlexBubble(body=body)).to_dict()
 
 
 # --- the console sender -------------------------------------------------------------------------
@@ -84,7 +84,7 @@ def test_console_prints_japanese_text_and_quick_reply_labels(clock):
 
 def test_console_shows_flex_alt_text_other_types_and_multicast_count(clock):
     out = io.StringIO()
-    sticker = StickerMessage(package_id="446", sticker_id="1988")
+    sticker = StickerMessage(package_id="446", sticker_id="1988").to_dict()
     ConsoleSender(stream=out, clock=clock).multicast([ALICE, BOB, "U3"], [flex(), sticker])
 
     assert out.getvalue().splitlines() == [
@@ -158,10 +158,10 @@ def test_console_neither_prints_nor_records_a_rejected_request(clock):
 
 
 def test_render_text_is_reusable_on_stored_json():
-    stored = question().to_dict()
+    stored = question()
 
     assert render_text(stored) == "今月の進捗を報告しますか？\n  (選択肢) [はい] [あとで]"
-    assert render_text(flex("週報").to_dict()) == "[Flex] 週報"
+    assert render_text(flex("週報")) == "[Flex] 週報"
 
 
 # --- LINE's request limits ----------------------------------------------------------------------
@@ -234,7 +234,9 @@ def test_recording_sender_collects_and_filters(sender):
 
     sender.reply("token-1", [text("了解しました")], to=ALICE)
     sender.push(BOB, [flex("今週の進捗")])
-    sender.multicast([ALICE, BOB], [text("全体連絡"), StickerMessage(package_id="446", sticker_id="1988")])
+    sender.multicast(
+        [ALICE, BOB], [text("全体連絡"), StickerMessage(package_id="446", sticker_id="1988").to_dict()]
+    )
 
     assert sender.texts() == ["了解しました", "今週の進捗", "全体連絡"]
     assert sender.last.kind == "multicast"
@@ -394,3 +396,10 @@ def test_profiles_come_from_the_source_the_sender_was_made_with_and_there_is_no_
     assert console.profile(BOB, "C" + "1" * 32) is None
     assert RecordingSender(clock).profile(ALICE) is None
     assert console.quota_left() is None and RecordingSender(clock).quota_left() is None
+
+
+def test_a_line_bot_sdk_object_is_not_a_message_of_the_bots(sender):
+    """Senders take the bot's model or LINE JSON; the SDK's objects are made only inside LineSender."""
+    with pytest.raises(TypeError, match="TextMessage, not a message of the bot's"):
+        sender.send(ALICE, [TextMessage(text="SDK")])
+    assert sender.sent == []

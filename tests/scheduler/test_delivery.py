@@ -17,11 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
-from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, TextMessage
+from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
 from sqlmodel import select
 
 import scheduler.delivery as delivery
 from messages.line_sender import LineSender
+from messages.model import Text
 from models.db import session_factory
 from models.tables import Member, OutboxMessage
 from scheduler.delivery import LEASE, MAX_ATTEMPTS, backoff, deliver_due
@@ -194,7 +195,7 @@ def queue(factory, key: str, recipients: list[str], messages=None, **kwargs) -> 
             kind=kwargs.pop("kind", "kpi-request"),
             dedup_key=key,
             recipients=recipients,
-            messages=messages or [TextMessage(text="KPIの報告をお願いします")],
+            messages=messages or [Text("KPIの報告をお願いします")],
             not_before=kwargs.pop("not_before", NOW),
             now=NOW,
             **kwargs,

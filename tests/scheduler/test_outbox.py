@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from linebot.v3.messaging import TextMessage
 from sqlmodel import Session, select
 
 import scheduler.outbox as outbox_module
+from messages.model import Text
 from models.clock import FrozenClock
 from models.db import session_factory
 from models.tables import Member, OutboxMessage, Section, SectionPause
@@ -32,8 +32,8 @@ def user(n: int) -> str:
     return f"U{n:032x}"
 
 
-def texts(*words: str) -> list[TextMessage]:
-    return [TextMessage(text=w) for w in words]
+def texts(*words: str) -> list[Text]:
+    return [Text(w) for w in words]
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_enqueue_leaves_the_commit_to_the_caller(db):
 )
 def test_a_message_line_would_refuse_fails_at_enqueue(session, message):
     with pytest.raises(OutboxError, match="would be refused by LINE"):
-        queue(session, messages=[TextMessage(text="前置き"), message])
+        queue(session, messages=[Text("前置き"), message])
     session.rollback()
     assert all_rows(session) == []
 
