@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import select
 
-from messages.senders import DeliveryError, MessageLimitError, Origin, Sender, SendResult, failed, send_to_all
+from messages.sending import DeliveryError, MessageLimitError, Origin, Sender, SendResult, failed, send_to_all
 from messages.validator import LineValidationError
 from models.clock import Clock
 from models.db import SessionFactory, transaction

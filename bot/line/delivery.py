@@ -12,7 +12,7 @@ from typing import Any
 from bot.conversation.incoming import Incoming
 from bot.line.events import is_redelivery
 from messages.line_limits import MAX_MESSAGES, REPLY_TOKEN_TTL
-from messages.senders import DeliveryError, Origin, Sender, SendResult, failed
+from messages.sending import DeliveryError, Origin, Sender, SendResult, failed
 from models.clock import Clock
 from models.db import SessionFactory
 from models.tables import OutboxMessage

@@ -22,7 +22,7 @@ from bot.line.delivery import Answer, deliver_safely, send_answer
 from bot.line.events import events_of, inbox_values, to_incoming
 from bot.line.render import render
 from messages.intents import Notice
-from messages.senders import Sender
+from messages.sending import Sender
 from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.members import get_member

@@ -362,3 +362,10 @@ def test_line_sender_reads_a_display_name_for_registration(messaging_api):
     assert isinstance(profile.display_name, str) and profile.display_name  # the spec's example profile
     assert LineSender(messaging_api).profile(USER, "C" + "1" * 32).display_name
     assert LineSender(messaging_api).profile(USER, "R" + "1" * 32).display_name
+
+
+def test_line_sender_reads_the_quota_left_through_the_quota_apis(messaging_api):
+    from messages.line_sender import LineSender
+
+    left = LineSender(messaging_api).quota_left()
+    assert left is None or left >= 0  # the spec's examples: a limited or an unlimited quota
