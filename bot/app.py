@@ -32,13 +32,14 @@ def create_app(config: Config | None = None) -> Flask:
     engine = make_engine(config.database_url)
     factory = session_factory(engine)
     clock = config.clock()
+    profiles: dict[str, str] = {}  # the simulator's made-up people: the console sender's profile source
     dxbot = app.extensions["dxbot"] = {
         "config": config,
         "engine": engine,
         "session_factory": factory,
         "clock": clock,
         # Everything the bot says goes through this one object; tests swap in a RecordingSender.
-        "sender": make_sender(config, factory, clock),
+        "sender": make_sender(config, factory, clock, profiles=profiles),
         # /callback's inbox INSERT: one autocommitted statement on a pool of its own (bot/inbox/writer.py).
         "inbox_writer": InboxWriter.for_database(config.database_url),
     }
@@ -66,7 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.wsgi_app = CallbackEdge(app, app.wsgi_app)  # POST /callback: bot/line/edge.py
     ops.init_app(app)
-    simulator.init_app(app)
+    simulator.init_app(app, profiles)
     dashboard.init_app(app)
 
     @app.get("/healthz")
