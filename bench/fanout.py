@@ -25,6 +25,7 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from bench.common import DEFAULT_POSTGRES, NOW, TOKYO, MockLine, line_id, load_plan, machine, scratch_database
+from messages.line_sender import LineSender
 from models.clock import FrozenClock
 from models.db import make_engine, session_factory
 from models.kpi_status import reporting_sections
@@ -114,10 +115,10 @@ def main() -> None:
         later = FrozenClock(NOW + timedelta(minutes=1), TOKYO)  # the next delivery run's time
         runs = 0
         with ApiClient(Configuration(access_token="bench-token", host=mock.url)) as client:
-            api = MessagingApi(client)
+            sender = LineSender(MessagingApi(client))
             while True:
                 runs += 1
-                deliver(factory, later, sender=api)
+                deliver(factory, later, sender=sender)
                 with Session(engine) as s:
                     pending = s.exec(
                         select(func.count())

@@ -48,6 +48,7 @@ def create_app(
     factory = session_factory(engine)
     wall_clock = wall_clock or utcnow
     clock = clock or config.clock()
+    profiles: dict[str, str] = {}  # the simulator's made-up people: the console sender's profile source
     if config.simulator_enabled:
         from bot.simulator.platform import SimulatedClock, remembering
 
@@ -62,7 +63,7 @@ def create_app(
         config=config,
         engine=engine,
         session_factory=factory,
-        sender=sender or make_sender(config, factory, clock),
+        sender=sender or make_sender(config, factory, clock, profiles=profiles),
         clock=clock,
         inbox_writer=InboxWriter.for_database(config.database_url),
         events=events,
@@ -89,7 +90,7 @@ def create_app(
 
     app.wsgi_app = CallbackEdge(app, app.wsgi_app)  # POST /callback: bot/line/edge.py
     ops.init_app(app)
-    simulator.init_app(app)
+    simulator.init_app(app, profiles)
     dashboard.init_app(app)
 
     @app.get("/healthz")

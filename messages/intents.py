@@ -106,7 +106,7 @@ class Choice:
 class Question:
     """Nothing was recorded yet: ask, with choices to tap (≤ 13)."""
 
-    reason: str  # which_kpi | unit_mismatch | impossible_value | malformed_number | no_figure | several_figures | which_year
+    reason: str  # which_kpi | unit_mismatch | impossible_value | malformed_number | no_figure | several_figures | which_figure | which_year
     text: str = ""  # what the member wrote, quoted back
     choices: tuple[Choice, ...] = ()
     kpi: KpiLine | None = None  # the KPI the question is about, if one

@@ -34,20 +34,17 @@ def render(messages: Iterable[Message]) -> list[dict]:
 
 
 def line_json(message) -> dict:
-    """LINE JSON of a message of the model, a copy of LINE JSON given as such (the outbox's rows), or the
-    JSON of a line-bot-sdk message (tests and tools still make those; their to_dict(), no SDK import here)."""
+    """LINE JSON of a message of the model, or a copy of LINE JSON given as such (the outbox's rows)."""
     if isinstance(message, dict):
         return dict(message)
     if isinstance(message, Text | Carousel):
         return render_message(message)
-    if callable(getattr(message, "to_dict", None)):
-        return message.to_dict()
     raise TypeError(f"not a message: {type(message).__name__}")
 
 
 def is_message(message: object) -> bool:
     """Whether line_json can make LINE JSON of MESSAGE."""
-    return isinstance(message, Text | Carousel | dict) or callable(getattr(message, "to_dict", None))
+    return isinstance(message, Text | Carousel | dict)
 
 
 def render_message(message: Message) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import urllib3
 from linebot.v3.messaging import (
@@ -19,12 +19,16 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
 )
 
+from messages.line_limits import MAX_MULTICAST_RECIPIENTS
 from messages.line_render import line_json
 from messages.senders import (
     ConsoleSender,
     DeliveryError,
     MessageLimitError,
+    Multicaster,
     OutMessage,
+    Profile,
+    ReplyThenSend,
     Sender,
     SendResult,
     check_request,
@@ -38,7 +42,7 @@ from models.privacy import pseudonym
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DeliveryError", "LineSender", "as_sender", "make_sender", "quota_left", "sdk_messages"]
+__all__ = ["DeliveryError", "LineSender", "make_sender", "sdk_messages"]
 
 RETRY_KEY_ACCEPTED = 409  # LINE: a request with this X-Line-Retry-Key was already accepted
 
@@ -91,16 +95,9 @@ class WireMulticastRequest(_SerialisedInOnePass, MulticastRequest):
     """MulticastRequest, serialised in one pass."""
 
 
-def sdk_messages(messages: Sequence[OutMessage | Message]) -> list[Message]:
+def sdk_messages(messages: Sequence[OutMessage]) -> list[Message]:
     """line-bot-sdk's objects for the bot's messages or their LINE JSON: made here, where the SDK sends them."""
-    return [m if isinstance(m, Message) else Message.from_dict(line_json(m)) for m in messages]
-
-
-def _checkable(messages: Sequence[OutMessage | Message]) -> Sequence[OutMessage]:
-    """What check_request reads: LINE JSON for SDK objects (tests and tools still hand those in)."""
-    if isinstance(messages, Sequence) and not isinstance(messages, str | bytes | dict):
-        return [m.dict(by_alias=True, exclude_none=True) if isinstance(m, Message) else m for m in messages]
-    return messages
+    return [Message.from_dict(line_json(m)) for m in messages]
 
 
 class TimedApiClient(ApiClient):
@@ -137,12 +134,14 @@ def line_api_client(config) -> TimedApiClient:
     return TimedApiClient(configuration, network.timeout)
 
 
-class LineSender:
+class LineSender(ReplyThenSend):
     """Deliver through LINE's Messaging API: replies without a retry key, pushes and multicasts with one.
 
     Every call passes TIMEOUT (connect, read) and returns a SendResult: LINE refusing, timing out or not
     being reachable is a failed result (logged here), never an exception.
     """
+
+    max_recipients = MAX_MULTICAST_RECIPIENTS
 
     def __init__(
         self,
@@ -155,8 +154,17 @@ class LineSender:
         self.clock: Clock = clock or SystemClock()
         self.timeout = timeout
 
-    def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
-        """The person's LINE display name (for registration); None when LINE will not say or not answer."""
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Push to one user, group or room (KEY: the retry key; a fresh one when not given)."""
+        return self.push(to, messages, retry_key=key)
+
+    @property
+    def multicaster(self) -> Multicaster:
+        """LINE has multicast: up to 500 users in one request."""
+        return self
+
+    def profile(self, user_id: str, group_id: str | None = None) -> Profile | None:
+        """The person's LINE profile (for registration); None when LINE will not say or not answer."""
         try:
             if group_id and group_id.startswith("C"):
                 profile = self.api.get_group_member_profile(group_id, user_id, _request_timeout=self.timeout)
@@ -170,15 +178,25 @@ class LineSender:
         except (OSError, urllib3.exceptions.HTTPError) as exc:  # no connection, timeouts
             log.info("profile lookup failed", extra={"user": _short(user_id), "error": type(exc).__name__})
             return None
-        return getattr(profile, "display_name", None)
+        return Profile(user_id, profile.display_name)
 
-    def reply(
-        self, reply_token: str, messages: Sequence[OutMessage | Message], *, to: str | None = None
-    ) -> SendResult:
+    def quota_left(self) -> int | None:
+        """Messages the channel may still send this month; None when unlimited or LINE does not say now."""
+        try:
+            quota = self.api.get_message_quota(_request_timeout=self.timeout)
+            if quota.type != "limited" or quota.value is None:
+                return None
+            used = self.api.get_message_quota_consumption(_request_timeout=self.timeout).total_usage or 0
+        except QUOTA_ERRORS as exc:
+            log.warning("could not read LINE's message quota", extra={"error": type(exc).__name__})
+            return None
+        return max(int(quota.value) - int(used), 0)
+
+    def reply(self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None) -> SendResult:
         """Answer an event with its reply token (never with X-Line-Retry-Key: LINE answers 400 to that)."""
         if not reply_token:
             raise MessageLimitError("reply token is empty")
-        check_request("reply", to, _checkable(messages), reply_token=reply_token)
+        check_request("reply", to, messages, reply_token=reply_token)
         messages = sdk_messages(messages)
         request = WireReplyMessageRequest(reply_token=reply_token, messages=messages)
         return self._call(
@@ -188,12 +206,10 @@ class LineSender:
             messages,
         )
 
-    def push(
-        self, to: str, messages: Sequence[OutMessage | Message], *, retry_key: str | None = None
-    ) -> SendResult:
+    def push(self, to: str, messages: Sequence[OutMessage], *, retry_key: str | None = None) -> SendResult:
         """Send to one user, group or room; the retry key lets a repeated push arrive only once."""
         retry_key = retry_key or str(uuid.uuid4())
-        check_request("push", to, _checkable(messages), retry_key=retry_key)
+        check_request("push", to, messages, retry_key=retry_key)
         messages = sdk_messages(messages)
         request = WirePushMessageRequest(to=to, messages=messages)
         return self._call(
@@ -207,11 +223,11 @@ class LineSender:
         )
 
     def multicast(
-        self, to: Sequence[str], messages: Sequence[OutMessage | Message], *, retry_key: str | None = None
+        self, to: Sequence[str], messages: Sequence[OutMessage], *, retry_key: str | None = None
     ) -> SendResult:
         """Send the same messages to up to 500 users in one request."""
         retry_key = retry_key or str(uuid.uuid4())
-        check_request("multicast", to, _checkable(messages), retry_key=retry_key)
+        check_request("multicast", to, messages, retry_key=retry_key)
         messages = sdk_messages(messages)
         request = WireMulticastRequest(to=list(to), messages=messages)
         return self._call(
@@ -269,28 +285,15 @@ class LineSender:
 QUOTA_ERRORS = (ApiException, OSError, urllib3.exceptions.HTTPError)
 
 
-def as_sender(sender_or_api, timeout: tuple[float, float]):
-    """A Sender as it is; a bare MessagingApi wrapped in a LineSender with TIMEOUT."""
-    if isinstance(sender_or_api, MessagingApi):
-        return LineSender(sender_or_api, timeout=timeout)
-    return sender_or_api
+def make_sender(
+    config, session_factory: SessionFactory, clock: Clock, *, profiles: Mapping[str, str] | None = None
+) -> Sender:
+    """The sender the configuration asks for: the console (with a database transcript) or LINE itself.
 
-
-def quota_left(api: MessagingApi, timeout: tuple[float, float] | None = None) -> int | None:
-    """Messages the channel may still send this month; None when its quota is unlimited."""
-    if timeout is None:
-        timeout = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
-    quota = api.get_message_quota(_request_timeout=timeout)
-    if getattr(quota, "type", None) != "limited" or quota.value is None:
-        return None
-    used = api.get_message_quota_consumption(_request_timeout=timeout).total_usage or 0
-    return max(int(quota.value) - int(used), 0)
-
-
-def make_sender(config, session_factory: SessionFactory, clock: Clock) -> Sender:
-    """The sender the configuration asks for: the console (with a database transcript) or LINE itself."""
+    PROFILES (user id → display name) is the console's stand-in for LINE's profile API (the simulator's).
+    """
     if config.sender == "console":
-        return ConsoleSender(clock=clock, record=transcript_recorder(session_factory))
+        return ConsoleSender(clock=clock, record=transcript_recorder(session_factory), profiles=profiles)
     if config.sender == "line":
         return LineSender(MessagingApi(line_api_client(config)), clock, timeout=config.line_network.timeout)
     raise ValueError(f"unknown sender {config.sender!r}; expected console or line")

@@ -1,49 +1,75 @@
-"""The Sender protocol: one narrow door for everything the bot says, with a console and a test sender."""
+"""LINE-shaped senders: LINE's request checks, and the console and test senders behind the Sender protocol.
+
+The protocol and its results live in messages/sending.py and are re-exported here. LINE's own three
+requests (reply, push, multicast) stay on these senders and LineSender; code outside messages/ speaks
+only the protocol.
+"""
 
 from __future__ import annotations
 
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal, Protocol, TextIO
+from typing import Literal, TextIO
 
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS, MAX_TEXT_UTF16, utf16_length
 from messages.line_render import is_message, line_json
-from messages.model import Carousel, Message, Text
+from messages.model import Carousel, Text
+from messages.sending import (
+    ACCEPTED,
+    ACCEPTED_BEFORE,
+    PER_RECIPIENT_KEYS,
+    DeliveryError,
+    MessageLimitError,
+    Multicaster,
+    Origin,
+    OutMessage,
+    Profile,
+    ReplyThenSend,
+    Sender,
+    SendResult,
+    Status,
+    failed,
+    send_to_all,
+)
 from messages.validator import check_request_body
 from models.clock import Clock, SystemClock
 
+__all__ = [  # the protocol's names, so that callers import one module
+    "ACCEPTED",
+    "ACCEPTED_BEFORE",
+    "PER_RECIPIENT_KEYS",
+    "DeliveryError",
+    "MessageLimitError",
+    "Multicaster",
+    "Origin",
+    "OutMessage",
+    "Profile",
+    "ReplyThenSend",
+    "Sender",
+    "SendResult",
+    "Status",
+    "failed",
+    "send_to_all",
+    "ConsoleSender",
+    "RecordingSender",
+    "SentRequest",
+    "build_request",
+    "check_request",
+    "line_request_body",
+    "message_text",
+    "render_request",
+    "render_text",
+]
+
 Kind = Literal["reply", "push", "multicast"]
 KINDS: tuple[Kind, ...] = ("reply", "push", "multicast")
-Status = Literal["accepted", "accepted-before", "failed"]
 
 TEXT_TYPES = ("text", "textV2")
 _RETRY_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-# What a sender takes: the bot's messages (messages/model.py) or their LINE JSON (as the outbox stores it).
-OutMessage = Message | dict
-
-
-class DeliveryError(RuntimeError):
-    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message.
-
-    LineSender returns a failed SendResult instead; a sender of another kind that raises this is read
-    the same way by the webhook and the outbox delivery.
-    """
-
-    def __init__(self, kind: str, status: int | None, message: str, details: Sequence[str] = ()):
-        self.kind, self.status, self.message, self.details = kind, status, message, tuple(details)
-        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
-        extra = f" ({'; '.join(self.details)})" if self.details else ""
-        super().__init__(f"{kind} failed: {where}: {message}{extra}")
-
-
-class MessageLimitError(ValueError):
-    """A request LINE would refuse (400), caught before it leaves the bot."""
 
 
 @dataclass(frozen=True)
@@ -60,65 +86,6 @@ class SentRequest:
     def texts(self) -> list[str]:
         """What a reader sees first in each message: the text, or the alt text of a Flex message."""
         return [t for t in (message_text(m) for m in self.messages) if t is not None]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """What became of one request: accepted, accepted before (LINE's 409 for a used retry key), or failed.
-
-    A failed result carries LINE's HTTP status (None: no answer — refused, reset or timed out, so the
-    request may or may not have arrived) and LINE's message with its details.
-    """
-
-    status: Status
-    http_status: int | None = None
-    message: str = ""
-    details: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when LINE has the request (now or from an earlier try with the same retry key)."""
-        return self.status != "failed"
-
-    def __str__(self) -> str:
-        if self.ok:
-            return self.status
-        where = (
-            f"LINE answered {self.http_status}"
-            if self.http_status is not None
-            else "LINE could not be reached"
-        )
-        extra = f" ({'; '.join(self.details)})" if self.details else ""
-        return f"{where}: {self.message}{extra}"
-
-
-ACCEPTED = SendResult("accepted", 200)
-ACCEPTED_BEFORE = SendResult("accepted-before", 409, "The retry key is already accepted")
-
-
-def failed(http_status: int | None, message: str, details: Sequence[str] = ()) -> SendResult:
-    """A failed result (HTTP_STATUS None: LINE never answered)."""
-    return SendResult("failed", http_status, message, tuple(details))
-
-
-class Sender(Protocol):
-    """Anything that can deliver the bot's messages: LINE itself, the console, or a test recorder.
-
-    Every call says what became of the request; LINE refusing or not answering is a failed result, not
-    an exception. A request the bot should never have built (MessageLimitError) still raises.
-    """
-
-    def reply(
-        self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None
-    ) -> SendResult: ...
-
-    def push(
-        self, to: str, messages: Sequence[OutMessage], *, retry_key: str | None = None
-    ) -> SendResult: ...
-
-    def multicast(
-        self, to: Sequence[str], messages: Sequence[OutMessage], *, retry_key: str | None = None
-    ) -> SendResult: ...
 
 
 def _recipients(kind: str, to: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -266,21 +233,62 @@ def _write(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-class _CheckingSender:
-    """Shared plumbing: check each request, freeze it, hand it to _send (by default: _deliver, accepted)."""
+class _CheckingSender(ReplyThenSend):
+    """Shared plumbing: check each request, freeze it, hand it to _send (by default: _deliver, accepted).
 
-    def __init__(self, clock: Clock | None = None):
+    PROFILES (user id → display name) stands in for a platform's profile API; MAX_RECIPIENTS 1 or
+    REPLIES False make a sender without multicast or reply tokens, as LINE WORKS is.
+    """
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        profiles: Mapping[str, str] | None = None,
+        max_recipients: int = MAX_MULTICAST_RECIPIENTS,
+        replies: bool = True,
+    ):
         self.clock: Clock = clock or SystemClock()
+        self.profiles: Mapping[str, str] = profiles if profiles is not None else {}
+        self.max_recipients = max_recipients
+        self.replies = replies
+
+    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Reply while ORIGIN's token is fresh (if this sender has reply tokens), else send with KEY."""
+        return super().answer(
+            origin if self.replies else replace(origin, reply_token=None), messages, key=key
+        )
+
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Send to one chat (a push)."""
+        return self.push(to, messages, retry_key=key)
+
+    def profile(self, user_id: str, group_id: str | None = None) -> Profile | None:
+        """The name the profiles source gives USER_ID, None for a person it does not know."""
+        name = self.profiles.get(user_id)
+        return Profile(user_id, name) if name else None
+
+    def quota_left(self) -> int | None:
+        """No quota: nothing is sent to a platform that counts."""
+        return None
+
+    @property
+    def multicaster(self) -> Multicaster | None:
+        """This sender, unless it was made without multicast."""
+        return self if self.max_recipients > 1 else None
 
     def reply(self, reply_token: str, messages: Sequence[OutMessage], *, to: str | None = None) -> SendResult:
+        """LINE's reply request."""
         return self._send(build_request("reply", messages, clock=self.clock, to=to, reply_token=reply_token))
 
     def push(self, to: str, messages: Sequence[OutMessage], *, retry_key: str | None = None) -> SendResult:
+        """LINE's push request."""
         return self._send(build_request("push", messages, clock=self.clock, to=to, retry_key=retry_key))
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[OutMessage], *, retry_key: str | None = None
     ) -> SendResult:
+        """LINE's multicast request."""
         return self._send(build_request("multicast", messages, clock=self.clock, to=to, retry_key=retry_key))
 
     def _send(self, request: SentRequest) -> SendResult:
@@ -299,8 +307,10 @@ class ConsoleSender(_CheckingSender):
         stream: TextIO | None = None,
         clock: Clock | None = None,
         record: Callable[[SentRequest], None] | None = None,
+        *,
+        profiles: Mapping[str, str] | None = None,
     ):
-        super().__init__(clock)
+        super().__init__(clock, profiles=profiles)
         self.stream = stream
         self.record = record
 
@@ -330,8 +340,15 @@ class RecordingSender(_CheckingSender):
     fail_next() makes a coming request fail, as LINE answering 5xx or not answering would.
     """
 
-    def __init__(self, clock: Clock | None = None):
-        super().__init__(clock)
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        profiles: Mapping[str, str] | None = None,
+        max_recipients: int = MAX_MULTICAST_RECIPIENTS,
+        replies: bool = True,
+    ):
+        super().__init__(clock, profiles=profiles, max_recipients=max_recipients, replies=replies)
         self.sent: list[SentRequest] = []
         self.refused: list[
             SentRequest

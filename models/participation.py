@@ -38,9 +38,10 @@ from models.tables import KpiReport, KpiRequestRound, KpiRoundAsk, KpiTarget, Me
 def record_asked(session: Session, request_round: KpiRequestRound, members: Sequence[Member], rows) -> int:
     """Record the MEMBERS whose LINE id is among the queued ROWS' recipients as asked by REQUEST_ROUND.
 
-    Only rows this run created count (a re-run queues none); a member already recorded is not added again,
-    so re-sends and nudges never double count. Returns how many were added."""
-    when = {recipient: row.not_before for row in rows for recipient in row.recipients}
+    Only rows this run created count (a re-run queues none), and only rows that will go out (a paused
+    section's held rows ask nobody until released); a member already recorded is not added again, so
+    re-sends and nudges never double count. Returns how many were added."""
+    when = {r: row.not_before for row in rows if row.status != "held" for r in row.recipients}
     already = set(
         session.exec(select(KpiRoundAsk.member_id).where(KpiRoundAsk.round_id == request_round.id)).all()
     )
@@ -57,6 +58,21 @@ def record_asked(session: Session, request_round: KpiRequestRound, members: Sequ
     if added:
         session.flush()
     return added
+
+
+def withdraw_asked(session: Session, request_round: KpiRequestRound, members: Sequence[Member]) -> int:
+    """Forget that MEMBERS were asked by REQUEST_ROUND (its request was held before it went out)."""
+    ids = [m.id for m in members]
+    asks = session.exec(
+        select(KpiRoundAsk).where(
+            KpiRoundAsk.round_id == request_round.id, col(KpiRoundAsk.member_id).in_(ids)
+        )
+    ).all()
+    for ask in asks:
+        session.delete(ask)
+    if asks:
+        session.flush()
+    return len(asks)
 
 
 # --- plain data -----------------------------------------------------------------------------------

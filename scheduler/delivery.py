@@ -5,9 +5,10 @@ and counts the attempt; rowcount 1 means it is ours), the claim is committed, th
 the row's X-Line-Retry-Key, and the result is committed afterwards. Two deliverers cannot claim the same
 row; a deliverer that dies after sending leaves the row pending with the same retry key, so the resend
 after the lease gets LINE's 409 ("already accepted") and is marked sent — never twice, never lost.
-Requests go through the Sender (LineSender in production, with its timeouts and proxy), whose result
-says what LINE made of them. The webhook writes its answers as rows already leased to itself and sends
-them at once (send_claimed); only those it could not send are left here for the retries.
+Requests go through the Sender protocol (LineSender in production, with its timeouts and proxy), whose
+result says what LINE made of them; a row for several people is a multicast where the sender has one,
+else one send each. The webhook writes its answers as rows already leased to itself and sends them at
+once (answer_claimed, send_claimed); only those it could not send are left here for the retries.
 
 Outcomes: 2xx or 409 → sent; 429 (rate), 5xx, timeouts → back off (1, 2, 4 … minutes, at most an hour)
 with the same retry key, failed after MAX_ATTEMPTS; 429 for the monthly quota → failed at once and the
@@ -17,27 +18,20 @@ admins are told; any other 4xx → failed with LINE's message, never retried.
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlmodel import select
 
-from messages.senders import DeliveryError, MessageLimitError
+from messages.sending import DeliveryError, MessageLimitError, Origin, Sender, SendResult, failed, send_to_all
 from messages.validator import LineValidationError
 from models.clock import Clock
 from models.db import SessionFactory, transaction
-from models.line_network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from models.tables import OutboxMessage
-from scheduler.outbox import (
-    active_pause,
-    due_rows,
-    notify_admins,
-    release_expired_pauses,
-    request_kind,
-)
+from scheduler.outbox import active_pause, due_rows, notify_admins, release_expired_pauses
+from scheduler.round_asks import withdrawn_when_held
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +41,6 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
-# Seconds (connect, read) for the quota look-up and a bare MessagingApi; a LineSender has its own.
-REQUEST_TIMEOUT = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
 QUOTA_CHECK_ABOVE = 500  # recipients due in one run before the monthly quota is checked
 RETRY_KEY_ACCEPTED = 409
 MONTHLY_LIMIT_WORDS = ("monthly limit",)  # LINE: 429 "You have reached your monthly limit."
@@ -81,54 +73,19 @@ class SendFailure(Exception):
         return self.status is None or self.status == 429 or self.status >= 500
 
 
-class SenderTransport:
-    """Send rows through a Sender (LINE's, the console's, a test's): push for one, multicast for several."""
-
-    def __init__(self, sender):
-        self.sender = sender
-        self.api = _line_api(sender)  # for the quota check
-
-    def send(self, row: OutboxMessage) -> bool:
-        """Send ROW; True when sent now, False when LINE had already accepted its retry key (409)."""
-        messages = list(row.messages)  # LINE JSON: the sender takes it as it is
-        try:
-            if request_kind(row.recipients) == "push":
-                result = self.sender.push(row.recipients[0], messages, retry_key=row.retry_key)
-            else:
-                result = self.sender.multicast(list(row.recipients), messages, retry_key=row.retry_key)
-        except DeliveryError as exc:  # a sender that raises instead of answering with a result
-            raise SendFailure(exc.status, exc.message, exc.details) from exc
-        except (MessageLimitError, LineValidationError) as exc:
-            raise SendFailure(400, str(exc)) from exc
-        if not result.ok:
-            raise SendFailure(result.http_status, result.message, result.details)
-        return result.status != "accepted-before"
+def send_row(sender: Sender, row: OutboxMessage) -> SendResult:
+    """Send ROW with its retry key: one send, a multicast, or one send each (a sender without multicast)."""
+    return send_to_all(sender, list(row.recipients), list(row.messages), key=row.retry_key)
 
 
-def _line_api(sender):
-    """The MessagingApi behind a LineSender, None for any other sender.
-
-    messages.line_sender is looked up, not imported (line-bot-sdk takes 1–2 s of CPU to import, and
-    `dxbot say` hands its answers over here): a LineSender exists only once that module is loaded.
-    """
-    line_sender = sys.modules.get("messages.line_sender")
-    if line_sender is not None and isinstance(sender, line_sender.LineSender):
-        return sender.api
-    return None
-
-
-def make_transport(sender_api) -> SenderTransport:
-    """A transport over a Sender; a bare MessagingApi is wrapped in a LineSender with REQUEST_TIMEOUT."""
-    from messages.line_sender import as_sender  # imported late: line-bot-sdk is slow to import
-
-    return SenderTransport(as_sender(sender_api, REQUEST_TIMEOUT))
-
-
-def quota_left(api) -> int | None:
-    """Messages the channel may still send this month; None when its quota is unlimited."""
-    from messages.line_sender import quota_left as line_quota_left
-
-    return line_quota_left(api, REQUEST_TIMEOUT)
+def _result(send: Callable[[], SendResult]) -> SendResult:
+    """SEND's result; a request refused before it left (limits, LINE's schema) is LINE's 400."""
+    try:
+        return send()
+    except DeliveryError as exc:  # a sender that raises instead of answering with a result
+        return failed(exc.status, exc.message, exc.details)
+    except (MessageLimitError, LineValidationError) as exc:
+        return failed(400, str(exc))
 
 
 @dataclass
@@ -170,6 +127,7 @@ class Outcome:
     error: str | None = None
     already_accepted: bool = False
     monthly_limit: bool = False
+    reply: SendResult | None = None  # answer_claimed: the reply's own result (None: no fresh token)
 
 
 def claim(session, row_id: int, now: datetime) -> OutboxMessage | None:
@@ -201,6 +159,7 @@ def _claim_or_hold(factory: SessionFactory, row_id: int, now: datetime) -> Outbo
         if active_pause(session, row.section_id, now) is not None:
             row.status, row.next_attempt_at, row.attempts = "held", None, row.attempts - 1
             session.add(row)
+            withdrawn_when_held(session, row)
             return Outcome("held")
         session.expunge(row)
         return row
@@ -240,48 +199,43 @@ def _record_outcome(factory: SessionFactory, row: OutboxMessage, outcome: Outcom
             )
 
 
-def _send(transport, row: OutboxMessage) -> Outcome:
-    """Send one claimed row and classify LINE's answer."""
+def _outcome(row: OutboxMessage, send: Callable[[], SendResult]) -> Outcome:
+    """Make one claimed row's request and classify LINE's answer."""
     try:
-        fresh = transport.send(row)
-    except SendFailure as failure:
-        if failure.monthly_limit:
-            return Outcome("failed", f"monthly limit: {failure}", monthly_limit=True)
-        if failure.retryable:
-            if row.attempts >= MAX_ATTEMPTS:
-                return Outcome("failed", f"gave up after {row.attempts} attempts: {failure}")
-            return Outcome("retrying", f"attempt {row.attempts}: {failure}")
-        return Outcome("failed", str(failure))
+        result = _result(send)
     except (ValueError, TypeError) as exc:  # a stored message the SDK cannot rebuild: retrying will not help
         return Outcome("failed", f"could not build the request: {exc}"[:500])
-    return Outcome("sent", already_accepted=not fresh)
+    if result.ok:
+        return Outcome("sent", already_accepted=result.status == "accepted-before", reply=result.reply)
+    failure = SendFailure(result.http_status, result.message, result.details)
+    if failure.monthly_limit:
+        return Outcome("failed", f"monthly limit: {failure}", monthly_limit=True, reply=result.reply)
+    if failure.retryable and row.attempts < MAX_ATTEMPTS:
+        return Outcome("retrying", f"attempt {row.attempts}: {failure}", reply=result.reply)
+    if failure.retryable:
+        return Outcome("failed", f"gave up after {row.attempts} attempts: {failure}", reply=result.reply)
+    return Outcome("failed", str(failure), reply=result.reply)
 
 
-def send_claimed(
-    factory: SessionFactory, transport: SenderTransport, row: OutboxMessage, clock: Clock
-) -> Outcome:
+def send_claimed(factory: SessionFactory, sender: Sender, row: OutboxMessage, clock: Clock) -> Outcome:
     """Send a row this process holds (claimed, or written leased by the webhook) and commit the outcome."""
-    outcome = _send(transport, row)
+    outcome = _outcome(row, lambda: send_row(sender, row))
     _record_outcome(factory, row, outcome, clock.now())
     return outcome
 
 
-def mark_sent(factory: SessionFactory, row: OutboxMessage, now: datetime) -> None:
-    """Record ROW as sent by other means (the webhook's reply, which carries no retry key)."""
-    _record_outcome(factory, row, Outcome("sent"), now)
+def answer_claimed(
+    factory: SessionFactory, sender: Sender, origin: Origin, row: OutboxMessage, clock: Clock
+) -> Outcome:
+    """Answer ORIGIN with a row the webhook holds (reply while fresh, else send with the row's key); commit."""
+    outcome = _outcome(row, lambda: sender.answer(origin, list(row.messages), key=row.retry_key))
+    _record_outcome(factory, row, outcome, clock.now())
+    return outcome
 
 
-def _check_quota(factory: SessionFactory, transport, needed: int, now: datetime) -> str | None:
+def _check_quota(factory: SessionFactory, sender: Sender, needed: int, now: datetime) -> str | None:
     """Before a large fan-out, warn (log and admins' notice) when this month's quota will not cover it."""
-    if transport.api is None:
-        return None
-    from messages.line_sender import QUOTA_ERRORS  # loaded already: transport.api is a LineSender's
-
-    try:
-        left = quota_left(transport.api)
-    except QUOTA_ERRORS as exc:
-        log.warning("could not read LINE's message quota", extra={"error": type(exc).__name__})
-        return None
+    left = sender.quota_left()
     if left is None or left >= needed:
         log.info("quota checked", extra={"needed": needed, "left": left})
         return None
@@ -300,10 +254,9 @@ def _check_quota(factory: SessionFactory, transport, needed: int, now: datetime)
 
 
 def deliver_due(
-    session_factory: SessionFactory, sender_api, clock: Clock, *, limit: int = 100
+    session_factory: SessionFactory, sender: Sender, clock: Clock, *, limit: int = 100
 ) -> DeliveryReport:
-    """Send up to LIMIT due outbox rows through SENDER_API (any Sender, or a bare MessagingApi)."""
-    transport = make_transport(sender_api)
+    """Send up to LIMIT due outbox rows through SENDER."""
     report = DeliveryReport()
     now = clock.now()
     with transaction(session_factory) as session:
@@ -312,7 +265,7 @@ def deliver_due(
         due = [(row.id, len(row.recipients)) for row in due_rows(session, now, limit)]
     needed = sum(count for _row_id, count in due)
     if needed > QUOTA_CHECK_ABOVE:
-        report.quota_warning = _check_quota(session_factory, transport, needed, now)
+        report.quota_warning = _check_quota(session_factory, sender, needed, now)
 
     for row_id, _count in due:
         now = clock.now()
@@ -321,7 +274,7 @@ def deliver_due(
             getattr(report, claimed.state).append(row_id)
             continue
         row = claimed
-        outcome = send_claimed(session_factory, transport, row, clock)
+        outcome = send_claimed(session_factory, sender, row, clock)
         fields = {
             "row": row.id,
             "job": row.job,

@@ -24,6 +24,7 @@ from messages.model import Message, Text
 from messages.validator import LineValidationError, check_request_body
 from models.tables import Member, OutboxMessage, Section, SectionPause
 from scheduler.calendar import TOKYO, ClosureRange, next_send_time
+from scheduler.round_asks import asked_when_released
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +294,7 @@ def release_held(
             superseded.append(row)
         session.add(row)
     session.flush()
+    asked_when_released(session, released)
     log.info(
         "released held rows",
         extra={"section_id": section_id, "released": len(released), "superseded": len(superseded)},

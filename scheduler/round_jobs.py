@@ -30,6 +30,7 @@ from scheduler.calendar import (
 )
 from scheduler.outbox import active_pause
 from scheduler.planning import JobResult, active_admins, by_locale, local_day, queue_intent, section_members
+from scheduler.round_asks import request_key
 
 REQUEST_DAYS = 14  # a quarterly request is due 14 days later (moved to the next business day if closed)
 FINAL_DUE = (5, 31)  # the final-actuals request is due 31 May: the end of the 出納整理期間
@@ -209,13 +210,6 @@ def request_intent(section: Section, fiscal_year: int, due_day: date, targets, f
         kpis=tuple(kpi_line(t.target, t.initiative, t.latest, due=due_day) for t in targets),
         final_actuals=final,
     )
-
-
-def request_key(section: Section, fiscal_year: int, period: str, final: bool) -> str:
-    """The outbox key of a section's request for one period (one request per period, however often it runs)."""
-    if final:
-        return f"final-actuals:{fiscal_year}:{section.id}"
-    return f"kpi-request:{fiscal_year}:{period}:{section.id}"
 
 
 def request_due(day: date, closures: Closures = None) -> date:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from linebot.v3.messaging import TextMessage
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
@@ -27,6 +26,7 @@ from bot.app import close_app, create_app
 from bot.line.edge import MAX_BODY_BYTES
 from bot.ops import CLOCK_STALE_AFTER
 from bot.services import services
+from messages.model import Text
 from models.config import Config
 from models.privacy import pseudonym
 from models.tables import ClockLease, InboxEvent, JobRun, OutboxMessage
@@ -281,7 +281,7 @@ def test_metrics_count_webhook_events_latency_and_read_the_database(line, client
             kind="kpi-request",
             dedup_key="m-1",
             recipients=[STRANGER],
-            messages=[TextMessage(text="KPI")],
+            messages=[Text("KPI")],
             not_before=clock.now() - timedelta(minutes=10),
             now=clock.now(),
         )

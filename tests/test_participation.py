@@ -24,8 +24,9 @@ from models.participation import participation
 from models.purge import purge_member
 from models.reports import correct_report, record_report
 from models.sections import find_section
-from models.tables import KpiRoundAsk, KpiTarget, Member
+from models.tables import KpiRoundAsk, KpiTarget, Member, SectionPause
 from scheduler import jobs
+from scheduler.outbox import release_held
 from tests.conftest import TOKYO
 
 Q1_SENT = datetime(2026, 7, 1, 9, tzinfo=TOKYO)
@@ -232,3 +233,52 @@ def test_a_request_queued_before_the_send_window_is_asked_when_it_goes_out(plan,
     with Session(db) as s:
         (ask,) = s.exec(select(KpiRoundAsk)).all()
         assert ask.asked_at == sent.replace(hour=8, minute=30)
+
+
+def _asked(db) -> list[tuple[str, datetime]]:
+    with Session(db) as s:
+        rows = s.exec(select(KpiRoundAsk).order_by(KpiRoundAsk.member_id)).all()
+        return [(s.get(Member, r.member_id).display_name, r.asked_at.astimezone(TOKYO)) for r in rows]
+
+
+def test_a_paused_section_is_asked_only_when_its_request_goes_out(db, plan):
+    """財政課 is paused (人事異動) when Q1 is requested: its request is held, so nobody there was asked yet;
+    resumed on 10 July, the request goes out and its people are asked from then (the rate's clock too)."""
+    with Session(db) as s:
+        for line_id, (name, section) in PEOPLE.items():
+            add_member(s, line_user_id=line_id, name=name, sections=[find_section(s, section)], role="staff",
+                       now=datetime(2026, 4, 1, tzinfo=TOKYO))  # fmt: skip
+        s.add(
+            SectionPause(
+                section_id=find_section(s, "財政課").id, paused_at=datetime(2026, 6, 30, tzinfo=TOKYO)
+            )
+        )
+        s.commit()
+    _run(db, jobs.kpi_request, Q1_SENT)
+    assert {name for name, _at in _asked(db)} == {"高橋", "田中", "伊藤"}
+    resumed = datetime(2026, 7, 10, 10, tzinfo=TOKYO)
+    with Session(db) as s:
+        section = find_section(s, "財政課")
+        s.delete(s.exec(select(SectionPause)).one())
+        released, _superseded = release_held(s, section.id, resumed)
+        s.commit()
+    assert released
+    asked = dict(_asked(db))
+    assert asked["佐藤"] == asked["鈴木"] == resumed and asked["高橋"] == Q1_SENT
+
+
+def test_a_request_held_at_delivery_is_not_counted_as_asked(db, plan, sender):
+    """Paused after the job queued the request but before it went out: the ask is withdrawn until it is sent."""
+    with Session(db) as s:
+        for line_id, (name, section) in PEOPLE.items():
+            add_member(s, line_user_id=line_id, name=name, sections=[find_section(s, section)], role="staff",
+                       now=datetime(2026, 4, 1, tzinfo=TOKYO))  # fmt: skip
+        s.commit()
+    _run(db, jobs.kpi_request, Q1_SENT - timedelta(hours=1))  # queued at 08:00 for the 08:30 window
+    with Session(db) as s:
+        s.add(
+            SectionPause(section_id=find_section(s, "職員課").id, paused_at=Q1_SENT - timedelta(minutes=40))
+        )
+        s.commit()
+    jobs.deliver(session_factory(db), FrozenClock(Q1_SENT, TOKYO), sender=sender)
+    assert {name for name, _at in _asked(db)} == {"佐藤", "鈴木", "伊藤"}

@@ -33,13 +33,8 @@ SATO_NAME = "佐藤 花子"
 SECTION = "国保医療課"
 
 
-class NamedConsole(ConsoleSender):
-    """The console sender (a transcript in the database) whose profile look-up knows people's names."""
-
-    names = {SUZUKI: NAME, SATO: SATO_NAME}
-
-    def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
-        return self.names.get(user_id)
+# The console sender's profiles: what its profile look-up says people are called.
+NAMES = {SUZUKI: NAME, SATO: SATO_NAME}
 
 
 def forbidden_forms(*values: str) -> list[str]:
@@ -85,7 +80,9 @@ def world(app, client, config, db, plan, clock, dxbot):
     from scheduler.outbox import enqueue
 
     factory = session_factory(db)
-    sender = NamedConsole(stream=io.StringIO(), clock=clock, record=transcript_recorder(factory))
+    sender = ConsoleSender(
+        stream=io.StringIO(), clock=clock, record=transcript_recorder(factory), profiles=NAMES
+    )
     swap_services(app, sender=sender)
     line = Line(client, config.effective_channel_secret, clock, sender)
     with Session(db) as s:

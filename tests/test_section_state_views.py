@@ -136,3 +136,16 @@ def test_the_status_model_gives_the_round(late_round, db, clock):
         0,
         3,
     )
+
+
+def test_a_late_section_is_never_summarised_as_all_reported(late_round, db, clock):
+    """A figure from September counts for the year, not for the Q2 request it ignored: the digest says which
+    count is the year's and, above everything, that a section is late with the request."""
+    report(db, "1-5/a", "財政課", "30", jst(2026, 9, 1, 10))
+    flex, plain = line_digest(db, "財政課", clock.now())
+    summary = plain.splitlines()[0]
+    assert "今年度のKPI報告 1/3件" in summary, summary
+    assert "KPI照会の回答が遅れている課 1" in summary, summary
+    assert "今年度の報告 1/3" in flex and "報告 0/3" in flex
+    alt = json.loads(flex)[0]["altText"]
+    assert alt.startswith(summary.split("\n")[0][:20]) and "遅れている課 1" in alt, alt

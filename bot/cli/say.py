@@ -28,14 +28,9 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 class TranscribingSender(RecordingSender):
     """Check every request against LINE's schema, keep it, and write it to the transcript; never call LINE."""
 
-    def __init__(self, clock, record: Callable[[SentRequest], None], name: str | None = None):
-        super().__init__(clock)
+    def __init__(self, clock, record: Callable[[SentRequest], None], profiles: dict[str, str] | None = None):
+        super().__init__(clock, profiles=profiles)
         self._record = record
-        self._name = name
-
-    def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
-        """The --name given on the command line stands in for the LINE profile (used at registration)."""
-        return self._name
 
     def _deliver(self, request: SentRequest) -> None:
         super()._deliver(request)
@@ -162,7 +157,9 @@ def say(
     runtime.require_schema()
     factory = session_factory(runtime.engine)
     clock = _clock(runtime, factory)
-    sender = TranscribingSender(clock, transcript_recorder(factory), name=display_name)
+    # The --name given on the command line stands in for the speaker's LINE profile (used at registration).
+    profiles = {user_id.strip(): display_name} if display_name else {}
+    sender = TranscribingSender(clock, transcript_recorder(factory), profiles=profiles)
     event = simulated_event(
         user_id=user_id.strip(),
         at=clock.now(),

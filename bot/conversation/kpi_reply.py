@@ -14,8 +14,10 @@ from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 from bot.conversation.state import AWAITING_CONFIRMATION, AWAITING_KPI_CHOICE, clear_state, set_state
 from messages.builders.common import kpi_label, names_repeat
+from messages.formatting import format_value
 from messages.i18n import N_
 from messages.intents import Choice, Confirmation, Notice, Question
+from messages.line_limits import MAX_QUICK_REPLY_ITEMS
 from messages.lines import kpi_line
 from messages.postback import decode, encode
 from models.figure_checks import doubt
@@ -238,6 +240,9 @@ def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
             )
             asked = {"value": value, "text": message_words(ctx) or text}
             set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+        if reason == "several_figures" and len(lines) == 1:
+            choices = _figure_choices(ctx, question, lines[0])
+            reason = "which_figure" if choices else reason
         kpi = lines[0] if len(lines) == 1 or reason != "which_kpi" else None
     if kpi is None and reason in ("no_figure", "unclear_value", "malformed_number", "several_figures"):
         # an example from the member's own KPIs reads better than a generic one
@@ -253,6 +258,22 @@ def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
         locale=ctx.locale,
         outcome="question",
         plain=ctx.in_group,
+    )
+
+
+def _figure_choices(ctx: Context, question, line) -> tuple[Choice, ...]:
+    """One choice per figure of a message that gave one KPI several (all distinct, none negative)."""
+    values = list(dict.fromkeys(f.value for f in question.options if not f.negative))
+    if len(values) < 2 or len(values) > MAX_QUICK_REPLY_ITEMS:
+        return ()
+    key = question.candidates[0].key
+    shown = [format(v.normalize(), "f") for v in values]
+    # Remembered like a KPI choice, so the tapped figure keeps the message's words for the audit.
+    asked = {"value": shown[0], "values": shown, "text": message_words(ctx)}
+    set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+    return tuple(
+        Choice(label=format_value(v, line.unit, ctx.locale), data=encode("pick", key, text))
+        for v, text in zip(values, shown, strict=True)
     )
 
 

@@ -90,7 +90,8 @@ def _asked_words(ctx: Context, raw_value: str) -> str | None:
     state = get_state(ctx.session, ctx.member, ctx.now)
     if state is None or state.state not in (AWAITING_KPI_CHOICE, AWAITING_CONFIRMATION):
         return None
-    same = Decimal(str(state.data.get("value", "nan"))) == Decimal(raw_value)
+    asked = [state.data.get("value", "nan"), *state.data.get("values", ())]
+    same = Decimal(raw_value) in {Decimal(str(v)) for v in asked}
     return state.data.get("text") if same else None
 
 

@@ -1,10 +1,10 @@
-"""Sending a handled event's answer back to LINE: reply while the token is fresh, push otherwise."""
+"""Sending a handled event's answer back to LINE: the event's Origin (with its reply token while fresh) to answer()."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,11 +12,11 @@ from typing import Any
 from bot.conversation.incoming import Incoming
 from bot.line.events import is_redelivery
 from messages.line_limits import MAX_MESSAGES, REPLY_TOKEN_TTL
-from messages.senders import DeliveryError, Sender, SendResult, failed
+from messages.sending import DeliveryError, Origin, Sender, SendResult, failed
 from models.clock import Clock
 from models.db import SessionFactory
 from models.tables import OutboxMessage
-from scheduler.delivery import SenderTransport, mark_sent, send_claimed
+from scheduler.delivery import answer_claimed, send_claimed
 
 # The LINE edge's lines have always been bot.webhook's (operators' log queries and alerts use the name).
 log = logging.getLogger("bot.webhook")
@@ -39,6 +39,11 @@ def reply_token_usable(raw: dict, at: datetime, clock: Clock) -> bool:
     if not isinstance(token, str) or not token:
         return False
     return not is_redelivery(raw) and clock.now() - at <= REPLY_TOKEN_TTL
+
+
+def origin_of(raw: dict, chat_id: str | None, at: datetime, clock: Clock) -> Origin:
+    """Where the event's answer goes: CHAT_ID, and the reply token while it is usable."""
+    return Origin(chat_id, raw["replyToken"] if reply_token_usable(raw, at, clock) else None)
 
 
 def send_answer(
@@ -64,28 +69,12 @@ def send_answer(
         return deliver_safely(
             raw, incoming, answer.messages, event_id, sender=sender, clock=clock, fields=fields
         )
-    rows, how = list(answer.rows), "push"
+    first, *rest = answer.rows
+    origin = origin_of(raw, first.recipients[0], incoming.at, clock)
     try:
-        if reply_token_usable(raw, incoming.at, clock):
-            first = answer.messages[:MAX_MESSAGES]  # rows[0]'s messages
-            result = _attempt(sender.reply, raw["replyToken"], first, to=rows[0].recipients[0])
-            if result.ok:
-                mark_sent(session_factory, rows.pop(0), clock.now())
-                how = "reply"
-            else:
-                log.warning(
-                    "reply not answered; the answer goes as a push and may arrive twice"
-                    if result.http_status is None
-                    else "reply refused; the answer goes as a push",
-                    extra={
-                        **fields,
-                        "stage": "reply",
-                        "status": result.http_status,
-                        "line_message": result.message,
-                    },
-                )
-        transport = SenderTransport(sender)
-        states = {send_claimed(session_factory, transport, row, clock).state for row in rows}
+        answered = answer_claimed(session_factory, sender, origin, first, clock)
+        _log_failed_reply(answered.reply, fields)
+        states = {answered.state} | {send_claimed(session_factory, sender, row, clock).state for row in rest}
     except Exception:  # committed rows are not lost: the clock's deliver takes them when the lease ends
         log.exception(
             "webhook answer not sent now; the outbox sends it", extra={**fields, "stage": "deliver"}
@@ -93,10 +82,23 @@ def send_answer(
         return "queued"
     if "failed" in states:
         return None
-    return "queued" if "retrying" in states else how
+    replied = answered.reply is not None and answered.reply.ok
+    return "queued" if "retrying" in states else ("reply" if replied else "push")
 
 
-def _attempt(call: Callable[..., SendResult], *args, **kwargs) -> SendResult:
+def _log_failed_reply(reply: SendResult | None, fields: dict[str, Any]) -> None:
+    """Say why an answer went as a push: its reply was refused, or never answered (it may arrive twice)."""
+    if reply is None or reply.ok:
+        return
+    log.warning(
+        "reply not answered; the answer goes as a push and may arrive twice"
+        if reply.http_status is None
+        else "reply refused; the answer goes as a push",
+        extra={**fields, "stage": "reply", "status": reply.http_status, "line_message": reply.message},
+    )
+
+
+def _attempt(call, *args, **kwargs) -> SendResult:
     """CALL's result; a sender that raises instead (DeliveryError, a request it refuses) has failed."""
     try:
         return call(*args, **kwargs)
@@ -119,20 +121,25 @@ def deliver(
     if not messages:
         return None
     chat_id = incoming.group_id or incoming.user_id
-    chunks = [list(messages[i : i + MAX_MESSAGES]) for i in range(0, len(messages), MAX_MESSAGES)]
-    how, first = "push", 0
-    if (
-        reply_token_usable(raw, incoming.at, clock)
-        and _attempt(sender.reply, raw["replyToken"], chunks[0], to=chat_id).ok
-    ):
-        how, first = "reply", 1
-    if first < len(chunks) and not chat_id:
+    origin = origin_of(raw, chat_id, incoming.at, clock)
+    if origin.reply_token is None and not chat_id:
         log.warning("nowhere to push the answer", extra={"webhook_event_id": event_id})
-        return None if how == "push" else how
-    for number in range(first, len(chunks)):
+        return None
+    chunks = [list(messages[i : i + MAX_MESSAGES]) for i in range(0, len(messages), MAX_MESSAGES)]
+    how = None
+    for number, chunk in enumerate(chunks):
         # A retry key per event and chunk: if this push is ever repeated, LINE delivers it only once.
         retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{event_id}/{number}"))
-        if not _attempt(sender.push, chat_id, chunks[number], retry_key=retry_key).ok:
+        if number == 0:
+            result = _attempt(sender.answer, origin, chunk, key=retry_key)
+            _log_failed_reply(result.reply, {"webhook_event_id": event_id})
+            how = "reply" if result.replied else "push"
+        elif not chat_id:
+            log.warning("nowhere to push the answer", extra={"webhook_event_id": event_id})
+            return how
+        else:
+            result = _attempt(sender.send, chat_id, chunk, key=retry_key)
+        if not result.ok:
             return None
     return how
 

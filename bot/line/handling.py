@@ -8,6 +8,7 @@ that commit (bot/line/delivery.py). One event's failure never stops the rest of 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,7 +22,7 @@ from bot.line.delivery import Answer, deliver_safely, send_answer
 from bot.line.events import events_of, inbox_values, to_incoming
 from bot.line.render import render
 from messages.intents import Notice
-from messages.senders import Sender
+from messages.sending import Sender
 from models.clock import Clock
 from models.config import Config
 from models.db import SessionFactory, transaction
@@ -128,10 +129,10 @@ def handle_event(
     incoming: Incoming | None = None
     try:
         incoming = to_incoming(raw, event_id, clock)
-        lookup = getattr(sender, "display_name", None)
-        if lookup is not None and incoming.user_id and incoming.kind == "text":
-            user_id, group_id = incoming.user_id, incoming.group_id
-            incoming = replace(incoming, name_lookup=lambda: lookup(user_id, group_id))
+        if incoming.user_id and incoming.kind == "text":
+            incoming = replace(
+                incoming, name_lookup=_name_lookup(sender, incoming.user_id, incoming.group_id)
+            )
         handled = respond_and_mark(
             incoming, stored.row_id, session_factory=session_factory, clock=clock, config=config
         )
@@ -195,6 +196,16 @@ def handle_event(
         },
     )
     return EventResult(event_id, event_type, outcome, delivered)
+
+
+def _name_lookup(sender: Sender, user_id: str, group_id: str | None) -> Callable[[], str | None]:
+    """Ask the sender's platform for the person's display name, only if registration needs it."""
+
+    def lookup() -> str | None:
+        profile = sender.profile(user_id, group_id)
+        return profile.display_name if profile is not None else None
+
+    return lookup
 
 
 def respond_and_mark(

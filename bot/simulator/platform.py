@@ -2,7 +2,8 @@
 
 LINE would sign a webhook body with the channel secret and POST it to /callback; the simulator does exactly
 that (through the app's own WSGI stack, so the signature check, the inbox and the handling run unchanged).
-The secret stays on the server. Display names come from the "profile API", i.e. what the page typed.
+The secret stays on the server. Display names come from the "profile API", i.e. what the page typed
+(the sender's profiles, shared with Platform.profiles).
 """
 
 from __future__ import annotations
@@ -64,7 +65,11 @@ class SimulatedClock:
 
 @dataclass
 class Platform:
-    """What the simulated LINE platform knows: the display names of people the page made up."""
+    """What the simulated LINE platform knows: the display names of people the page made up.
+
+    The app's console sender is made with the same PROFILES dict (bot/app.py), so the webhook's profile
+    look-up at registration finds the names the page typed.
+    """
 
     profiles: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,10 +80,6 @@ class Platform:
         with self.lock:
             self.profiles[user_id] = name
         return user_id
-
-    def display_name(self, user_id: str, group_id: str | None = None) -> str | None:
-        """The profile lookup the webhook makes at registration (LINE's get_profile)."""
-        return self.profiles.get(user_id)
 
 
 def platform_of(app: Flask) -> Platform:
@@ -109,13 +110,6 @@ def remembering(
             log.warning("the simulated clock could not be kept for `dxbot say`: %s", type(exc).__name__)
 
     return remember
-
-
-def lend_profiles(app: Flask) -> None:
-    """Let the webhook ask the simulated platform for display names (the console sender has no profile API)."""
-    sender = services(app).sender
-    if not hasattr(sender, "display_name"):
-        sender.display_name = platform_of(app).display_name
 
 
 def sign(body: bytes, channel_secret: str) -> str:

@@ -13,7 +13,6 @@ from bot.simulator import chat
 from bot.simulator.platform import (
     MAX_DISPLAY_NAME,
     SimulatedClock,
-    lend_profiles,
     platform_of,
     post_to_callback,
     simulated_clock,
@@ -241,7 +240,6 @@ def new_user():
     if not 1 <= len(name) <= MAX_DISPLAY_NAME:
         return _error("bad_name", locale)
     user_id = platform_of(current_app).new_user(name)
-    lend_profiles(current_app)
     return jsonify(user={"user_id": user_id, "name": name, "registered": False, "sections": [], "menu": None})
 
 

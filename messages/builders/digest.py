@@ -46,7 +46,7 @@ def _all_on_track(intent: Digest) -> bool:
 
 
 def digest_summary(intent: Digest, _: Translator) -> str:
-    """One lock-screen line: scope, date, reported/expected, overdue, at risk."""
+    """The digest in one line: this year's counts, and first of all how many sections are late."""
     reported, expected, overdue, at_risk = _totals(intent)
     head = _(
         "Weekly digest %(scope)s (%(day)s)", scope=intent.title_scope, day=format_day(intent.as_of, _.locale)
@@ -56,22 +56,26 @@ def digest_summary(intent: Digest, _: Translator) -> str:
             head
             + ": "
             + _(
-                "all on track — %(reported)s of %(expected)s KPIs reported, nothing overdue.",
+                "all on track — this year %(reported)s of %(expected)s KPIs reported, nothing overdue.",
                 reported=reported,
                 expected=expected,
             )
         )
-    return (
-        head
-        + ": "
-        + _(
-            "%(reported)s of %(expected)s KPIs reported, %(overdue)s overdue, %(at_risk)s at risk.",
-            reported=reported,
-            expected=expected,
-            overdue=overdue,
-            at_risk=at_risk,
-        )
+    late = sum(1 for s in intent.sections if s.round is not None and s.round.state == "late")
+    counts = _(
+        "This year %(reported)s of %(expected)s KPIs reported, %(overdue)s overdue, %(at_risk)s at risk.",
+        reported=reported,
+        expected=expected,
+        overdue=overdue,
+        at_risk=at_risk,
     )
+    if late:
+        counts += ("" if _.locale == "ja" else " ") + _.ngettext(
+            "%(n)s section is late with the KPI request.",
+            "%(n)s sections are late with the KPI request.",
+            late,
+        )
+    return head + ": " + counts
 
 
 def _alt_text(intent: Digest, _: Translator) -> str:
@@ -102,7 +106,7 @@ def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator
             wrap=True,
         ),
         Separator(),
-        Fact(_("Reported"), f"{reported} / {expected}"),
+        Fact(_("Reported this year"), f"{reported} / {expected}"),
         Fact(_("Overdue"), str(overdue), RED if overdue else None),
         Fact(_("At risk"), str(at_risk), RED if at_risk else None),
     ]
@@ -128,7 +132,9 @@ def _summary_bubble(intent: Digest, left_out: list[DigestSection], _: Translator
 
 
 def _section_bubble(section: DigestSection, _: Translator) -> Card:
-    reported = _("Reported %(reported)s / %(expected)s", reported=section.reported, expected=section.expected)
+    reported = _(
+        "Reported this year %(reported)s / %(expected)s", reported=section.reported, expected=section.expected
+    )
     rows: list[Row] = [
         Line(section.section, size="md", bold=True, wrap=True),
         Line(reported, size="xs", colour=GREY),

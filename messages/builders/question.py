@@ -30,6 +30,9 @@ REASONS = {
     "no_figure": N_(
         "I could not find a figure in 「%(text)s」. Send it like 「%(example)s」, or 「ヘルプ」 for help."
     ),
+    "which_figure": N_(
+        "「%(text)s」 has several numbers. Which is the figure for %(kpi)s? Choose below, or send it again."
+    ),
     "several_figures": N_("「%(text)s」 has several numbers. Please send one figure per KPI, one per line."),
     "same_as_last": N_("%(kpi)s 「%(text)s」 is the same as last time. Record it?"),
     "implausible": N_(

@@ -205,7 +205,7 @@ def _read_piece(
     if not usable:
         return _unit_question((kpi.kpi,), figures, text)
     if len(usable) > 1:
-        return Question(SEVERAL_FIGURES, (kpi.kpi,), usable[1], text)
+        return Question(SEVERAL_FIGURES, (kpi.kpi,), usable[1], text, tuple(usable))
     figure = usable[0]
     problem = _value_problem(figure, kpi, scan.text[piece.start : piece.end])
     if problem is not None:
@@ -252,7 +252,11 @@ def _outcome(results: Sequence[ParsedReport | Question]) -> ParseOutcome:
             reports.append(same[0])
         else:
             joined = "\n".join(r.text for r in same)
-            questions.append(Question(SEVERAL_FIGURES, (same[0].kpi,), same[1].figure, joined))
+            questions.append(
+                Question(
+                    SEVERAL_FIGURES, (same[0].kpi,), same[1].figure, joined, tuple(r.figure for r in same)
+                )
+            )
     return ParseOutcome(tuple(reports), tuple(questions))
 
 

@@ -74,6 +74,7 @@ class Question:
     candidates: tuple[OpenKpi, ...]
     figure: Figure | None
     text: str
+    options: tuple[Figure, ...] = ()  # several_figures: each figure the member may have meant
 
 
 @dataclass(frozen=True)

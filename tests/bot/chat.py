@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.conversation.incoming import Incoming
 from bot.conversation.respond import respond
+from messages.senders import Origin
 from models.clock import FrozenClock
 from models.config import Config
 from tests.messages.line_golden import build_line as build
@@ -33,7 +34,7 @@ class Chat:
             m for intent in response.intents for m in build(intent, response.locale, plain=response.plain)
         ]
         if messages:
-            self.sender.reply(f"token-{next(_ids)}", messages[:5], to=incoming.user_id)
+            self.sender.answer(Origin(incoming.user_id, f"token-{next(_ids)}"), messages[:5])
         said = list(messages)
         self.replies.append(said)
         return response, said

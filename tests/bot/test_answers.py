@@ -96,6 +96,22 @@ def test_a_failed_reply_arrives_by_push_with_the_rows_retry_key_and_the_report_i
     assert (handled.outcome, handled.delivered) == ("recorded", "push")
 
 
+def test_a_sender_without_reply_tokens_answers_with_a_push_carrying_the_rows_retry_key(
+    line, db, staff, clock, caplog
+):
+    """A platform without reply tokens (LINE WORKS) gets every answer as a send, through the same row."""
+    caplog.set_level(logging.INFO, logger="bot.webhook")
+    line.sender.replies = False
+    line.post(line.body(line.text(staff, REPORT)))
+    [push] = line.sender.sent
+    [row] = outbox(db)
+    assert (push.kind, push.to, push.retry_key) == ("push", (staff,), row.retry_key)
+    assert "記録しました" in push.texts()[0]
+    assert (row.status, row.sent_at) == ("sent", clock.now())
+    [handled] = handled_logs(caplog)
+    assert (handled.outcome, handled.delivered) == ("recorded", "push")
+
+
 def test_a_reply_that_timed_out_but_arrived_is_followed_by_a_logged_duplicate(line, db, staff, caplog):
     """Nobody can tell a lost reply from a late one: the push goes anyway (a duplicate beats a loss)."""
     caplog.set_level(logging.INFO, logger="bot.webhook")

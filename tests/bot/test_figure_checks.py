@@ -215,3 +215,17 @@ def test_other_words_while_asked_still_get_the_usual_answer(chat, member, db):
     asked_again(chat, member)
     _, said = chat.say(STAFF, "ヘルプ")
     assert "記録しました" not in texts(said) and len(reports(db)) == 1
+
+
+# --- several figures for one KPI --------------------------------------------------------------
+
+
+def test_several_figures_for_one_kpi_offer_each_to_tap(chat, member, db):
+    member()
+    _, said = chat.say(STAFF, "研修実施回数 2回 3回")
+    assert reports(db) == [] and "研修実施回数" in texts(said)
+    assert [c["label"] for c in quick_replies(said)] == ["2回", "3回"]
+    _, said = chat.tap(STAFF, pick(said, "3回"))
+    assert "記録しました" in texts(said)
+    assert [r.value for r in reports(db)] == [Decimal(3)]
+    assert reports(db)[0].source_text == "研修実施回数 2回 3回"

@@ -10,7 +10,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, TextMessage
+from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
 from sqlmodel import Session, select
 
 from bot.app import close_app
@@ -18,6 +18,7 @@ from bot.line.edge import MAX_BODY_BYTES
 from bot.line.events import event_id_of, to_incoming
 from bot.services import services
 from messages.line_sender import LineSender, make_sender
+from messages.model import Text
 from messages.senders import ConsoleSender
 from models.tables import InboxEvent
 from tests.app_services import swap_services
@@ -557,11 +558,9 @@ def fake_line():
 def test_line_sender_replies_without_a_retry_key_and_pushes_with_one(fake_line, clock):
     sender = LineSender(fake_line, clock)
     FakeLine.answer = (200, {"sentMessages": [{"id": "1", "quoteToken": "q"}]})
-    sender.reply("reply-token", [TextMessage(text="はい")], to=USER)
-    sender.push(USER, [TextMessage(text="お知らせ")])
-    sender.multicast(
-        [USER, STAFF], [TextMessage(text="皆さんへ")], retry_key="123e4567-e89b-12d3-a456-426614174000"
-    )
+    sender.reply("reply-token", [Text("はい")], to=USER)
+    sender.push(USER, [Text("お知らせ")])
+    sender.multicast([USER, STAFF], [Text("皆さんへ")], retry_key="123e4567-e89b-12d3-a456-426614174000")
     (reply_path, reply_headers, reply_body), (push_path, push_headers, _), (_, multi_headers, multi_body) = (
         FakeLine.requests
     )
@@ -577,13 +576,11 @@ def test_line_sender_replies_without_a_retry_key_and_pushes_with_one(fake_line, 
 def test_line_sender_answers_refusals_with_failed_results(fake_line, clock, caplog):
     sender = LineSender(fake_line, clock)
     FakeLine.answer = (400, {"message": "Invalid reply token"})
-    refused = sender.reply("stale-token", [TextMessage(text="はい")])
+    refused = sender.reply("stale-token", [Text("はい")])
     assert (refused.status, refused.http_status, refused.message) == ("failed", 400, "Invalid reply token")
     assert "stale-token" not in caplog.text
     FakeLine.answer = (409, {"message": "The retry key is already accepted"})
-    again = sender.push(
-        USER, [TextMessage(text="もう一度")], retry_key="123e4567-e89b-12d3-a456-426614174000"
-    )
+    again = sender.push(USER, [Text("もう一度")], retry_key="123e4567-e89b-12d3-a456-426614174000")
     assert again.status == "accepted-before"
 
 
@@ -592,7 +589,7 @@ def test_line_sender_checks_requests_before_they_leave(fake_line, clock):
 
     sender = LineSender(fake_line, clock)
     with pytest.raises(MessageLimitError):
-        sender.push(USER, [TextMessage(text="x")] * 6)
+        sender.push(USER, [Text("x")] * 6)
     assert FakeLine.requests == []
 
 

@@ -357,6 +357,15 @@ def test_prism_ignores_discriminators_which_is_why_the_validator_exists(line_api
 def test_line_sender_reads_a_display_name_for_registration(messaging_api):
     from messages.line_sender import LineSender
 
-    name = LineSender(messaging_api).display_name(USER)
-    assert isinstance(name, str) and name  # Prism answers with the spec's example profile
-    assert LineSender(messaging_api).display_name(USER, "C" + "1" * 32)
+    profile = LineSender(messaging_api).profile(USER)
+    assert profile is not None and profile.user_id == USER
+    assert isinstance(profile.display_name, str) and profile.display_name  # the spec's example profile
+    assert LineSender(messaging_api).profile(USER, "C" + "1" * 32).display_name
+    assert LineSender(messaging_api).profile(USER, "R" + "1" * 32).display_name
+
+
+def test_line_sender_reads_the_quota_left_through_the_quota_apis(messaging_api):
+    from messages.line_sender import LineSender
+
+    left = LineSender(messaging_api).quota_left()
+    assert left is None or left >= 0  # the spec's examples: a limited or an unlimited quota

@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
-from linebot.v3.messaging import TextMessage
 
 from messages.line_sender import LineSender, make_sender
+from messages.model import Text
 from messages.senders import SendResult
 from models.config import Config, ConfigError
 from tests.proxy import Proxy
@@ -73,8 +73,8 @@ def silent_host():
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
-def text(body: str = "記録しました") -> list[TextMessage]:
-    return [TextMessage(text=body)]
+def text(body: str = "記録しました") -> list[Text]:
+    return [Text(body)]
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -128,8 +128,8 @@ def test_a_reply_to_a_host_that_never_answers_fails_within_the_timeout(silent_ho
     assert took < 3
     push, _ = within(10, lambda: sender.push(USER, text(), retry_key=RETRY_KEY))
     assert push.status == "failed"
-    name, took = within(10, lambda: sender.display_name(USER, GROUP))  # the profile look-up at registration
-    assert name is None and took < 3
+    profile, took = within(10, lambda: sender.profile(USER, GROUP))  # the profile look-up at registration
+    assert profile is None and took < 3
 
 
 def test_the_timeouts_default_to_5_and_15_seconds_and_bad_values_name_their_variable(clock):

@@ -23,11 +23,14 @@ from linebot.v3.messaging import (
 from messages.senders import (
     ConsoleSender,
     MessageLimitError,
+    Origin,
+    Profile,
     RecordingSender,
     SendResult,
     SentRequest,
     check_request,
     render_text,
+    send_to_all,
 )
 from models.clock import FrozenClock
 
@@ -43,11 +46,11 @@ def clock():
     return FrozenClock(MOMENT, TOKYO)
 
 
-def text(body: str = "こんにちは") -> TextMessage:
-    return TextMessage(text=body)
+def text(body: str = "こんにちは") -> dict:
+    return {"type": "text", "text": body}
 
 
-def question() -> TextMessage:
+def question() -> dict:
     return TextMessage(
         text="今月の進捗を報告しますか？",
         quick_reply=QuickReply(
@@ -56,12 +59,12 @@ def question() -> TextMessage:
                 QuickReplyItem(action=PostbackAction(label="あとで", data="later")),
             ]
         ),
-    )
+    ).to_dict()
 
 
-def flex(alt_text: str = "DX推進計画の進捗") -> FlexMessage:
+def flex(alt_text: str = "DX推進計画の進捗") -> dict:
     body = FlexBox(layout="vertical", contents=[FlexText(text="進捗")])
-    return FlexMessage(alt_text=alt_text, contents=FlexBubble(body=body))
+    return FlexMessage(alt_text=alt_text, contents=FlexBubble(body=body)).to_dict()
 
 
 # --- the console sender -------------------------------------------------------------------------
@@ -81,7 +84,7 @@ def test_console_prints_japanese_text_and_quick_reply_labels(clock):
 
 def test_console_shows_flex_alt_text_other_types_and_multicast_count(clock):
     out = io.StringIO()
-    sticker = StickerMessage(package_id="446", sticker_id="1988")
+    sticker = StickerMessage(package_id="446", sticker_id="1988").to_dict()
     ConsoleSender(stream=out, clock=clock).multicast([ALICE, BOB, "U3"], [flex(), sticker])
 
     assert out.getvalue().splitlines() == [
@@ -155,10 +158,10 @@ def test_console_neither_prints_nor_records_a_rejected_request(clock):
 
 
 def test_render_text_is_reusable_on_stored_json():
-    stored = question().to_dict()
+    stored = question()
 
     assert render_text(stored) == "今月の進捗を報告しますか？\n  (選択肢) [はい] [あとで]"
-    assert render_text(flex("週報").to_dict()) == "[Flex] 週報"
+    assert render_text(flex("週報")) == "[Flex] 週報"
 
 
 # --- LINE's request limits ----------------------------------------------------------------------
@@ -231,7 +234,9 @@ def test_recording_sender_collects_and_filters(sender):
 
     sender.reply("token-1", [text("了解しました")], to=ALICE)
     sender.push(BOB, [flex("今週の進捗")])
-    sender.multicast([ALICE, BOB], [text("全体連絡"), StickerMessage(package_id="446", sticker_id="1988")])
+    sender.multicast(
+        [ALICE, BOB], [text("全体連絡"), StickerMessage(package_id="446", sticker_id="1988").to_dict()]
+    )
 
     assert sender.texts() == ["了解しました", "今週の進捗", "全体連絡"]
     assert sender.last.kind == "multicast"
@@ -326,3 +331,75 @@ def test_requests_serialised_in_one_pass_equal_line_bot_sdks_own_json_for_every_
                     )
                     compared += 1
     assert compared >= 17 * 2 * 3  # every kind, Flex and plain, three request kinds
+
+
+# --- the Sender protocol: answer, send, profile, quota, multicast as a capability -------------------
+
+
+def test_an_answer_replies_while_the_token_is_fresh_and_sends_with_the_key_when_the_reply_fails(sender):
+    answered = sender.answer(Origin(ALICE, "token-1"), [text("記録しました")], key=RETRY_KEY)
+    assert answered.ok and answered.replied
+    assert (sender.last.kind, sender.last.reply_token, sender.last.to) == ("reply", "token-1", (ALICE,))
+
+    sender.fail_next("reply", 400, "Invalid reply token")
+    answered = sender.answer(Origin(ALICE, "token-2"), [text("記録しました")], key=RETRY_KEY)
+    assert answered.ok and not answered.replied
+    assert (answered.reply.http_status, answered.reply.message) == (400, "Invalid reply token")
+    assert (sender.last.kind, sender.last.to, sender.last.retry_key) == ("push", (ALICE,), RETRY_KEY)
+
+    stale = sender.answer(Origin(BOB), [text("遅れて")], key=None)  # no fresh token: a send
+    assert stale.ok and stale.reply is None and sender.last.kind == "push"
+
+
+def test_a_sender_without_reply_tokens_answers_every_event_with_a_send(clock):
+    """LINE WORKS has no reply tokens: answer() is a send with the key, whatever the edge passes."""
+    sender = RecordingSender(clock, replies=False)
+    answered = sender.answer(Origin(ALICE, "token-1"), [text()], key=RETRY_KEY)
+    assert answered.ok and not answered.replied
+    assert [(r.kind, r.to, r.retry_key) for r in sender.sent] == [("push", (ALICE,), RETRY_KEY)]
+
+
+def test_an_answer_with_neither_a_fresh_token_nor_a_chat_is_refused_before_it_leaves(sender):
+    with pytest.raises(MessageLimitError, match="reply token or a chat"):
+        sender.answer(Origin(None), [text()])
+    assert sender.sent == []
+
+
+def test_send_to_all_multicasts_where_the_sender_can_and_sends_to_each_where_it_cannot(clock):
+    line_like = RecordingSender(clock)
+    assert send_to_all(line_like, [ALICE, BOB], [text()], key=RETRY_KEY).status == "accepted"
+    assert [(r.kind, r.to, r.retry_key) for r in line_like.sent] == [("multicast", (ALICE, BOB), RETRY_KEY)]
+
+    single = RecordingSender(clock, max_recipients=1)  # a platform without multicast (LINE WORKS)
+    assert single.multicaster is None
+    assert send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY).status == "accepted"
+    assert [(r.kind, r.to) for r in single.sent] == [("push", (ALICE,)), ("push", (BOB,))]
+    keys = [r.retry_key for r in single.sent]
+    assert len(set(keys)) == 2 and RETRY_KEY not in keys  # a key per person, made from the round's key
+
+    again = send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY)  # the round repeated
+    assert again.status == "accepted-before" and len(single.sent) == 2  # nobody gets it twice
+
+
+def test_send_to_all_stops_at_the_first_failure_and_a_retry_reaches_only_those_left(clock):
+    single = RecordingSender(clock, max_recipients=1)
+    single.fail_next("push")  # Alice's send fails
+    assert send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY).http_status == 500
+    assert single.sent == []
+    assert send_to_all(single, [ALICE, BOB], [text()], key=RETRY_KEY).status == "accepted"
+    assert [r.to for r in single.sent] == [(ALICE,), (BOB,)]
+
+
+def test_profiles_come_from_the_source_the_sender_was_made_with_and_there_is_no_quota(clock):
+    console = ConsoleSender(stream=io.StringIO(), clock=clock, profiles={ALICE: "鈴木 一郎"})
+    assert console.profile(ALICE) == Profile(ALICE, "鈴木 一郎")
+    assert console.profile(BOB, "C" + "1" * 32) is None
+    assert RecordingSender(clock).profile(ALICE) is None
+    assert console.quota_left() is None and RecordingSender(clock).quota_left() is None
+
+
+def test_a_line_bot_sdk_object_is_not_a_message_of_the_bots(sender):
+    """Senders take the bot's model or LINE JSON; the SDK's objects are made only inside LineSender."""
+    with pytest.raises(TypeError, match="TextMessage, not a message of the bot's"):
+        sender.send(ALICE, [TextMessage(text="SDK")])
+    assert sender.sent == []

@@ -19,8 +19,10 @@ def test_console_sender_prints_and_keeps_a_transcript(db, session, clock):
     out = io.StringIO()
     sender = ConsoleSender(stream=out, clock=clock, record=transcript_recorder(session_factory(db)))
     quick = QuickReply(items=[QuickReplyItem(action=MessageAction(label="取り消す", text="取り消し"))])
-    sender.push(USER, [TextMessage(text="オンライン申請率 18.5% を記録しました", quick_reply=quick)])
-    sender.reply("token-1", [TextMessage(text="ありがとうございます")], to=USER)
+    sender.push(
+        USER, [TextMessage(text="オンライン申請率 18.5% を記録しました", quick_reply=quick).to_dict()]
+    )
+    sender.reply("token-1", [{"type": "text", "text": "ありがとうございます"}], to=USER)
 
     printed = out.getvalue()
     assert "オンライン申請率 18.5% を記録しました" in printed

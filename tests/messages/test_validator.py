@@ -351,11 +351,11 @@ def test_request_bodies_are_validated_with_their_messages():
 
 def test_the_recording_sender_refuses_what_line_would_refuse(clock):
     sender = RecordingSender(clock=clock)
-    sender.push(USER, [TextMessage(text="正しい")])
-    bad_label = TextMessage(text="?", quick_reply=quick_reply(1, label="あ" * 21))
+    sender.push(USER, [TextMessage(text="正しい").to_dict()])
+    bad_label = TextMessage(text="?", quick_reply=quick_reply(1, label="あ" * 21)).to_dict()
 
     with pytest.raises(LineValidationError) as caught:
-        sender.push(USER, [TextMessage(text="正しい"), bad_label])
+        sender.push(USER, [TextMessage(text="正しい").to_dict(), bad_label])
 
     assert isinstance(caught.value, ValueError)
     assert caught.value.problems == [

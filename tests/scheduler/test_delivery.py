@@ -17,14 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
-from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, TextMessage
+from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
 from sqlmodel import select
 
 import scheduler.delivery as delivery
 from messages.line_sender import LineSender
+from messages.model import Text
 from models.db import session_factory
 from models.tables import Member, OutboxMessage
-from scheduler.delivery import LEASE, MAX_ATTEMPTS, backoff, deliver_due, quota_left
+from scheduler.delivery import LEASE, MAX_ATTEMPTS, backoff, deliver_due
 from scheduler.outbox import enqueue
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -155,6 +156,12 @@ def api(line):
         yield MessagingApi(client)
 
 
+@pytest.fixture
+def line_sender(api):
+    """The production sender over the fake LINE (its default timeouts)."""
+    return LineSender(api)
+
+
 class MovableClock:
     """A clock a test moves forward (retries and leases need time to pass)."""
 
@@ -188,7 +195,7 @@ def queue(factory, key: str, recipients: list[str], messages=None, **kwargs) -> 
             kind=kwargs.pop("kind", "kpi-request"),
             dedup_key=key,
             recipients=recipients,
-            messages=messages or [TextMessage(text="KPIの報告をお願いします")],
+            messages=messages or [Text("KPIの報告をお願いします")],
             not_before=kwargs.pop("not_before", NOW),
             now=NOW,
             **kwargs,
@@ -207,7 +214,7 @@ def rows(factory) -> list[OutboxMessage]:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
 
 
-def test_push_for_one_multicast_for_many_with_retry_keys(factory, api, line, moving):
+def test_push_for_one_multicast_for_many_with_retry_keys(factory, line_sender, line, moving):
     flex = {
         "type": "flex",
         "altText": "KPIの報告のお願い",
@@ -221,7 +228,7 @@ def test_push_for_one_multicast_for_many_with_retry_keys(factory, api, line, mov
     }
     one = queue(factory, "push", [user(1)], [flex])[0]
     many = queue(factory, "multicast", [user(n) for n in range(2, 1203)])
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert len(report.sent) == 4 and not report.failed
     sends = line.sends()
     assert [c.path for c in sends] == ["/v2/bot/message/push"] + ["/v2/bot/message/multicast"] * 3
@@ -233,67 +240,67 @@ def test_push_for_one_multicast_for_many_with_retry_keys(factory, api, line, mov
     assert line.deliveries() == 4
 
 
-def test_500_then_200_is_one_delivery_with_the_same_retry_key(factory, api, line, moving):
+def test_500_then_200_is_one_delivery_with_the_same_retry_key(factory, line_sender, line, moving):
     queued = queue(factory, "k", [user(1)])[0]
     line.script = [(500, {"message": "Internal server error"})]
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert report.retrying == [queued.id]
     first = row(factory, queued.id)
     assert first.status == "pending" and first.attempts == 1
     assert first.next_attempt_at == NOW + timedelta(minutes=1)
     assert "500" in first.error
 
-    assert deliver_due(factory, api, moving).sent == []  # still backing off
+    assert deliver_due(factory, line_sender, moving).sent == []  # still backing off
     moving.advance(timedelta(minutes=1))
-    assert deliver_due(factory, api, moving).sent == [queued.id]
+    assert deliver_due(factory, line_sender, moving).sent == [queued.id]
     assert [c.retry_key for c in line.sends()] == [queued.retry_key, queued.retry_key]
     assert line.deliveries() == 1
     done = row(factory, queued.id)
     assert done.status == "sent" and done.attempts == 2 and done.error is None
 
 
-def test_429_backs_off_then_delivers(factory, api, line, moving):
+def test_429_backs_off_then_delivers(factory, line_sender, line, moving):
     queued = queue(factory, "k", [user(1), user(2)])[0]
     line.script = [RATE, RATE]
-    deliver_due(factory, api, moving)
+    deliver_due(factory, line_sender, moving)
     after_one = row(factory, queued.id)
     assert (after_one.status, after_one.attempts) == ("pending", 1)
     assert after_one.next_attempt_at == NOW + timedelta(minutes=1)
     moving.advance(timedelta(minutes=1))
-    deliver_due(factory, api, moving)
+    deliver_due(factory, line_sender, moving)
     after_two = row(factory, queued.id)
     assert after_two.attempts == 2 and after_two.next_attempt_at == moving.now() + timedelta(minutes=2)
     moving.advance(timedelta(minutes=2))
-    assert deliver_due(factory, api, moving).sent == [queued.id]
+    assert deliver_due(factory, line_sender, moving).sent == [queued.id]
     assert len({c.retry_key for c in line.sends()}) == 1 and line.deliveries() == 1
 
 
-def test_backoff_grows_to_an_hour_and_gives_up(factory, api, line, moving):
+def test_backoff_grows_to_an_hour_and_gives_up(factory, line_sender, line, moving):
     assert [backoff(n) for n in (1, 2, 3, 4, 7, 8, 20)] == [
         timedelta(minutes=m) for m in (1, 2, 4, 8, 60, 60, 60)
     ]
     queued = queue(factory, "k", [user(1)])[0]
     line.script = [(503, {"message": "Service unavailable"})] * MAX_ATTEMPTS
     for _attempt in range(MAX_ATTEMPTS):
-        deliver_due(factory, api, moving)
+        deliver_due(factory, line_sender, moving)
         moving.advance(timedelta(hours=1))
     failed = row(factory, queued.id)
     assert failed.status == "failed" and failed.attempts == MAX_ATTEMPTS
     assert f"gave up after {MAX_ATTEMPTS} attempts" in failed.error
-    deliver_due(factory, api, moving)
+    deliver_due(factory, line_sender, moving)
     assert len(line.sends()) == MAX_ATTEMPTS
 
 
-def test_409_counts_as_sent(factory, api, line, moving):
+def test_409_counts_as_sent(factory, line_sender, line, moving):
     queued = queue(factory, "k", [user(1)])[0]
     line.accepted[queued.retry_key] = 1  # LINE accepted it before (say, just before a crash)
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert report.sent == report.already_accepted == [queued.id]
     assert row(factory, queued.id).status == "sent"
     assert line.deliveries() == 1
 
 
-def test_400_fails_with_lines_message_and_is_never_retried(factory, api, line, moving):
+def test_400_fails_with_lines_message_and_is_never_retried(factory, line_sender, line, moving):
     queued = queue(factory, "k", [user(1)])[0]
     line.script = [
         (
@@ -304,25 +311,25 @@ def test_400_fails_with_lines_message_and_is_never_retried(factory, api, line, m
             },
         )
     ]
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert report.failed == [queued.id]
     failed = row(factory, queued.id)
     assert failed.status == "failed"
     assert "400" in failed.error and "The request body has 1 error(s)" in failed.error
     assert "messages[0].text: May not be empty" in failed.error
     moving.advance(timedelta(days=1))
-    deliver_due(factory, api, moving)
+    deliver_due(factory, line_sender, moving)
     assert len(line.sends()) == 1
 
 
-def test_monthly_limit_is_not_retried_and_admins_are_told(factory, api, line, moving):
+def test_monthly_limit_is_not_retried_and_admins_are_told(factory, line_sender, line, moving):
     with factory() as session:
         session.add(Member(line_user_id=ADMIN, display_name="デジタル情報課", role="admin"))
         session.commit()
     first = queue(factory, "a", [user(1)])[0]
     second = queue(factory, "b", [user(2)])[0]
     line.script = [MONTHLY]
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert report.failed == [first.id] and report.stopped
     assert len(line.sends()) == 1  # the run stopped: the rest would hit the same limit
     failed = row(factory, first.id)
@@ -335,13 +342,13 @@ def test_monthly_limit_is_not_retried_and_admins_are_told(factory, api, line, mo
 
     moving.advance(timedelta(hours=2))
     line.script = [MONTHLY]
-    deliver_due(factory, api, moving)  # another row hits the limit the same day: no second notice
+    deliver_due(factory, line_sender, moving)  # another row hits the limit the same day: no second notice
     assert len([r for r in rows(factory) if r.kind == "notice"]) == 1
     assert row(factory, first.id).attempts == 1
 
 
 def test_crash_between_send_and_commit_resends_with_the_same_key_and_delivers_once(
-    factory, api, line, moving, monkeypatch
+    factory, line_sender, line, moving, monkeypatch
 ):
     queued = queue(factory, "k", [user(1), user(2)])[0]
 
@@ -350,15 +357,15 @@ def test_crash_between_send_and_commit_resends_with_the_same_key_and_delivers_on
 
     monkeypatch.setattr(delivery, "_record_outcome", crash)
     with pytest.raises(RuntimeError):
-        deliver_due(factory, api, moving)
+        deliver_due(factory, line_sender, moving)
     monkeypatch.undo()
     after_crash = row(factory, queued.id)
     assert after_crash.status == "pending" and after_crash.sent_at is None  # not lost
     assert after_crash.next_attempt_at == NOW + LEASE
 
-    assert deliver_due(factory, api, moving).sent == []  # the lease still holds
+    assert deliver_due(factory, line_sender, moving).sent == []  # the lease still holds
     moving.advance(LEASE)
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert report.sent == report.already_accepted == [queued.id]
     assert [c.retry_key for c in line.sends()] == [queued.retry_key] * 2
     assert [c.status for c in line.sends()] == [200, 409]
@@ -366,19 +373,19 @@ def test_crash_between_send_and_commit_resends_with_the_same_key_and_delivers_on
     assert row(factory, queued.id).status == "sent"
 
 
-def test_a_timeout_after_line_accepted_is_retried_safely(factory, api, line, moving, monkeypatch):
-    monkeypatch.setattr(delivery, "REQUEST_TIMEOUT", (2, 0.3))
+def test_a_timeout_after_line_accepted_is_retried_safely(factory, api, line, moving):
+    line_sender = LineSender(api, timeout=(2, 0.3))
     queued = queue(factory, "k", [user(1)])[0]
     line.script, line.delay = ["slow"], 1.0
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert report.retrying == [queued.id]
     assert "could not be reached" in row(factory, queued.id).error
     moving.advance(timedelta(minutes=1))
-    assert deliver_due(factory, api, moving).sent == [queued.id]
+    assert deliver_due(factory, line_sender, moving).sent == [queued.id]
     assert line.deliveries() == 1
 
 
-def test_no_connection_is_retried(factory, api, moving, db):
+def test_no_connection_is_retried(factory, line_sender, moving, db):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -386,12 +393,12 @@ def test_no_connection_is_retried(factory, api, moving, db):
     configuration = Configuration(access_token=TOKEN, host=f"http://127.0.0.1:{port}")
     configuration.retries = 0
     with ApiClient(configuration) as client:
-        report = deliver_due(factory, MessagingApi(client), moving)
+        report = deliver_due(factory, LineSender(MessagingApi(client)), moving)
     assert report.retrying == [queued.id]
     assert row(factory, queued.id).attempts == 1
 
 
-def test_two_deliverers_never_send_a_row_twice(factory, api, line, moving, monkeypatch):
+def test_two_deliverers_never_send_a_row_twice(factory, line_sender, line, moving, monkeypatch):
     queued = [queue(factory, f"k{n}", [user(n)])[0] for n in range(1, 31)]
     line.send_delay = 0.005
     deliverers = 3
@@ -408,7 +415,7 @@ def test_two_deliverers_never_send_a_row_twice(factory, api, line, moving, monke
 
     def run() -> None:
         try:
-            reports.append(deliver_due(factory, api, moving))
+            reports.append(deliver_due(factory, line_sender, moving))
         except Exception as exc:  # pragma: no cover - shown by the assertion below
             errors.append(exc)
 
@@ -426,20 +433,20 @@ def test_two_deliverers_never_send_a_row_twice(factory, api, line, moving, monke
     assert {r.status for r in rows(factory)} == {"sent"}
 
 
-def test_a_line_sender_is_used_through_its_api(factory, api, line, moving):
+def test_a_line_sender_is_used_through_its_api(factory, line_sender, line, moving):
     queued = queue(factory, "k", [user(1)])[0]
-    assert deliver_due(factory, LineSender(api), moving).sent == [queued.id]
+    assert deliver_due(factory, line_sender, moving).sent == [queued.id]
     assert line.sends()[0].retry_key == queued.retry_key
 
 
-def test_large_fan_out_checks_the_quota_and_warns(factory, api, line, moving):
+def test_large_fan_out_checks_the_quota_and_warns(factory, line_sender, line, moving):
     with factory() as session:
         session.add(Member(line_user_id=ADMIN, display_name="デジタル情報課", role="admin"))
         session.commit()
     line.quota, line.usage = {"type": "limited", "value": 1000}, 900
-    assert quota_left(api) == 100
+    assert line_sender.quota_left() == 100
     queue(factory, "digest", [user(n) for n in range(1, 602)])
-    report = deliver_due(factory, api, moving)
+    report = deliver_due(factory, line_sender, moving)
     assert report.quota_warning and "100" in report.quota_warning
     assert len(report.sent) == 2  # still sent: LINE refuses only what does not fit
     notices = [r for r in rows(factory) if r.kind == "notice"]
@@ -447,8 +454,8 @@ def test_large_fan_out_checks_the_quota_and_warns(factory, api, line, moving):
     assert any(c.path == "/v2/bot/message/quota/consumption" for c in line.calls)
 
 
-def test_small_runs_do_not_ask_for_the_quota_and_unlimited_is_none(factory, api, line, moving):
+def test_small_runs_do_not_ask_for_the_quota_and_unlimited_is_none(factory, line_sender, line, moving):
     queue(factory, "k", [user(1)])
-    deliver_due(factory, api, moving)
+    deliver_due(factory, line_sender, moving)
     assert all("quota" not in c.path for c in line.calls)
-    assert quota_left(api) is None
+    assert line_sender.quota_left() is None

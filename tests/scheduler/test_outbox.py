@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from linebot.v3.messaging import TextMessage
 from sqlmodel import Session, select
 
 import scheduler.outbox as outbox_module
+from messages.model import Text
 from models.clock import FrozenClock
 from models.db import session_factory
 from models.tables import Member, OutboxMessage, Section, SectionPause
@@ -32,8 +32,8 @@ def user(n: int) -> str:
     return f"U{n:032x}"
 
 
-def texts(*words: str) -> list[TextMessage]:
-    return [TextMessage(text=w) for w in words]
+def texts(*words: str) -> list[Text]:
+    return [Text(w) for w in words]
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_enqueue_leaves_the_commit_to_the_caller(db):
 )
 def test_a_message_line_would_refuse_fails_at_enqueue(session, message):
     with pytest.raises(OutboxError, match="would be refused by LINE"):
-        queue(session, messages=[TextMessage(text="前置き"), message])
+        queue(session, messages=[Text("前置き"), message])
     session.rollback()
     assert all_rows(session) == []
 
@@ -299,3 +299,16 @@ def test_admin_notices_once_a_day(session):
     assert [r.recipients for r in rows] == [[user(9)], [user(9)]]
     assert [r.kind for r in rows] == ["notice", "notice"]
     assert rows[0].dedup_key == "notice:quota:2026-11-24"
+
+
+def test_a_sender_without_multicast_gets_a_row_for_many_as_one_push_each_and_never_twice(session, db, clock):
+    """LINE WORKS has no multicast: the same rows go out one person at a time, each at most once."""
+    from messages.senders import RecordingSender
+
+    single = RecordingSender(clock, max_recipients=1)
+    [row] = queue(session, recipients=[user(1), user(2), user(3)])
+    report = deliver_due(session_factory(db), single, FrozenClock(NOW))
+    assert report.sent == [row.id]
+    assert [(r.kind, r.to) for r in single.sent] == [("push", (user(n),)) for n in (1, 2, 3)]
+    assert len({r.retry_key for r in single.sent}) == 3
+    assert {r.status for r in all_rows(session)} == {"sent"}

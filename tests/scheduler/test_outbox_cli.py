@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from linebot.v3.messaging import TextMessage
 from sqlmodel import Session, select
 
+from messages.model import Text
 from models.tables import OutboxMessage, Section, SectionPause, TranscriptEntry
 from scheduler.outbox import enqueue
 from tests.scheduler.test_delivery import TOKEN, FakeLine
@@ -59,7 +59,7 @@ def queue(
             kind=kind or job,
             dedup_key=key,
             recipients=recipients or [user(1), user(2)],
-            messages=[TextMessage(text=f"{key} のお知らせ")],
+            messages=[Text(f"{key} のお知らせ")],
             section_id=section_id(db, section) if section else None,
             not_before=at,
             now=at,

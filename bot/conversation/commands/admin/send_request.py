@@ -21,7 +21,8 @@ from models.reports import open_targets
 from scheduler.calendar import next_send_time
 from scheduler.outbox import active_pause
 from scheduler.planning import JobResult, by_locale, queue_intent, section_members
-from scheduler.round_jobs import FINAL_DUE, request_due, request_intent, request_key
+from scheduler.round_asks import request_key
+from scheduler.round_jobs import FINAL_DUE, request_due, request_intent
 
 PATTERN = re.compile(
     r"(?:(?:送信|send)\s*(?:KPI\s*)?(?:依頼|request)|依頼\s*送信)(?:\s+(?P<name>.{1,100}))?", re.I
