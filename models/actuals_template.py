@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -210,7 +211,9 @@ def _known(item: ActionItem, part) -> str | None:
     return part.status if part.changed_at is not None else None
 
 
-def build_template(session: Session, now: datetime, *, scale: GradeScale | None = None) -> Template:
+def build_template(
+    session: Session, now: datetime, *, tz: ZoneInfo, scale: GradeScale | None = None
+) -> Template:
     """Every action item and (KPI target, reporting section) of the past years, prefilled where known
     (grades on SCALE: Config.grade_scale)."""
     years = past_years(session, now)
@@ -232,7 +235,7 @@ def build_template(session: Session, now: datetime, *, scale: GradeScale | None 
             fiscal_year=item.fiscal_year,
             text=item.text,
             status=_known(item, part),
-            confirmed=local_date(part.changed_at if part is not None else item.status_changed_at),
+            confirmed=local_date(part.changed_at if part is not None else item.status_changed_at, tz),
             section_id=part.section_id if part is not None else None,
         )
         for item, initiative in rows
@@ -265,7 +268,7 @@ def build_template(session: Session, now: datetime, *, scale: GradeScale | None 
                 raw=s.target.raw,
                 how=how_to_fill(s.target),
                 actual=kpi_status.number(s.value),
-                as_of=local_date(s.latest.reported_at) if s.latest is not None else None,
+                as_of=local_date(s.latest.reported_at, tz) if s.latest is not None else None,
                 kind=s.target.kind,
                 lead=s.lead,
             )

@@ -20,11 +20,8 @@ from sqlmodel import Session, select
 
 from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
-from models.clock import DEFAULT_TIMEZONE
 from models.grade_scale import GradeScale
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
-
-TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
 
 KPI_SHEET = "KPI達成状況"
 ACTION_SHEET = "行動計画"
@@ -116,13 +113,13 @@ class ActionRow:
         )
 
 
-def local_date(moment: datetime | None) -> date | None:
-    """A stored moment as the city's calendar date."""
+def local_date(moment: datetime | None, tz: ZoneInfo) -> date | None:
+    """A stored moment as a calendar date in TZ, the city's timezone (the clock's: DXBOT_TIMEZONE)."""
     if moment is None:
         return None
     if moment.tzinfo is None:
         return moment.date()
-    return moment.astimezone(TOKYO).date()
+    return moment.astimezone(tz).date()
 
 
 def _measure_titles(session: Session) -> dict[int, str]:
@@ -138,7 +135,7 @@ def _fraction(rate: Decimal | None) -> float | None:
 
 
 def kpi_rows(
-    session: Session, now: datetime, fiscal_year: int, *, scale: GradeScale | None = None
+    session: Session, now: datetime, fiscal_year: int, *, tz: ZoneInfo, scale: GradeScale | None = None
 ) -> list[KpiRow]:
     """The KPI achievement table of FISCAL_YEAR: one row per KPI target and reporting section, plan order
     (grades on SCALE: Config.grade_scale)."""
@@ -165,14 +162,14 @@ def kpi_rows(
             actual=kpi_status.number(s.value),
             rate=_fraction(s.rate),
             grade=s.grade,
-            last_reported=local_date(s.latest.reported_at) if s.latest is not None else None,
+            last_reported=local_date(s.latest.reported_at, tz) if s.latest is not None else None,
         )
         for s in states
     ]
 
 
-def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
-    """Every action item of FISCAL_YEAR with each section's status (lead first), in plan order."""
+def action_rows(session: Session, fiscal_year: int, *, tz: ZoneInfo) -> list[ActionRow]:
+    """Every action item of FISCAL_YEAR with each section's status (lead first), in plan order (dates in TZ)."""
     measures = _measure_titles(session)
     rows = session.exec(
         select(ActionItem, Initiative)
@@ -191,7 +188,7 @@ def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
                 fiscal_year=item.fiscal_year,
                 text=item.text,
                 status=part.status,
-                updated=local_date(part.changed_at),
+                updated=local_date(part.changed_at, tz),
                 section=part.section,
             )
             for part in parts
@@ -199,7 +196,9 @@ def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
     return result
 
 
-def open_data_rows(session: Session, now: datetime, *, scale: GradeScale | None = None) -> list[dict]:
+def open_data_rows(
+    session: Session, now: datetime, *, tz: ZoneInfo, scale: GradeScale | None = None
+) -> list[dict]:
     """One record per KPI target per plan year: the initiative's figure (its lead section's), as of NOW
     (grades on SCALE: Config.grade_scale)."""
     measures = {m.no: m.title for m in session.exec(select(Measure)).all()}
@@ -219,7 +218,7 @@ def open_data_rows(session: Session, now: datetime, *, scale: GradeScale | None 
         state = figures.get(target.id)
         latest = state.latest if state is not None else None
         rate = state.rate if state is not None else None
-        reported = local_date(latest.reported_at) if latest is not None else None
+        reported = local_date(latest.reported_at, tz) if latest is not None else None
         records.append(
             {
                 "measure_no": initiative.measure_no,

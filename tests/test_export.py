@@ -143,6 +143,16 @@ def test_open_data_has_stable_columns_every_year_and_no_personal_data(dxbot, rep
     )
 
 
+def test_dates_are_calendar_days_in_the_configured_timezone(dxbot, reported, tmp_path):
+    result = dxbot(
+        "export", "--open-data", "--output", str(tmp_path), env={"DXBOT_TIMEZONE": "America/Los_Angeles"}
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads((tmp_path / "kpi-results.json").read_text(encoding="utf-8"))
+    [current] = [r for r in records if r["kpi_id"] == "1-2/a" and r["fiscal_year"] == 2026]
+    assert current["last_reported_on"] == "2026-11-23"  # 10:00 JST on the 24th is still the 23rd there
+
+
 def test_errors_are_one_line_with_exit_2(dxbot, plan, tmp_path):
     bad_year = dxbot(
         "export", "--fiscal-year", "2030", "--format", "xlsx", "--output", str(tmp_path / "x.xlsx")

@@ -91,15 +91,17 @@ def export(
         return
     with runtime.read() as session:
         if open_data:
-            records = exports.open_data_rows(session, now, scale=runtime.config.grade_scale)
+            records = exports.open_data_rows(
+                session, now, tz=runtime.clock.tz, scale=runtime.config.grade_scale
+            )
         else:
             year = year if year is not None else fiscal_year_of(now)
             years = plan_years(session)
             if year not in years:
                 span = f"{years[0]}–{years[-1]}" if years else "no years; run `dxbot db init`"
                 raise CliError(f"--fiscal-year: the plan has nothing for {year} (it covers {span})")
-            kpis = exports.kpi_rows(session, now, year, scale=runtime.config.grade_scale)
-            actions = exports.action_rows(session, year)
+            kpis = exports.kpi_rows(session, now, year, tz=runtime.clock.tz, scale=runtime.config.grade_scale)
+            actions = exports.action_rows(session, year, tz=runtime.clock.tz)
     if open_data or fmt == "csv":
         directory = _directory(Path(output or "."))
         names = (exports.OPEN_DATA_CSV, exports.OPEN_DATA_JSON) if open_data else exports.csv_names(year)
@@ -125,7 +127,9 @@ def _write_template(runtime: Runtime, output: str | None, force: bool) -> None:
     """Write the past-years template and say what it holds."""
     now = runtime.clock.now()
     with runtime.read() as session:
-        content = actuals_template.build_template(session, now, scale=runtime.config.grade_scale)
+        content = actuals_template.build_template(
+            session, now, tz=runtime.clock.tz, scale=runtime.config.grade_scale
+        )
     if not content.years:
         raise CliError(
             f"no past years to fill in: the plan has nothing before FY{fiscal_year_of(now)}, the current year"
