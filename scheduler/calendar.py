@@ -12,9 +12,11 @@ import os
 import re
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 CLOSURE_DAYS_ENV = "DXBOT_CLOSURE_DAYS"
@@ -94,6 +96,8 @@ def _as_date(d: date) -> date:
 
 @lru_cache(maxsize=64)
 def _japan_holidays(year: int) -> holidays.HolidayBase:
+    import holidays  # imported on first use: processes that never ask (`dxbot say`) skip its cost
+
     return holidays.Japan(years=year)
 
 
