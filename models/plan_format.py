@@ -85,6 +85,10 @@ def _need(mapping, key: str, typ, where: str):
     if not isinstance(mapping, dict):
         raise PlanFormatError(f"{where}: expected a mapping, got {type(mapping).__name__}")
     if key not in mapping:
+        if key == "no" and False in mapping:  # YAML 1.1 reads a bare `no:` as the boolean false
+            raise PlanFormatError(
+                f"{where}: missing 'no' (write it in quotes, 'no':, or YAML reads it as false)"
+            )
         raise PlanFormatError(f"{where}: missing {key!r}{closest(key, mapping.keys())}")
     value = mapping[key]
     if typ is not None and not isinstance(value, typ):
@@ -114,7 +118,8 @@ def parse_plan_yaml(text: str, source: str = "plan") -> dict:
 
 
 def check_plan(data, source: str = "plan") -> dict:
-    """Check the plan's shape and values; raise PlanFormatError naming the first problem."""
+    """Check the plan's values, then the published schema (data/plan/plan.schema.json); raise PlanFormatError
+    naming the first problem."""
     measures = _need(data, "measures", list, source)
     if not measures:
         raise PlanFormatError(f"{source}: the plan has no measures")
@@ -173,6 +178,9 @@ def check_plan(data, source: str = "plan") -> dict:
                     kpi["better"] = _choice(kpi.get("better", "higher"), BETTER, f"{kwhere}.better")
                     kpi.setdefault("note", None)
                     kpi.setdefault("raw", f"{kpi['name']}：{kpi['target']}{kpi['unit']}")
+    from models.plan_schema import validate_plan
+
+    validate_plan(data, source)
     return data
 
 
