@@ -162,7 +162,7 @@ def read_date(value: Any, header: str) -> tuple[date | None, str | None]:
     return None, f"{header} {show_cell(value)!r} is not a date (e.g. 2025-03-31)"
 
 
-def _is_percent_format(number_format: str) -> bool:
+def is_percent_format(number_format: str) -> bool:
     """Whether a cell's format is Excel's percent (18% typed into a cell is stored as 0.18)."""
     unquoted = re.sub(r'"[^"]*"|\\.', "", number_format or "")
     return "%" in unquoted
@@ -177,7 +177,7 @@ def read_actual(value: Any, number_format: str, target: KpiTarget) -> tuple[Deci
             amount = Decimal(str(value))
         except InvalidOperation:
             return None, f"{tpl.ACTUAL} {show_cell(value)!r} is not a number"
-        if _is_percent_format(number_format):
+        if is_percent_format(number_format):
             amount *= 100
         text = format(amount.normalize(), "f")
     else:

@@ -58,12 +58,12 @@ _PlanDumper.add_representer(Decimal, _represent_decimal)
 _PlanDumper.add_representer(str, _represent_str)
 
 
-def dump_plan(plan: dict) -> str:
+def dump_plan(plan: dict, header: str = HEADER) -> str:
     """Write the plan as readable YAML, the same bytes for the same plan."""
     body = yaml.dump(
         plan, Dumper=_PlanDumper, allow_unicode=True, sort_keys=False, width=4096, default_flow_style=False
     )
-    return HEADER + body
+    return header + body
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -203,9 +203,20 @@ def parse_sections_yaml(text: str, source: str = "sections") -> list[dict]:
 
 
 def load_plan_file(path: Path) -> tuple[dict, list[str]]:
-    """Read a plan from the seed document or the plan YAML (told apart by content)."""
+    """Read a plan from the seed document, the plan YAML or the Excel plan template (told apart by content)."""
     from models.plan_seed import parse_seed
 
+    try:
+        with Path(path).open("rb") as file:
+            is_workbook = file.read(4) == b"PK\x03\x04"  # an .xlsx is a zip archive
+    except FileNotFoundError as exc:
+        raise PlanFormatError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise PlanFormatError(f"{path}: is a directory, not a plan file") from exc
+    if is_workbook:
+        from models.plan_workbook_read import read_plan_workbook
+
+        return read_plan_workbook(Path(path))
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
