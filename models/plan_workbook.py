@@ -56,6 +56,13 @@ def instructions(years: list[int], made_at: datetime, exported: bool) -> list[tu
         ),
         ("2", "1行に1件ずつ記入します。行の順番がそのまま計画の順番です。空の行は読み飛ばします。"),
         ("3", "年度・種類・良い方向などは、セルを選ぶと出る一覧（▼）から選べます。"),
+        ("記入例", f"{tpl.MEASURE_SHEET}: 1 ／ 行政手続きのオンライン化"),
+        (
+            "",
+            f"{tpl.INITIATIVE_SHEET}: 1 ／ 1-1 ／ 子育て関係の手続きのオンライン化 ／ 子育て支援課、保育課 ／ 子育て支援課",
+        ),
+        ("", f"{tpl.ACTION_SHEET}: 1-1 ／ {years[0]} ／ 対象となる手続きの洗い出し"),
+        ("", f"{tpl.KPI_SHEET}: 1-1 ／ {years[0]} ／ オンライン申請率 ／ 30 ／ % ／ level ／ higher"),
         ("", ""),
         (f"シート「{tpl.MEASURE_SHEET}」", f"{tpl.MEASURE_NO}（1, 2, …）と{tpl.MEASURE_TITLE}。"),
         (

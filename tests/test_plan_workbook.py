@@ -200,6 +200,16 @@ def test_a_hand_filled_template_of_a_fictional_city_imports(dxbot, tmp_path):
     assert NO_CHANGES in again.output
 
 
+def test_a_filled_template_can_be_the_plan_a_new_deployment_starts_with(dxbot, tmp_path):
+    """DXBOT_PLAN_FILE may name the workbook: the release step seeds it, and the next deploy keeps it."""
+    path = fill_fictional_city(make_template(dxbot, tmp_path / "midorigaoka.xlsx"))
+    seeded = dxbot("db", "init", env={"DXBOT_PLAN_FILE": str(path)})
+    assert seeded.exit_code == 0, seeded.output
+    assert "plan: 2 measures, 3 initiatives, 6 action items, 5 KPI targets" in seeded.output
+    again = dxbot("db", "init", env={"DXBOT_PLAN_FILE": str(path)})
+    assert "plan: already loaded (unchanged)" in again.output
+
+
 def test_a_percent_cell_and_japanese_words_are_read_as_meant(dxbot, tmp_path):
     """18% typed into a % cell is 0.18 in Excel; 増加 and 低いほど良い are the dropdowns' codes in words."""
     path = fill_fictional_city(make_template(dxbot, tmp_path / "plan.xlsx"))
