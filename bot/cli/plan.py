@@ -165,7 +165,7 @@ def export(runtime: Runtime, fmt: str, output: str | None, title: str | None, fo
         refuse_overwrite([path], force)
         years = document["fiscal_years"] or plan_template.default_years(now)
         _write_workbook(path, years=years, made_at=now, plan=document, title=title)
-    click.echo(f"wrote {path}: {counts}", err=fmt == "yaml")
+    click.echo(f"wrote {path}: {counts}")
 
 
 EXPORT_HEADER = """\
