@@ -1,6 +1,9 @@
-"""The errors every plan reader raises, apart so that the readers need not import each other."""
+"""The errors every plan reader raises (and their "did you mean"), apart so that the readers need not import
+each other."""
 
 from __future__ import annotations
+
+import difflib
 
 
 class PlanFormatError(ValueError):
@@ -18,3 +21,9 @@ class PlanWorkbookError(PlanFormatError):
             " (fix the rows above and import again)"
         )
         super().__init__("\n".join([*problems, self.summary]))
+
+
+def closest(word, choices) -> str:
+    """' (did you mean X?)' for the closest valid choice, or '' when nothing is close."""
+    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.4)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""

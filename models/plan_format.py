@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
 
-from models.plan_errors import PlanFormatError
+from models.plan_errors import PlanFormatError, closest
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "plan"
 PLAN_YAML = DATA_DIR / "plan.yaml"
@@ -27,12 +26,6 @@ HEADER = """\
 # KPI across years even when its name changes. The first section listed is the lead section.
 # kind: level | increase (5%増) | reduction (削減);  better: higher | lower;  period: year | month | null
 """
-
-
-def closest(word: str, choices) -> str:
-    """' (did you mean X?)' for the closest valid choice, or '' when nothing is close."""
-    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.4)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -216,7 +209,8 @@ def load_plan_file(path: Path) -> tuple[dict, list[str]]:
     if is_workbook:
         from models.plan_workbook_read import read_plan_workbook
 
-        return read_plan_workbook(Path(path))
+        document, warnings = read_plan_workbook(Path(path))
+        return check_plan(document, Path(path).name), warnings
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:

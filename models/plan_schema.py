@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 
-from models.plan_errors import PlanFormatError
-from models.plan_format import DATA_DIR, closest
+from models.plan_errors import PlanFormatError, closest
 
-SCHEMA_PATH = DATA_DIR / "plan.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "plan" / "plan.schema.json"
 
 
 @cache

@@ -1,5 +1,4 @@
-"""The Excel plan template's layout (sheets, columns, choices), shared by its writer and its reader, and the
-loaded plan as a plan document (the YAML's shape) for `dxbot plan export`.
+"""The Excel plan template's layout (sheets, columns, choices), shared by its writer and its reader.
 
 A planner fills the visible columns; the hidden ones carry what the import compares but a planner need not
 write (series ids, period, note, the plan's own wording, departments), so an exported plan reads back as
@@ -9,11 +8,8 @@ exactly the plan it came from. The import finds columns by these headers, so the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 
-from sqlmodel import Session
-
-from models.fiscal_year import fiscal_year_of
+from models.fiscal_year import fiscal_year_of, parse_fiscal_year
 
 TEMPLATE_NAME = "dxbot-plan-template.xlsx"
 EXPORT_NAME = "dxbot-plan.xlsx"
@@ -79,8 +75,6 @@ def default_years(now) -> list[int]:
 
 def parse_years(text: str) -> list[int]:
     """--years as a list: 2027-2030, 2027–2030, 2027,2028 or one year; a ValueError when unreadable."""
-    from models.fiscal_year import parse_fiscal_year
-
     cleaned = text.replace("〜", "-").replace("～", "-").replace("–", "-").strip()
     if "," in cleaned:
         years = [parse_fiscal_year(part) for part in cleaned.split(",") if part.strip()]
@@ -108,42 +102,3 @@ def split_names(text: str) -> list[str]:
     for separator in LIST_SEPARATORS:
         names = [part for name in names for part in name.split(separator)]
     return [name.strip() for name in names if name.strip()]
-
-
-def plan_document(session: Session, *, title: str | None = None) -> dict:
-    """The loaded plan in the plan YAML's shape (what `dxbot plan import` reads), in plan order."""
-    from models.plan_queries import plan_as_dict, plan_years
-
-    shown = plan_as_dict(session)
-    document: dict = {}
-    if title:
-        document["title"] = title
-    document["fiscal_years"] = plan_years(session)
-    document["measures"] = [
-        {
-            "no": measure["no"],
-            "title": measure["title"],
-            "initiatives": [_initiative(initiative) for initiative in measure["initiatives"]],
-        }
-        for measure in shown["measures"]
-    ]
-    return document
-
-
-def _initiative(shown: dict) -> dict:
-    return {
-        "id": shown["id"],
-        "title": shown["title"],
-        "summary": shown["summary"],
-        "departments": list(shown["departments"]),
-        "sections": list(shown["sections"]),
-        "lead_section": shown["lead_section"] or (shown["sections"][0] if shown["sections"] else None),
-        "years": [
-            {
-                "fiscal_year": year["fiscal_year"],
-                "actions": [action["text"] for action in year["actions"]],
-                "kpis": [{**kpi, "target": Decimal(str(kpi["target"]))} for kpi in year["kpis"]],
-            }
-            for year in shown["years"]
-        ],
-    }

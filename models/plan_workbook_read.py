@@ -1,5 +1,5 @@
 """Reading the Excel plan template back (`dxbot plan import plan.xlsx`) into the plan document the YAML loader
-produces, which then takes the YAML's path (check_plan, the schema, apply_plan). Every row is checked first;
+produces, which then takes the YAML's path (load_plan_file: check_plan, the schema; then apply_plan). Every row is checked first;
 each problem is named as '<sheet> row <n>: <problem>' and nothing is imported while any remains."""
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from models import plan_template as tpl
-from models.actuals_cells import SheetRow, cell_text, is_blank, is_percent_format, show_cell
 from models.fiscal_year import parse_fiscal_year
-from models.plan_errors import PlanFormatError, PlanWorkbookError
-from models.plan_format import check_plan, closest
+from models.plan_errors import PlanFormatError, PlanWorkbookError, closest
+from models.sheet_cells import SheetRow, cell_text, is_blank, is_percent_format, show_cell
 
 _INITIATIVE_ID = re.compile(r"(\d+)-(\d+)")
 
 
 def read_plan_workbook(path: Path) -> tuple[dict, list[str]]:
-    """The plan a filled-in template holds (checked like a YAML plan) and warnings; PlanWorkbookError when
-    any row has a problem, PlanFormatError when the file is not the template at all."""
+    """The plan document a filled-in template holds, and warnings; PlanWorkbookError when any row has a
+    problem, PlanFormatError when the file is not the template at all. load_plan_file checks the document
+    as it checks a YAML plan."""
     from openpyxl import load_workbook
 
     if not path.is_file():
@@ -42,7 +42,7 @@ def read_plan_workbook(path: Path) -> tuple[dict, list[str]]:
     document = reader.read(sheets, title)
     if reader.problems:
         raise PlanWorkbookError(path.name, reader.problems)
-    return check_plan(document, path.name), reader.warnings
+    return document, reader.warnings
 
 
 def _plan_cells(workbook) -> tuple[str | None, list[int] | None]:

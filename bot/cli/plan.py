@@ -22,7 +22,7 @@ from models.fiscal_year import format_fiscal_year
 from models.plan_errors import PlanWorkbookError
 from models.plan_format import SECTIONS_YAML, PlanFormatError, dump_plan, load_plan_file, parse_sections_yaml
 from models.plan_load import apply_plan, load_sections_table
-from models.plan_queries import plan_as_dict
+from models.plan_queries import plan_as_dict, plan_document
 from models.plan_seed import parse_seed
 
 
@@ -145,7 +145,7 @@ def export(runtime: Runtime, fmt: str, output: str | None, title: str | None, fo
     """
     now = runtime.clock.now()
     with runtime.read() as session:
-        document = plan_template.plan_document(session, title=title)
+        document = plan_document(session, title=title)
     if not document["measures"]:
         raise CliError("no plan is loaded; run `dxbot db init` or `dxbot plan import` first")
     counts = _counts(document)
