@@ -1,6 +1,7 @@
 """Reading the Excel plan template back (`dxbot plan import plan.xlsx`) into the plan document the YAML loader
-produces, which then takes the YAML's path (load_plan_file: check_plan, the schema; then apply_plan). Every row is checked first;
-each problem is named as '<sheet> row <n>: <problem>' and nothing is imported while any remains."""
+produces, which then takes the YAML's path (load_plan_file: check_plan and the schema; then apply_plan).
+Every row is checked first; each problem is named as '<sheet> row <n>: <problem>' and nothing is imported
+while any remains."""
 
 from __future__ import annotations
 
