@@ -18,18 +18,18 @@ Japanese label in large type and the caption) in a Japanese font found by find_f
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import json
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from messages.fonts import find_font
 from messages.line_limits import utf16_length
 from messages.postback import PostbackError, decode
+from messages.richmenu_icons import ICONS
 from messages.validator import schema_validator
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "richmenus"
@@ -48,17 +48,6 @@ MAX_IMAGE_BYTES = 1_000_000  # "Max file size: 1 MB", read as 1,000,000 bytes (t
 MAX_CAPTION = 20
 REQUIRED_KEYS = ("size", "selected", "name", "chatBarText", "areas")
 STYLES = ("plain", "primary")
-
-FONT_ENV = "DXBOT_FONT"
-NOTO_CJK_FONTS = (
-    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
-    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
-)
-FONT_INSTALL_HINT = (
-    "install one: `pip install japanize-matplotlib` (IPAexGothic; a dependency of this project, so "
-    "`./scripts/setup` installs it), or `apt-get install fonts-noto-cjk`, or point DXBOT_FONT at a "
-    ".ttf/.otf/.ttc file with Japanese glyphs"
-)
 
 # Colours: LINE green for accents, a white background.
 GREEN = (0x06, 0xC7, 0x55)
@@ -83,10 +72,6 @@ class RichMenuError(ValueError):
         """The first problem, for a one-line CLI error."""
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         return f"{self.source}: {self.problems[0]}{more}"
-
-
-class FontNotFoundError(RuntimeError):
-    """No Japanese font to draw the rich menu image with."""
 
 
 # --- the definition -------------------------------------------------------------------------------
@@ -337,46 +322,7 @@ def definition_problems(data: Any) -> list[str]:
     return problems
 
 
-# --- the font ---------------------------------------------------------------------------------------
-
-
-def _japanize_font() -> Path | None:
-    """japanize-matplotlib's bundled IPAexGothic, found without importing the package (or matplotlib)."""
-    try:
-        spec = importlib.util.find_spec("japanize_matplotlib")
-    except (ImportError, ValueError):
-        return None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / "fonts" / "ipaexg.ttf"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def font_candidates(override: str | None = None) -> list[Path]:
-    """Where a Japanese font is looked for, in order (OVERRIDE = DXBOT_FONT, Debian's Noto CJK, IPAexGothic)."""
-    found = []
-    if override:
-        found.append(Path(override))
-    found += list(NOTO_CJK_FONTS)
-    japanize = _japanize_font()
-    if japanize is not None:
-        found.append(japanize)
-    return found
-
-
-def find_font(override: str | None = None) -> Path:
-    """The Japanese font the image is drawn with (OVERRIDE: Config.font); FontNotFoundError says how to install one."""
-    if override and not Path(override).is_file():
-        raise FontNotFoundError(f"{FONT_ENV}={override} is not a font file; {FONT_INSTALL_HINT}")
-    for candidate in font_candidates(override):
-        if candidate.is_file():
-            return candidate
-    looked = ", ".join(str(p) for p in NOTO_CJK_FONTS)
-    raise FontNotFoundError(
-        f"no Japanese font for the rich menu image (looked at ${FONT_ENV}, {looked} and "
-        f"japanize-matplotlib's fonts/ipaexg.ttf); {FONT_INSTALL_HINT}"
-    )
+# --- drawing text -------------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=64)
@@ -388,98 +334,6 @@ def _font(path: str, size: int):
 
 def _is_bold(path: Path) -> bool:
     return "bold" in path.name.lower()
-
-
-# --- the icons (Pillow shapes, drawn in a square box) -----------------------------------------------
-
-Box = tuple[float, float, float]  # left, top, side
-
-
-def _pt(box: Box, u: float, v: float) -> tuple[float, float]:
-    x, y, s = box
-    return x + u * s, y + v * s
-
-
-def _stroke(draw, points: list[tuple[float, float]], width: float, fill) -> None:
-    """A polyline with round joints and caps."""
-    w = max(1, round(width))
-    draw.line(points, fill=fill, width=w, joint="curve")
-    r = w / 2
-    for px, py in (points[0], points[-1]):
-        draw.ellipse((px - r, py - r, px + r, py + r), fill=fill)
-
-
-def _icon_pencil(draw, box: Box, fg, bg) -> None:
-    """報告する: a sheet with lines and a pencil writing on it."""
-    s, lw = box[2], box[2] * 0.07
-    draw.rounded_rectangle(
-        (*_pt(box, 0.12, 0.04), *_pt(box, 0.70, 0.96)), radius=s * 0.09, outline=fg, width=round(lw)
-    )
-    for v, end in ((0.28, 0.58), (0.44, 0.58), (0.60, 0.42)):
-        _stroke(draw, [_pt(box, 0.26, v), _pt(box, end, v)], lw * 0.85, fg)
-    tip, back = _pt(box, 0.50, 0.90), _pt(box, 0.97, 0.40)
-    length = math.dist(tip, back)
-    ux, uy = (back[0] - tip[0]) / length, (back[1] - tip[1]) / length
-    nx, ny = -uy, ux
-    half = s * 0.085
-
-    def at(along: float, side: float) -> tuple[float, float]:
-        return tip[0] + ux * along + nx * side, tip[1] + uy * along + ny * side
-
-    cone = s * 0.17
-    pencil = [tip, at(cone, half), at(length, half), at(length, -half), at(cone, -half)]
-    draw.polygon(pencil, fill=bg, outline=bg, width=round(lw * 1.6))  # a halo over the sheet's outline
-    draw.polygon(pencil, fill=fg)
-    band = length - s * 0.13
-    draw.line([at(band, half * 1.1), at(band, -half * 1.1)], fill=bg, width=max(1, round(lw * 0.55)))
-    draw.line([at(cone, half * 1.1), at(cone, -half * 1.1)], fill=bg, width=max(1, round(lw * 0.45)))
-
-
-def _icon_checklist(draw, box: Box, fg, bg) -> None:
-    """今年度の行動計画: three rows, two of them ticked."""
-    s, lw = box[2], box[2] * 0.07
-    for n, v in enumerate((0.16, 0.50, 0.84)):
-        side = 0.22
-        draw.rounded_rectangle(
-            (*_pt(box, 0.04, v - side / 2), *_pt(box, 0.04 + side, v + side / 2)),
-            radius=s * 0.04,
-            outline=fg,
-            width=round(lw * 0.8),
-        )
-        if n < 2:
-            _stroke(draw, [_pt(box, 0.085, v), _pt(box, 0.15, v + 0.065), _pt(box, 0.29, v - 0.10)], lw, fg)
-        _stroke(draw, [_pt(box, 0.40, v), _pt(box, 0.96 if n != 1 else 0.82, v)], lw, fg)
-
-
-def _icon_chart(draw, box: Box, fg, bg) -> None:
-    """状況: a rising bar chart."""
-    s, lw = box[2], box[2] * 0.07
-    for left, top in ((0.10, 0.58), (0.39, 0.34), (0.68, 0.08)):
-        draw.rounded_rectangle(
-            (*_pt(box, left, top), *_pt(box, left + 0.22, 0.86)), radius=s * 0.035, fill=fg
-        )
-    _stroke(draw, [_pt(box, 0.02, 0.95), _pt(box, 0.98, 0.95)], lw * 0.8, fg)
-
-
-def _icon_question(draw, box: Box, fg, bg) -> None:
-    """ヘルプ: a question mark in a circle."""
-    s, lw = box[2], box[2] * 0.07
-    draw.ellipse((*_pt(box, 0.03, 0.03), *_pt(box, 0.97, 0.97)), outline=fg, width=round(lw))
-    cx, cy = _pt(box, 0.5, 0.39)
-    r = s * 0.15 + lw / 2
-    draw.arc((cx - r, cy - r, cx + r, cy + r), start=185, end=90, fill=fg, width=round(lw))
-    _stroke(draw, [(cx, cy + r - lw / 2), (cx, cy + s * 0.25)], lw, fg)
-    dot = lw * 0.8
-    dx, dy = _pt(box, 0.5, 0.77)
-    draw.ellipse((dx - dot, dy - dot, dx + dot, dy + dot), fill=fg)
-
-
-ICONS: dict[str, Callable] = {
-    "pencil": _icon_pencil,
-    "checklist": _icon_checklist,
-    "chart": _icon_chart,
-    "question": _icon_question,
-}
 
 
 # --- the image ----------------------------------------------------------------------------------------

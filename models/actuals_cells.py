@@ -4,8 +4,6 @@ an id, a date, an actual or a status — or the problem with it, in words for th
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,24 +20,12 @@ from models.kpi_parsing import (
     OpenKpi,
     parse_reply,
 )
+from models.sheet_cells import SheetRow, cell_text, is_blank, is_percent_format, show_cell
 from models.tables import KpiTarget
 
 
 class TemplateError(ValueError):
     """The file as a whole cannot be read as the template (not a workbook, a sheet or column missing)."""
-
-
-@dataclass(frozen=True)
-class SheetRow:
-    """One data row of a template sheet: its cells by header, and each cell's number format."""
-
-    sheet: str
-    row: int
-    cells: dict[str, Any]
-    formats: dict[str, str]
-
-    def where(self) -> str:
-        return f"{self.sheet} row {self.row}"
 
 
 # --- reading the workbook ---------------------------------------------------------------------------
@@ -103,25 +89,6 @@ def _sheet_rows(
     return rows
 
 
-def is_blank(value: Any) -> bool:
-    """An empty cell: nothing, or only spaces."""
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def cell_text(value: Any) -> str:
-    """A cell as text to compare (NFKC: full-width digits and spaces as typed in Excel)."""
-    return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
-
-
-def show_cell(value: Any) -> str:
-    """A cell as the person typed it, for an error message (Excel's 3.0 back to 3, dates as ISO)."""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 # --- cell values ------------------------------------------------------------------------------------
 
 
@@ -162,12 +129,6 @@ def read_date(value: Any, header: str) -> tuple[date | None, str | None]:
     return None, f"{header} {show_cell(value)!r} is not a date (e.g. 2025-03-31)"
 
 
-def _is_percent_format(number_format: str) -> bool:
-    """Whether a cell's format is Excel's percent (18% typed into a cell is stored as 0.18)."""
-    unquoted = re.sub(r'"[^"]*"|\\.', "", number_format or "")
-    return "%" in unquoted
-
-
 def read_actual(value: Any, number_format: str, target: KpiTarget) -> tuple[Decimal | None, str | None]:
     """An 実績 cell as the KPI's value, checked like a figure sent in LINE (kpi_parsing), or the problem."""
     if isinstance(value, bool | datetime | date):
@@ -177,7 +138,7 @@ def read_actual(value: Any, number_format: str, target: KpiTarget) -> tuple[Deci
             amount = Decimal(str(value))
         except InvalidOperation:
             return None, f"{tpl.ACTUAL} {show_cell(value)!r} is not a number"
-        if _is_percent_format(number_format):
+        if is_percent_format(number_format):
             amount *= 100
         text = format(amount.normalize(), "f")
     else:

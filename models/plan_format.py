@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
 
-from models.plan_errors import PlanFormatError
+from models.plan_errors import PlanFormatError, closest
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "plan"
 PLAN_YAML = DATA_DIR / "plan.yaml"
@@ -27,12 +26,6 @@ HEADER = """\
 # KPI across years even when its name changes. The first section listed is the lead section.
 # kind: level | increase (5%増) | reduction (削減);  better: higher | lower;  period: year | month | null
 """
-
-
-def closest(word: str, choices) -> str:
-    """' (did you mean X?)' for the closest valid choice, or '' when nothing is close."""
-    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.4)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -58,12 +51,12 @@ _PlanDumper.add_representer(Decimal, _represent_decimal)
 _PlanDumper.add_representer(str, _represent_str)
 
 
-def dump_plan(plan: dict) -> str:
+def dump_plan(plan: dict, header: str = HEADER) -> str:
     """Write the plan as readable YAML, the same bytes for the same plan."""
     body = yaml.dump(
         plan, Dumper=_PlanDumper, allow_unicode=True, sort_keys=False, width=4096, default_flow_style=False
     )
-    return HEADER + body
+    return header + body
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -85,6 +78,10 @@ def _need(mapping, key: str, typ, where: str):
     if not isinstance(mapping, dict):
         raise PlanFormatError(f"{where}: expected a mapping, got {type(mapping).__name__}")
     if key not in mapping:
+        if key == "no" and False in mapping:  # YAML 1.1 reads a bare `no:` as the boolean false
+            raise PlanFormatError(
+                f"{where}: missing 'no' (write it in quotes, 'no':, or YAML reads it as false)"
+            )
         raise PlanFormatError(f"{where}: missing {key!r}{closest(key, mapping.keys())}")
     value = mapping[key]
     if typ is not None and not isinstance(value, typ):
@@ -114,7 +111,8 @@ def parse_plan_yaml(text: str, source: str = "plan") -> dict:
 
 
 def check_plan(data, source: str = "plan") -> dict:
-    """Check the plan's shape and values; raise PlanFormatError naming the first problem."""
+    """Check the plan's values, then the published schema (data/plan/plan.schema.json); raise PlanFormatError
+    naming the first problem."""
     measures = _need(data, "measures", list, source)
     if not measures:
         raise PlanFormatError(f"{source}: the plan has no measures")
@@ -173,6 +171,9 @@ def check_plan(data, source: str = "plan") -> dict:
                     kpi["better"] = _choice(kpi.get("better", "higher"), BETTER, f"{kwhere}.better")
                     kpi.setdefault("note", None)
                     kpi.setdefault("raw", f"{kpi['name']}：{kpi['target']}{kpi['unit']}")
+    from models.plan_schema import validate_plan
+
+    validate_plan(data, source)
     return data
 
 
@@ -195,9 +196,21 @@ def parse_sections_yaml(text: str, source: str = "sections") -> list[dict]:
 
 
 def load_plan_file(path: Path) -> tuple[dict, list[str]]:
-    """Read a plan from the seed document or the plan YAML (told apart by content)."""
+    """Read a plan from the seed document, the plan YAML or the Excel plan template (told apart by content)."""
     from models.plan_seed import parse_seed
 
+    try:
+        with Path(path).open("rb") as file:
+            is_workbook = file.read(4) == b"PK\x03\x04"  # an .xlsx is a zip archive
+    except FileNotFoundError as exc:
+        raise PlanFormatError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise PlanFormatError(f"{path}: is a directory, not a plan file") from exc
+    if is_workbook:
+        from models.plan_workbook_read import read_plan_workbook
+
+        document, warnings = read_plan_workbook(Path(path))
+        return check_plan(document, Path(path).name), warnings
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:

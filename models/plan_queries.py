@@ -1,4 +1,5 @@
-"""Read the plan back out of the database, in the shape `dxbot plan show --json` promises."""
+"""Read the plan back out of the database, in the shape `dxbot plan show --json` promises, or as a plan
+document (the YAML's shape) for `dxbot plan export`."""
 
 from __future__ import annotations
 
@@ -120,3 +121,40 @@ def reporting_year(session: Session, now: datetime, tz=None) -> int:
     fiscal_year = fiscal_year_of(now, tz) if tz is not None else fiscal_year_of(now)
     years = plan_years(session)
     return min(fiscal_year, years[-1]) if years else fiscal_year
+
+
+def plan_document(session: Session, *, title: str | None = None) -> dict:
+    """The loaded plan in the plan YAML's shape (what `dxbot plan import` reads), in plan order."""
+    shown = plan_as_dict(session)
+    document: dict = {}
+    if title:
+        document["title"] = title
+    document["fiscal_years"] = plan_years(session)
+    document["measures"] = [
+        {
+            "no": measure["no"],
+            "title": measure["title"],
+            "initiatives": [_document_initiative(initiative) for initiative in measure["initiatives"]],
+        }
+        for measure in shown["measures"]
+    ]
+    return document
+
+
+def _document_initiative(shown: dict) -> dict:
+    return {
+        "id": shown["id"],
+        "title": shown["title"],
+        "summary": shown["summary"],
+        "departments": list(shown["departments"]),
+        "sections": list(shown["sections"]),
+        "lead_section": shown["lead_section"] or (shown["sections"][0] if shown["sections"] else None),
+        "years": [
+            {
+                "fiscal_year": year["fiscal_year"],
+                "actions": [action["text"] for action in year["actions"]],
+                "kpis": [{**kpi, "target": Decimal(str(kpi["target"]))} for kpi in year["kpis"]],
+            }
+            for year in shown["years"]
+        ],
+    }

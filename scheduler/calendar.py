@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 from models.closures import CLOSURE_DAYS_ENV, DEFAULT_CLOSURES, CalendarError, ClosureRange
 
@@ -44,6 +46,8 @@ def _as_date(d: date) -> date:
 
 @lru_cache(maxsize=64)
 def _japan_holidays(year: int) -> holidays.HolidayBase:
+    import holidays  # imported on first use: processes that never ask (`dxbot say`) skip its cost
+
     return holidays.Japan(years=year)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -47,3 +48,24 @@ def test_every_command_still_runs(dxbot):
     refused = dxbot("no-such-command")
     assert refused.exit_code == 2
     assert "No such command" in refused.output
+
+
+def test_say_reads_a_plain_message_without_the_line_sdk_or_flask(dxbot, staff, database_url):
+    """`dxbot say` parses a plain text event directly and answers without Flask, so an admin's try is quick
+    (bench/cli_start.py measures it); the heavy libraries stay for the commands that use them."""
+    probe = (
+        "import sys; from bot.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "say", "--as", staff, "状況"],
+        env={**os.environ, **dxbot.env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) > 1  # the bot answered
+    assert lines[-1] == str(sorted({"sqlalchemy", "sqlmodel"}))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -138,6 +139,25 @@ def local_iso(moment: datetime | None, tz: ZoneInfo) -> str | None:
 def echo_json(data) -> None:
     """Print DATA as UTF-8 JSON (Japanese kept readable)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def xlsx_path(output: str | None, name: str) -> Path:
+    """--output as the workbook's path (NAME in the current directory, or in --output when a directory)."""
+    if not output:
+        return Path.cwd() / name
+    path = Path(output)
+    if path.is_dir():
+        return path / name
+    if not path.parent.is_dir():
+        raise CliError(f"--output: directory {path.parent} does not exist")
+    return path
+
+
+def refuse_overwrite(paths: list[Path], force: bool) -> None:
+    """A one-line error before anything is written when a file exists and --force was not given."""
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise CliError(f"{existing[0]} exists; add --force to overwrite it")
 
 
 pass_runtime = click.make_pass_decorator(Runtime)

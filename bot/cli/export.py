@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import CliError, Runtime, fiscal_year_option, pass_runtime
+from bot.cli.common import CliError, Runtime, fiscal_year_option, pass_runtime, refuse_overwrite, xlsx_path
 from models import actuals_template, actuals_workbook
 from models import export as exports
 from models.fiscal_year import fiscal_year_of
@@ -22,25 +22,6 @@ def _directory(path: Path) -> Path:
     except OSError as exc:
         raise CliError(f"--output: cannot create {path}: {exc.strerror or exc}") from exc
     return path
-
-
-def _xlsx_path(output: str | None, name: str) -> Path:
-    """--output as the workbook's path (NAME in the current directory, or in --output when a directory)."""
-    if not output:
-        return Path.cwd() / name
-    path = Path(output)
-    if path.is_dir():
-        return path / name
-    if not path.parent.is_dir():
-        raise CliError(f"--output: directory {path.parent} does not exist")
-    return path
-
-
-def _refuse_overwrite(paths: list[Path], force: bool) -> None:
-    """A one-line error before anything is written when a file exists and --force was not given."""
-    existing = [p for p in paths if p.exists()]
-    if existing and not force:
-        raise CliError(f"{existing[0]} exists; add --force to overwrite it")
 
 
 @click.command("export")
@@ -105,10 +86,10 @@ def export(
     if open_data or fmt == "csv":
         directory = _directory(Path(output or "."))
         names = (exports.OPEN_DATA_CSV, exports.OPEN_DATA_JSON) if open_data else exports.csv_names(year)
-        _refuse_overwrite([directory / name for name in names], force)
+        refuse_overwrite([directory / name for name in names], force)
     else:
-        path = _xlsx_path(output, exports.xlsx_name(year))
-        _refuse_overwrite([path], force)
+        path = xlsx_path(output, exports.xlsx_name(year))
+        refuse_overwrite([path], force)
     try:
         if open_data:
             written = exports.write_open_data(directory, records, bom)
@@ -134,8 +115,8 @@ def _write_template(runtime: Runtime, output: str | None, force: bool) -> None:
         raise CliError(
             f"no past years to fill in: the plan has nothing before FY{fiscal_year_of(now)}, the current year"
         )
-    path = _xlsx_path(output, actuals_template.TEMPLATE_NAME)
-    _refuse_overwrite([path], force)
+    path = xlsx_path(output, actuals_template.TEMPLATE_NAME)
+    refuse_overwrite([path], force)
     try:
         actuals_workbook.write_template(path, content)
     except OSError as exc:

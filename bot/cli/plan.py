@@ -1,4 +1,5 @@
-"""`dxbot plan`: import the plan (seed document or YAML), convert the seed, show the plan."""
+"""`dxbot plan`: import the plan (seed document, YAML or the Excel template), convert the seed, show it, export
+it, and write the Excel template a planner fills in."""
 
 from __future__ import annotations
 
@@ -6,11 +7,22 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import CliError, Runtime, echo_json, fiscal_year_option, pass_runtime, section_option
+from bot.cli.common import (
+    CliError,
+    Runtime,
+    echo_json,
+    fiscal_year_option,
+    pass_runtime,
+    refuse_overwrite,
+    section_option,
+    xlsx_path,
+)
+from models import plan_template
 from models.fiscal_year import format_fiscal_year
+from models.plan_errors import PlanWorkbookError
 from models.plan_format import SECTIONS_YAML, PlanFormatError, dump_plan, load_plan_file, parse_sections_yaml
 from models.plan_load import apply_plan, load_sections_table
-from models.plan_queries import plan_as_dict
+from models.plan_queries import plan_as_dict, plan_document
 from models.plan_seed import parse_seed
 
 
@@ -24,10 +36,20 @@ def group() -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
 @pass_runtime
 def import_plan(runtime: Runtime, path: Path, dry_run: bool) -> None:
-    """Load a plan from the city's seed document or a plan YAML; reports and history are kept."""
+    """Load a plan from the city's seed document, a plan YAML or the Excel plan template; reports and history
+    are kept.
+
+    The YAML is checked against the published schema (data/plan/plan.schema.json). In a workbook every row is
+    checked first; when any has a problem, each is listed as "<sheet> row <n>: <problem>" and nothing is
+    written (exit code 2).
+    """
     try:
         plan, warnings = load_plan_file(path)
         section_rows = parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8"), str(SECTIONS_YAML))
+    except PlanWorkbookError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise CliError(exc.summary) from exc
     except PlanFormatError as exc:
         raise CliError(str(exc)) from exc
     with runtime.write(dry_run=dry_run) as session:
@@ -64,6 +86,112 @@ def convert(seed: Path, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+@group.command("template")
+@click.option(
+    "-o",
+    "--output",
+    help=f"The workbook to write (default ./{plan_template.TEMPLATE_NAME}; in a directory, that name in it).",
+)
+@click.option(
+    "--years",
+    help="The plan's fiscal years: 2027-2030, R9-R12 or 2027,2028 (default: the next fiscal year and the three "
+    "after it).",
+)
+@click.option("--title", help="The plan's name, written into the template's 記入方法 sheet.")
+@click.option("--force", is_flag=True, help="Overwrite a file that already exists.")
+@pass_runtime
+def template(runtime: Runtime, output: str | None, years: str | None, title: str | None, force: bool) -> None:
+    """Write an empty Excel plan template for a planner to fill in; read it back with `dxbot plan import`.
+
+    Sheets 記入方法 (how to fill it in), 施策, 取組み, 行動計画 and KPI, with dropdowns where the values are a
+    fixed list (年度, 種類, 良い方向). No database is needed.
+    """
+    now = runtime.clock.now()
+    try:
+        chosen = plan_template.parse_years(years) if years else plan_template.default_years(now)
+    except ValueError as exc:
+        raise CliError(f"--years: {exc}") from exc
+    path = xlsx_path(output, plan_template.TEMPLATE_NAME)
+    refuse_overwrite([path], force)
+    _write_workbook(path, years=chosen, made_at=now, title=title)
+    click.echo(f"wrote {path}: an empty plan template for FY{chosen[0]}–FY{chosen[-1]}")
+
+
+@group.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "xlsx"]),
+    default="yaml",
+    show_default=True,
+    help="The plan YAML, or the Excel plan template filled with the plan.",
+)
+@click.option(
+    "-o",
+    "--output",
+    help=f"yaml: the file (default: standard output); xlsx: the workbook (default ./{plan_template.EXPORT_NAME}).",
+)
+@click.option("--title", help="The plan's name to write into the file (the database does not keep it).")
+@click.option("--force", is_flag=True, help="Overwrite a file that already exists.")
+@pass_runtime
+def export(runtime: Runtime, fmt: str, output: str | None, title: str | None, force: bool) -> None:
+    """Write the loaded plan as YAML or as the Excel plan template; importing it again changes nothing.
+
+    Edit the file and load it with `dxbot plan import` (the yearly revision, 毎年度見直し): the workbook's
+    hidden columns keep what a planner does not see (series ids, the plan's wording, notes, periods,
+    departments), so only what was edited changes.
+    """
+    now = runtime.clock.now()
+    with runtime.read() as session:
+        document = plan_document(session, title=title)
+    if not document["measures"]:
+        raise CliError("no plan is loaded; run `dxbot db init` or `dxbot plan import` first")
+    counts = _counts(document)
+    if fmt == "yaml":
+        text = dump_plan(document, header=EXPORT_HEADER.format(made=now.strftime("%Y-%m-%d %H:%M")))
+        if output is None:
+            click.echo(text, nl=False)
+            return
+        path = Path(output)
+        refuse_overwrite([path], force)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    else:
+        path = xlsx_path(output, plan_template.EXPORT_NAME)
+        refuse_overwrite([path], force)
+        years = document["fiscal_years"] or plan_template.default_years(now)
+        _write_workbook(path, years=years, made_at=now, plan=document, title=title)
+    click.echo(f"wrote {path}: {counts}")
+
+
+EXPORT_HEADER = """\
+# The plan as loaded, written by `dxbot plan export` at {made}.
+# Edit deliberately (e.g. the yearly KPI revision, 毎年度見直し) and load with `dxbot plan import FILE`.
+# Format and schema: docs/plan-format.md, data/plan/plan.schema.json.
+# kind: level | increase (5%増) | reduction (削減);  better: higher | lower;  period: year | month | null
+"""
+
+
+def _counts(document: dict) -> str:
+    initiatives = [i for m in document["measures"] for i in m["initiatives"]]
+    years = [y for i in initiatives for y in i["years"]]
+    return (
+        f"{len(document['measures'])} measures, {len(initiatives)} initiatives, "
+        f"{sum(len(y['actions']) for y in years)} action items, {sum(len(y['kpis']) for y in years)} KPI targets"
+    )
+
+
+def _write_workbook(path: Path, **content) -> None:
+    from models.plan_workbook import write_plan_workbook
+
+    try:
+        write_plan_workbook(path, **content)
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from exc
 
 
 @group.command("show")

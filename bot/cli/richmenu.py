@@ -24,15 +24,14 @@ from linebot.v3.messaging import (
 from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, pass_runtime
+from messages.fonts import FontNotFoundError, find_font
 from messages.line_limits import MAX_BULK_LINK_USERS
 from messages.line_sender import line_api_client
 from messages.richmenu import (
     DEFINITIONS_DIR,
     KINDS,
-    FontNotFoundError,
     RichMenuDefinition,
     RichMenuError,
-    find_font,
     load_definition,
     render_image,
 )

@@ -1,23 +1,23 @@
-"""The managers' dashboard: overview, initiatives with KPI trend charts, sections, overdue, audit."""
+"""The managers' dashboard: overview, initiatives with KPI trend charts, sections, overdue, audit.
+
+Nothing here imports Flask at module level: the chat's 「ダッシュボード」 command imports bot.dashboard.links,
+and `dxbot say` should not pay for Flask to issue a link.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+from typing import TYPE_CHECKING
 
 from bot.dashboard.links import SESSION_LIFETIME
 from bot.services import services
 
-
-class DashboardSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, marked Secure also when the request itself came over HTTPS."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def init_app(app: Flask) -> None:
     """Register the dashboard blueprint and its one-time-link login."""
+    from bot.dashboard.access import DashboardSessionInterface
     from bot.dashboard.views import blueprint
 
     config = services(app).config

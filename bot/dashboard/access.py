@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import Flask, has_request_context, request
 from flask import session as cookie
+from flask.sessions import SecureCookieSessionInterface
 from sqlmodel import Session
 
 from bot.dashboard.links import session_member
@@ -21,6 +23,13 @@ from models.tables import Member, Section
 SESSION_KEY = "dashboard_session"
 LANG_KEY = "dashboard_lang"
 OLD_KEYS = ("dashboard_member", "dashboard_login")  # cookies from before server-side sessions: dropped
+
+
+class DashboardSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure also when the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 @dataclass(frozen=True)

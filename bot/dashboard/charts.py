@@ -16,9 +16,9 @@ from collections import OrderedDict
 from functools import cache
 
 from bot.dashboard.data import SeriesHistory
+from messages.fonts import find_font, font_candidates
 from messages.formatting import fiscal_year_label
 from messages.i18n import N_, Translator
-from messages.richmenu import find_font, font_candidates
 from models.kpi_parsing import COUNT_UNITS
 
 CACHE_SIZE = 256

@@ -1,4 +1,5 @@
-"""LINE's webhook JSON → the inbox row and the `Incoming` the conversation reads (line-bot-sdk parses it once).
+"""LINE's webhook JSON → the inbox row and the `Incoming` the conversation reads, parsed once: plain text
+messages and postbacks directly, every other event by line-bot-sdk (imported only then).
 
 Everything here reads LINE's wire format and nothing else does: the inbox stores rows, the handling
 reads `Incoming`.
@@ -12,36 +13,49 @@ import logging
 import math
 import re
 from datetime import datetime
-from typing import Any
-
-from linebot.v3.webhooks import (
-    Event,
-    FollowEvent,
-    GroupSource,
-    JoinEvent,
-    LeaveEvent,
-    MessageEvent,
-    PostbackEvent,
-    RoomSource,
-    TextMessageContent,
-    UnfollowEvent,
-)
+from typing import TYPE_CHECKING, Any
 
 from bot.conversation.incoming import Incoming
 from bot.inbox import MAX_EVENT_ID
 from models.clock import Clock
 from models.types import utcnow
 
+if TYPE_CHECKING:
+    from linebot.v3.webhooks import Event, TextMessageContent
+
 # The LINE edge's lines have always been bot.webhook's (operators' log queries and alerts use the name).
 log = logging.getLogger("bot.webhook")
 
-SIMPLE_KINDS: dict[type, str] = {
-    PostbackEvent: "postback",
-    FollowEvent: "follow",
-    UnfollowEvent: "unfollow",
-    JoinEvent: "join",
-    LeaveEvent: "leave",
+# The SDK's event classes (by name) that become an Incoming of that kind as they are.
+SIMPLE_KINDS: dict[str, str] = {
+    "PostbackEvent": "postback",
+    "FollowEvent": "follow",
+    "UnfollowEvent": "unfollow",
+    "JoinEvent": "join",
+    "LeaveEvent": "leave",
 }
+
+# What a plain event may hold to be read without the SDK (see plain_incoming); anything else is parsed by it.
+PLAIN_EVENT_KEYS = frozenset(
+    {
+        "type",
+        "mode",
+        "timestamp",
+        "source",
+        "webhookEventId",
+        "deliveryContext",
+        "replyToken",
+        "message",
+        "postback",
+    }
+)
+PLAIN_SOURCE_KEYS = {
+    "user": frozenset({"type", "userId"}),
+    "group": frozenset({"type", "groupId", "userId"}),
+    "room": frozenset({"type", "roomId", "userId"}),
+}
+PLAIN_TEXT_KEYS = frozenset({"type", "id", "text", "quoteToken", "markAsReadToken", "quotedMessageId"})
+CHAT_KEYS = {"group": "groupId", "room": "roomId"}
 
 
 def events_of(payload: dict) -> list[dict]:
@@ -127,6 +141,8 @@ def is_redelivery(raw: dict) -> bool:
 
 def parse_event(raw: dict) -> Event | None:
     """Parse one event with line-bot-sdk; legacy bodies get the fields later versions made required."""
+    from linebot.v3.webhooks import Event  # imported here: it costs ~0.5 s of CPU, most of `dxbot say`
+
     event = dict(raw)
     event.setdefault("webhookEventId", event_id_of(raw))
     event.setdefault("deliveryContext", {"isRedelivery": False})
@@ -175,6 +191,84 @@ def parse_problem(exc: Exception) -> dict[str, Any]:
 
 def to_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming:
     """Strip LINE's wire format: who, where, when, and what was said or tapped."""
+    plain = plain_incoming(raw, event_id, clock)
+    return plain if plain is not None else parsed_incoming(raw, event_id, clock)
+
+
+def plain_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming | None:
+    """A person's plain text message or postback read directly, without importing line-bot-sdk; None otherwise.
+
+    Only shapes the SDK accepts as they are take this path (every field of the type the SDK demands, no
+    mention, emoji or postback params, no key it does not know); the rest, including anything it would refuse
+    and log, goes to parsed_incoming. tests/bot/test_webhook.py checks both give the same Incoming."""
+    kind = raw.get("type")
+    if kind not in ("message", "postback") or not _plain_envelope(raw, kind):
+        return None
+    source, content = raw["source"], raw[kind]
+    chat_key = CHAT_KEYS.get(source["type"])
+    base = {
+        "user_id": source["userId"],
+        "at": event_time(raw, clock),
+        "group_id": source[chat_key] if chat_key else None,
+        "message_id": event_id,
+    }
+    if kind == "postback":
+        if content.keys() != {"data"}:
+            return None
+        return Incoming(kind="postback", postback_data=content["data"], **base)
+    if content.get("type") != "text" or not {"id", "text"} <= content.keys() <= PLAIN_TEXT_KEYS:
+        return None
+    base["message_id"] = content["id"] or event_id
+    return Incoming(kind="text", text=content["text"], mentioned_bot=False, **base)
+
+
+def _plain_envelope(raw: dict, kind: str) -> bool:
+    """Whether the event around its content is one the SDK takes as it is: the types it demands, keys it knows."""
+    context = raw.get("deliveryContext", {"isRedelivery": False})  # parse_event's default for legacy bodies
+    content = raw.get(kind)
+    timestamp = raw.get("timestamp")
+    return (
+        raw.keys() <= PLAIN_EVENT_KEYS
+        and not (raw.keys() & {"message", "postback"}) - {kind}
+        and raw.get("mode") == "active"
+        and isinstance(timestamp, int)
+        and not _is_bool(timestamp)
+        and all(isinstance(raw.get(key, ""), str) for key in ("webhookEventId", "replyToken"))
+        and isinstance(context, dict)
+        and context.keys() == {"isRedelivery"}
+        and _is_bool(context["isRedelivery"])
+        and isinstance(content, dict)
+        and _all_str(content)
+        and _plain_source(raw.get("source"))
+    )
+
+
+def _plain_source(source: object) -> bool:
+    """A person (userId), alone or in a group or room whose id is given; every value a string."""
+    if not isinstance(source, dict) or not _all_str(source):
+        return False
+    allowed = PLAIN_SOURCE_KEYS.get(source.get("type"))
+    chat_key = CHAT_KEYS.get(source.get("type"))
+    return (
+        allowed is not None
+        and "userId" in source
+        and source.keys() <= allowed
+        and (chat_key is None or chat_key in source)
+    )
+
+
+def _is_bool(value: object) -> bool:
+    return value is True or value is False
+
+
+def _all_str(values: dict) -> bool:
+    return all(isinstance(value, str) for value in values.values())
+
+
+def parsed_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming:
+    """Any event, parsed by line-bot-sdk (what it refuses or does not know is logged and ignored)."""
+    from linebot.v3.webhooks import GroupSource, MessageEvent, RoomSource, TextMessageContent
+
     source = _source(raw)
     user_id = source.get("userId") if isinstance(source.get("userId"), str) else None
     group_id = None
@@ -199,7 +293,7 @@ def to_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming:
                 kind="text", text=event.message.text, mentioned_bot=_mentions_bot(event.message), **base
             )
         return Incoming(kind="other_message", **base)
-    kind = SIMPLE_KINDS.get(type(event), "ignored")
+    kind = SIMPLE_KINDS.get(type(event).__name__, "ignored")
     if kind == "postback":
         return Incoming(kind=kind, postback_data=event.postback.data if event.postback else None, **base)
     return Incoming(kind=kind, **base)

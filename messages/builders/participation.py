@@ -58,19 +58,17 @@ def grades_text(grades: tuple[tuple[str, int], ...]) -> str:
     return " · ".join(f"{grade} {count}" for grade, count in grades)
 
 
+def _answered_line(rate: RoundRate, _: Translator) -> str:
+    return _("Answered %(round)s: %(rate)s", round=round_label(rate, _), rate=rate_text(rate, _))
+
+
 def participation_lines(line: ParticipationLine | None, _: Translator) -> list[str]:
     """The scope's participation as short lines (the digest's text and its summary bubble say these)."""
     if line is None:
         return []
     lines = []
     if line.current is not None:
-        lines.append(
-            _(
-                "Answered %(round)s: %(rate)s",
-                round=round_label(line.current, _),
-                rate=rate_text(line.current, _),
-            )
-        )
+        lines.append(_answered_line(line.current, _))
     if line.previous is not None:
         lines.append(
             _(
@@ -87,27 +85,19 @@ def participation_lines(line: ParticipationLine | None, _: Translator) -> list[s
                 before=hours_text(line.previous, _),
             )
         )
-    if line.grades:
-        lines.append(_("Grades: %(counts)s", counts=grades_text(line.grades)))
-    return lines
+    return lines + _grades_lines(line, _)
 
 
 def participation_alt_lines(line: ParticipationLine | None, _: Translator) -> list[str]:
     """This round's answers and the grades: what the digest's altText keeps before what is late."""
     if line is None:
         return []
-    lines = []
-    if line.current is not None:
-        lines.append(
-            _(
-                "Answered %(round)s: %(rate)s",
-                round=round_label(line.current, _),
-                rate=rate_text(line.current, _),
-            )
-        )
-    if line.grades:
-        lines.append(_("Grades: %(counts)s", counts=grades_text(line.grades)))
-    return lines
+    answered = [_answered_line(line.current, _)] if line.current is not None else []
+    return answered + _grades_lines(line, _)
+
+
+def _grades_lines(line: ParticipationLine, _: Translator) -> list[str]:
+    return [_("Grades: %(counts)s", counts=grades_text(line.grades))] if line.grades else []
 
 
 def section_participation_text(line: ParticipationLine | None, _: Translator) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 
 from bot.app import close_app
 from bot.line.edge import MAX_BODY_BYTES
-from bot.line.events import event_id_of, to_incoming
+from bot.line.events import event_id_of, parsed_incoming, plain_incoming, to_incoming
 from bot.services import services
 from messages.line_sender import LineSender, make_sender
 from messages.model import Text
@@ -488,6 +489,73 @@ def test_a_mention_of_the_bot_is_seen_and_others_are_not(line, clock):
     event["message"]["mention"]["mentionees"][0]["isSelf"] = False
     event["message"]["mention"]["mentionees"].append({"index": 0, "length": 4, "type": "all"})
     assert to_incoming(event, "x", clock).mentioned_bot is False
+
+
+ODD_VALUES = (None, 0, 1.5, True, "", "x", [], {}, {"isRedelivery": True})
+
+
+def one_change_variants(event: dict):
+    """EVENT with one field changed: each value (nested ones too) replaced by an odd value or dropped, and an
+    unknown key added to each object."""
+
+    def walk(node: dict, path: tuple):
+        for key, value in list(node.items()):
+            for odd in ODD_VALUES:
+                yield path + (key,), odd
+            yield path + (key,), DROP
+            if isinstance(value, dict):
+                yield from walk(value, path + (key,))
+        yield path + ("somethingNew",), "x"
+
+    for path, odd in walk(event, ()):
+        changed = copy.deepcopy(event)
+        node = changed
+        for key in path[:-1]:
+            node = node[key]
+        if odd is DROP:
+            node.pop(path[-1])
+        else:
+            node[path[-1]] = odd
+        yield changed
+
+
+DROP = object()
+
+
+def test_plain_events_read_without_the_sdk_are_what_the_sdk_reads(line, clock):
+    """The common events skip line-bot-sdk (its import is most of `dxbot say`); whatever takes that path is
+    what the SDK makes of it, and whatever the SDK would refuse or read differently does not take it."""
+    from bot.cli.say import simulated_event
+
+    room = line.text(STAFF, "18%")
+    room["source"] = {"type": "room", "roomId": "R" + "d4" * 16, "userId": STAFF}
+    common = [
+        line.text(STAFF, "オンライン申請率 18%"),
+        line.text(STAFF, "18%", group=GROUP),
+        room,
+        line.event("postback", STAFF, data="action=undo"),
+        line.sample_event("message-text-user.json"),
+        line.sample_event("message-text-group.json"),
+        line.sample_event("message-text-redelivery.json"),
+        line.sample_event("legacy-message-text-no-webhookEventId.json"),
+        simulated_event(user_id=STAFF, at=clock.now(), text="状況"),
+        simulated_event(user_id=STAFF, at=clock.now(), postback_data="action=undo"),
+        simulated_event(user_id=STAFF, at=clock.now(), text="18%", group_id=GROUP),
+    ]
+    for event in common:
+        plain = plain_incoming(event, "x", clock)
+        assert plain is not None and plain == parsed_incoming(event, "x", clock), event
+    taken = 0
+    for event in [e for seed in common for e in one_change_variants(seed)]:
+        plain = plain_incoming(event, "x", clock)
+        if plain is not None:
+            taken += 1
+            assert plain == parsed_incoming(event, "x", clock), event
+            assert to_incoming(event, "x", clock) == plain
+    assert taken > len(common)  # some changes keep an event plain (a redelivery, another text), most do not
+    for event in line.sample("sdk-v3-webhook-all-events.json")["events"]:
+        plain = plain_incoming(event, "x", clock)
+        assert plain is None or plain == parsed_incoming(event, "x", clock), event
 
 
 def test_a_standby_event_is_acknowledged_but_not_answered(line, db):

@@ -30,8 +30,9 @@ from linebot.v3.messaging import (
     URIAction,
 )
 
+from messages.line_limits import utf16_length
 from messages.line_sender import WireMulticastRequest, WirePushMessageRequest, WireReplyMessageRequest
-from messages.validator import utf16_length, validate_request
+from messages.validator import validate_request
 
 REPLY_TOKEN = "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA"
 USER = "U" + "4af4980629" * 3 + "ab"

@@ -11,17 +11,16 @@ import pytest
 from linebot.v3.messaging import RichMenuRequest
 from PIL import Image
 
-from messages import richmenu
+from messages import fonts, richmenu, richmenu_icons
+from messages.fonts import FontNotFoundError, find_font
 from messages.postback import decode, encode
 from messages.richmenu import (
     KINDS,
     MAX_IMAGE_BYTES,
-    FontNotFoundError,
     RichMenuError,
     definition_from_data,
     definition_path,
     definition_problems,
-    find_font,
     image_path,
     load_definition,
     render_image,
@@ -111,7 +110,7 @@ def test_labels_and_captions_fit(kind):
     for area in load_definition(kind).areas:
         assert 1 <= len(area.label) <= 20
         assert area.caption and len(area.caption.split()) == 1
-        assert area.icon in richmenu.ICONS
+        assert area.icon in richmenu_icons.ICONS
     primaries = [a for a in load_definition(kind).areas if a.style == "primary"]
     assert len(primaries) == 1
 
@@ -258,14 +257,14 @@ def test_rendering_is_repeatable(images):
 
 
 def test_the_font_comes_from_dxbot_font_first():
-    japanize = richmenu._japanize_font()
+    japanize = fonts._japanize_font()
     assert japanize is not None and japanize.name == "ipaexg.ttf"
     assert find_font(Config.from_env({"DXBOT_FONT": str(japanize)}).font) == japanize
 
 
 def test_japanize_matplotlib_is_found_without_importing_it():
     loaded = "japanize_matplotlib" in sys.modules
-    assert richmenu._japanize_font() is not None
+    assert fonts._japanize_font() is not None
     assert ("japanize_matplotlib" in sys.modules) == loaded
 
 
@@ -276,8 +275,8 @@ def test_a_missing_dxbot_font_is_named(tmp_path):
 
 
 def test_without_any_font_the_error_says_how_to_install_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(richmenu, "NOTO_CJK_FONTS", (tmp_path / "NotoSansCJK-Bold.ttc",))
-    monkeypatch.setattr(richmenu, "_japanize_font", lambda: None)
+    monkeypatch.setattr(fonts, "NOTO_CJK_FONTS", (tmp_path / "NotoSansCJK-Bold.ttc",))
+    monkeypatch.setattr(fonts, "_japanize_font", lambda: None)
     with pytest.raises(FontNotFoundError) as caught:
         render_image(load_definition("staff"))
     message = str(caught.value)
