@@ -218,7 +218,7 @@ def job_settings(name: str, config) -> dict:
             "grade_scale": config.grade_scale,
             "live_since": config.live_since,
         }
-    if name in ("kickoff", "kpi-request", "final-actuals", "nudge"):
+    if name in ("kickoff", "kpi-request", "final-actuals", "nudge", "deliver"):
         return {"closures": config.closure_days}  # the municipal calendar: which days are business days
     return {}
 

@@ -28,6 +28,7 @@ from sqlmodel import select
 from messages.sending import DeliveryError, MessageLimitError, Origin, Sender, SendResult, failed, send_to_all
 from messages.validator import LineValidationError
 from models.clock import Clock
+from models.closures import ClosureRange
 from models.db import SessionFactory, transaction
 from models.tables import OutboxMessage
 from scheduler.outbox import active_pause, due_rows, notify_admins, release_expired_pauses
@@ -254,13 +255,18 @@ def _check_quota(factory: SessionFactory, sender: Sender, needed: int, now: date
 
 
 def deliver_due(
-    session_factory: SessionFactory, sender: Sender, clock: Clock, *, limit: int = 100
+    session_factory: SessionFactory,
+    sender: Sender,
+    clock: Clock,
+    *,
+    limit: int = 100,
+    closures: tuple[ClosureRange, ...] | None = None,
 ) -> DeliveryReport:
-    """Send up to LIMIT due outbox rows through SENDER."""
+    """Send up to LIMIT due outbox rows through SENDER (CLOSURES: the city's closure days, for releases)."""
     report = DeliveryReport()
     now = clock.now()
     with transaction(session_factory) as session:
-        report.released = release_expired_pauses(session, now)
+        report.released = release_expired_pauses(session, now, closures=closures)
     with transaction(session_factory) as session:
         due = [(row.id, len(row.recipients)) for row in due_rows(session, now, limit)]
     needed = sum(count for _row_id, count in due)

@@ -15,6 +15,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from models.clock import Clock
+from models.closures import ClosureRange
 from models.db import SessionFactory, transaction
 from models.grade_scale import GradeScale
 from models.retention import RetentionPolicy, apply_retention
@@ -125,7 +126,12 @@ def weekly_digest(
 
 
 def deliver(
-    session_factory: SessionFactory, clock: Clock, *, dry_run: bool = False, sender=None
+    session_factory: SessionFactory,
+    clock: Clock,
+    *,
+    dry_run: bool = False,
+    sender=None,
+    closures: tuple[ClosureRange, ...] | None = None,
 ) -> JobResult:
     """Every minute: send the outbox's due rows (the sender comes from configuration unless given)."""
     from scheduler.delivery import deliver_due
@@ -146,7 +152,7 @@ def deliver(
         return result
     if sender is None:
         sender = _configured_sender(session_factory, clock)
-    report = deliver_due(session_factory, sender, clock)
+    report = deliver_due(session_factory, sender, clock, closures=closures)
     result.what = [f"sent row {row_id}" for row_id in report.sent]
     result.note(report.summary())
     if report.sent or report.failed or report.retrying:

@@ -98,7 +98,13 @@ def flush(runtime: Runtime, limit: int) -> None:
         sender = _sender(runtime)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    report = deliver_due(session_factory(runtime.engine), sender, runtime.clock, limit=limit)
+    report = deliver_due(
+        session_factory(runtime.engine),
+        sender,
+        runtime.clock,
+        limit=limit,
+        closures=runtime.config.closure_days,
+    )
     if report.quota_warning:
         click.echo(f"warning: {report.quota_warning}", err=True)
     click.echo(report.summary())

@@ -381,7 +381,12 @@ def run_job():
     result = JOB_FUNCTIONS[name](factory, FrozenClock(at, tz), **job_settings(name, _services().config))
     send_at = next_send_time(at, closures=_services().config.closure_days)
     clock.move_to(send_at)  # the clock's deliver step sends the rows once their sending time has come
-    delivered = JOB_FUNCTIONS["deliver"](factory, FrozenClock(send_at, tz), sender=_services().sender)
+    delivered = JOB_FUNCTIONS["deliver"](
+        factory,
+        FrozenClock(send_at, tz),
+        sender=_services().sender,
+        **job_settings("deliver", _services().config),
+    )
     sent = len(delivered.what)  # one "sent row N" line per delivered outbox row
     message = t["job_done"] % {
         "job": name,

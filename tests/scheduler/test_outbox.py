@@ -312,3 +312,19 @@ def test_a_sender_without_multicast_gets_a_row_for_many_as_one_push_each_and_nev
     assert [(r.kind, r.to) for r in single.sent] == [("push", (user(n),)) for n in (1, 2, 3)]
     assert len({r.retry_key for r in single.sent}) == 3
     assert {r.status for r in all_rows(session)} == {"sent"}
+
+
+def test_rows_released_by_an_expired_pause_wait_for_the_configured_closure(session, db, section, sender):
+    """DXBOT_CLOSURE_DAYS closes 26–27 Nov: a pause ending on the 26th releases its rows for Mon 30 Nov."""
+    from models.closures import parse_closure_days
+    from scheduler import jobs
+
+    pause(session, section, until=NOW + timedelta(days=2))
+    queue(session, section_id=section.id)
+    session.commit()
+    released_at = FrozenClock(NOW + timedelta(days=2))  # Thu 26 Nov 10:00
+    jobs.deliver(session_factory(db), released_at, sender=sender, closures=parse_closure_days("11-26..11-27"))
+    session.expire_all()
+    (row,) = all_rows(session)
+    assert row.status == "pending" and sender.sent == []
+    assert row.not_before == datetime(2026, 11, 30, 8, 30, tzinfo=TOKYO)
