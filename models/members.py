@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, select
 
 from models.plan_format import closest
@@ -53,12 +53,19 @@ def require_member(session: Session, line_user_id: str) -> Member:
     return member
 
 
-def current_sections(session: Session, member: Member) -> list[Section]:
-    """The sections MEMBER belongs to now."""
+def assigned_at(moment: datetime) -> ColumnElement[bool]:
+    """An assignment in force at MOMENT: begun (a future 異動日 has not) and not yet ended."""
+    return and_(
+        MemberSection.since <= moment, or_(MemberSection.until.is_(None), MemberSection.until > moment)
+    )
+
+
+def current_sections(session: Session, member: Member, now: datetime | None = None) -> list[Section]:
+    """The sections MEMBER belongs to at NOW (default: the real time)."""
     rows = session.exec(
         select(Section)
         .join(MemberSection, MemberSection.section_id == Section.id)
-        .where(MemberSection.member_id == member.id, MemberSection.until.is_(None))
+        .where(MemberSection.member_id == member.id, assigned_at(now or utcnow()))
         .order_by(MemberSection.id)
     ).all()
     return list(rows)
@@ -115,6 +122,11 @@ def move_member(session: Session, *, line_user_id: str, sections: list[Section],
     return member
 
 
+def schedule_move(session: Session, member: Member, sections: list[Section], *, effective: datetime) -> None:
+    """人事異動 on EFFECTIVE (past, now or a future 異動日): the current-section queries switch that day by themselves."""
+    _set_sections(session, member, sections, effective)
+
+
 def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> Member:
     """Stop talking to a member; their reports and history stay."""
     member = require_member(session, line_user_id)
@@ -136,13 +148,21 @@ def end_dashboard_sessions(session: Session, member: Member) -> int:
 
 
 def _set_sections(session: Session, member: Member, sections: list[Section], now: datetime) -> None:
+    """Assign MEMBER to SECTIONS from NOW on: assignments scheduled after NOW are superseded (dropped)."""
     wanted = {s.id for s in sections}
+    session.execute(
+        delete(MemberSection)
+        .where(MemberSection.member_id == member.id, MemberSection.since > now)
+        .execution_options(synchronize_session="fetch")
+    )
     current = session.exec(
-        select(MemberSection).where(MemberSection.member_id == member.id, MemberSection.until.is_(None))
+        select(MemberSection).where(MemberSection.member_id == member.id, assigned_at(now))
     ).all()
     for link in current:
         if link.section_id not in wanted:
             link.until = now
+        else:
+            link.until = None  # a later move-out that was scheduled is superseded too
     have = {link.section_id for link in current}
     for section in sections:
         if section.id not in have:

@@ -88,7 +88,7 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult) -> None:
     if _closed(result, today) or not _covered(session, result, fy, now):
         return
     for section in reporting_sections(session):
-        members = section_members(session, section.id)
+        members = section_members(session, section.id, now)
         if not members:
             continue
         plans = section_plan(session, section, fy)
@@ -164,7 +164,7 @@ def _request_round(
     final: bool,
 ) -> None:
     """Ask one section for its figures of FISCAL_YEAR (open the round, queue the request)."""
-    members = section_members(session, section.id)
+    members = section_members(session, section.id, now)
     if not members:
         return
     targets = open_targets(session, section, fiscal_year)
@@ -282,7 +282,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult) -> None:
             ),
         )
         if request_round.nudges < MAX_NUDGES:
-            members = section_members(session, request_round.section_id)
+            members = section_members(session, request_round.section_id, now)
             if not members:
                 continue
             queue_intent(
@@ -299,7 +299,9 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult) -> None:
             request_round.nudges += 1
             request_round.last_nudged_at = now
         elif request_round.escalated_at is None:
-            managers = [m for m in section_members(session, request_round.section_id) if m.role == "manager"]
+            managers = [
+                m for m in section_members(session, request_round.section_id, now) if m.role == "manager"
+            ]
             recipients = managers or active_admins(session)
             if not recipients:
                 continue
