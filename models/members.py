@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, select
 
 from models.plan_format import closest
-from models.tables import ROLES, DashboardSession, Member, MemberSection, Section
+from models.tables import ROLES, DashboardSession, Member, MemberSection, Section, StaffNumber
 from models.types import utcnow
 
 LINE_USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
@@ -37,6 +37,22 @@ def check_line_user_id(user_id: str) -> str:
             f"{user_id!r} is not a LINE user id (U followed by 32 hex digits, e.g. U4af4980629…)"
         )
     return user_id
+
+
+def staff_member(session: Session, number: str) -> Member | None:
+    """The member with 職員番号 NUMBER, or None."""
+    found = session.exec(select(StaffNumber).where(StaffNumber.number == number)).first()
+    return session.get(Member, found.member_id) if found else None
+
+
+def set_staff_number(session: Session, member: Member, number: str) -> None:
+    """Give MEMBER the 職員番号 NUMBER (replacing theirs, if they had one)."""
+    row = session.get(StaffNumber, member.id)
+    if row is None:
+        session.add(StaffNumber(member_id=member.id, number=number))
+    else:
+        row.number = number
+    session.flush()
 
 
 def get_member(session: Session, line_user_id: str) -> Member | None:
@@ -170,15 +186,22 @@ def _set_sections(session: Session, member: Member, sections: list[Section], now
     session.flush()
 
 
-def member_as_dict(session: Session, member: Member) -> dict:
+def member_as_dict(session: Session, member: Member, now: datetime | None = None) -> dict:
     """A member as plain data (for `dxbot member list --json`)."""
     return {
         "id": member.id,
         "line_user_id": member.line_user_id,
         "name": member.display_name,
         "role": member.role,
-        "sections": [s.name for s in current_sections(session, member)],
+        "sections": [s.name for s in current_sections(session, member, now)],
+        "staff_number": staff_number_of(session, member),
         "locale": member.locale,
         "active": member.active,
         "created_at": member.created_at.isoformat(),
     }
+
+
+def staff_number_of(session: Session, member: Member) -> str | None:
+    """MEMBER's 職員番号, if a roster gave them one."""
+    row = session.get(StaffNumber, member.id)
+    return row.number if row else None

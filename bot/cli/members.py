@@ -6,6 +6,7 @@ import click
 from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from bot.cli.roster import import_members
 from models.members import (
     MemberError,
     add_member,
@@ -29,6 +30,9 @@ def _sections(session, names: tuple[str, ...]):
         return [find_section(session, name) for name in names]
     except UnknownSectionError as exc:
         raise CliError(str(exc)) from exc
+
+
+group.add_command(import_members, "import")
 
 
 @group.command("add")
@@ -56,7 +60,7 @@ def add(runtime, line_user_id, name, sections, role, locale, update) -> None:
             )
         except MemberError as exc:
             raise CliError(str(exc)) from exc
-        names = "、".join(s.name for s in current_sections(session, member))
+        names = "、".join(s.name for s in current_sections(session, member, runtime.clock.now()))
     click.echo(f"{'added' if created else 'updated'} {member.display_name} ({member.role}, {names})")
 
 
@@ -70,7 +74,7 @@ def list_members(runtime: Runtime, as_json: bool, include_inactive: bool) -> Non
         query = select(Member).order_by(Member.id)
         if not include_inactive and not as_json:
             query = query.where(Member.active.is_(True))
-        rows = [member_as_dict(session, m) for m in session.exec(query).all()]
+        rows = [member_as_dict(session, m, runtime.clock.now()) for m in session.exec(query).all()]
     if as_json:
         echo_json({"members": rows})
         return
