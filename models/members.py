@@ -46,7 +46,11 @@ def staff_member(session: Session, number: str) -> Member | None:
 
 
 def set_staff_number(session: Session, member: Member, number: str) -> None:
-    """Give MEMBER the 職員番号 NUMBER (replacing theirs, if they had one)."""
+    """Give MEMBER the 職員番号 NUMBER (replacing theirs, if they had one); a number is one person's."""
+    number = number.strip()
+    holder = staff_member(session, number)
+    if holder is not None and holder.id != member.id:
+        raise MemberError(f"職員番号 {number} already belongs to {holder.display_name} (member {holder.id})")
     row = session.get(StaffNumber, member.id)
     if row is None:
         session.add(StaffNumber(member_id=member.id, number=number))

@@ -9,12 +9,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.invites import create_invite
-from models.members import current_sections, end_dashboard_sessions, schedule_move, staff_member
+from models.members import (
+    current_sections,
+    end_dashboard_sessions,
+    schedule_move,
+    set_staff_number,
+    staff_member,
+)
 from models.plan_errors import closest
-from models.sections import UnknownSectionError, find_section
+from models.sections import UnknownSectionError, find_section, normalise_name
 from models.tables import ROLES, InviteCode, Member, Section, StaffNumber
 
 COLUMNS = ("職員番号", "氏名", "所属", "役割")
@@ -46,6 +52,7 @@ class RosterRow:
 class RosterDiff:
     """What an import changes (or, in a dry run, would change)."""
 
+    adopted: list[str] = field(default_factory=list)  # registered members matched by name, numbered now
     moves: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     invites: list[dict] = field(default_factory=list)
@@ -58,6 +65,7 @@ class RosterDiff:
         """The whole diff, one heading per kind, for the admin to read before (or after) importing."""
         out: list[str] = []
         for title, items in (
+            ("staff numbers given to registered members (matched by name)", self.adopted),
             ("moves", self.moves),
             ("name or role changes", self.changes),
             ("new people (invite codes)", [_invite_line(i) for i in self.invites]),
@@ -166,12 +174,27 @@ def import_roster(
 ) -> RosterDiff:
     """Apply the roster: move known staff numbers (on their 異動日), invite new people, list (and deactivate) the absent."""
     diff, tz = RosterDiff(), now.tzinfo
+    unnumbered = _unnumbered_by_name(session)
+    ambiguous = []
     for row in rows:
         member = staff_member(session, row.staff_number)
         if member is None:
-            _invite(session, row, diff, now, valid_for)
-            continue
+            same_name = unnumbered.pop(normalise_name(row.name), [])
+            if len(same_name) > 1:
+                ambiguous.append(
+                    f"row {row.line}: {len(same_name)} registered members are called {row.name}; give the right one "
+                    f"its number first: dxbot member add LINE_ID --staff-number {row.staff_number} --update …"
+                )
+                continue
+            if not same_name:
+                _invite(session, row, diff, now, valid_for)
+                continue
+            member = same_name[0]
+            set_staff_number(session, member, row.staff_number)
+            diff.adopted.append(f"{row.staff_number} {row.name}")
         _update(session, member, row, diff, now, tz)
+    if ambiguous:
+        raise RosterError(ambiguous)
     listed = {row.staff_number for row in rows}
     for number, member in session.exec(
         select(StaffNumber.number, Member)
@@ -189,6 +212,17 @@ def import_roster(
     diff.deactivated = deactivate_missing
     session.flush()
     return diff
+
+
+def _unnumbered_by_name(session: Session) -> dict[str, list[Member]]:
+    """Active members registered without a 職員番号, by name: the first import gives them theirs."""
+    found: dict[str, list[Member]] = {}
+    numbered = select(StaffNumber.member_id)
+    for member in session.exec(
+        select(Member).where(Member.active.is_(True), col(Member.id).not_in(numbered)).order_by(Member.id)
+    ).all():
+        found.setdefault(normalise_name(member.display_name), []).append(member)
+    return found
 
 
 def _update(session, member: Member, row: RosterRow, diff: RosterDiff, now: datetime, tz) -> None:

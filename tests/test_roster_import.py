@@ -37,18 +37,10 @@ def members(dxbot, env=None):
 
 
 def numbered(dxbot, tmp_path, first):
-    """Give the two registered members their staff numbers (the first import only adopts by invite)."""
-    from sqlmodel import Session
-
-    from models.db import make_engine
-    from models.members import get_member, set_staff_number
-
-    engine = make_engine(dxbot.env["DXBOT_DATABASE_URL"])
-    with Session(engine) as s:
-        set_staff_number(s, get_member(s, YAMADA), "1001")
-        set_staff_number(s, get_member(s, SATO), "1002")
-        s.commit()
-    engine.dispose()
+    """The first roster gives the registered members their staff numbers (matched by name)."""
+    result = dxbot("member", "import", roster(tmp_path, first, name="first.csv"))
+    assert result.exit_code == 0, result.output
+    assert "staff numbers given to registered members (matched by name): 2" in result.output
 
 
 def test_a_move_takes_effect_at_once_and_new_people_get_invites(ready, tmp_path):
@@ -170,3 +162,56 @@ def test_purging_a_member_clears_their_staff_number(ready, tmp_path):
     assert dxbot("member", "purge", SATO, "--yes").exit_code == 0
     listed = json.loads(dxbot("member", "list", "--json").output)["members"]
     assert [m["staff_number"] for m in listed] == ["1001", None]
+
+
+def test_the_first_roster_matches_registered_members_by_name_once(ready, tmp_path):
+    dxbot, first = ready
+    dry = dxbot("member", "import", roster(tmp_path, first), "--dry-run")
+    assert "1001 山田 太郎" in dry.output and "new people (invite codes): 0" in dry.output
+    assert members(dxbot)[YAMADA]["staff_number"] is None
+    numbered(dxbot, tmp_path, first)
+    assert members(dxbot)[YAMADA]["staff_number"] == "1001"
+    assert members(dxbot)[SATO]["staff_number"] == "1002"
+
+
+def test_two_members_of_one_name_must_be_numbered_by_hand(ready, tmp_path):
+    dxbot, first = ready
+    other = "U" + "4" * 32
+    dxbot("member", "add", other, "--name", "山田太郎", "--section", "職員課", "--role", "staff")
+    result = dxbot("member", "import", roster(tmp_path, first))
+    assert result.exit_code == 2
+    assert "row 2: 2 registered members are called 山田 太郎" in result.output
+    assert members(dxbot)[SATO]["staff_number"] is None  # nothing written, not even the clear row
+    given = dxbot(
+        "member",
+        "add",
+        YAMADA,
+        "--name",
+        "山田 太郎",
+        "--section",
+        "国保医療課",
+        "--role",
+        "staff",
+        "--update",
+        "--staff-number",
+        "1001",
+    )
+    assert given.exit_code == 0, given.output
+    taken = dxbot(
+        "member",
+        "add",
+        other,
+        "--name",
+        "山田太郎",
+        "--section",
+        "職員課",
+        "--role",
+        "staff",
+        "--update",
+        "--staff-number",
+        "1001",
+    )
+    assert taken.exit_code == 2 and "職員番号 1001 already belongs to 山田 太郎" in taken.output
+    again = dxbot("member", "import", roster(tmp_path, first))
+    assert again.exit_code == 0, again.output
+    assert "not in the roster: 0" in again.output and members(dxbot)[other]["staff_number"] is None

@@ -14,6 +14,7 @@ from models.members import (
     deactivate_member,
     member_as_dict,
     move_member,
+    set_staff_number,
 )
 from models.purge import PLACEHOLDER_NAME, PURGED, find_member, purge_member
 from models.sections import UnknownSectionError, find_section
@@ -42,8 +43,9 @@ group.add_command(import_members, "import")
 @click.option("--role", required=True, help="staff, manager or admin.")
 @click.option("--locale", help="ja (default) or en.")
 @click.option("--update", is_flag=True, help="Change the member if the id is already registered.")
+@click.option("--staff-number", help="Their 職員番号 (what `dxbot member import` matches rosters by).")
 @pass_runtime
-def add(runtime, line_user_id, name, sections, role, locale, update) -> None:
+def add(runtime, line_user_id, name, sections, role, locale, update, staff_number) -> None:
     """Register a member by LINE user id."""
     with runtime.write() as session:
         chosen = _sections(session, sections)
@@ -58,6 +60,8 @@ def add(runtime, line_user_id, name, sections, role, locale, update) -> None:
                 update=update,
                 locale=locale,
             )
+            if staff_number:
+                set_staff_number(session, member, staff_number)
         except MemberError as exc:
             raise CliError(str(exc)) from exc
         names = "、".join(s.name for s in current_sections(session, member, runtime.clock.now()))

@@ -64,11 +64,15 @@ def import_members(runtime: Runtime, roster, encoding, dry_run, output, deactiva
         try:
             text = decode(roster.read_bytes(), encoding)
             rows = parse_roster(session, text, runtime.clock.tz)
-        except RosterError as exc:
+            diff = import_roster(
+                session,
+                rows,
+                now=runtime.clock.now(),
+                valid_for=valid_for,
+                deactivate_missing=deactivate_missing,
+            )
+        except RosterError as exc:  # the transaction is rolled back: nothing of the roster is written
             raise CliError(f"{roster.name}: nothing imported\n" + "\n".join(exc.problems)) from exc
-        diff = import_roster(
-            session, rows, now=runtime.clock.now(), valid_for=valid_for, deactivate_missing=deactivate_missing
-        )
         if dry_run:
             for invite in diff.invites:
                 invite["code"] = None
