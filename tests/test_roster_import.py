@@ -215,3 +215,18 @@ def test_two_members_of_one_name_must_be_numbered_by_hand(ready, tmp_path):
     again = dxbot("member", "import", roster(tmp_path, first))
     assert again.exit_code == 0, again.output
     assert "not in the roster: 0" in again.output and members(dxbot)[other]["staff_number"] is None
+
+
+def test_invite_codes_can_be_handed_out_as_xlsx(ready, tmp_path):
+    from openpyxl import load_workbook
+
+    dxbot, first = ready
+    numbered(dxbot, tmp_path, first)
+    text = first + "1003,鈴木 一郎,職員課,staff,2027/4/1\n"
+    out = tmp_path / "codes.xlsx"
+    result = dxbot("member", "import", roster(tmp_path, text), "--output", str(out), "--expires", "30d")
+    assert result.exit_code == 0, result.output
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert rows[0] == ("職員番号", "氏名", "所属", "役割", "招待コード", "有効期限")
+    assert rows[1][:4] == ("1003", "鈴木 一郎", "職員課", "staff") and rows[1][5] == "2026-12-24"
+    assert rows[1][4] in result.output
