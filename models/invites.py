@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from models.members import add_member, check_role, current_sections, get_member
+from models.members import add_member, check_role, current_sections, get_member, set_staff_number
 from models.tables import ROLES, GroupBinding, InviteCode, Member, Section
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I/O: people read codes aloud and type them on phones
@@ -85,7 +85,7 @@ def redeem_for_member(
     section = session.get(Section, invite.section_id)
     existing = get_member(session, line_user_id)
     if existing is not None:
-        sections = [*current_sections(session, existing), section]
+        sections = [*current_sections(session, existing, now), section]
         member, _ = add_member(
             session,
             line_user_id=line_user_id,
@@ -99,11 +99,13 @@ def redeem_for_member(
         member, _ = add_member(
             session,
             line_user_id=line_user_id,
-            name=display_name,
+            name=invite.display_name or display_name,  # a roster's name is the one the city uses
             sections=[section],
             role=invite.role,
             now=now,
         )
+    if invite.staff_number:
+        set_staff_number(session, member, invite.staff_number)
     invite.used_at = now
     invite.used_by_member_id = member.id
     session.add(invite)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, select
 
 from models.plan_format import closest
-from models.tables import ROLES, DashboardSession, Member, MemberSection, Section
+from models.tables import ROLES, DashboardSession, Member, MemberSection, Section, StaffNumber
 from models.types import utcnow
 
 LINE_USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
@@ -39,6 +39,26 @@ def check_line_user_id(user_id: str) -> str:
     return user_id
 
 
+def staff_member(session: Session, number: str) -> Member | None:
+    """The member with 職員番号 NUMBER, or None."""
+    found = session.exec(select(StaffNumber).where(StaffNumber.number == number)).first()
+    return session.get(Member, found.member_id) if found else None
+
+
+def set_staff_number(session: Session, member: Member, number: str) -> None:
+    """Give MEMBER the 職員番号 NUMBER (replacing theirs, if they had one); a number is one person's."""
+    number = number.strip()
+    holder = staff_member(session, number)
+    if holder is not None and holder.id != member.id:
+        raise MemberError(f"職員番号 {number} already belongs to {holder.display_name} (member {holder.id})")
+    row = session.get(StaffNumber, member.id)
+    if row is None:
+        session.add(StaffNumber(member_id=member.id, number=number))
+    else:
+        row.number = number
+    session.flush()
+
+
 def get_member(session: Session, line_user_id: str) -> Member | None:
     """The member with that LINE user id, or None."""
     return session.exec(select(Member).where(Member.line_user_id == line_user_id)).first()
@@ -53,12 +73,19 @@ def require_member(session: Session, line_user_id: str) -> Member:
     return member
 
 
-def current_sections(session: Session, member: Member) -> list[Section]:
-    """The sections MEMBER belongs to now."""
+def assigned_at(moment: datetime) -> ColumnElement[bool]:
+    """An assignment in force at MOMENT: begun (a future 異動日 has not) and not yet ended."""
+    return and_(
+        MemberSection.since <= moment, or_(MemberSection.until.is_(None), MemberSection.until > moment)
+    )
+
+
+def current_sections(session: Session, member: Member, now: datetime | None = None) -> list[Section]:
+    """The sections MEMBER belongs to at NOW (default: the real time)."""
     rows = session.exec(
         select(Section)
         .join(MemberSection, MemberSection.section_id == Section.id)
-        .where(MemberSection.member_id == member.id, MemberSection.until.is_(None))
+        .where(MemberSection.member_id == member.id, assigned_at(now or utcnow()))
         .order_by(MemberSection.id)
     ).all()
     return list(rows)
@@ -115,6 +142,11 @@ def move_member(session: Session, *, line_user_id: str, sections: list[Section],
     return member
 
 
+def schedule_move(session: Session, member: Member, sections: list[Section], *, effective: datetime) -> None:
+    """人事異動 on EFFECTIVE (past, now or a future 異動日): the current-section queries switch that day by themselves."""
+    _set_sections(session, member, sections, effective)
+
+
 def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> Member:
     """Stop talking to a member; their reports and history stay."""
     member = require_member(session, line_user_id)
@@ -136,13 +168,21 @@ def end_dashboard_sessions(session: Session, member: Member) -> int:
 
 
 def _set_sections(session: Session, member: Member, sections: list[Section], now: datetime) -> None:
+    """Assign MEMBER to SECTIONS from NOW on: assignments scheduled after NOW are superseded (dropped)."""
     wanted = {s.id for s in sections}
+    session.execute(
+        delete(MemberSection)
+        .where(MemberSection.member_id == member.id, MemberSection.since > now)
+        .execution_options(synchronize_session="fetch")
+    )
     current = session.exec(
-        select(MemberSection).where(MemberSection.member_id == member.id, MemberSection.until.is_(None))
+        select(MemberSection).where(MemberSection.member_id == member.id, assigned_at(now))
     ).all()
     for link in current:
         if link.section_id not in wanted:
             link.until = now
+        else:
+            link.until = None  # a later move-out that was scheduled is superseded too
     have = {link.section_id for link in current}
     for section in sections:
         if section.id not in have:
@@ -150,15 +190,22 @@ def _set_sections(session: Session, member: Member, sections: list[Section], now
     session.flush()
 
 
-def member_as_dict(session: Session, member: Member) -> dict:
+def member_as_dict(session: Session, member: Member, now: datetime | None = None) -> dict:
     """A member as plain data (for `dxbot member list --json`)."""
     return {
         "id": member.id,
         "line_user_id": member.line_user_id,
         "name": member.display_name,
         "role": member.role,
-        "sections": [s.name for s in current_sections(session, member)],
+        "sections": [s.name for s in current_sections(session, member, now)],
+        "staff_number": staff_number_of(session, member),
         "locale": member.locale,
         "active": member.active,
         "created_at": member.created_at.isoformat(),
     }
+
+
+def staff_number_of(session: Session, member: Member) -> str | None:
+    """MEMBER's 職員番号, if a roster gave them one."""
+    row = session.get(StaffNumber, member.id)
+    return row.number if row else None

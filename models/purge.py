@@ -23,7 +23,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, String, Table, Text, and_, cast, delete, func, null, or_
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    String,
+    Table,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    null,
+    or_,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 
@@ -33,10 +47,12 @@ from models.tables import (
     ConversationState,
     DashboardSession,
     InboxEvent,
+    InviteCode,
     KpiReport,
     LoginLink,
     Member,
     OutboxMessage,
+    StaffNumber,
     TranscriptEntry,
 )
 
@@ -115,6 +131,10 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
     session.execute(delete(ConversationState).where(ConversationState.member_id == member.id))
     session.execute(delete(LoginLink).where(LoginLink.member_id == member.id))
     session.execute(delete(DashboardSession).where(DashboardSession.member_id == member.id))
+    session.execute(delete(StaffNumber).where(StaffNumber.member_id == member.id))  # 職員番号 identifies them
+    session.execute(
+        update(InviteCode).where(InviteCode.used_by_member_id == member.id).values(staff_number=None)
+    )
     _anonymise(member, name, placeholder_id, now)
     session.add(member)
     session.flush()

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, select
 
 from models.plan_format import closest
-from models.tables import Initiative, InitiativeSection, Section
+from models.tables import Initiative, InitiativeSection, Section, SectionFormerName
 
 
 class UnknownSectionError(LookupError):
@@ -40,7 +40,27 @@ def find_section(session: Session, name: str) -> Section:
     if len(by_short) > 1:
         names = "、".join(s.name for s in by_short)
         raise UnknownSectionError(f"{name!r} could mean several sections: {names}; give the full name")
-    raise UnknownSectionError(f"unknown section {name!r}{closest(name, [s.name for s in sections])}")
+    former = session.exec(select(SectionFormerName).order_by(SectionFormerName.id.desc())).all()
+    for row in former:  # 課の統廃合: an old name finds the section now doing that work
+        if normalise_name(row.name) == wanted:
+            return _successor(session, row)
+    known = [s.name for s in sections] + [row.name for row in former]
+    raise UnknownSectionError(f"unknown section {name!r}{closest(name, known)}")
+
+
+def _successor(session: Session, row: SectionFormerName) -> Section:
+    """The section a former name now means: the renamed one, or (through later merges) the one it joined."""
+    section = session.get(Section, row.merged_into_id or row.section_id)
+    for _ in range(20):  # a chain of merges, never a loop
+        merged = session.exec(
+            select(SectionFormerName).where(
+                SectionFormerName.section_id == section.id, SectionFormerName.merged_into_id.is_not(None)
+            )
+        ).first()
+        if merged is None:
+            break
+        section = session.get(Section, merged.merged_into_id)
+    return section
 
 
 def ensure_section(session: Session, name: str, department: str | None = None) -> tuple[Section, bool]:

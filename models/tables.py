@@ -58,6 +58,17 @@ class Section(SQLModel, table=True):
     created_at: datetime = aware(default_factory=utcnow)
 
 
+class SectionFormerName(SQLModel, table=True):
+    """A name a section had before 課の統廃合 (renamed, or merged into another), so old names still find it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", index=True)  # the section row that had the name
+    name: str = Field(index=True)
+    until: datetime = aware()
+    reason: str  # renamed | merged
+    merged_into_id: int | None = Field(default=None, foreign_key="section.id")  # merged: its successor
+
+
 class Initiative(SQLModel, table=True):
     """A 取組み, identified as measure-position (e.g. 8-1)."""
 
@@ -191,6 +202,13 @@ class Member(SQLModel, table=True):
     updated_at: datetime = aware(default_factory=utcnow)
 
 
+class StaffNumber(SQLModel, table=True):
+    """A member's 職員番号 from the personnel system's roster (`dxbot member import`); purging deletes it."""
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    number: str = Field(unique=True, index=True, max_length=32)
+
+
 class MemberSection(SQLModel, table=True):
     """A member's assignment to a section; ended (not deleted) by 人事異動 so history stays."""
 
@@ -300,6 +318,8 @@ class InviteCode(SQLModel, table=True):
     used_at: datetime | None = aware(nullable=True)
     used_by_member_id: int | None = Field(default=None, foreign_key="member.id")
     used_for_group_id: str | None = None
+    staff_number: str | None = Field(default=None, index=True, max_length=32)  # a roster's new person
+    display_name: str | None = None  # their name in the roster, used instead of the LINE name
 
 
 class GroupBinding(SQLModel, table=True):

@@ -153,7 +153,7 @@ def plan_weekly_digest(
         select(Member).where(Member.role == "manager", Member.active.is_(True)).order_by(Member.id)
     ).all()
     for manager in managers:
-        sections = current_sections(session, manager)
+        sections = current_sections(session, manager, now)
         if not sections:
             continue
         locale = normalise_locale(manager.locale)

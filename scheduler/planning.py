@@ -12,7 +12,9 @@ from sqlmodel import Session, select
 from messages.builders import build
 from messages.i18n import normalise_locale
 from models.clock import Clock
+from models.members import assigned_at
 from models.tables import Member, MemberSection, Section
+from models.types import utcnow
 from scheduler.outbox import enqueue
 
 
@@ -53,15 +55,15 @@ class JobResult:
 # --- who ------------------------------------------------------------------------------------------
 
 
-def section_members(session: Session, section_id: int) -> list[Member]:
-    """Active members assigned to the section now (its staff and managers), in registration order."""
+def section_members(session: Session, section_id: int, now: datetime | None = None) -> list[Member]:
+    """Active members assigned to the section at NOW (its staff and managers), in registration order."""
     return list(
         session.exec(
             select(Member)
             .join(MemberSection, MemberSection.member_id == Member.id)
             .where(
                 MemberSection.section_id == section_id,
-                MemberSection.until.is_(None),
+                assigned_at(now or utcnow()),
                 Member.active.is_(True),
             )
             .order_by(Member.id)

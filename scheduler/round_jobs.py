@@ -98,7 +98,7 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult, *, closures:
     if _closed(result, today, closures) or not _covered(session, result, fy, now, closures):
         return
     for section in reporting_sections(session):
-        members = section_members(session, section.id)
+        members = section_members(session, section.id, now)
         if not members:
             continue
         plans = section_plan(session, section, fy)
@@ -175,7 +175,7 @@ def _request_round(
     closures: Closures,
 ) -> None:
     """Ask one section for its figures of FISCAL_YEAR (open the round, queue the request)."""
-    members = section_members(session, section.id)
+    members = section_members(session, section.id, now)
     if not members:
         return
     targets = open_targets(session, section, fiscal_year)
@@ -308,7 +308,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: C
             ),
         )
         if request_round.nudges < MAX_NUDGES:
-            members = section_members(session, request_round.section_id)
+            members = section_members(session, request_round.section_id, now)
             if not members:
                 continue
             queue_intent(
@@ -325,7 +325,9 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: C
             request_round.nudges += 1
             request_round.last_nudged_at = now
         elif request_round.escalated_at is None:
-            managers = [m for m in section_members(session, request_round.section_id) if m.role == "manager"]
+            managers = [
+                m for m in section_members(session, request_round.section_id, now) if m.role == "manager"
+            ]
             recipients = managers or active_admins(session)
             if not recipients:
                 continue

@@ -6,6 +6,7 @@ import click
 from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from bot.cli.roster import import_members
 from models.members import (
     MemberError,
     add_member,
@@ -13,6 +14,7 @@ from models.members import (
     deactivate_member,
     member_as_dict,
     move_member,
+    set_staff_number,
 )
 from models.purge import PLACEHOLDER_NAME, PURGED, find_member, purge_member
 from models.sections import UnknownSectionError, find_section
@@ -31,6 +33,9 @@ def _sections(session, names: tuple[str, ...]):
         raise CliError(str(exc)) from exc
 
 
+group.add_command(import_members, "import")
+
+
 @group.command("add")
 @click.argument("line_user_id")
 @click.option("--name", required=True, help="Display name, e.g. 山田 太郎.")
@@ -38,8 +43,9 @@ def _sections(session, names: tuple[str, ...]):
 @click.option("--role", required=True, help="staff, manager or admin.")
 @click.option("--locale", help="ja (default) or en.")
 @click.option("--update", is_flag=True, help="Change the member if the id is already registered.")
+@click.option("--staff-number", help="Their 職員番号 (what `dxbot member import` matches rosters by).")
 @pass_runtime
-def add(runtime, line_user_id, name, sections, role, locale, update) -> None:
+def add(runtime, line_user_id, name, sections, role, locale, update, staff_number) -> None:
     """Register a member by LINE user id."""
     with runtime.write() as session:
         chosen = _sections(session, sections)
@@ -54,9 +60,11 @@ def add(runtime, line_user_id, name, sections, role, locale, update) -> None:
                 update=update,
                 locale=locale,
             )
+            if staff_number:
+                set_staff_number(session, member, staff_number)
         except MemberError as exc:
             raise CliError(str(exc)) from exc
-        names = "、".join(s.name for s in current_sections(session, member))
+        names = "、".join(s.name for s in current_sections(session, member, runtime.clock.now()))
     click.echo(f"{'added' if created else 'updated'} {member.display_name} ({member.role}, {names})")
 
 
@@ -70,7 +78,7 @@ def list_members(runtime: Runtime, as_json: bool, include_inactive: bool) -> Non
         query = select(Member).order_by(Member.id)
         if not include_inactive and not as_json:
             query = query.where(Member.active.is_(True))
-        rows = [member_as_dict(session, m) for m in session.exec(query).all()]
+        rows = [member_as_dict(session, m, runtime.clock.now()) for m in session.exec(query).all()]
     if as_json:
         echo_json({"members": rows})
         return

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 import click
 from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from models.section_reorg import ReorgError, former_names, merge_sections, rename_section
 from models.sections import UnknownSectionError, ensure_section, find_section, initiative_ids_for_section
 from models.tables import Section
 
@@ -21,12 +24,14 @@ def group() -> None:
 def list_sections(runtime: Runtime, as_json: bool) -> None:
     """List the sections with their department and the initiatives they are responsible for."""
     with runtime.read() as session:
+        earlier = former_names(session)
         rows = [
             {
                 "name": s.name,
                 "department": s.department,
                 "short_name": s.short_name,
                 "initiatives": initiative_ids_for_section(session, s),
+                "former_names": earlier.get(s.id, []),
             }
             for s in session.exec(select(Section).order_by(Section.department, Section.name)).all()
         ]
@@ -35,7 +40,8 @@ def list_sections(runtime: Runtime, as_json: bool) -> None:
         return
     for row in rows:
         initiatives = ", ".join(row["initiatives"]) or "-"
-        click.echo(f"{row['name']}\t{row['department'] or '(部局未設定)'}\t{initiatives}")
+        formerly = f"\t(旧 {'、'.join(row['former_names'])})" if row["former_names"] else ""
+        click.echo(f"{row['name']}\t{row['department'] or '(部局未設定)'}\t{initiatives}{formerly}")
 
 
 @group.command("add")
@@ -57,3 +63,50 @@ def add_section(runtime: Runtime, name: str, department: str) -> None:
         section, created = ensure_section(session, name, department)
         section.department = department
     click.echo(f"{'added' if created else 'updated'} section {name} ({department})")
+
+
+@group.command("rename")
+@click.argument("old")
+@click.argument("new")
+@pass_runtime
+def rename(runtime: Runtime, old: str, new: str) -> None:
+    """課の統廃合: rename section OLD to NEW; members, reports and plan links stay with it, OLD still finds it."""
+    with runtime.write() as session:
+        try:
+            section = rename_section(session, old.strip(), new, now=runtime.clock.now())
+        except (UnknownSectionError, ReorgError) as exc:
+            raise CliError(str(exc)) from exc
+    click.echo(f"renamed {old.strip()} to {section.name}; its reports now show as {section.name}")
+
+
+@group.command("merge")
+@click.argument("sections", nargs=-1, required=True)
+@click.option("--into", required=True, help="The section they become (made if new, e.g. DX推進課).")
+@click.option("--from", "from_text", metavar="DATE", help="The day the members move (JST), e.g. 2027-04-01.")
+@click.option("--department", help="The new section's department (default: the first section's).")
+@pass_runtime
+def merge(runtime: Runtime, sections: tuple[str, ...], into: str, from_text: str | None, department) -> None:
+    """課の統廃合: merge SECTIONS into one; members move (on --from), bindings and plan links at once."""
+    now = runtime.clock.now()
+    effective = now
+    if from_text:
+        try:
+            day = date.fromisoformat(from_text.strip().replace("/", "-"))
+        except ValueError as exc:
+            raise CliError(f"--from {from_text!r} is not a date like 2027-04-01") from exc
+        effective = datetime.combine(day, time(0, 0), tzinfo=runtime.clock.tz)
+    with runtime.write() as session:
+        try:
+            chosen = [find_section(session, name) for name in sections]
+            summary = merge_sections(
+                session, chosen, into, effective=effective, now=now, department=department
+            )
+        except (UnknownSectionError, ReorgError) as exc:
+            raise CliError(str(exc)) from exc
+    made = " (new)" if summary.created else ""
+    when = f" on {effective.date().isoformat()}" if from_text else ""
+    click.echo(
+        f"merged {'、'.join(summary.retired)} into {summary.into}{made}: {summary.members} members move{when}, "
+        f"{summary.bindings} group chats, {summary.invites} open invite codes, {summary.links} plan links; "
+        f"their reports stay theirs, shown as {summary.into}（旧…）"
+    )

@@ -71,7 +71,7 @@ def load_context(
     session: Session, incoming: Incoming, clock: Clock, member: Member | None, group_section, config: Config
 ) -> Context:
     """Build the context, loading the member's current sections once."""
-    sections = current_sections(session, member) if member is not None else []
+    sections = current_sections(session, member, clock.now()) if member is not None else []
     return Context(
         session=session,
         incoming=incoming,

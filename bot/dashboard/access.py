@@ -86,4 +86,4 @@ def current_viewer(db: Session, now: datetime) -> Viewer | None:
     member = session_member(db, token, now=now)
     if member is None:
         return None
-    return Viewer(member=member, sections=current_sections(db, member))
+    return Viewer(member=member, sections=current_sections(db, member, now))

@@ -64,11 +64,12 @@ def add(db, user, section, role="staff", name="山田", locale=None, when=NOW):
 
 @pytest.fixture
 def people(db, plan):
-    add(db, ADMIN, "デジタル情報課", "admin", "森")
+    # everyone was there before October's request round: an assignment counts from its since onwards
+    add(db, ADMIN, "デジタル情報課", "admin", "森", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO))
     add(db, MANAGER, "職員課", "manager", "佐藤", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO))
     add(db, STAFF, "職員課", "staff", "山田", when=datetime(2026, 4, 2, 9, tzinfo=TOKYO))
     add(db, STAFF_EN, "職員課", "staff", "Smith", locale="en", when=datetime(2026, 4, 3, 9, tzinfo=TOKYO))
-    add(db, KOKUHO, "国保医療課", "staff", "田中")
+    add(db, KOKUHO, "国保医療課", "staff", "田中", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO))
     return db
 
 

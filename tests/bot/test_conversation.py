@@ -28,10 +28,11 @@ def chat(db, plan, clock, sender):
 
 @pytest.fixture
 def member(db, plan, clock):
-    def make(user=STAFF, section="国保医療課", role="staff", name="山田"):
+    def make(user=STAFF, section="国保医療課", role="staff", name="山田", when=None):
+        """Register USER (at WHEN, default the clock's now: a member belongs to a section from then on)."""
         with Session(db) as s:
             sections = [find_section(s, x) for x in ([section] if isinstance(section, str) else section)]
-            add_member(s, line_user_id=user, name=name, sections=sections, role=role, now=clock.now())
+            add_member(s, line_user_id=user, name=name, sections=sections, role=role, now=when or clock.now())
             s.commit()
         return user
 
@@ -353,7 +354,7 @@ def test_in_april_a_figure_asks_which_fiscal_year(db, plan, sender, member):
     from models.clock import FrozenClock
     from tests.conftest import TOKYO
 
-    member()
+    member(when=datetime(2026, 4, 1, 9, 0, tzinfo=TOKYO))  # in the section before the chat below
     chat = Chat(db, FrozenClock(datetime(2026, 4, 10, 9, 0, tzinfo=TOKYO), TOKYO), sender)
     _, said = chat.say(STAFF, "オンライン申請率 16%")
     assert reports(db) == []

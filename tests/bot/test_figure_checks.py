@@ -27,7 +27,8 @@ def chat(db, plan, clock, sender):
 
 @pytest.fixture
 def member(db, plan, clock):
-    def make(section="職員課", user=STAFF, role="staff"):
+    def make(section="職員課", user=STAFF, role="staff", when=None):
+        """Register USER (at WHEN, default the clock's now: a member belongs to a section from then on)."""
         with Session(db) as s:
             add_member(
                 s,
@@ -35,7 +36,7 @@ def member(db, plan, clock):
                 name="山田",
                 sections=[find_section(s, section)],
                 role=role,
-                now=clock.now(),
+                now=when or clock.now(),
             )
             s.commit()
         return user
@@ -109,7 +110,7 @@ def test_a_rate_far_above_its_target_is_asked_first(chat, member, db):
 
 
 def test_a_per_year_count_is_judged_against_the_target_pro_rated_to_the_day(chat, member, db):
-    member(section="建設政策推進室")  # 入札件数 110件/年
+    member(section="建設政策推進室", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO))  # 入札件数 110件/年
     at(chat, 2026, 7, 5, 10)
     _, said = chat.say(STAFF, "入札件数 10件")  # an ordinary first-quarter count: recorded
     assert "記録しました" in texts(said)

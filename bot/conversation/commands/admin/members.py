@@ -10,6 +10,7 @@ from bot.conversation.commands.admin.common import Request, lookup_section
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import format_day
 from messages.intents import AdminPage
+from models.members import assigned_at
 from models.tables import Member, MemberSection, Section
 
 PATTERN = re.compile(r"(?:メンバー|めんばー|members?)(?:\s+(?P<name>.{1,100}))?", re.I)
@@ -61,7 +62,7 @@ def section_rows(req: Request, sections: list[Section] | None) -> list[tuple[Sec
         select(Section, Member, MemberSection)
         .join(MemberSection, MemberSection.section_id == Section.id)
         .join(Member, Member.id == MemberSection.member_id)
-        .where(MemberSection.until.is_(None))
+        .where(assigned_at(req.ctx.clock.now()))
         .order_by(Section.name, MemberSection.since, Member.id)
     )
     if sections is not None:

@@ -56,7 +56,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     if follow.unconfirmed:
         lines.append(_("Unconfirmed (years before the bot, never filled in):"))
         lines += undated_lines(req, follow.unconfirmed)
-    members = section_members(req.session, section.id)
+    members = section_members(req.session, section.id, req.ctx.clock.now())
     lines.append(
         _.ngettext(
             "%(n)s registered member (「メンバー %(section)s」 lists them).",

@@ -84,7 +84,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
                 lines=(_("Nothing was sent."),),
             )
         )
-    members = section_members(session, section.id)
+    members = section_members(session, section.id, req.ctx.clock.now())
     if not members:
         raise Answer(
             AdminPage(
