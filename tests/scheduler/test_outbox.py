@@ -249,7 +249,7 @@ def test_resume_releases_only_the_newest_per_kind(session, section):
     untouched = queue(session, "kpi-request:2026Q3:zeimu", section_id=other_section.id)
 
     resumed_at = datetime(2026, 11, 28, 11, 0, tzinfo=TOKYO)  # a Saturday
-    released, superseded = release_held(session, section.id, resumed_at)
+    released, superseded = release_held(session, section.id, resumed_at, tz=TOKYO)
     session.commit()
 
     kept = {r.id for r in new_request} | {r.id for r in nudges[-1]} | {r.id for r in escalation}
@@ -270,8 +270,8 @@ def test_resume_releases_only_the_newest_per_kind(session, section):
 def test_an_expired_pause_releases_its_rows_and_ends(session, section):
     pause(session, section, until=NOW + timedelta(days=2))
     queue(session, section_id=section.id)
-    assert release_expired_pauses(session, NOW + timedelta(days=1)) == 0
-    assert release_expired_pauses(session, NOW + timedelta(days=2)) == 1
+    assert release_expired_pauses(session, NOW + timedelta(days=1), tz=TOKYO) == 0
+    assert release_expired_pauses(session, NOW + timedelta(days=2), tz=TOKYO) == 1
     session.commit()
     assert session.exec(select(SectionPause)).all() == []
     assert [r.status for r in all_rows(session)] == ["pending"]
