@@ -18,9 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = ("bot", "scheduler", "models", "messages")
 CONFIG_MODULE = "models/config.py"
 AUCKLAND = {"DXBOT_TIMEZONE": "Pacific/Auckland"}  # +13:00 in October (NZDT), Tokyo is +09:00
-# A hard-coded default zone: ZoneInfo("Asia/Tokyo") or a module constant named after it.
+# A default zone of a module's own (only models/config.py may name the default, DEFAULT_TIMEZONE).
 HARD_CODED = re.compile(
-    r"""ZoneInfo\(\s*["']Asia/Tokyo["']\s*\)|^[ \t]*TOKYO[ \t]*(?::[^=\n]*)?=""", re.MULTILINE
+    r"""ZoneInfo\(\s*["']Asia/Tokyo["']\s*\)"""  # ZoneInfo("Asia/Tokyo")
+    r"""|=\s*["']Asia/Tokyo["']"""  # tz: str = "Asia/Tokyo", a default of its own
+    r"|^[ \t]*(?:TOKYO|DEFAULT_TIMEZONE)[ \t]*(?::[^=\n]*)?=",  # a module's own Tokyo constant
+    re.MULTILINE,
 )
 
 
@@ -76,4 +79,6 @@ def test_the_check_sees_a_hard_coded_zone():
     assert HARD_CODED.search('TOKYO = ZoneInfo("Asia/Tokyo")\n')
     assert HARD_CODED.search("TOKYO: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)\n")
     assert HARD_CODED.search("    tz = ZoneInfo( 'Asia/Tokyo' )")
+    assert HARD_CODED.search('DEFAULT_TIMEZONE = "Asia/Tokyo"\n')
+    assert HARD_CODED.search('def f(name: str = "Asia/Tokyo"): ...')
     assert not HARD_CODED.search("def f(tz=TOKYO):\n    return TOKYO == tz\n")
