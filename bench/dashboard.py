@@ -73,7 +73,13 @@ def populate(url: str, reports: int, seed: int = 7) -> None:
             for period, month in (("Q1", 7), ("Q2", 10)):
                 requested = NOW.replace(month=month, day=1, hour=9)
                 open_round(
-                    s, section, 2026, period, due=(requested + timedelta(days=14)).date(), now=requested
+                    s,
+                    section,
+                    2026,
+                    period,
+                    due=(requested + timedelta(days=14)).date(),
+                    now=requested,
+                    tz=TOKYO,
                 )
         pairs = s.exec(
             select(KpiTarget.id, KpiTarget.fiscal_year, InitiativeSection.section_id)

@@ -54,7 +54,7 @@ def section_digest(session: Session):
     from scheduler.digest import digest_sections
 
     section = reporting_sections(session)[0]
-    pages = digest_sections(session, [section], NOW)
+    pages = digest_sections(session, [section], NOW, tz=TOKYO)
     intent = Digest(title_scope=section.name, fiscal_year=2026, as_of=NOW.date(), sections=tuple(pages))
     return render(build(intent, "ja"))  # LINE JSON, as the outbox stores it
 
@@ -66,7 +66,7 @@ def city_wide_digest(session: Session):
     from models.rounds import sections_asked_in
     from scheduler.digest import CITY_WIDE, digest_sections
 
-    pages = digest_sections(session, list(sections_asked_in(session, 2026)), NOW)
+    pages = digest_sections(session, list(sections_asked_in(session, 2026, TOKYO)), NOW, tz=TOKYO)
     intent = Digest(title_scope=CITY_WIDE["ja"], fiscal_year=2026, as_of=NOW.date(), sections=tuple(pages))
     return render(build(intent, "ja"))  # LINE JSON, as the outbox stores it
 

@@ -24,7 +24,7 @@ import time
 from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
 from sqlalchemy import event
 
-from bench.common import DEFAULT_POSTGRES, NOW, MockLine, machine, median, percentile, scratch_database
+from bench.common import DEFAULT_POSTGRES, NOW, TOKYO, MockLine, machine, median, percentile, scratch_database
 from bench.webhook_throughput import Bodies, prepare
 from models.clock import FrozenClock
 from models.config import Config
@@ -54,7 +54,7 @@ def measure(kind: str, events: int, postgres_url: str, mock: MockLine) -> dict:
         members = prepare(url, 50)
         engine = make_engine(url)
         factory = session_factory(engine)
-        clock = FrozenClock(NOW)
+        clock = FrozenClock(NOW, TOKYO)
         config = Config(database_url=url)
         sender = LineSender(
             MessagingApi(ApiClient(Configuration(access_token="bench", host=mock.url))), clock

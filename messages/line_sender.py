@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 
 import urllib3
 from linebot.v3.messaging import (
@@ -151,7 +152,7 @@ class LineSender(ReplyThenSend):
         timeout: tuple[float, float] = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
     ):
         self.api = api
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock(UTC)  # stamps moments only: any zone tells the same time
         self.timeout = timeout
 
     def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:

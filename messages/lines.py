@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from messages.intents import ActionLine, KpiLine, ParticipationLine, RoundLine, RoundRate
 from models import participation
-from models.follow_up_status import TOKYO
 from models.reports import OpenTarget, achievement
 from models.section_status import SectionState
 from models.tables import ActionItem, Initiative, KpiReport, KpiTarget, Section
@@ -54,8 +55,8 @@ def action_line(
     )
 
 
-def round_line(found: SectionState, tz=TOKYO) -> RoundLine:
-    """A section's state and open round (models/section_status.py) as builders expect it."""
+def round_line(found: SectionState, tz: ZoneInfo) -> RoundLine:
+    """A section's state and open round (models/section_status.py) as builders expect it; TZ dates the snooze."""
     open_round = found.open_round
     if open_round is None:
         return RoundLine(state=found.state, unconfirmed=found.unconfirmed)

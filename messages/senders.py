@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, TextIO
 
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS, MAX_TEXT_UTF16, utf16_length
@@ -248,7 +248,7 @@ class _CheckingSender(ReplyThenSend):
         max_recipients: int = MAX_MULTICAST_RECIPIENTS,
         replies: bool = True,
     ):
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock(UTC)  # stamps moments only: any zone tells the same time
         self.profiles: Mapping[str, str] = profiles if profiles is not None else {}
         self.max_recipients = max_recipients
         self.replies = replies

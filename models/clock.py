@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_TIMEZONE = "Asia/Tokyo"
-
 
 class Clock(Protocol):
     """Anything that tells the current, timezone-aware time."""
@@ -20,9 +18,9 @@ class Clock(Protocol):
 
 @dataclass(frozen=True)
 class SystemClock:
-    """The real time, in the bot's timezone."""
+    """The real time, in the bot's timezone (Config.timezone: DXBOT_TIMEZONE)."""
 
-    tz: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)
+    tz: ZoneInfo
 
     def now(self) -> datetime:
         return datetime.now(self.tz)
@@ -33,7 +31,7 @@ class FrozenClock:
     """A clock stopped at one moment (DXBOT_NOW, tests, the simulator)."""
 
     moment: datetime
-    tz: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)
+    tz: ZoneInfo
 
     def __post_init__(self) -> None:
         if self.moment.tzinfo is None:
@@ -43,12 +41,12 @@ class FrozenClock:
         return self.moment.astimezone(self.tz)
 
 
-def parse_timezone(name: str | None) -> ZoneInfo:
-    """Return the zone called NAME (default Asia/Tokyo), with a clear error for a wrong name."""
+def parse_timezone(name: str) -> ZoneInfo:
+    """Return the zone called NAME (Config.timezone), with a clear error for a wrong name."""
     try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {name!r} (for example: {DEFAULT_TIMEZONE})") from exc
+        raise ValueError(f"unknown timezone {name!r} (for example: Asia/Tokyo)") from exc
 
 
 def parse_moment(text: str) -> datetime:
@@ -62,7 +60,7 @@ def parse_moment(text: str) -> datetime:
     return moment
 
 
-def make_clock(now: str | None = None, timezone: str | None = None) -> Clock:
+def make_clock(now: str | None, timezone: str) -> Clock:
     """Build the clock from DXBOT_NOW / DXBOT_TIMEZONE values: frozen when NOW is given."""
     tz = parse_timezone(timezone)
     if now:

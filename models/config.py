@@ -18,6 +18,9 @@ from models.line_network import LineNetwork
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEVELOPMENT_CHANNEL_SECRET = "development-channel-secret-not-for-production"
+# The city's timezone when DXBOT_TIMEZONE is unset: the one place the default lives (issue 24); every other
+# module takes the zone from its caller (a Clock's .tz, Config.timezone).
+DEFAULT_TIMEZONE = "Asia/Tokyo"
 SENDERS = ("console", "line")
 # production (the default): every process refuses to start without the secrets it uses; development
 # (DXBOT_ENV=development, set by ./scripts/dev and `dxbot demo`): the console sender, /simulator and
@@ -83,7 +86,7 @@ class Config:
     line_api_base_url: str | None = None
     sender: str = "line"
     now: str | None = None
-    timezone: str = "Asia/Tokyo"
+    timezone: str = DEFAULT_TIMEZONE
     base_url: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     environment: str = "production"  # DXBOT_ENV
@@ -137,7 +140,7 @@ class Config:
             # A missing token never means "console": only development mode talks to the console by default.
             sender=(get("DXBOT_SENDER") or ("console" if environment == "development" else "line")).lower(),
             now=get("DXBOT_NOW"),
-            timezone=get("DXBOT_TIMEZONE") or "Asia/Tokyo",
+            timezone=get("DXBOT_TIMEZONE") or DEFAULT_TIMEZONE,
             base_url=get("DXBOT_BASE_URL"),
             secret_key=get("DXBOT_SECRET_KEY"),
             environment=environment,

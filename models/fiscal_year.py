@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 
-from models.clock import DEFAULT_TIMEZONE
+from models.config import DEFAULT_TIMEZONE
 
 REIWA_OFFSET = 2018  # 令和N年度 = fiscal year 2018 + N
 FIRST_REIWA_YEAR = REIWA_OFFSET + 1  # 令和元年度 = FY2019

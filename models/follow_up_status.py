@@ -12,7 +12,6 @@ from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from models.clock import DEFAULT_TIMEZONE
 from models.fiscal_year import fiscal_year_end, fiscal_year_of
 from models.kpi_status import lead_sections
 from models.tables import (
@@ -27,7 +26,6 @@ from models.tables import (
     Section,
 )
 
-TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
 FINAL_DUE = (5, 31)  # final actuals are overdue only after 31 May (出納整理期間)
 DONE, LATE, POSTPONED, NOT_STARTED = "完了", "遅延", "延期", "未着手"
 
@@ -58,15 +56,15 @@ class FollowUps:
     unconfirmed: list[OverdueEntry] = field(default_factory=list)
 
 
-def live_since(session: Session, configured: date | None = None) -> date | None:
-    """When the bot went live: CONFIGURED (Config.live_since, DXBOT_LIVE_SINCE), else the date of the first
-    plan import."""
+def live_since(session: Session, configured: date | None, tz: ZoneInfo) -> date | None:
+    """When the bot went live: CONFIGURED (Config.live_since, DXBOT_LIVE_SINCE), else the date (in TZ) of the
+    first plan import."""
     if configured is not None:
         return configured
     first = session.exec(select(func.min(PlanImport.imported_at))).first()
     if first is None:
         return None
-    return first.astimezone(TOKYO).date() if isinstance(first, datetime) and first.tzinfo else first.date()
+    return first.astimezone(tz).date() if isinstance(first, datetime) and first.tzinfo else first.date()
 
 
 def follow_ups(
@@ -74,47 +72,51 @@ def follow_ups(
     now: datetime,
     sections: list[Section] | None = None,
     *,
+    tz: ZoneInfo,
     live: date | None = None,
 ) -> FollowUps:
     """KPI requests past due without an answer and action items late, postponed or unconfirmed, as of NOW.
 
-    LIVE is Config.live_since (DXBOT_LIVE_SINCE); None: the date of the first plan import."""
+    TZ is the city's timezone (the clock's: DXBOT_TIMEZONE), whose calendar days "late" counts in. LIVE is
+    Config.live_since (DXBOT_LIVE_SINCE); None: the date of the first plan import."""
     result = FollowUps()
     section_ids = None if sections is None else {s.id for s in sections}
     names = {s.id: s.name for s in session.exec(select(Section)).all()}
-    _kpi_overdue(session, now, section_ids, names, result)
-    _action_follow_ups(session, now, section_ids, names, live_since(session, live), result)
+    _kpi_overdue(session, now, tz, section_ids, names, result)
+    _action_follow_ups(session, now, tz, section_ids, names, live_since(session, live, tz), result)
     result.overdue.sort(key=lambda e: (e.section, -(e.days_overdue or 0), e.fiscal_year))
     return result
 
 
-def overdue(session: Session, now: datetime, sections: list[Section] | None = None) -> list[OverdueEntry]:
+def overdue(
+    session: Session, now: datetime, sections: list[Section] | None = None, *, tz: ZoneInfo
+) -> list[OverdueEntry]:
     """Only the overdue entries of follow_ups."""
-    return follow_ups(session, now, sections).overdue
+    return follow_ups(session, now, sections, tz=tz).overdue
 
 
-def round_due(request_round: KpiRequestRound) -> date:
-    """A round's due date on the city's calendar (never before 31 May for final actuals)."""
-    due = request_round.due_at.astimezone(TOKYO).date()
+def round_due(request_round: KpiRequestRound, tz: ZoneInfo) -> date:
+    """A round's due date on the city's calendar, in TZ (never before 31 May for final actuals)."""
+    due = request_round.due_at.astimezone(tz).date()
     if request_round.period == "final":
         due = max(due, date(request_round.fiscal_year + 1, *FINAL_DUE))
     return due
 
 
-def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
+def _kpi_overdue(session, now, tz, section_ids, names, result: FollowUps) -> None:
     """KPIs of past-due, unanswered request rounds with no valid report since the request (two queries)."""
     from models.rounds import rounds_requested_in
 
-    fy = fiscal_year_of(now)
-    today = now.astimezone(TOKYO).date()
+    fy = fiscal_year_of(now, tz)
+    today = now.astimezone(tz).date()
     ids = list(names) if section_ids is None else list(section_ids)
     late: dict[int, tuple[KpiRequestRound, date]] = {}
-    for request_round in rounds_requested_in(session, fy, ids):
+    for request_round in rounds_requested_in(session, fy, ids, tz):
         if request_round.requested_at > now:
             continue
         if request_round.answered_at is not None and request_round.answered_at <= now:
             continue
-        due = round_due(request_round)
+        due = round_due(request_round, tz)
         if today > due:
             late[request_round.id] = (request_round, due)
     if not late:
@@ -165,11 +167,11 @@ def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
             )
 
 
-def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps) -> None:
+def _action_follow_ups(session, now, tz, section_ids, names, live, result: FollowUps) -> None:
     """Each section's own status of its items: any section that set 遅延/延期 is followed up for it; an
     item no section has touched is the lead section's to confirm (not 41 sections' for a 全所属 item)."""
-    today = now.astimezone(TOKYO).date()
-    fy_now = fiscal_year_of(now)
+    today = now.astimezone(tz).date()
+    fy_now = fiscal_year_of(now, tz)
     leads = lead_sections(session)
     rows = session.exec(
         select(ActionItem, Initiative, ActionSectionStatus)
@@ -204,15 +206,15 @@ def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps
             )
             if status != DONE:
                 _action_entry(
-                    item, initiative, section_id, status, changed_at, names, today, fy_now, live, result
+                    item, initiative, section_id, status, changed_at, names, today, fy_now, live, tz, result
                 )
 
 
 def _action_entry(
-    item, initiative, section_id, status, changed_at, names, today, fy_now, live, result
+    item, initiative, section_id, status, changed_at, names, today, fy_now, live, tz, result
 ) -> None:
     ended = item.fiscal_year < fy_now
-    year_end = fiscal_year_end(item.fiscal_year).date()
+    year_end = fiscal_year_end(item.fiscal_year, tz).date()
     last_day = date(item.fiscal_year + 1, 3, 31)
 
     def entry(due: date | None) -> OverdueEntry:
@@ -232,7 +234,7 @@ def _action_entry(
     if status == POSTPONED:
         result.postponed.append(entry(None))
     elif status == LATE:
-        marked = changed_at.astimezone(TOKYO).date() if changed_at else today
+        marked = changed_at.astimezone(tz).date() if changed_at else today
         result.overdue.append(entry(last_day if ended else min(marked, today)))
     elif ended:
         if live is not None and year_end <= live and changed_at is None:

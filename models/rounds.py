@@ -8,12 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from models.clock import DEFAULT_TIMEZONE
 from models.fiscal_year import fiscal_year_end, fiscal_year_start
 from models.reports import OpenTarget, open_targets_for_sections
 from models.tables import KpiRequestRound, Section
 
-TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
 QUARTER_OF_MONTH = {7: "Q1", 8: "Q1", 9: "Q1", 10: "Q2", 11: "Q2", 12: "Q2", 1: "Q3", 2: "Q3", 3: "Q3"}
 FINAL = "final"
 PERIODS = ("Q1", "Q2", "Q3", FINAL)
@@ -24,17 +22,17 @@ def quarter_for(day: date) -> str | None:
     return QUARTER_OF_MONTH.get(day.month)
 
 
-def end_of_day(day: date, tz: ZoneInfo = TOKYO) -> datetime:
+def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     """The last moment of DAY (local), so a request due on DAY is late only from the next day on."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=tz)
 
 
-def due_date(request_round: KpiRequestRound, tz: ZoneInfo = TOKYO) -> date:
+def due_date(request_round: KpiRequestRound, tz: ZoneInfo) -> date:
     """The day a round is due, on the city's calendar."""
     return request_round.due_at.astimezone(tz).date()
 
 
-def days_late(request_round: KpiRequestRound, now: datetime, tz: ZoneInfo = TOKYO) -> int:
+def days_late(request_round: KpiRequestRound, now: datetime, tz: ZoneInfo) -> int:
     """Calendar days since the due date (0 while not yet late)."""
     return max(0, (now.astimezone(tz).date() - due_date(request_round, tz)).days)
 
@@ -51,9 +49,17 @@ def find_round(session: Session, section_id: int, fiscal_year: int, period: str)
 
 
 def open_round(
-    session: Session, section: Section, fiscal_year: int, period: str, *, due: date, now: datetime
+    session: Session,
+    section: Section,
+    fiscal_year: int,
+    period: str,
+    *,
+    due: date,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> tuple[KpiRequestRound, bool]:
-    """Return the section's round for PERIOD, opening it (requested now, due on DUE) the first time; True when new."""
+    """Return the section's round for PERIOD, opening it (requested now, due at the end of DUE in TZ) the first
+    time; True when new."""
     existing = find_round(session, section.id, fiscal_year, period)
     if existing is not None:
         return existing, False
@@ -62,7 +68,7 @@ def open_round(
         fiscal_year=fiscal_year,
         period=period,
         requested_at=now,
-        due_at=end_of_day(due),
+        due_at=end_of_day(due, tz),
     )
     session.add(request_round)
     session.flush()
@@ -143,7 +149,7 @@ def unanswered_rounds(session: Session, section_ids: list[int] | None = None) ->
 
 
 def rounds_requested_in(
-    session: Session, fiscal_year: int, section_ids: list[int], tz: ZoneInfo = TOKYO
+    session: Session, fiscal_year: int, section_ids: list[int], tz: ZoneInfo
 ) -> list[KpiRequestRound]:
     """Rounds requested during FISCAL_YEAR (its quarters, and April's final-actuals for the year before)."""
     if not section_ids:
@@ -161,7 +167,7 @@ def rounds_requested_in(
     )
 
 
-def sections_asked_in(session: Session, fiscal_year: int, tz: ZoneInfo = TOKYO) -> list[Section]:
+def sections_asked_in(session: Session, fiscal_year: int, tz: ZoneInfo) -> list[Section]:
     """Sections that were asked for figures during FISCAL_YEAR, by name (the city-wide digest's pages)."""
     asked = select(KpiRequestRound.section_id).where(
         KpiRequestRound.requested_at >= fiscal_year_start(fiscal_year, tz),

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from models.fiscal_year import fiscal_year_of
-from models.follow_up_status import TOKYO, FollowUps, round_due
+from models.follow_up_status import FollowUps, round_due
 from models.kpi_status import KpiState
 from models.tables import Section
 
@@ -45,22 +46,23 @@ class SectionState:
 
 
 def open_rounds(
-    session: Session, now: datetime, sections: list[Section] | None = None
+    session: Session, now: datetime, sections: list[Section] | None = None, *, tz: ZoneInfo
 ) -> dict[int, RoundStatus]:
-    """Each section's oldest round requested by NOW that still misses figures (none when all answered)."""
+    """Each section's oldest round requested by NOW that still misses figures (none when all answered); due
+    dates and days late on TZ's calendar (the clock's: DXBOT_TIMEZONE)."""
     from models.rounds import rounds_progress, rounds_requested_in
 
     if sections is None:
         sections = list(session.exec(select(Section)).all())
     ids = list(dict.fromkeys(s.id for s in sections))
     return rounds_open_in(
-        rounds_progress(session, rounds_requested_in(session, fiscal_year_of(now), ids)), now
+        rounds_progress(session, rounds_requested_in(session, fiscal_year_of(now, tz), ids, tz)), now, tz
     )
 
 
-def rounds_open_in(progresses: list, now: datetime) -> dict[int, RoundStatus]:
+def rounds_open_in(progresses: list, now: datetime, tz: ZoneInfo) -> dict[int, RoundStatus]:
     """open_rounds from the year's rounds' progress already read (models.rounds.RoundProgress, in order)."""
-    today = now.astimezone(TOKYO).date()
+    today = now.astimezone(tz).date()
     found: dict[int, RoundStatus] = {}
     for progress in progresses:
         request_round = progress.request_round
@@ -70,7 +72,7 @@ def rounds_open_in(progresses: list, now: datetime) -> dict[int, RoundStatus]:
             continue
         if not progress.missing or request_round.section_id in found:
             continue
-        due = round_due(request_round)
+        due = round_due(request_round, tz)
         snoozed = request_round.snoozed_until
         found[request_round.section_id] = RoundStatus(
             section=progress.section.name,
@@ -121,15 +123,15 @@ def section_states(
     return result
 
 
-def round_json(found: RoundStatus) -> dict:
-    """A RoundStatus as the digest JSON shows it."""
+def round_json(found: RoundStatus, tz: ZoneInfo) -> dict:
+    """A RoundStatus as the digest JSON shows it (snoozed_until in TZ, the city's timezone)."""
     return {
         "section": found.section,
         "fiscal_year": found.fiscal_year,
         "period": found.period,
         "due": found.due.isoformat(),
         "days_late": found.days_late,
-        "snoozed_until": found.snoozed_until.astimezone(TOKYO).isoformat() if found.snoozed_until else None,
+        "snoozed_until": found.snoozed_until.astimezone(tz).isoformat() if found.snoozed_until else None,
         "reported": found.reported,
         "expected": found.expected,
     }

@@ -4,7 +4,8 @@ Business days exclude weekends, Japanese public holidays (the maintained `holida
 knows future years, 振替休日 and 国民の休日) and the city's closure days (年末年始: 29 Dec – 3 Jan by
 default; `DXBOT_CLOSURE_DAYS` changes them, e.g. "12-29..01-03,08-15", or "none": read once into
 Config.closure_days and passed in as `closures`). Scheduled pushes
-go out only inside the send window (08:30–19:00 JST) of a business day.
+go out only inside the send window (08:30–19:00 in the city's timezone, DXBOT_TIMEZONE, passed in as `tz`)
+of a business day.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 from models.closures import CLOSURE_DAYS_ENV, DEFAULT_CLOSURES, CalendarError, ClosureRange
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 SEND_WINDOW: tuple[time, time] = (time(8, 30), time(19, 0))
 
 
@@ -38,10 +38,8 @@ def is_closure_day(d: date, closures: tuple[ClosureRange, ...] | None = None) ->
 
 
 def _as_date(d: date) -> date:
-    """A date (a datetime counts as its Tokyo date)."""
-    if isinstance(d, datetime):
-        return d.astimezone(TOKYO).date() if d.tzinfo else d.date()
-    return d
+    """A date (a datetime counts as the date on its own clock: callers pass local moments)."""
+    return d.date() if isinstance(d, datetime) else d
 
 
 @lru_cache(maxsize=64)
@@ -133,28 +131,31 @@ def next_send_time(
     moment: datetime,
     window: tuple[time, time] = SEND_WINDOW,
     *,
+    tz: ZoneInfo,
     closures: tuple[ClosureRange, ...] | None = None,
 ) -> datetime:
     """When a scheduled push due at MOMENT may go out: MOMENT itself inside the window of a business day,
-    else the window's opening on the next business day (the end of the window is exclusive)."""
+    else the window's opening on the next business day (the end of the window is exclusive). The window and
+    the day are TZ's, the city's timezone (the clock's: DXBOT_TIMEZONE)."""
     if moment.tzinfo is None:
         raise ValueError("next_send_time needs a timezone-aware moment")
     start, end = window
-    local = moment.astimezone(TOKYO)
+    local = moment.astimezone(tz)
     today = local.date()
     if is_business_day(today, closures):
         if start <= local.time() < end:
             return local
         if local.time() < start:
-            return datetime.combine(today, start, tzinfo=TOKYO)
-    return datetime.combine(next_business_day(today, closures=closures), start, tzinfo=TOKYO)
+            return datetime.combine(today, start, tzinfo=tz)
+    return datetime.combine(next_business_day(today, closures=closures), start, tzinfo=tz)
 
 
 def in_send_window(
     moment: datetime,
     window: tuple[time, time] = SEND_WINDOW,
     *,
+    tz: ZoneInfo,
     closures: tuple[ClosureRange, ...] | None = None,
 ) -> bool:
-    """Whether a scheduled push may go out at MOMENT."""
-    return next_send_time(moment, window, closures=closures) == moment.astimezone(TOKYO)
+    """Whether a scheduled push may go out at MOMENT (the send window in TZ, the city's timezone)."""
+    return next_send_time(moment, window, tz=tz, closures=closures) == moment.astimezone(tz)

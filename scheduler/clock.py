@@ -1,6 +1,6 @@
 """The clock process (`dxbot clock`): the only process that runs jobs, and only while it holds the lease.
 
-- APScheduler 3.11 BlockingScheduler, timezone Asia/Tokyo, jobs in a SQLAlchemyJobStore on the bot's own
+- APScheduler 3.11 BlockingScheduler, in DXBOT_TIMEZONE, jobs in a SQLAlchemyJobStore on the bot's own
   database (table ``apscheduler_jobs``). The store keeps only a textual reference to ``run_job`` and the
   job's name: live objects (engines, senders, clocks) cannot be pickled, so run_job builds them from
   configuration at run time.
@@ -24,6 +24,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_SCHEDULER_START
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -40,7 +41,7 @@ from models.clock import Clock, parse_timezone
 from models.db import SessionFactory, make_engine, session_factory
 from models.retention import RetentionPolicy
 from models.tables import ClockLease
-from scheduler.schedule import TIMEZONE, Entry, load_schedule
+from scheduler.schedule import Entry, load_schedule
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def run_job(name: str) -> None:
 # --- the scheduler --------------------------------------------------------------------------------
 
 
-def job_options(entry: Entry, timezone=TIMEZONE) -> dict:
+def job_options(entry: Entry, timezone: ZoneInfo) -> dict:
     """How one scheduled job is stored: textual entry point, its name as the only argument, explicit id."""
     return {
         "func": ENTRY_POINT,
@@ -281,7 +282,7 @@ def job_options(entry: Entry, timezone=TIMEZONE) -> dict:
     }
 
 
-def configure(scheduler: BaseScheduler, engine: Engine, timezone=TIMEZONE) -> ThreadPoolExecutor:
+def configure(scheduler: BaseScheduler, engine: Engine, timezone: ZoneInfo) -> ThreadPoolExecutor:
     """Give SCHEDULER the persistent job store, one worker (jobs run one at a time) and the job defaults."""
     executor = ThreadPoolExecutor(max_workers=1)
     scheduler.configure(
@@ -297,7 +298,7 @@ def configure(scheduler: BaseScheduler, engine: Engine, timezone=TIMEZONE) -> Th
     return executor
 
 
-def sync_jobs(scheduler: BaseScheduler, schedule: dict[str, Entry], timezone=TIMEZONE) -> dict[str, str]:
+def sync_jobs(scheduler: BaseScheduler, schedule: dict[str, Entry], timezone: ZoneInfo) -> dict[str, str]:
     """Make the job store match SCHEDULE; unchanged jobs keep their next run time (so missed runs catch up).
 
     Returns what happened per job id: kept, added, replaced or removed.

@@ -266,7 +266,7 @@ def deliver_due(
     report = DeliveryReport()
     now = clock.now()
     with transaction(session_factory) as session:
-        report.released = release_expired_pauses(session, now, closures=closures)
+        report.released = release_expired_pauses(session, now, tz=clock.tz, closures=closures)
     with transaction(session_factory) as session:
         due = [(row.id, len(row.recipients)) for row in due_rows(session, now, limit)]
     needed = sum(count for _row_id, count in due)

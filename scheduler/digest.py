@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -27,10 +28,10 @@ ACTION_LABEL = {"ja": "行動計画", "en": "action"}
 
 
 def digest_sections(
-    session: Session, sections: list[Section], now: datetime, locale: str = "ja"
+    session: Session, sections: list[Section], now: datetime, locale: str = "ja", *, tz: ZoneInfo
 ) -> list[DigestSection]:
     """Each section's page of a digest (digest_pages without the scope's participation)."""
-    return digest_pages(session, sections, now, locale)[0]
+    return digest_pages(session, sections, now, locale, tz=tz)[0]
 
 
 def digest_pages(
@@ -39,27 +40,28 @@ def digest_pages(
     now: datetime,
     locale: str = "ja",
     *,
+    tz: ZoneInfo,
     scale: GradeScale | None = None,
     live: date | None = None,
 ) -> tuple[list[DigestSection], ParticipationLine]:
     """Each section's page of a digest: KPIs reported/expected this year, what is late, what is at risk,
     its participation; and the participation of all SECTIONS together (grades on SCALE, Config.grade_scale;
-    follow-ups with LIVE, Config.live_since).
+    follow-ups with LIVE, Config.live_since; days and due dates in TZ, the clock's timezone).
 
     A fixed number of queries however many sections: the year's rounds of all SECTIONS are refreshed
     (marked answered when complete) together."""
-    fy = reporting_year(session, now)
-    follow = follow_up_status.follow_ups(session, now, sections, live=live)
+    fy = reporting_year(session, now, tz)
+    follow = follow_up_status.follow_ups(session, now, sections, tz=tz, live=live)
     states = kpi_status.kpi_states(session, now, sections, fy, scale=scale)
     risky = kpi_status.at_risk(states)
-    asked = rounds.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)))
+    asked = rounds.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)), tz)
     progresses = rounds.refresh_answered_rounds(session, asked, now)
-    if fy == fiscal_year_of(now):
+    if fy == fiscal_year_of(now, tz):
         open_by_section = section_status.rounds_open_in(
-            progresses, now
+            progresses, now, tz
         )  # the rounds just read: no more queries
     else:
-        open_by_section = section_status.open_rounds(session, now, sections)
+        open_by_section = section_status.open_rounds(session, now, sections, tz=tz)
     # Reported/expected are the year's KPIs with a figure, as the dashboard and `dxbot digest` count them.
     standing = {
         s.section_id: s for s in section_status.section_states(sections, states, follow, open_by_section)
@@ -82,7 +84,7 @@ def digest_pages(
                 expected=found.expected,
                 overdue=tuple(_overdue_items(section, mine, locale)),
                 at_risk=at_risk,
-                round=round_line(found),
+                round=round_line(found, tz),
                 participation=rates[section.id],
             )
         )
@@ -126,7 +128,7 @@ def plan_weekly_digest(
     fy = reporting_year(session, now, clock.tz)
     iso = today.isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
-    not_before = next_send_time(now, closures=closures)
+    not_before = next_send_time(now, tz=clock.tz, closures=closures)
     if not_before.date() != today:  # a holiday Monday: say why nobody gets it today
         reason = closed_because(today, closures)
         why = f"{today.isoformat()} is {reason}" if reason else "past today's send window"
@@ -157,7 +159,9 @@ def plan_weekly_digest(
         if not sections:
             continue
         locale = normalise_locale(manager.locale)
-        pages, rates = digest_pages(session, sections, now, locale, scale=grade_scale, live=live_since)
+        pages, rates = digest_pages(
+            session, sections, now, locale, tz=clock.tz, scale=grade_scale, live=live_since
+        )
         intent = Digest(
             title_scope="、".join(s.name for s in sections),
             fiscal_year=fy,
@@ -170,12 +174,14 @@ def plan_weekly_digest(
     admins = active_admins(session)
     if not admins:
         return
-    asked = list(rounds.sections_asked_in(session, fy))
+    asked = list(rounds.sections_asked_in(session, fy, clock.tz))
     city_wide: dict[str, Digest] = {}  # the same pages for every admin of a language: computed once
     for admin in admins:
         locale = normalise_locale(admin.locale)
         if locale not in city_wide:
-            pages, rates = digest_pages(session, asked, now, locale, scale=grade_scale, live=live_since)
+            pages, rates = digest_pages(
+                session, asked, now, locale, tz=clock.tz, scale=grade_scale, live=live_since
+            )
             pages.sort(key=lambda p: (-len(p.overdue), p.section))
             city_wide[locale] = Digest(
                 title_scope=CITY_WIDE[locale],

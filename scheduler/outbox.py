@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from messages.line_render import is_message, line_json
 from messages.model import Message, Text
 from messages.validator import LineValidationError, check_request_body
 from models.tables import Member, OutboxMessage, Section, SectionPause
-from scheduler.calendar import TOKYO, ClosureRange, next_send_time
+from scheduler.calendar import ClosureRange, next_send_time
 from scheduler.round_asks import asked_when_released
 
 log = logging.getLogger(__name__)
@@ -259,14 +260,19 @@ def due_rows(session: Session, now: datetime, limit: int = 100) -> list[OutboxMe
 
 
 def release_held(
-    session: Session, section_id: int, now: datetime, *, closures: tuple[ClosureRange, ...] | None = None
+    session: Session,
+    section_id: int,
+    now: datetime,
+    *,
+    tz: ZoneInfo,
+    closures: tuple[ClosureRange, ...] | None = None,
 ) -> tuple[list[OutboxMessage], list[OutboxMessage]]:
     """Re-queue a resumed section's held rows, keeping only the newest request per job and kind.
 
     Older held requests of the same job and kind are superseded (marked failed, with the reason) so a
     resume sends one current message per kind, not everything that piled up. Released rows wait for
-    the send window (next_send_time, on the calendar with CLOSURES: Config.closure_days). Returns
-    (released, superseded).
+    the send window (next_send_time, in TZ on the calendar with CLOSURES: the clock's timezone and
+    Config.closure_days). Returns (released, superseded).
     """
     held = list(
         session.exec(
@@ -278,7 +284,7 @@ def release_held(
     newest: dict[tuple[str, str], str] = {}
     for row in held:  # oldest first, so the last one seen per (job, kind) is the newest
         newest[(row.job, row.kind)] = base_key(row.dedup_key)
-    window = next_send_time(now, closures=closures)
+    window = next_send_time(now, tz=tz, closures=closures)
     released: list[OutboxMessage] = []
     superseded: list[OutboxMessage] = []
     for row in held:
@@ -303,7 +309,7 @@ def release_held(
 
 
 def release_expired_pauses(
-    session: Session, now: datetime, *, closures: tuple[ClosureRange, ...] | None = None
+    session: Session, now: datetime, *, tz: ZoneInfo, closures: tuple[ClosureRange, ...] | None = None
 ) -> int:
     """End pauses whose --until has passed and release their held rows; returns how many rows were released."""
     expired = session.exec(
@@ -311,7 +317,7 @@ def release_expired_pauses(
     ).all()
     count = 0
     for pause in expired:
-        released, _superseded = release_held(session, pause.section_id, now, closures=closures)
+        released, _superseded = release_held(session, pause.section_id, now, tz=tz, closures=closures)
         count += len(released)
         session.delete(pause)
     if expired:
@@ -337,12 +343,14 @@ def active_admin_ids(session: Session) -> list[str]:
 
 
 def notify_admins(session: Session, *, topic: str, text: str, now: datetime, job: str = "deliver") -> int:
-    """Queue a plain-text notice to the active admins, at most once per TOPIC per day; returns rows queued."""
+    """Queue a plain-text notice to the active admins, at most once per TOPIC per day; returns rows queued.
+
+    The day is NOW's own (callers pass Clock.now(), which is in the city's timezone, DXBOT_TIMEZONE)."""
     admins = active_admin_ids(session)
     log.warning("admin notice", extra={"topic": topic, "notice": text, "admins": len(admins)})
     if not admins:
         return 0
-    day = now.astimezone(TOKYO).date().isoformat()
+    day = now.date().isoformat()
     rows = enqueue(
         session,
         job=job,

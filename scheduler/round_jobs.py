@@ -1,12 +1,14 @@
 """The jobs that ask sections: the April kickoff, the quarterly and final-actuals requests, the nudges.
 
 Cron cannot know holidays, so each job checks the business day itself; pushes wait for the send window
-(not_before = next_send_time(moment)). The request helpers are shared with the admin's 「送信 依頼」.
+(not_before = next_send_time(moment, tz=clock.tz)). The request helpers are shared with the admin's
+「送信 依頼」.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -49,7 +51,7 @@ def _closed(result: JobResult, day: date, closures: Closures) -> bool:
 
 
 def _covered(
-    session: Session, result: JobResult, fiscal_year: int, now: datetime, closures: Closures
+    session: Session, result: JobResult, fiscal_year: int, now: datetime, closures: Closures, tz: ZoneInfo
 ) -> bool:
     """Whether the plan covers FISCAL_YEAR; after its last year the admins are told, once per year."""
     years = plan_years(session)
@@ -83,7 +85,7 @@ def _covered(
             recipients=by_locale(admins),
             intent_for=plan_ended,
             section=None,
-            not_before=next_send_time(now, closures=closures),
+            not_before=next_send_time(now, tz=tz, closures=closures),
             now=now,
         )
     else:
@@ -95,7 +97,7 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult, *, closures:
     now = clock.now()
     today = local_day(now, clock)
     fy = fiscal_year_of(now, clock.tz)
-    if _closed(result, today, closures) or not _covered(session, result, fy, now, closures):
+    if _closed(result, today, closures) or not _covered(session, result, fy, now, closures, clock.tz):
         return
     for section in reporting_sections(session):
         members = section_members(session, section.id, now)
@@ -113,7 +115,7 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult, *, closures:
             recipients=by_locale(members),
             intent_for=lambda _locale, intent=intent: intent,
             section=section,
-            not_before=next_send_time(now, closures=closures),
+            not_before=next_send_time(now, tz=clock.tz, closures=closures),
             now=now,
         )
 
@@ -171,6 +173,7 @@ def _request_round(
     period: str,
     due: date,
     now: datetime,
+    tz: ZoneInfo,
     final: bool,
     closures: Closures,
 ) -> None:
@@ -181,8 +184,8 @@ def _request_round(
     targets = open_targets(session, section, fiscal_year)
     if not targets:
         return
-    request_round, _new = rounds.open_round(session, section, fiscal_year, period, due=due, now=now)
-    due_day = rounds.due_date(request_round)
+    request_round, _new = rounds.open_round(session, section, fiscal_year, period, due=due, now=now, tz=tz)
+    due_day = rounds.due_date(request_round, tz)
     intent = request_intent(section, fiscal_year, due_day, targets, final)
     base = request_key(section, fiscal_year, period, final)
     queued: list = []
@@ -194,7 +197,7 @@ def _request_round(
         recipients=by_locale(members),
         intent_for=lambda _locale: intent,
         section=section,
-        not_before=next_send_time(now, closures=closures),
+        not_before=next_send_time(now, tz=tz, closures=closures),
         now=now,
         queued_rows=queued,
     )
@@ -228,7 +231,7 @@ def plan_kpi_request(session: Session, clock: Clock, result: JobResult, *, closu
         result.note("no quarterly request in April–June (final-actuals asks for the year just closed)")
         return
     fy = fiscal_year_of(now, clock.tz)
-    if not _covered(session, result, fy, now, closures):
+    if not _covered(session, result, fy, now, closures, clock.tz):
         return
     due = request_due(today, closures)
     for section in reporting_sections(session):
@@ -240,6 +243,7 @@ def plan_kpi_request(session: Session, clock: Clock, result: JobResult, *, closu
             period=period,
             due=due,
             now=now,
+            tz=clock.tz,
             final=False,
             closures=closures,
         )
@@ -257,7 +261,7 @@ def plan_final_actuals(
     if not (date(closed_year + 1, 4, 1) <= today <= due):
         result.note(f"final actuals are asked for between 1 April and {due.isoformat()}")
         return
-    if not _covered(session, result, closed_year, now, closures):
+    if not _covered(session, result, closed_year, now, closures, clock.tz):
         return
     for section in reporting_sections(session):
         _request_round(
@@ -268,6 +272,7 @@ def plan_final_actuals(
             period=rounds.FINAL,
             due=due,
             now=now,
+            tz=clock.tz,
             final=True,
             closures=closures,
         )
@@ -300,10 +305,10 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: C
         intent = Nudge(
             section=state.section.name,
             fiscal_year=request_round.fiscal_year,
-            due=rounds.due_date(request_round),
-            days_late=rounds.days_late(request_round, now),
+            due=rounds.due_date(request_round, clock.tz),
+            days_late=rounds.days_late(request_round, now, clock.tz),
             missing=tuple(
-                kpi_line(t.target, t.initiative, t.latest, due=rounds.due_date(request_round))
+                kpi_line(t.target, t.initiative, t.latest, due=rounds.due_date(request_round, clock.tz))
                 for t in state.missing
             ),
         )
@@ -319,7 +324,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: C
                 recipients=by_locale(members),
                 intent_for=lambda _locale, intent=intent: intent,
                 section=state.section,
-                not_before=next_send_time(now, closures=closures),
+                not_before=next_send_time(now, tz=clock.tz, closures=closures),
                 now=now,
             )
             request_round.nudges += 1
@@ -339,7 +344,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: C
                 recipients=by_locale(recipients),
                 intent_for=lambda _locale, intent=intent: intent,
                 section=state.section,
-                not_before=next_send_time(now, closures=closures),
+                not_before=next_send_time(now, tz=clock.tz, closures=closures),
                 now=now,
             )
             request_round.escalated_at = now

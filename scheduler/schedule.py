@@ -1,4 +1,4 @@
-"""The schedule in one readable place: when each job fires (cron fields, Asia/Tokyo), overridable per job.
+"""The schedule in one readable place: when each job fires (cron fields, DXBOT_TIMEZONE), overridable per job.
 
 Cron cannot know holidays or the city's closure days, so the crons below fire on every candidate day
 and the jobs themselves decide whether today is the business day to act (see scheduler/round_jobs.py).
@@ -19,14 +19,12 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from models.clock import DEFAULT_TIMEZONE
 from models.plan_format import closest
 
-TIMEZONE = ZoneInfo(DEFAULT_TIMEZONE)
 ENV_PREFIX = "DXBOT_SCHEDULE_"
 FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
-# job name → CronTrigger fields (Asia/Tokyo). Order is the order `dxbot jobs list` shows.
+# job name → CronTrigger fields (the city's timezone, DXBOT_TIMEZONE). Order is the order `dxbot jobs list` shows.
 DEFAULT_SCHEDULE: dict[str, dict[str, str]] = {
     # 1 April 09:00; on 2–7 April too, so a closed 1 April (a weekend) moves to the next business day.
     "kickoff": {"minute": "0", "hour": "9", "day": "1-7", "month": "4", "day_of_week": "*"},
@@ -66,12 +64,12 @@ class Entry:
         """The schedule as a crontab line (minute hour day month day-of-week), as admins write it."""
         return " ".join(self.fields[f] for f in FIELDS)
 
-    def trigger(self, timezone: ZoneInfo = TIMEZONE) -> CronTrigger:
-        """The APScheduler trigger for this entry, in the city's timezone."""
+    def trigger(self, timezone: ZoneInfo) -> CronTrigger:
+        """The APScheduler trigger for this entry, in TIMEZONE, the city's (Config.timezone)."""
         return CronTrigger(timezone=timezone, **self.fields)
 
-    def next_run(self, after: datetime, timezone: ZoneInfo = TIMEZONE) -> datetime | None:
-        """The first fire time strictly after AFTER, in the city's timezone."""
+    def next_run(self, after: datetime, timezone: ZoneInfo) -> datetime | None:
+        """The first fire time strictly after AFTER, in TIMEZONE, the city's (Config.timezone)."""
         return next_fire_time(self.trigger(timezone), after)
 
 
@@ -115,7 +113,7 @@ def parse_crontab(expression: str) -> dict[str, str]:
         )
     fields = dict(zip(FIELDS, values, strict=True))
     fields["day_of_week"] = _crontab_weekdays(fields["day_of_week"])
-    CronTrigger(timezone=TIMEZONE, **fields)  # raises ValueError on a bad field
+    CronTrigger(timezone=ZoneInfo("UTC"), **fields)  # raises ValueError on a bad field (in any timezone)
     return fields
 
 

@@ -273,7 +273,7 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
         edit=typed_as_percent,
     )
     with Session(db) as s:
-        before = follow_up_status.follow_ups(s, NOW, [find_section(s, "財政課")])
+        before = follow_up_status.follow_ups(s, NOW, [find_section(s, "財政課")], tz=TOKYO)
     assert {done, late, untouched_23, postponed, going, untouched_24} <= {
         e.item_id for e in before.unconfirmed
     }
@@ -325,7 +325,7 @@ def test_import_records_statuses_and_actuals_and_the_status_follows(dxbot, plan,
         assert by_target[paper.id].reported_at.astimezone(TOKYO).date() == date(2025, 3, 31)
         assert by_target[rate_25.id].reported_at == NOW  # undated: as of the import
 
-        after = follow_up_status.follow_ups(s, NOW, [find_section(s, "財政課")])
+        after = follow_up_status.follow_ups(s, NOW, [find_section(s, "財政課")], tz=TOKYO)
         assert {e.item_id for e in after.unconfirmed} >= {untouched_23, untouched_24}
         assert not {done, late, postponed, going, not_started} & {e.item_id for e in after.unconfirmed}
         # 遅延, and 進行中 / 未着手 once their year has ended

@@ -90,7 +90,9 @@ def scenario(plan, db, clock):
             )
         kokuho, shokuin, zaisei = (find_section(s, n) for n in ("国保医療課", "職員課", "財政課"))
         for section, period, month in ((kokuho, "Q1", 7), (kokuho, "Q2", 10), (shokuin, "Q2", 10)):
-            open_round(s, section, 2026, period, due=at(2026, month, 15).date(), now=at(2026, month, 1, 9))
+            open_round(
+                s, section, 2026, period, due=at(2026, month, 15).date(), now=at(2026, month, 1, 9), tz=TOKYO
+            )
         staff = people[STAFF]
 
         def report(series, year, section, value, when, by=staff, **source):
@@ -550,7 +552,7 @@ def missing_by_round(s: Session, now: datetime, section_ids: set[int] | None) ->
             continue
         if r.requested_at > now or (r.answered_at is not None and r.answered_at <= now):
             continue
-        if today <= follow_up_status.round_due(r):
+        if today <= follow_up_status.round_due(r, TOKYO):
             continue
         for missing in progress(s, r).missing:
             expected.append((r.section_id, r.period, missing.target.id))
@@ -580,8 +582,8 @@ def assert_right_answers(db, now) -> follow_up_status.FollowUps:
                 k: newest.get(k) for k in pairs
             }
             assert all(st.value == (st.latest.value if st.latest else None) for st in states)
-        everyone = follow_up_status.follow_ups(s, now)
-        ours = follow_up_status.follow_ups(s, now, sections=mine)
+        everyone = follow_up_status.follow_ups(s, now, tz=TOKYO)
+        ours = follow_up_status.follow_ups(s, now, sections=mine, tz=TOKYO)
         for follow, scope in ((everyone, None), (ours, ids)):
             late = [(e.section_id, e.period, e.item) for e in follow.overdue if e.kind == "kpi"]
             expected = [

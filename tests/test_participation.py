@@ -260,7 +260,7 @@ def test_a_paused_section_is_asked_only_when_its_request_goes_out(db, plan):
     with Session(db) as s:
         section = find_section(s, "財政課")
         s.delete(s.exec(select(SectionPause)).one())
-        released, _superseded = release_held(s, section.id, resumed)
+        released, _superseded = release_held(s, section.id, resumed, tz=TOKYO)
         s.commit()
     assert released
     asked = dict(_asked(db))

@@ -59,7 +59,7 @@ def report(db, series: str, section: str, value: str, when: datetime) -> None:
 def line_digest(db, section: str, now: datetime) -> tuple[str, str]:
     """The LINE digest of one section as (flex JSON text, its plain text)."""
     with Session(db) as s:
-        pages = digest_sections(s, [find_section(s, section)], now)
+        pages = digest_sections(s, [find_section(s, section)], now, tz=TOKYO)
         intent = Digest(title_scope=section, fiscal_year=2026, as_of=now.date(), sections=tuple(pages))
         flex = json.dumps(build(intent, "ja"), ensure_ascii=False)
         plain = "\n".join(m["text"] for m in build(intent, "ja", plain=True))
@@ -128,7 +128,7 @@ def test_snoozed_until_is_shown_by_the_same_views(late_round, db, clock, sender,
 def test_the_status_model_gives_the_round(late_round, db, clock):
     with Session(db) as s:
         zaisei = find_section(s, "財政課")
-        (found,) = section_status.open_rounds(s, clock.now(), [zaisei]).values()
+        (found,) = section_status.open_rounds(s, clock.now(), [zaisei], tz=TOKYO).values()
     assert (found.period, found.due.isoformat(), found.days_late, found.reported, found.expected) == (
         "Q2",
         "2026-10-15",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -32,14 +33,14 @@ def parse_at(text: str | None, runtime: Runtime) -> datetime:
     return moment
 
 
-def digest_data(session, now: datetime, sections=None, *, config: Config) -> dict:
+def digest_data(session, now: datetime, sections=None, *, config: Config, tz: ZoneInfo) -> dict:
     """The digest as JSON-ready data: overdue, postponed, unconfirmed, at-risk KPIs, grades, participation
-    (grades and follow-ups as CONFIG says: DXBOT_GRADE_SCALE, DXBOT_LIVE_SINCE)."""
-    fy = reporting_year(session, now)
-    follow = follow_up_status.follow_ups(session, now, sections, live=config.live_since)
+    (grades and follow-ups as CONFIG says: DXBOT_GRADE_SCALE, DXBOT_LIVE_SINCE; days in TZ, the clock's)."""
+    fy = reporting_year(session, now, tz)
+    follow = follow_up_status.follow_ups(session, now, sections, tz=tz, live=config.live_since)
     states = kpi_status.kpi_states(session, now, sections, fy, scale=config.grade_scale)
     scope = sections if sections is not None else kpi_status.reporting_sections(session)
-    rounds = section_status.open_rounds(session, now, scope)
+    rounds = section_status.open_rounds(session, now, scope, tz=tz)
     whole, each = participation.participation(
         session, now, sections, states=states, fiscal_year=fy, scale=config.grade_scale
     )
@@ -52,7 +53,7 @@ def digest_data(session, now: datetime, sections=None, *, config: Config) -> dic
         "unconfirmed": [follow_up_status.entry_json(e) for e in follow.unconfirmed],
         "at_risk": [kpi_status.state_json(s) for s in kpi_status.at_risk(states)],
         "grades": [kpi_status.state_json(s) for s in states],
-        "rounds": [section_status.round_json(r) for r in rounds.values()],
+        "rounds": [section_status.round_json(r, tz) for r in rounds.values()],
         "sections": [
             section_status.section_state_json(s)
             for s in section_status.section_states(scope, states, follow, rounds)
@@ -78,7 +79,7 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
         chosen = section_option(session, section)
         sections = [chosen] if chosen else None
         try:
-            data = digest_data(session, now, sections, config=runtime.config)
+            data = digest_data(session, now, sections, config=runtime.config, tz=runtime.clock.tz)
         except ValueError as exc:
             raise CliError(str(exc)) from exc
         if as_json:
@@ -88,6 +89,7 @@ def digest(runtime: Runtime, section: str | None, at: str | None, as_json: bool)
             session,
             sections or kpi_status.reporting_sections(session),
             now,
+            tz=runtime.clock.tz,
             scale=runtime.config.grade_scale,
             live=runtime.config.live_since,
         )

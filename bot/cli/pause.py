@@ -74,7 +74,9 @@ def resume(runtime: Runtime, section: str) -> None:
         if existing is not None:
             session.delete(existing)
             session.flush()
-        released, superseded = release_held(session, chosen.id, now, closures=runtime.config.closure_days)
+        released, superseded = release_held(
+            session, chosen.id, now, tz=runtime.clock.tz, closures=runtime.config.closure_days
+        )
         name = chosen.name
     state = "resumed" if existing is not None else "was not paused:"
     click.echo(

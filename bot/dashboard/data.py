@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -137,6 +138,7 @@ def overview(
     session: Session,
     now: datetime,
     *,
+    tz: ZoneInfo,
     fiscal_year: int,
     sections: list[Section] | None,
     by_id: dict[int, Section],
@@ -148,7 +150,7 @@ def overview(
     """Measures → initiatives with counts and grades, for every section (None) or only SECTIONS.
 
     STATES and LEADS: the scope's KPI states of the year and lead_sections, when the caller has read them;
-    SCALE and LIVE: Config.grade_scale and Config.live_since."""
+    SCALE and LIVE: Config.grade_scale and Config.live_since; TZ: the clock's timezone (DXBOT_TIMEZONE)."""
     leads = lead_sections(session) if leads is None else leads
     section_ids = None if sections is None else {s.id for s in sections}
     if sections is None:
@@ -158,7 +160,7 @@ def overview(
         wanted |= {i for i, s in leads.items() if s in section_ids}
     if states is None:
         states = kpi_status.kpi_states(session, now, sections, fiscal_year, leads=leads, scale=scale)
-    entries = split_by_initiative(follow_up_status.follow_ups(session, now, sections, live=live))
+    entries = split_by_initiative(follow_up_status.follow_ups(session, now, sections, tz=tz, live=live))
     by_initiative: dict[str, list[KpiState]] = defaultdict(list)
     for state in states:
         by_initiative[state.initiative.id].append(state)

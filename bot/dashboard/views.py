@@ -258,6 +258,7 @@ def overview():
     blocks = data.overview(
         g.db,
         g.now,
+        tz=g.clock.tz,
         fiscal_year=chosen.fiscal_year,
         sections=sections,
         by_id=by_id,
@@ -297,7 +298,7 @@ def initiative(initiative_id: str):
         g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id}, scale=g.config.grade_scale
     )
     entries = data.split_by_initiative(
-        follow_up_status.follow_ups(g.db, g.now, sections, live=g.config.live_since)
+        follow_up_status.follow_ups(g.db, g.now, sections, tz=g.clock.tz, live=g.config.live_since)
     )
     histories = data.series_histories(
         g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
@@ -329,11 +330,12 @@ def section(section_id: int):
     covering = data.initiative_ids_covering(g.db, [found], by_id)
     states = kpi_status.kpi_states(g.db, g.now, [found], chosen.fiscal_year, scale=g.config.grade_scale)
     follow = data.of_year(
-        follow_up_status.follow_ups(g.db, g.now, [found], live=g.config.live_since), chosen.fiscal_year
+        follow_up_status.follow_ups(g.db, g.now, [found], tz=g.clock.tz, live=g.config.live_since),
+        chosen.fiscal_year,
     )
     rounds = (
-        section_status.open_rounds(g.db, g.now, [found])
-        if chosen.fiscal_year == fiscal_year_of(g.now)
+        section_status.open_rounds(g.db, g.now, [found], tz=g.clock.tz)
+        if chosen.fiscal_year == fiscal_year_of(g.now, g.clock.tz)
         else {}
     )
     (standing,) = section_status.section_states([found], states, follow, rounds)
@@ -361,7 +363,7 @@ def overdue():
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
-    follow = follow_up_status.follow_ups(g.db, g.now, sections, live=g.config.live_since)
+    follow = follow_up_status.follow_ups(g.db, g.now, sections, tz=g.clock.tz, live=g.config.live_since)
     only_year = request.args.get("fy") is not None
     if only_year:
         follow = data.of_year(follow, chosen.fiscal_year)

@@ -379,7 +379,7 @@ def run_job():
 
     factory = _services().session_factory
     result = JOB_FUNCTIONS[name](factory, FrozenClock(at, tz), **job_settings(name, _services().config))
-    send_at = next_send_time(at, closures=_services().config.closure_days)
+    send_at = next_send_time(at, tz=tz, closures=_services().config.closure_days)
     clock.move_to(send_at)  # the clock's deliver step sends the rows once their sending time has come
     delivered = JOB_FUNCTIONS["deliver"](
         factory,

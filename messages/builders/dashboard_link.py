@@ -8,7 +8,7 @@ from messages.formatting import format_moment
 from messages.i18n import Translator
 from messages.intents import DashboardLink
 from messages.model import Message, Text
-from models.clock import DEFAULT_TIMEZONE
+from models.config import DEFAULT_TIMEZONE
 
 
 def build_dashboard_link(intent: DashboardLink, locale: str, plain: bool = False) -> list[Message]:

@@ -109,10 +109,12 @@ def test_a_section_marking_a_shared_item_late_is_followed_up_for_itself_not_for_
     number, _ = shared_line(chat.say(SHOKUIN, "今年度の行動計画")[1])
     chat.say(SHOKUIN, f"{number} 遅れています")
     with Session(db) as s:
-        late = [(e.section, e.item) for e in follow_ups(s, clock.now()).overdue if e.kind == "action"]
+        late = [
+            (e.section, e.item) for e in follow_ups(s, clock.now(), tz=clock.tz).overdue if e.kind == "action"
+        ]
         assert ("職員課", ITEM) in late
         assert ("総務室", ITEM) not in late  # the lead has not said it is late
-        assert follow_ups(s, clock.now(), [find_section(s, "デジタル情報課")]).overdue == []
+        assert follow_ups(s, clock.now(), [find_section(s, "デジタル情報課")], tz=clock.tz).overdue == []
 
 
 def test_the_status_buttons_after_a_change_move_the_same_sections_part(chat):

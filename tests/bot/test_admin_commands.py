@@ -503,7 +503,7 @@ def test_a_long_answer_is_paged_with_next_until_the_end(chat, people, db, config
         {"DXBOT_DATABASE_URL": config.database_url, "DXBOT_LIVE_SINCE": "2023-04-01"}
     )
     with Session(db) as s:
-        expected = follow_ups(s, NOW, live=chat.config.live_since).overdue
+        expected = follow_ups(s, NOW, live=chat.config.live_since, tz=TOKYO).overdue
     assert len(expected) > 200
     response, said = chat.say(ADMIN, "未報告")
     pages = [said]

@@ -41,8 +41,8 @@ def monday(live_app, db):
     with Session(db) as s:
         kokuho = find_section(s, "国保医療課")
         yamada = get_member(s, YAMADA.line_user_id)
-        open_round(s, kokuho, 2026, "Q1", due=at(2026, 7, 15).date(), now=at(2026, 7, 1, 9))
-        open_round(s, kokuho, 2026, "Q2", due=at(2026, 10, 15).date(), now=at(2026, 10, 1, 9))
+        open_round(s, kokuho, 2026, "Q1", due=at(2026, 7, 15).date(), now=at(2026, 7, 1, 9), tz=TOKYO)
+        open_round(s, kokuho, 2026, "Q2", due=at(2026, 10, 15).date(), now=at(2026, 10, 1, 9), tz=TOKYO)
         for year, value, when in (
             (2024, 12, at(2025, 2, 10, 10)),
             (2025, 16, at(2026, 3, 10, 10)),

@@ -43,8 +43,8 @@ def late_round(live_app, db):
     """国保医療課 reported 18% for Q1 on 2 August; its Q2 figure was due 15 October (40 days late on 24 Nov)."""
     with Session(db) as s:
         kokuho = find_section(s, "国保医療課")
-        open_round(s, kokuho, 2026, "Q1", due=at(2026, 7, 15).date(), now=at(2026, 7, 1, 9))
-        open_round(s, kokuho, 2026, "Q2", due=at(2026, 10, 15).date(), now=at(2026, 10, 1, 9))
+        open_round(s, kokuho, 2026, "Q1", due=at(2026, 7, 15).date(), now=at(2026, 7, 1, 9), tz=TOKYO)
+        open_round(s, kokuho, 2026, "Q2", due=at(2026, 10, 15).date(), now=at(2026, 10, 1, 9), tz=TOKYO)
         target = s.exec(
             select(KpiTarget).where(KpiTarget.series_id == "1-2/a", KpiTarget.fiscal_year == 2026)
         ).one()

@@ -170,12 +170,12 @@ def items(s: Session, initiative: str, fy: int) -> list[ActionItem]:
 def test_action_items_overdue_after_their_year_unconfirmed_before_go_live(session, plan):
     zaisei = find_section(session, "財政課")  # leads 8-3
     # The plan fixture imported the plan on 2026-11-24: FY2023–FY2025 are before go-live → 未確認.
-    follow = follow_up_status.follow_ups(session, NOW, [zaisei])
+    follow = follow_up_status.follow_ups(session, NOW, [zaisei], tz=TOKYO)
     assert follow.overdue == [] and {e.fiscal_year for e in follow.unconfirmed} == {2023, 2024, 2025}
-    assert follow_up_status.live_since(session) == date(2026, 11, 24)
+    assert follow_up_status.live_since(session, None, TOKYO) == date(2026, 11, 24)
     # Live since 2025-01-01: FY2024 ended after it → overdue since 31 March 2025; FY2023 stays 未確認.
     live = Config.from_env({"DXBOT_DATABASE_URL": "sqlite://", "DXBOT_LIVE_SINCE": "2025-01-01"}).live_since
-    follow = follow_up_status.follow_ups(session, NOW, [zaisei], live=live)
+    follow = follow_up_status.follow_ups(session, NOW, [zaisei], live=live, tz=TOKYO)
     assert {e.fiscal_year for e in follow.unconfirmed} == {2023}
     late = [e for e in follow.overdue if e.initiative_id == "8-3"]
     assert {e.fiscal_year for e in late} == {2024, 2025}
@@ -197,7 +197,7 @@ def test_filled_in_done_late_and_postponed_items(session, plan):
     set_status(session, postponed, "延期", now=jst(2026, 10, 1))
     (this_year,) = items(session, "8-3", 2026)[:1]
     set_status(session, this_year, "遅延", now=jst(2026, 11, 4, 15))
-    follow = follow_up_status.follow_ups(session, NOW, [zaisei])
+    follow = follow_up_status.follow_ups(session, NOW, [zaisei], tz=TOKYO)
     overdue = {e.item_id: (e.fiscal_year, e.due, e.days_overdue) for e in follow.overdue}
     assert overdue[progress.id] == (2025, date(2026, 3, 31), 238)
     assert overdue[this_year.id] == (2026, date(2026, 11, 4), 20)
@@ -227,14 +227,22 @@ def test_kpi_request_past_due_is_overdue_and_final_actuals_wait_until_31_may(ses
         )
     )
     session.flush()
-    kpis = [e for e in follow_up_status.overdue(session, NOW, [zaisei]) if e.kind == "kpi"]
+    kpis = [e for e in follow_up_status.overdue(session, NOW, [zaisei], tz=TOKYO) if e.kind == "kpi"]
     q2 = [(e.item, e.due, e.days_overdue) for e in kpis if e.period == "Q2"]
     assert ("コピー用紙使用削減量", date(2026, 10, 15), 40) in q2 and len(q2) == 3  # one per KPI of 財政課
     final = {(e.fiscal_year, e.due, e.days_overdue) for e in kpis if e.period == "final"}
     assert final == {(2025, date(2026, 5, 31), 177)}  # FY2025's final actuals, never answered
-    may = [e for e in follow_up_status.overdue(session, jst(2026, 5, 25, 9), [zaisei]) if e.kind == "kpi"]
+    may = [
+        e
+        for e in follow_up_status.overdue(session, jst(2026, 5, 25, 9), [zaisei], tz=TOKYO)
+        if e.kind == "kpi"
+    ]
     assert may == []  # due 20 May, but final actuals are late only after 31 May
-    june = [e for e in follow_up_status.overdue(session, jst(2026, 6, 2, 9), [zaisei]) if e.kind == "kpi"]
+    june = [
+        e
+        for e in follow_up_status.overdue(session, jst(2026, 6, 2, 9), [zaisei], tz=TOKYO)
+        if e.kind == "kpi"
+    ]
     assert {(e.fiscal_year, e.period, e.due, e.days_overdue) for e in june} == {
         (2025, "final", date(2026, 5, 31), 2)
     }
@@ -247,6 +255,6 @@ def test_kpi_request_past_due_is_overdue_and_final_actuals_wait_until_31_may(ses
             )
         ).all()
         report(session, found.series_id, "財政課", "1", jst(2026, 11, 20, 9))
-    assert {e.period for e in follow_up_status.overdue(session, NOW, [zaisei]) if e.kind == "kpi"} == {
-        "final"
-    }
+    assert {
+        e.period for e in follow_up_status.overdue(session, NOW, [zaisei], tz=TOKYO) if e.kind == "kpi"
+    } == {"final"}

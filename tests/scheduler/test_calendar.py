@@ -143,18 +143,20 @@ def test_bad_closure_specs_are_refused(spec):
     ],
 )
 def test_next_send_time(moment, expected):
-    result = next_send_time(moment)
+    result = next_send_time(moment, tz=TOKYO)
     assert result == expected
     assert result.utcoffset().total_seconds() == 9 * 3600
-    assert in_send_window(moment) == (result == moment)
+    assert in_send_window(moment, tz=TOKYO) == (result == moment)
 
 
 def test_next_send_time_takes_any_timezone_and_a_custom_window():
     utc = datetime(2026, 11, 24, 0, 0, tzinfo=ZoneInfo("UTC"))  # 09:00 JST
-    assert next_send_time(utc) == jst(2026, 11, 24, 9, 0)
-    assert next_send_time(jst(2026, 11, 24, 9, 0), (time(10, 0), time(12, 0))) == jst(2026, 11, 24, 10, 0)
+    assert next_send_time(utc, tz=TOKYO) == jst(2026, 11, 24, 9, 0)
+    assert next_send_time(jst(2026, 11, 24, 9, 0), (time(10, 0), time(12, 0)), tz=TOKYO) == jst(
+        2026, 11, 24, 10, 0
+    )
     with pytest.raises(ValueError):
-        next_send_time(datetime(2026, 11, 24, 9, 0))
+        next_send_time(datetime(2026, 11, 24, 9, 0), tz=TOKYO)
 
 
 def test_closed_because_names_the_reason():

@@ -307,7 +307,7 @@ def record(name: str) -> None:
 def test_a_missed_job_runs_once_and_a_stale_one_not_at_all(jobstore, runtime):
     RAN.clear()
     scheduler = BackgroundScheduler()
-    configure(scheduler, runtime.engine)
+    configure(scheduler, runtime.engine, TOKYO)
     events: list[tuple[str, int]] = []
     scheduler.add_listener(lambda e: events.append((e.job_id, e.code)), EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
     now = datetime.now(TOKYO)
@@ -392,9 +392,9 @@ def test_the_default_schedule():
         "retention": "15 3 * * *",
     }
     friday = datetime(2026, 11, 27, 11, 0, tzinfo=TOKYO)
-    assert schedule["nudge"].next_run(friday) == datetime(2026, 11, 30, 10, 0, tzinfo=TOKYO)
-    assert schedule["weekly-digest"].next_run(friday) == datetime(2026, 11, 30, 8, 30, tzinfo=TOKYO)
-    assert schedule["kpi-request"].next_run(friday) == datetime(2027, 1, 1, 9, 0, tzinfo=TOKYO)
+    assert schedule["nudge"].next_run(friday, TOKYO) == datetime(2026, 11, 30, 10, 0, tzinfo=TOKYO)
+    assert schedule["weekly-digest"].next_run(friday, TOKYO) == datetime(2026, 11, 30, 8, 30, tzinfo=TOKYO)
+    assert schedule["kpi-request"].next_run(friday, TOKYO) == datetime(2027, 1, 1, 9, 0, tzinfo=TOKYO)
 
 
 def test_an_environment_variable_changes_one_job():
@@ -435,9 +435,9 @@ def test_sync_jobs_reports_what_changed(jobstore, runtime):
     _, scheduler = started(runtime, {})
     try:
         schedule = load_schedule({})
-        assert set(sync_jobs(scheduler, schedule).values()) == {"added"}
-        assert set(sync_jobs(scheduler, schedule).values()) == {"kept"}
-        assert sync_jobs(scheduler, {"deliver": schedule["deliver"]}) == {
+        assert set(sync_jobs(scheduler, schedule, TOKYO).values()) == {"added"}
+        assert set(sync_jobs(scheduler, schedule, TOKYO).values()) == {"kept"}
+        assert sync_jobs(scheduler, {"deliver": schedule["deliver"]}, TOKYO) == {
             "deliver": "kept",
             **{name: "removed" for name in JOB_NAMES if name != "deliver"},
         }

@@ -86,18 +86,18 @@ def per_round_refresh(session: Session, request_round: KpiRequestRound, now: dat
 def per_round_digest(session: Session, sections: list[Section], now: datetime) -> list[DigestSection]:
     """digest_sections with one refresh per section and round (how it was before batching)."""
     fy = reporting_year(session, now)
-    follow = follow_up_status.follow_ups(session, now, sections)
+    follow = follow_up_status.follow_ups(session, now, sections, tz=TOKYO)
     states = kpi_status.kpi_states(session, now, sections, fy)
     risky = kpi_status.at_risk(states)
     pages = []
     for section in sections:
-        for request_round in rounds.rounds_requested_in(session, fy, [section.id]):
+        for request_round in rounds.rounds_requested_in(session, fy, [section.id], TOKYO):
             per_round_refresh(session, request_round, now)
         mine_states = [s for s in states if s.section_id == section.id]
         reported = sum(1 for s in mine_states if s.latest is not None)
         expected = len(mine_states)
         (standing,) = section_status.section_states(
-            [section], states, follow, section_status.open_rounds(session, now, [section])
+            [section], states, follow, section_status.open_rounds(session, now, [section], tz=TOKYO)
         )
         mine = [e for e in follow.overdue if e.section_id == section.id]
         at_risk = tuple(
@@ -112,7 +112,7 @@ def per_round_digest(session: Session, sections: list[Section], now: datetime) -
                 expected=expected,
                 overdue=tuple(digest._overdue_items(section, mine, "ja")),
                 at_risk=at_risk,
-                round=round_line(standing),
+                round=round_line(standing, TOKYO),
             )
         )
     return pages
@@ -140,7 +140,7 @@ def city(db, plan):
             for year, period, when in ((2025, "final", FINAL_2025), (2026, "Q1", Q1), (2026, "Q2", Q2)):
                 if open_targets(s, section, year):
                     due = round_jobs.request_due(when.date())
-                    rounds.open_round(s, section, year, period, due=due, now=when)
+                    rounds.open_round(s, section, year, period, due=due, now=when, tz=TOKYO)
         s.commit()
 
     rng = random.Random(20261124)
@@ -196,18 +196,20 @@ def marks(session: Session) -> dict[int, datetime | None]:
 def test_the_city_wide_digest_matches_the_per_round_path(city):
     with Session(city) as s:
         before = marks(s)
-        asked = rounds.sections_asked_in(s, 2026)
+        asked = rounds.sections_asked_in(s, 2026, TOKYO)
         expected_pages = per_round_digest(s, asked, NOW)
         expected_marks = marks(s)
         s.rollback()
     with Session(city) as s:
-        pages = digest.digest_sections(s, rounds.sections_asked_in(s, 2026), NOW)
+        pages = digest.digest_sections(s, rounds.sections_asked_in(s, 2026, TOKYO), NOW, tz=TOKYO)
         got_marks = marks(s)
         s.rollback()
     with Session(city) as s:  # the one-round API (nudges, snoozes, send-request) agrees too
         single = {
             r.id: rounds.refresh_answered(s, r, NOW).reported
-            for r in rounds.rounds_requested_in(s, 2026, [x.id for x in rounds.sections_asked_in(s, 2026)])
+            for r in rounds.rounds_requested_in(
+                s, 2026, [x.id for x in rounds.sections_asked_in(s, 2026, TOKYO)], TOKYO
+            )
         }
         single_marks = marks(s)
         s.rollback()
@@ -266,9 +268,9 @@ class Statements:
 def digest_statements(engine, how_many: int | None) -> int:
     """Statements digest_sections runs for the first HOW_MANY sections asked this year (all when None)."""
     with Session(engine) as s:
-        sections = rounds.sections_asked_in(s, 2026)[:how_many]
+        sections = rounds.sections_asked_in(s, 2026, TOKYO)[:how_many]
         with Statements(engine) as counted:
-            pages = digest.digest_sections(s, sections, NOW)
+            pages = digest.digest_sections(s, sections, NOW, tz=TOKYO)
         s.rollback()
     assert len(pages) == len(sections)
     return len(counted.seen)
@@ -276,7 +278,7 @@ def digest_statements(engine, how_many: int | None) -> int:
 
 def test_the_digest_takes_the_same_number_of_statements_for_3_sections_as_for_all(city):
     with Session(city) as s:
-        everyone = len(rounds.sections_asked_in(s, 2026))
+        everyone = len(rounds.sections_asked_in(s, 2026, TOKYO))
     three, all_of_them = digest_statements(city, 3), digest_statements(city, None)
     assert everyone > 20
     assert all_of_them <= three + 1, (three, all_of_them)

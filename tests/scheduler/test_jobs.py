@@ -417,7 +417,7 @@ def test_digest_sections_is_the_seam_for_at_risk_kpis(people):
     run("kpi-request", db, "2026-07-01 09:00")
     with Session(db) as s:
         pages = digest.digest_sections(
-            s, [find_section(s, "国保医療課")], datetime(2026, 7, 20, 9, 0, tzinfo=TOKYO)
+            s, [find_section(s, "国保医療課")], datetime(2026, 7, 20, 9, 0, tzinfo=TOKYO), tz=TOKYO
         )
     (page,) = pages
     assert (page.section, page.reported, page.expected, page.at_risk) == ("国保医療課", 0, 1, ())

@@ -75,7 +75,7 @@ def test_1201_recipients_make_three_requests_and_three_multicasts(session, db, s
     assert all(uuid.UUID(r.retry_key).version == 4 for r in rows)
     assert {r.status for r in rows} == {"pending"}
 
-    report = deliver_due(session_factory(db), sender, FrozenClock(NOW))
+    report = deliver_due(session_factory(db), sender, FrozenClock(NOW, TOKYO))
     assert [request.kind for request in sender.sent] == ["multicast"] * 3
     assert [len(request.to) for request in sender.sent] == [500, 500, 201]
     assert [request.retry_key for request in sender.sent] == [r.retry_key for r in rows]
@@ -249,7 +249,7 @@ def test_resume_releases_only_the_newest_per_kind(session, section):
     untouched = queue(session, "kpi-request:2026Q3:zeimu", section_id=other_section.id)
 
     resumed_at = datetime(2026, 11, 28, 11, 0, tzinfo=TOKYO)  # a Saturday
-    released, superseded = release_held(session, section.id, resumed_at)
+    released, superseded = release_held(session, section.id, resumed_at, tz=TOKYO)
     session.commit()
 
     kept = {r.id for r in new_request} | {r.id for r in nudges[-1]} | {r.id for r in escalation}
@@ -270,8 +270,8 @@ def test_resume_releases_only_the_newest_per_kind(session, section):
 def test_an_expired_pause_releases_its_rows_and_ends(session, section):
     pause(session, section, until=NOW + timedelta(days=2))
     queue(session, section_id=section.id)
-    assert release_expired_pauses(session, NOW + timedelta(days=1)) == 0
-    assert release_expired_pauses(session, NOW + timedelta(days=2)) == 1
+    assert release_expired_pauses(session, NOW + timedelta(days=1), tz=TOKYO) == 0
+    assert release_expired_pauses(session, NOW + timedelta(days=2), tz=TOKYO) == 1
     session.commit()
     assert session.exec(select(SectionPause)).all() == []
     assert [r.status for r in all_rows(session)] == ["pending"]
@@ -280,7 +280,7 @@ def test_an_expired_pause_releases_its_rows_and_ends(session, section):
 def test_a_section_paused_after_queueing_is_held_at_delivery(session, db, section, sender):
     queue(session, section_id=section.id)
     pause(session, section)
-    report = deliver_due(session_factory(db), sender, FrozenClock(NOW))
+    report = deliver_due(session_factory(db), sender, FrozenClock(NOW, TOKYO))
     assert sender.sent == [] and len(report.held) == 1
     row = all_rows(session)[0]
     assert row.status == "held" and row.attempts == 0
@@ -307,7 +307,7 @@ def test_a_sender_without_multicast_gets_a_row_for_many_as_one_push_each_and_nev
 
     single = RecordingSender(clock, max_recipients=1)
     [row] = queue(session, recipients=[user(1), user(2), user(3)])
-    report = deliver_due(session_factory(db), single, FrozenClock(NOW))
+    report = deliver_due(session_factory(db), single, FrozenClock(NOW, TOKYO))
     assert report.sent == [row.id]
     assert [(r.kind, r.to) for r in single.sent] == [("push", (user(n),)) for n in (1, 2, 3)]
     assert len({r.retry_key for r in single.sent}) == 3
@@ -322,7 +322,7 @@ def test_rows_released_by_an_expired_pause_wait_for_the_configured_closure(sessi
     pause(session, section, until=NOW + timedelta(days=2))
     queue(session, section_id=section.id)
     session.commit()
-    released_at = FrozenClock(NOW + timedelta(days=2))  # Thu 26 Nov 10:00
+    released_at = FrozenClock(NOW + timedelta(days=2), TOKYO)  # Thu 26 Nov 10:00
     jobs.deliver(session_factory(db), released_at, sender=sender, closures=parse_closure_days("11-26..11-27"))
     session.expire_all()
     (row,) = all_rows(session)

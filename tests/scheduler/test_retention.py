@@ -159,4 +159,4 @@ def test_a_bad_retention_is_refused_naming_the_variable(value):
 def test_retention_runs_daily_at_night():
     entry = load_schedule({})["retention"]
     assert entry.expression == "15 3 * * *"
-    assert entry.next_run(NOW) == NOW + timedelta(days=1)
+    assert entry.next_run(NOW, TOKYO) == NOW + timedelta(days=1)

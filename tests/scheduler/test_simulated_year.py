@@ -91,8 +91,8 @@ def walk(db) -> Year:
     clock = MovingClock(at(START, time(0, 0)))
     sender = RecordingSender(clock=clock)
     schedule = load_schedule({})  # the defaults, whatever the environment says
-    triggers = {name: schedule[name].trigger() for name in JOB_NAMES if name != "deliver"}
-    deliver_trigger = schedule["deliver"].trigger()
+    triggers = {name: schedule[name].trigger(TOKYO) for name in JOB_NAMES if name != "deliver"}
+    deliver_trigger = schedule["deliver"].trigger(TOKYO)
     runs: list[tuple[datetime, str]] = []
     day = START
     while day <= END:

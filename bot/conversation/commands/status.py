@@ -17,8 +17,10 @@ def handle(ctx: Context, match) -> Response:
     states = kpi_status.kpi_states(
         ctx.session, ctx.now, sections, ctx.fiscal_year, scale=ctx.config.grade_scale
     )
-    follow = follow_up_status.follow_ups(ctx.session, ctx.now, sections, live=ctx.config.live_since)
-    rounds = section_status.open_rounds(ctx.session, ctx.now, sections)
+    follow = follow_up_status.follow_ups(
+        ctx.session, ctx.now, sections, tz=ctx.clock.tz, live=ctx.config.live_since
+    )
+    rounds = section_status.open_rounds(ctx.session, ctx.now, sections, tz=ctx.clock.tz)
     standing = {s.section_id: s for s in section_status.section_states(sections, states, follow, rounds)}
     intents = []
     for section in sections:

@@ -23,7 +23,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     else:
         sections = req.scope.sections()
         scope = _("city-wide") if sections is None else "、".join(s.name for s in sections)
-    follow = follow_ups(req.session, req.now, sections, live=req.ctx.config.live_since)
+    follow = follow_ups(req.session, req.now, sections, tz=req.ctx.clock.tz, live=req.ctx.config.live_since)
     day = format_short_day(req.now.astimezone(req.ctx.clock.tz), req.locale)
     if not follow.overdue:
         lines = [_("Nothing is overdue. Thank you!")]

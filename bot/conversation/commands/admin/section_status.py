@@ -39,9 +39,12 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     req.scope.require_section(section)
     lines: list[str] = []
     states = kpi_states(req.session, req.now, [section], req.fiscal_year, scale=req.ctx.config.grade_scale)
-    follow = follow_ups(req.session, req.now, [section], live=req.ctx.config.live_since)
-    (standing,) = section_states([section], states, follow, open_rounds(req.session, req.now, [section]))
-    lines.append(section_state_text(round_line(standing, req.ctx.clock.tz), _))
+    tz = req.ctx.clock.tz
+    follow = follow_ups(req.session, req.now, [section], tz=tz, live=req.ctx.config.live_since)
+    (standing,) = section_states(
+        [section], states, follow, open_rounds(req.session, req.now, [section], tz=tz)
+    )
+    lines.append(section_state_text(round_line(standing, tz), _))
     lines.append(_("KPIs %(year)s:", year=req.year()))
     for state in states:
         lines.append(f"・{state.target.name}（{state.initiative.id} {state.initiative.title}）")

@@ -96,8 +96,10 @@ def handle(req: Request, match: re.Match) -> AdminPage:
                 ),
             )
         )
-    request_round, new = rounds.open_round(session, section, fiscal_year, period, due=due, now=req.now)
-    due_day = rounds.due_date(request_round)
+    request_round, new = rounds.open_round(
+        session, section, fiscal_year, period, due=due, now=req.now, tz=req.ctx.clock.tz
+    )
+    due_day = rounds.due_date(request_round, req.ctx.clock.tz)
     asked = targets if new else rounds.progress(session, request_round).missing
     if not asked:
         raise Answer(
@@ -122,7 +124,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     if not new:  # a reminder sent by hand has its own key, so the scheduled ones still go out
         base += f":chat:{req.now.astimezone(req.ctx.clock.tz):%Y%m%dT%H%M%S}"
     result = JobResult(job=job, as_of=req.now)
-    not_before = next_send_time(req.now, closures=req.ctx.config.closure_days)
+    not_before = next_send_time(req.now, tz=req.ctx.clock.tz, closures=req.ctx.config.closure_days)
     queue_intent(
         session,
         result,
