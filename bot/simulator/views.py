@@ -176,7 +176,7 @@ def _member_json(session, member: Member, locale: str) -> dict:
         "name": member.display_name,
         "role": member.role,
         "role_label": _(ROLE_NAMES.get(member.role, member.role)),
-        "sections": [s.name for s in current_sections(session, member, _dxbot()["clock"].now())],
+        "sections": [s.name for s in current_sections(session, member, _services().clock.now())],
         "registered": True,
         "menu": _menu_kind(member.role),
     }
