@@ -221,7 +221,7 @@ def _end_request(exc) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Add /readyz, /metrics and request ids (the JSON logs are set up by the process: gunicorn.conf.py)."""
+    """Add /readyz, /metrics and request ids (the JSON logs are set up by the process: bot/gunicorn_conf.py)."""
     dxbot = app.extensions["dxbot"]
     dxbot.setdefault("metrics_token", dxbot["config"].metrics_token or "")
     app.register_blueprint(blueprint)
