@@ -1,6 +1,6 @@
 """Webhook throughput: the bot's /callback vs a bare Flask app vs a signature-only app, same gunicorn.
 
-Each app is served by gunicorn on 127.0.0.1 with the project's gunicorn.conf.py (gthread, the same
+Each app is served by gunicorn on 127.0.0.1 with the project's bot/gunicorn_conf.py (gthread, the same
 workers and threads for all; --workers, default 2) and loaded by the same generator (wrk with
 bench/wrk_signed.lua, or --generator python) in the same run, in rotating order, --rounds times.
 The bot runs three ways: as deployed by default ("bot": /callback answers once the event is in the
@@ -419,8 +419,8 @@ def main() -> None:
     parser.add_argument(
         "--gunicorn-config",
         type=Path,
-        default=ROOT / "gunicorn.conf.py" if (ROOT / "gunicorn.conf.py").exists() else None,
-        help="gunicorn settings for all three apps (default: the project's gunicorn.conf.py)",
+        default=ROOT / "bot/gunicorn_conf.py" if (ROOT / "bot/gunicorn_conf.py").exists() else None,
+        help="gunicorn settings for all three apps (default: the project's bot/gunicorn_conf.py)",
     )
     parser.add_argument(
         "--apps",

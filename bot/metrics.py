@@ -6,7 +6,7 @@ process's work shows whichever worker answers: outbox messages by status, the ol
 past its time, webhook events waiting and set aside as failed, job runs (JobRun rows), and the age of
 the clock's heartbeat.
 
-Under gunicorn with several workers, PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) switches
+Under gunicorn with several workers, PROMETHEUS_MULTIPROC_DIR (set by bot/gunicorn_conf.py) switches
 prometheus_client to its multiprocess mode: each worker writes its counters to files there and a scrape
 adds them up. Without it (dxbot serve, tests) the process's own registry is served.
 """

@@ -222,5 +222,5 @@ def _end_request(exc) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Add /readyz, /metrics and request ids (the JSON logs are set up by the process: gunicorn.conf.py)."""
+    """Add /readyz, /metrics and request ids (the JSON logs are set up by the process: bot/gunicorn_conf.py)."""
     app.register_blueprint(blueprint)

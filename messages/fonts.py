@@ -11,7 +11,7 @@ NOTO_CJK_FONTS = (
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
 )
 FONT_INSTALL_HINT = (
-    "install one: `pip install japanize-matplotlib` (IPAexGothic; a dependency of this project, so "
+    "install one: `pip install matplotlib-fontja` (IPAexGothic; a dependency of this project, so "
     "`./scripts/setup` installs it), or `apt-get install fonts-noto-cjk`, or point DXBOT_FONT at a "
     ".ttf/.otf/.ttc file with Japanese glyphs"
 )
@@ -21,10 +21,10 @@ class FontNotFoundError(RuntimeError):
     """No Japanese font to draw the rich menu image with."""
 
 
-def _japanize_font() -> Path | None:
-    """japanize-matplotlib's bundled IPAexGothic, found without importing the package (or matplotlib)."""
+def _bundled_font() -> Path | None:
+    """matplotlib-fontja's bundled IPAexGothic, found without importing the package (or matplotlib)."""
     try:
-        spec = importlib.util.find_spec("japanize_matplotlib")
+        spec = importlib.util.find_spec("matplotlib_fontja")
     except (ImportError, ValueError):
         return None
     for folder in (spec.submodule_search_locations or []) if spec else []:
@@ -40,9 +40,9 @@ def font_candidates(override: str | None = None) -> list[Path]:
     if override:
         found.append(Path(override))
     found += list(NOTO_CJK_FONTS)
-    japanize = _japanize_font()
-    if japanize is not None:
-        found.append(japanize)
+    bundled = _bundled_font()
+    if bundled is not None:
+        found.append(bundled)
     return found
 
 
@@ -56,5 +56,5 @@ def find_font(override: str | None = None) -> Path:
     looked = ", ".join(str(p) for p in NOTO_CJK_FONTS)
     raise FontNotFoundError(
         f"no Japanese font for the rich menu image (looked at ${FONT_ENV}, {looked} and "
-        f"japanize-matplotlib's fonts/ipaexg.ttf); {FONT_INSTALL_HINT}"
+        f"matplotlib-fontja's fonts/ipaexg.ttf); {FONT_INSTALL_HINT}"
     )

@@ -16,7 +16,6 @@ from models.grade_scale import DEFAULT_GRADE_SCALE, DEFAULT_SCALE, GradeScale, p
 from models.line_network import LineNetwork
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEVELOPMENT_CHANNEL_SECRET = "development-channel-secret-not-for-production"
 # The city's timezone when DXBOT_TIMEZONE is unset: the one place the default lives (issue 24); every other
 # module takes the zone from its caller (a Clock's .tz, Config.timezone).
@@ -100,7 +99,7 @@ class Config:
     plan_file: str | None = None  # DXBOT_PLAN_FILE: the plan `dxbot db init` seeds an empty database with
     metrics_token: str | None = field(default=None, repr=False)  # DXBOT_METRICS_TOKEN: /metrics asks for it
     font: str | None = None  # DXBOT_FONT: the Japanese font of charts and rich menu images (a file)
-    # PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets it): /metrics adds up every worker's counters there
+    # PROMETHEUS_MULTIPROC_DIR (bot/gunicorn_conf.py sets it): /metrics adds up every worker's counters there
     metrics_dir: str | None = None
     # DXBOT_SCHEDULE_<JOB> as set (crontab text, checked by scheduler.schedule.load_schedule, which knows the jobs)
     schedule: Mapping[str, str] = field(default_factory=dict)
@@ -284,10 +283,17 @@ def line_openapi_dir(environ: Mapping[str, str] | None = None) -> str | None:
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     """DXBOT_DATABASE_URL, else the default: all a bare `alembic upgrade` needs of the configuration."""
     value = (os.environ if environ is None else environ).get("DXBOT_DATABASE_URL")
-    return value.strip() if value and value.strip() else default_database_url()
+    return value.strip() if value and value.strip() else default_database_url(environ)
 
 
-def default_database_url() -> str:
+def instance_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """DXBOT_INSTANCE_DIR, else ./instance of the working directory: local files never go into site-packages."""
+    value = (os.environ if environ is None else environ).get("DXBOT_INSTANCE_DIR")
+    return Path(value.strip()).absolute() if value and value.strip() else Path.cwd() / "instance"
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
     """A SQLite file in the instance folder, created on first use."""
-    DEFAULT_INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_INSTANCE_DIR / 'dxbot.sqlite3'}"
+    folder = instance_dir(environ)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'dxbot.sqlite3'}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
@@ -12,7 +10,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# migrations/ installs as the package models.migrations (setup.py); Alembic finds it as a package resource,
+# in a checkout (editable install) and in a wheel alike.
+SCRIPT_LOCATION = "models.migrations:"
 # Tables that other libraries own (APScheduler's job store) and Alembic must leave alone.
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
@@ -26,9 +26,9 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 
 def alembic_config() -> AlembicConfig:
-    """Alembic's configuration pointing at the project's migrations folder."""
+    """Alembic's configuration pointing at the project's migrations (the package models.migrations)."""
     config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", SCRIPT_LOCATION)
     return config
 
 

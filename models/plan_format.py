@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from models.plan_errors import PlanFormatError, closest
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "plan"
+# data/ installs as the package models.data (setup.py). Installed packages are folders (no zip imports),
+# so the resource is a real file path: DXBOT_PLAN_FILE's sections.yaml is found beside it the same way.
+DATA_DIR = Path(str(resources.files("models.data") / "plan"))
 PLAN_YAML = DATA_DIR / "plan.yaml"
 SECTIONS_YAML = DATA_DIR / "sections.yaml"
 

@@ -151,7 +151,7 @@ def test_gunicorn_refuses_to_start_without_the_channel_secret_in_one_line(databa
             "-m",
             "gunicorn",
             "-c",
-            "gunicorn.conf.py",
+            "python:bot.gunicorn_conf",
             "-b",
             "127.0.0.1:0",
             "bot.app:create_app()",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-CODE = [ROOT / "gunicorn.conf.py"] + [
+CODE = [
     path
     for folder in ("bot", "scheduler", "models", "messages", "migrations")
     for path in (ROOT / folder).rglob("*.py")

@@ -1,5 +1,5 @@
 """Environment variables are read in one place, models/config.py: every other module gets the value passed
-in from the Config a process built once (issue 24). Exceptions: gunicorn.conf.py (gunicorn reads it before
+in from the Config a process built once (issue 24). Exceptions: bot/gunicorn_conf.py (gunicorn loads it before
 any app exists) and the environment handed to pg_dump; a WSGI `environ` dict is a request, not the
 environment, and is not `os.environ`."""
 
@@ -14,6 +14,10 @@ CONFIG_MODULE = "models/config.py"
 # (file, function) pairs allowed to read the environment, with the reason.
 EXCEPTIONS = {
     ("bot/cli/backup.py", "pg_environment"): "the environment handed to pg_dump/pg_restore",
+    **{
+        ("bot/gunicorn_conf.py", function): "gunicorn's settings, loaded before any app or Config exists"
+        for function in ("<module>", "_int", "on_starting", "on_exit")
+    },
 }
 
 
@@ -21,6 +25,13 @@ def environment_reads(path: Path) -> list[tuple[str, int]]:
     """(enclosing function, line) of every os.environ / os.getenv / os.environb / `from os import environ`."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: list[tuple[str, int]] = []
+    names = {"os"} | {  # `import os as _os` (bot/gunicorn_conf.py) reads the environment all the same
+        alias.asname
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "os" and alias.asname
+    }
 
     def visit(node: ast.AST, function: str) -> None:
         for child in ast.iter_child_nodes(node):
@@ -28,7 +39,7 @@ def environment_reads(path: Path) -> list[tuple[str, int]]:
             if (
                 isinstance(child, ast.Attribute)
                 and isinstance(child.value, ast.Name)
-                and child.value.id == "os"
+                and child.value.id in names
                 and child.attr in ("environ", "environb", "getenv", "putenv", "unsetenv")
             ) or (
                 isinstance(child, ast.ImportFrom)
@@ -75,3 +86,9 @@ def test_the_check_sees_a_read(tmp_path):
         encoding="utf-8",
     )
     assert environment_reads(sample) == [("<module>", 2), ("f", 5)]
+
+
+def test_the_check_sees_a_read_through_an_alias(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os as _os\n\nPORT = _os.environ.get('PORT')\n", encoding="utf-8")
+    assert environment_reads(sample) == [("<module>", 3)]

@@ -1,5 +1,5 @@
 """Operating the web process: /readyz, /metrics, request ids, JSON logs that keep secrets and people out,
-and the real thing: gunicorn with gunicorn.conf.py (two workers, metrics added up across them)."""
+and the real thing: gunicorn with bot/gunicorn_conf.py (two workers, metrics added up across them)."""
 
 from __future__ import annotations
 
@@ -383,7 +383,7 @@ def test_metrics_still_answer_when_the_database_does_not(config):
     assert metric(response.get_data(as_text=True), "dxbot_database_up") == 0
 
 
-# --- gunicorn with gunicorn.conf.py, for real ----------------------------------------------------------
+# --- gunicorn with bot/gunicorn_conf.py, for real ----------------------------------------------------------
 
 
 def free_port() -> int:
@@ -404,7 +404,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None, header
 
 @pytest.fixture
 def gunicorn(database_url, db, plan, tmp_path):
-    """gunicorn -c gunicorn.conf.py 'bot.app:create_app()' on 127.0.0.1 with two workers (stopped after)."""
+    """gunicorn -c python:bot.gunicorn_conf 'bot.app:create_app()' on 127.0.0.1 with two workers (stopped after)."""
     port = free_port()
     out = (tmp_path / "gunicorn.out").open("w+b")
     env = {
@@ -430,7 +430,7 @@ def gunicorn(database_url, db, plan, tmp_path):
             "-m",
             "gunicorn",
             "-c",
-            "gunicorn.conf.py",
+            "python:bot.gunicorn_conf",
             "-b",
             f"127.0.0.1:{port}",
             "bot.app:create_app()",

@@ -257,15 +257,15 @@ def test_rendering_is_repeatable(images):
 
 
 def test_the_font_comes_from_dxbot_font_first():
-    japanize = fonts._japanize_font()
-    assert japanize is not None and japanize.name == "ipaexg.ttf"
-    assert find_font(Config.from_env({"DXBOT_FONT": str(japanize)}).font) == japanize
+    bundled = fonts._bundled_font()
+    assert bundled is not None and bundled.name == "ipaexg.ttf"
+    assert find_font(Config.from_env({"DXBOT_FONT": str(bundled)}).font) == bundled
 
 
-def test_japanize_matplotlib_is_found_without_importing_it():
-    loaded = "japanize_matplotlib" in sys.modules
-    assert fonts._japanize_font() is not None
-    assert ("japanize_matplotlib" in sys.modules) == loaded
+def test_matplotlib_fontja_is_found_without_importing_it():
+    loaded = "matplotlib_fontja" in sys.modules
+    assert fonts._bundled_font() is not None
+    assert ("matplotlib_fontja" in sys.modules) == loaded
 
 
 def test_a_missing_dxbot_font_is_named(tmp_path):
@@ -276,12 +276,12 @@ def test_a_missing_dxbot_font_is_named(tmp_path):
 
 def test_without_any_font_the_error_says_how_to_install_one(monkeypatch, tmp_path):
     monkeypatch.setattr(fonts, "NOTO_CJK_FONTS", (tmp_path / "NotoSansCJK-Bold.ttc",))
-    monkeypatch.setattr(fonts, "_japanize_font", lambda: None)
+    monkeypatch.setattr(fonts, "_bundled_font", lambda: None)
     with pytest.raises(FontNotFoundError) as caught:
         render_image(load_definition("staff"))
     message = str(caught.value)
     assert "no Japanese font" in message
-    assert "pip install japanize-matplotlib" in message and "fonts-noto-cjk" in message
+    assert "pip install matplotlib-fontja" in message and "fonts-noto-cjk" in message
 
 
 # --- `dxbot richmenu render` -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Gunicorn's settings for the web process (the Procfile's `web:` line reads this file with -c).
+"""Gunicorn's settings for the web process (the Procfile's `web:` line loads this module: `-c python:bot.gunicorn_conf`).
 
 Environment: PORT (8000), WEB_CONCURRENCY worker processes (2), GUNICORN_THREADS per worker (4),
 GUNICORN_TIMEOUT seconds (30), GUNICORN_MAX_REQUESTS before a worker is recycled (20000),

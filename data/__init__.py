@@ -1,0 +1,1 @@
+"""The bundled plan (plan/plan.yaml, plan/sections.yaml), installed as the package models.data."""

@@ -1,0 +1,1 @@
+"""Alembic migrations, installed as the package models.migrations (script_location models.migrations:)."""
