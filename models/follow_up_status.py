@@ -105,7 +105,7 @@ def round_due(request_round: KpiRequestRound, tz: ZoneInfo) -> date:
 
 def _kpi_overdue(session, now, tz, section_ids, names, result: FollowUps) -> None:
     """KPIs of past-due, unanswered request rounds with no valid report since the request (two queries)."""
-    from models.rounds import rounds_requested_in
+    from models.rounds import ended, rounds_requested_in
 
     fy = fiscal_year_of(now, tz)
     today = now.astimezone(tz).date()
@@ -114,7 +114,7 @@ def _kpi_overdue(session, now, tz, section_ids, names, result: FollowUps) -> Non
     for request_round in rounds_requested_in(session, fy, ids, tz):
         if request_round.requested_at > now:
             continue
-        if request_round.answered_at is not None and request_round.answered_at <= now:
+        if ended(request_round, now):
             continue
         due = round_due(request_round, tz)
         if today > due:

@@ -140,9 +140,16 @@ def _answers(target: OpenTarget, request_round: KpiRequestRound) -> bool:
     return target.latest is not None and target.latest.reported_at >= request_round.requested_at
 
 
+def ended(request_round: KpiRequestRound, now: datetime) -> bool:
+    """Whether the round no longer waits for figures at NOW: answered, or closed by a section merge."""
+    return any(at is not None and at <= now for at in (request_round.answered_at, request_round.closed_at))
+
+
 def unanswered_rounds(session: Session, section_ids: list[int] | None = None) -> list[KpiRequestRound]:
     """Rounds still waiting for figures (optionally only some sections'), oldest first."""
-    query = select(KpiRequestRound).where(KpiRequestRound.answered_at.is_(None))
+    query = select(KpiRequestRound).where(
+        KpiRequestRound.answered_at.is_(None), KpiRequestRound.closed_at.is_(None)
+    )
     if section_ids is not None:
         query = query.where(col(KpiRequestRound.section_id).in_(section_ids or [-1]))
     return list(session.exec(query.order_by(KpiRequestRound.requested_at, KpiRequestRound.id)).all())

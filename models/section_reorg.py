@@ -13,6 +13,7 @@ from models.tables import (
     GroupBinding,
     InitiativeSection,
     InviteCode,
+    KpiRequestRound,
     Member,
     MemberSection,
     Section,
@@ -35,6 +36,7 @@ class MergeSummary:
     bindings: int = 0
     invites: int = 0
     links: int = 0
+    closed_rounds: int = 0  # unanswered KPI request rounds closed: nobody is left to answer them
 
 
 def _taken(session: Session, name: str) -> Section | None:
@@ -110,10 +112,25 @@ def merge_sections(
             invite.section_id = target.id
             summary.invites += 1
         summary.links += _copy_links(session, source, target)
+        summary.closed_rounds += _close_open_rounds(session, source, effective)
         _rename_row(session, source, f"{target.name}（旧{source.name}）", now, "merged", into=target)
         summary.retired.append(source.name)
     session.flush()
     return summary
+
+
+def _close_open_rounds(session: Session, source: Section, effective: datetime) -> int:
+    """Close SOURCE's unanswered rounds from EFFECTIVE: nobody is left there to answer them."""
+    rounds = session.exec(
+        select(KpiRequestRound).where(
+            KpiRequestRound.section_id == source.id,
+            KpiRequestRound.answered_at.is_(None),
+            KpiRequestRound.closed_at.is_(None),
+        )
+    ).all()
+    for request_round in rounds:
+        request_round.closed_at = effective
+    return len(rounds)
 
 
 def _move_members(session: Session, source: Section, target: Section, effective: datetime) -> int:

@@ -62,13 +62,13 @@ def open_rounds(
 
 def rounds_open_in(progresses: list, now: datetime, tz: ZoneInfo) -> dict[int, RoundStatus]:
     """open_rounds from the year's rounds' progress already read (models.rounds.RoundProgress, in order)."""
+    from models.rounds import ended
+
     today = now.astimezone(tz).date()
     found: dict[int, RoundStatus] = {}
     for progress in progresses:
         request_round = progress.request_round
-        if request_round.requested_at > now or (
-            request_round.answered_at is not None and request_round.answered_at <= now
-        ):
+        if request_round.requested_at > now or ended(request_round, now):
             continue
         if not progress.missing or request_round.section_id in found:
             continue

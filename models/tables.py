@@ -393,6 +393,7 @@ class KpiRequestRound(SQLModel, table=True):
     last_nudged_at: datetime | None = aware(nullable=True)
     escalated_at: datetime | None = aware(nullable=True)
     snoozed_until: datetime | None = aware(nullable=True)
+    closed_at: datetime | None = aware(nullable=True)  # its section was merged away before it answered
 
 
 class KpiRoundAsk(SQLModel, table=True):

@@ -113,3 +113,27 @@ def test_merge_refuses_an_unknown_section_naming_the_closest(city):
     dxbot, _ = city
     result = dxbot("section", "merge", "国保医療か", "税務課", "--into", "市民税務課")
     assert result.exit_code == 2 and "did you mean '国保医療課'" in result.output
+
+
+def test_a_merged_sections_unanswered_round_is_closed_not_late_forever(city):
+    """Asked in October, merged in November before answering: nobody is left to answer the old sections'
+    round, so from the merge on no view lists them as late or owing (the successor is asked next round)."""
+    dxbot, _engine = city
+    september = {"DXBOT_NOW": "2026-09-01T09:00:00+09:00"}
+    for user, name, section in (("U" + "3" * 32, "田中", "財政課"), ("U" + "4" * 32, "鈴木", "職員課")):
+        added = dxbot(
+            "member", "add", user, "--name", name, "--section", section, "--role", "staff", env=september
+        )
+        assert added.exit_code == 0, added.output
+    assert dxbot("run-job", "kpi-request", "--at", "2026-10-01T09:00:00+09:00").exit_code == 0
+    before = json.loads(dxbot("digest", "--json").output)
+    assert {"財政課", "職員課"} <= {r["section"] for r in before["rounds"]}
+    assert {"財政課", "職員課"} <= {o["section"] for o in before["overdue"]}
+    result = dxbot("section", "merge", "財政課", "職員課", "--into", "総務財政課", "--from", "2026-11-24")
+    assert result.exit_code == 0, result.output
+    after = json.loads(dxbot("digest", "--json").output)
+    assert not [r for r in after["rounds"] if "旧" in r["section"]], after["rounds"]
+    assert not [o for o in after["overdue"] if "旧" in o["section"]], after["overdue"]
+    assert not [s for s in after["sections"] if "旧" in s["section"] and s["state"] == "late"]
+    nudged = dxbot("run-job", "nudge", "--at", "2026-11-25T10:00:00+09:00", "--json")
+    assert not [w for w in json.loads(nudged.output)["what"] if "旧" in w], nudged.output

@@ -109,4 +109,9 @@ def merge(runtime: Runtime, sections: tuple[str, ...], into: str, from_text: str
         f"merged {'、'.join(summary.retired)} into {summary.into}{made}: {summary.members} members move{when}, "
         f"{summary.bindings} group chats, {summary.invites} open invite codes, {summary.links} plan links; "
         f"their reports stay theirs, shown as {summary.into}（旧…）"
+        + (
+            f"; {summary.closed_rounds} unanswered KPI request rounds closed{when} ({summary.into} is asked next round)"
+            if summary.closed_rounds
+            else ""
+        )
     )
