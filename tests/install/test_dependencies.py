@@ -111,7 +111,7 @@ def test_the_bundled_japanese_font_has_the_glyphs_charts_draw():
     from matplotlib.ft2font import FT2Font
 
     from bot.dashboard.charts import chart_font
-    from messages.richmenu import _bundled_font
+    from messages.fonts import _bundled_font
 
     font = _bundled_font()
     assert font is not None and font.is_file()
