@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from models.plan_errors import PlanFormatError, closest
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "plan" / "plan.schema.json"
+SCHEMA_PATH = Path(str(resources.files("models.data") / "plan" / "plan.schema.json"))  # in a wheel too
 
 
 @cache
