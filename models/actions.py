@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from models.editions import in_edition
 from models.sections import initiative_ids_for_section, sections_by_initiative
 from models.tables import (
     ACTION_STATUSES,
@@ -131,7 +132,7 @@ def section_action_items(
         return []
     rows = session.exec(
         select(ActionItem, Initiative)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(
             col(ActionItem.initiative_id).in_(ids),
             ActionItem.fiscal_year == fiscal_year,

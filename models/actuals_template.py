@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from models import kpi_status
 from models.actions import rollups
+from models.editions import in_edition
 from models.export import local_date
 from models.fiscal_year import fiscal_year_of
 from models.kpi_parsing import COUNT_UNITS
@@ -216,7 +217,7 @@ def build_template(session: Session, now: datetime) -> Template:
     labels = _section_labels(session)
     rows = session.exec(
         select(ActionItem, Initiative)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(col(ActionItem.fiscal_year).in_(years or [-1]), ActionItem.removed_at.is_(None))
         .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
     ).all()

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
 from models.clock import DEFAULT_TIMEZONE
+from models.editions import in_edition
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 
 TOKYO = ZoneInfo(DEFAULT_TIMEZONE)
@@ -172,7 +173,7 @@ def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
     measures = _measure_titles(session)
     rows = session.exec(
         select(ActionItem, Initiative)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(ActionItem.fiscal_year == fiscal_year, ActionItem.removed_at.is_(None))
         .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
     ).all()
@@ -200,7 +201,7 @@ def open_data_rows(session: Session, now: datetime) -> list[dict]:
     measures = {m.no: m.title for m in session.exec(select(Measure)).all()}
     targets = session.exec(
         select(KpiTarget, Initiative)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .where(KpiTarget.removed_at.is_(None))
         .order_by(KpiTarget.fiscal_year, Initiative.measure_no, Initiative.position, KpiTarget.position)
     ).all()

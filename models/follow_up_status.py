@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from models.clock import DEFAULT_TIMEZONE
+from models.editions import in_edition
 from models.fiscal_year import fiscal_year_end, fiscal_year_of
 from models.kpi_status import lead_sections
 from models.tables import (
@@ -140,7 +141,7 @@ def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
                 KpiTarget.fiscal_year == KpiRequestRound.fiscal_year,
             ),
         )
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .where(col(KpiRequestRound.id).in_(list(late)), KpiTarget.removed_at.is_(None), ~answered)
         .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
     ).all()
@@ -176,7 +177,7 @@ def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps
     leads = lead_sections(session)
     rows = session.exec(
         select(ActionItem, Initiative, ActionSectionStatus)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .outerjoin(ActionSectionStatus, ActionSectionStatus.action_item_id == ActionItem.id)
         .where(ActionItem.removed_at.is_(None))
         .order_by(

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from models.editions import in_edition
 from models.fiscal_year import fiscal_year_of
 from models.grades import achievement_rate, below_target, grade_of, projected_value
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiRequestRound, KpiTarget, Section
@@ -102,7 +103,7 @@ def latest_rows(
     )
     query = (
         select(KpiTarget, Initiative, InitiativeSection.section_id, newest)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
         .outerjoin(newest, newest.id == newest_id)
         .where(InitiativeSection.section_id.is_not(None), KpiTarget.removed_at.is_(None))

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from models.editions import in_edition
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiTarget, Member, Section
 
 
@@ -59,7 +60,7 @@ _NEWEST_ID = (
 # reuses its cache key too (building the statement and its key on each call cost a third of the query's time).
 _OPEN_TARGETS = (
     select(InitiativeSection.section_id, KpiTarget, Initiative, _NEWEST)
-    .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+    .join(Initiative, in_edition(KpiTarget))
     .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
     .outerjoin(_NEWEST, _NEWEST.id == _NEWEST_ID)
     .where(
@@ -215,7 +216,7 @@ def reports_listing(
     query = (
         select(KpiReport, KpiTarget, Initiative, Section, Member)
         .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .join(Section, Section.id == KpiReport.section_id)
         .outerjoin(Member, Member.id == KpiReport.reporter_member_id)
         .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())

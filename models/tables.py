@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import AwareDateTime, ExactDecimal, utcnow
@@ -41,10 +41,31 @@ def json_list() -> Any:
 # --- the plan -----------------------------------------------------------------------------------
 
 
-class Measure(SQLModel, table=True):
-    """A 施策 of the plan, numbered (1)–(12)."""
+def _of_initiative() -> ForeignKeyConstraint:
+    """A row of an initiative points at it within its edition (the id 1-1 is unique only there)."""
+    return ForeignKeyConstraint(["edition_id", "initiative_id"], ["initiative.edition_id", "initiative.id"])
 
-    no: int = Field(primary_key=True)
+
+class PlanEdition(SQLModel, table=True):
+    """One adopted plan (FY2023–FY2026, then the next): fiscal years never shared, ids (1-1) unique within it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    first_year: int = Field(index=True)
+    last_year: int
+    source: str
+    imported_at: datetime = aware(default_factory=utcnow)
+    imported_by: str | None = None
+
+
+class Measure(SQLModel, table=True):
+    """A 施策 of the plan, numbered (1)–(12) within its edition."""
+
+    __table_args__ = (UniqueConstraint("edition_id", "no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    no: int
     title: str
 
 
@@ -59,10 +80,17 @@ class Section(SQLModel, table=True):
 
 
 class Initiative(SQLModel, table=True):
-    """A 取組み, identified as measure-position (e.g. 8-1)."""
+    """A 取組み, identified within its edition as measure-position (e.g. 8-1); PK is a surrogate."""
 
-    id: str = Field(primary_key=True, max_length=16)
-    measure_no: int = Field(foreign_key="measure.no", index=True)
+    __table_args__ = (
+        UniqueConstraint("edition_id", "id"),
+        ForeignKeyConstraint(["edition_id", "measure_no"], ["measure.edition_id", "measure.no"]),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    id: str = Field(max_length=16, index=True)
+    measure_no: int = Field(index=True)
     position: int
     title: str
     summary: str
@@ -72,10 +100,11 @@ class Initiative(SQLModel, table=True):
 class InitiativeSection(SQLModel, table=True):
     """One entry of an initiative's 担当課・室: a section, or a group placeholder resolved at query time."""
 
-    __table_args__ = (UniqueConstraint("initiative_id", "position"),)
+    __table_args__ = (UniqueConstraint("edition_id", "initiative_id", "position"), _of_initiative())
 
     id: int | None = Field(default=None, primary_key=True)
-    initiative_id: str = Field(foreign_key="initiative.id", index=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    initiative_id: str = Field(index=True)
     position: int
     label: str  # as written in the plan: 社会教育課 中央公民館, 建設部の全所属
     section_id: int | None = Field(default=None, foreign_key="section.id", index=True)
@@ -87,10 +116,14 @@ class InitiativeSection(SQLModel, table=True):
 class ActionItem(SQLModel, table=True):
     """One 行動計画 item of an initiative for one fiscal year; STATUS is the roll-up of its sections' statuses."""
 
-    __table_args__ = (Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"),)
+    __table_args__ = (
+        Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"),
+        _of_initiative(),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    initiative_id: str = Field(foreign_key="initiative.id")
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    initiative_id: str
     fiscal_year: int = Field(index=True)
     position: int
     text: str
@@ -129,11 +162,12 @@ class ActionSectionStatus(SQLModel, table=True):
 class KpiTarget(SQLModel, table=True):
     """The target of one KPI series for one fiscal year (e.g. 8-1/a in FY2024: 100%)."""
 
-    __table_args__ = (UniqueConstraint("series_id", "fiscal_year"),)
+    __table_args__ = (UniqueConstraint("edition_id", "series_id", "fiscal_year"), _of_initiative())
 
     id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
     series_id: str = Field(index=True, max_length=24)
-    initiative_id: str = Field(foreign_key="initiative.id", index=True)
+    initiative_id: str = Field(index=True)
     fiscal_year: int = Field(index=True)
     position: int
     name: str
@@ -168,6 +202,7 @@ class PlanImport(SQLModel, table=True):
     """A record of each plan load: when, from where, and what changed."""
 
     id: int | None = Field(default=None, primary_key=True)
+    edition_id: int | None = Field(default=None, foreign_key="planedition.id")
     source: str
     digest: str
     imported_at: datetime = aware(default_factory=utcnow)

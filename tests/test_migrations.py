@@ -102,9 +102,10 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
 
     from models.actions import rollups
     from models.plan_format import PLAN_YAML, SECTIONS_YAML, load_plan_file, parse_sections_yaml
-    from models.plan_load import apply_plan, load_sections_table
+    from models.plan_load import load_sections_table
     from models.tables import ActionItem, ActionStatusChange, Member, MemberSection, Section
     from tests.conftest import TOKYO
+    from tests.legacy_plan import action_id, load_plan_before_editions
 
     def at(month: int) -> datetime:
         return datetime(2026, month, 1, 9, tzinfo=TOKYO)
@@ -112,7 +113,7 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
     migrate.upgrade(empty, "b2d7f4e81c53")
     with Session(empty) as s:
         load_sections_table(s, parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8")))
-        apply_plan(s, load_plan_file(PLAN_YAML)[0], now=at(4), source="plan.yaml")
+        load_plan_before_editions(s, load_plan_file(PLAN_YAML)[0], at(4))
         sec = {x.name: x.id for x in s.exec(select(Section)).all()}
         moved = Member(line_user_id="U" + "1" * 32, display_name="異動", created_at=at(4), updated_at=at(4))
         other = Member(line_user_id="U" + "2" * 32, display_name="他課", created_at=at(4), updated_at=at(4))
@@ -127,14 +128,7 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
         )
 
         def item(initiative: str, text: str) -> int:
-            found = s.exec(
-                select(ActionItem).where(
-                    ActionItem.initiative_id == initiative,
-                    ActionItem.fiscal_year == 2026,
-                    ActionItem.text == text,
-                )
-            ).one()
-            return found.id
+            return action_id(s, initiative, 2026, text)
 
         x, y, z = (
             item("3-1", "評価、見直し"),

@@ -18,6 +18,7 @@ from messages.intents import ParticipationLine
 from messages.lines import participation_line
 from models import follow_up_status, kpi_status
 from models.actions import RollUp, rollups
+from models.editions import in_edition
 from models.follow_up_status import FollowUps
 from models.kpi_status import KpiState, lead_sections
 from models.participation import participation
@@ -218,12 +219,15 @@ class ActionHistory:
     own_status: str | None = None  # the status of the section whose page this is
 
 
-def initiative_sections(session: Session, initiative_id: str) -> list[InitiativeSection]:
-    """The initiative's 担当課・室 entries, lead first, then in the plan's order."""
+def initiative_sections(session: Session, initiative: Initiative) -> list[InitiativeSection]:
+    """The initiative's 担当課・室 entries (in its edition), lead first, then in the plan's order."""
     return list(
         session.exec(
             select(InitiativeSection)
-            .where(InitiativeSection.initiative_id == initiative_id)
+            .where(
+                InitiativeSection.initiative_id == initiative.id,
+                InitiativeSection.edition_id == initiative.edition_id,
+            )
             .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
         ).all()
     )
@@ -243,7 +247,7 @@ def action_histories(
     LINKS: the 担当課・室 entries of all of INITIATIVE_IDS, when the caller has them (one query fewer)."""
     items = session.exec(
         select(ActionItem)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(
             col(ActionItem.initiative_id).in_(initiative_ids or [""]),
             ActionItem.fiscal_year == fiscal_year,
@@ -396,7 +400,7 @@ def audit_rows(
     query = (
         select(KpiReport, KpiTarget, Initiative, Section.name, reporter.display_name, voider.display_name)
         .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .join(Section, Section.id == KpiReport.section_id)
         .outerjoin(reporter, reporter.id == KpiReport.reporter_member_id)
         .outerjoin(voider, voider.id == KpiReport.voided_by_member_id)
@@ -422,7 +426,7 @@ def status_changes(
     query = (
         select(ActionStatusChange, ActionItem, Initiative, Member.display_name)
         .join(ActionItem, ActionItem.id == ActionStatusChange.action_item_id)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .outerjoin(Member, Member.id == ActionStatusChange.changed_by_member_id)
         .order_by(col(ActionStatusChange.changed_at).desc(), col(ActionStatusChange.id).desc())
         .limit(limit)

@@ -44,6 +44,7 @@ from messages.formatting import (
 from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
 from messages.lines import round_line
 from models import follow_up_status, kpi_status, section_status
+from models.editions import edition_id_of_year, find_initiative
 from models.fiscal_year import fiscal_year_of
 from models.follow_up_status import FollowUps
 from models.grades import NO_GRADE, grade_scale
@@ -274,25 +275,29 @@ def overview():
 
 @blueprint.get("/initiative/<initiative_id>")
 def initiative(initiative_id: str):
-    """One initiative: sections (lead first), KPI states, this year's actions with history, KPI charts."""
-    found = g.db.get(Initiative, initiative_id)
+    """One initiative: sections (lead first), KPI states, this year's actions with history, KPI charts.
+
+    1-1 is the initiative of the plan edition covering the chosen year (?fy=, else the current one)."""
+    by_id = data.sections_by_id(g.db)
+    chosen = filters(by_id)
+    found = find_initiative(g.db, edition_id_of_year(g.db, chosen.fiscal_year), initiative_id)
     if found is None:
         abort(404)
-    by_id = data.sections_by_id(g.db)
     if not may_see_initiative(found.id, by_id):
         abort(403)
-    chosen = filters(by_id)
     sections, ids = scope(chosen.section)
     states = kpi_status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id})
     entries = data.split_by_initiative(follow_up_status.follow_ups(g.db, g.now, sections))
     histories = data.series_histories(
         g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
     )
-    links = data.initiative_sections(g.db, found.id)
+    links = data.initiative_sections(g.db, found)
     return render_template(
         "dashboard/initiative.html",
         initiative=found,
-        measure=g.db.get(Measure, found.measure_no),
+        measure=g.db.exec(
+            select(Measure).where(Measure.edition_id == found.edition_id, Measure.no == found.measure_no)
+        ).one(),
         links=links,
         states=states,
         actions=data.action_histories(g.db, [found.id], chosen.fiscal_year, by_id, links=links),
@@ -323,7 +328,10 @@ def section(section_id: int):
     (standing,) = section_status.section_states([found], states, follow, rounds)
     initiatives = g.db.exec(
         select(Initiative)
-        .where(Initiative.id.in_(covering or [""]))
+        .where(
+            Initiative.id.in_(covering or [""]),
+            Initiative.edition_id == edition_id_of_year(g.db, chosen.fiscal_year),
+        )
         .order_by(Initiative.measure_no, Initiative.position)
     ).all()
     return render_template(
