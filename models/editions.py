@@ -16,9 +16,22 @@ class EditionConflict(ValueError):
     """A plan whose fiscal years only partly overlap an edition's: neither a revision nor a new edition."""
 
 
+_CACHE = "dxbot.plan_editions"
+
+
 def editions(session: Session) -> list[PlanEdition]:
-    """Every edition, oldest first."""
-    return list(session.exec(select(PlanEdition).order_by(PlanEdition.first_year)).all())
+    """Every edition, oldest first; read once per session (a page or a reply asks several times)."""
+    known = session.info.get(_CACHE)
+    if known is None:
+        known = session.info[_CACHE] = list(
+            session.exec(select(PlanEdition).order_by(PlanEdition.first_year))
+        )
+    return list(known)
+
+
+def forget_editions(session: Session) -> None:
+    """Drop the session's list of editions (after adding one)."""
+    session.info.pop(_CACHE, None)
 
 
 def edition_years(edition: PlanEdition) -> list[int]:
@@ -28,9 +41,7 @@ def edition_years(edition: PlanEdition) -> list[int]:
 
 def edition_for_year(session: Session, fiscal_year: int) -> PlanEdition | None:
     """The edition covering FISCAL_YEAR (editions never share a year), or None."""
-    return session.exec(
-        select(PlanEdition).where(PlanEdition.first_year <= fiscal_year, PlanEdition.last_year >= fiscal_year)
-    ).first()
+    return next((e for e in editions(session) if e.first_year <= fiscal_year <= e.last_year), None)
 
 
 def edition_of_year(session: Session, fiscal_year: int) -> PlanEdition | None:
@@ -76,9 +87,11 @@ def edition_for_plan(session: Session, years: list[int]) -> PlanEdition | None:
     return None
 
 
-def in_edition(model) -> object:
-    """The join condition from MODEL's rows (action items, KPI targets, links) to their initiative."""
-    return and_(Initiative.id == model.initiative_id, Initiative.edition_id == model.edition_id)
+def in_edition(model, other=Initiative) -> object:
+    """The join condition from MODEL's rows (action items, KPI targets, links) to their initiative (or OTHER's
+    rows of the same initiative, e.g. its links): the same id in the same edition."""
+    key = other.id if other is Initiative else other.initiative_id
+    return and_(key == model.initiative_id, other.edition_id == model.edition_id)
 
 
 def initiative_of(session: Session, row) -> Initiative | None:
@@ -87,7 +100,10 @@ def initiative_of(session: Session, row) -> Initiative | None:
 
 
 def find_initiative(session: Session, edition_id: int | None, code: str) -> Initiative | None:
-    """The initiative CODE (e.g. 1-1) of an edition."""
+    """The initiative CODE (e.g. 1-1) of an edition; one the session already holds costs no query."""
+    for held in session.identity_map.values():
+        if isinstance(held, Initiative) and held.edition_id == edition_id and held.id == code:
+            return held
     return session.exec(
         select(Initiative).where(Initiative.edition_id == edition_id, Initiative.id == code)
     ).first()

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from models.clock import DEFAULT_TIMEZONE
 from models.editions import in_edition
 from models.fiscal_year import fiscal_year_end, fiscal_year_of
-from models.kpi_status import lead_sections
+from models.kpi_status import lead_sections_by_edition
 from models.tables import (
     ActionItem,
     ActionSectionStatus,
@@ -138,6 +138,7 @@ def _kpi_overdue(session, now, section_ids, names, result: FollowUps) -> None:
             KpiTarget,
             and_(
                 KpiTarget.initiative_id == InitiativeSection.initiative_id,
+                KpiTarget.edition_id == InitiativeSection.edition_id,
                 KpiTarget.fiscal_year == KpiRequestRound.fiscal_year,
             ),
         )
@@ -174,7 +175,7 @@ def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps
     item no section has touched is the lead section's to confirm (not 41 sections' for a 全所属 item)."""
     today = now.astimezone(TOKYO).date()
     fy_now = fiscal_year_of(now)
-    leads = lead_sections(session)
+    leads = lead_sections_by_edition(session)
     rows = session.exec(
         select(ActionItem, Initiative, ActionSectionStatus)
         .join(Initiative, in_edition(ActionItem))
@@ -196,7 +197,7 @@ def _action_follow_ups(session, now, section_ids, names, live, result: FollowUps
             by_item[item.id][part.section_id] = part
     rows = list(items.values())
     for item, initiative in rows:
-        lead = leads.get(initiative.id)
+        lead = leads.get((initiative.edition_id, initiative.id))
         own = by_item.get(item.id, {})
         candidates = ([lead] if lead is not None else []) + sorted(s for s in own if s != lead)
         for section_id in candidates:

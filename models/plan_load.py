@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from models.editions import edition_for_plan, find_initiative
+from models.editions import edition_for_plan, find_initiative, forget_editions
 from models.plan_seed import group_of
 from models.sections import ensure_section
 from models.tables import (
@@ -94,6 +94,7 @@ def apply_plan(
         edition.imported_by = imported_by
         session.add(edition)
         session.flush()
+        forget_editions(session)
         summary.edition_added = True
     else:
         if plan.get("title") and edition.title != plan["title"]:

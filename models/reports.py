@@ -24,10 +24,12 @@ class OpenTarget:
     latest: KpiReport | None
 
 
-def directly_named_initiative_ids(session: Session, section: Section) -> set[str]:
-    """Initiatives that list SECTION itself in 担当課・室 (not through 全所属 or other groups)."""
+def directly_named_initiative_ids(session: Session, section: Section, edition_id: int | None) -> set[str]:
+    """Initiatives of a plan edition that list SECTION itself in 担当課・室 (not through 全所属 or other groups)."""
     rows = session.exec(
-        select(InitiativeSection.initiative_id).where(InitiativeSection.section_id == section.id)
+        select(InitiativeSection.initiative_id).where(
+            InitiativeSection.section_id == section.id, InitiativeSection.edition_id == edition_id
+        )
     )
     return set(rows.all())
 
@@ -61,7 +63,7 @@ _NEWEST_ID = (
 _OPEN_TARGETS = (
     select(InitiativeSection.section_id, KpiTarget, Initiative, _NEWEST)
     .join(Initiative, in_edition(KpiTarget))
-    .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
+    .join(InitiativeSection, in_edition(KpiTarget, InitiativeSection))
     .outerjoin(_NEWEST, _NEWEST.id == _NEWEST_ID)
     .where(
         col(InitiativeSection.section_id).in_(bindparam("section_ids", expanding=True)),
@@ -232,6 +234,7 @@ def reports_listing(
                 "id": report.id,
                 "initiative": initiative.title,
                 "initiative_id": initiative.id,
+                "edition": target.edition_id,  # the plan edition of initiative_id and kpi_id
                 "kpi": target.name,
                 "kpi_id": target.series_id,
                 "section": report_section.name,

@@ -41,9 +41,10 @@ def json_list() -> Any:
 # --- the plan -----------------------------------------------------------------------------------
 
 
-def _of_initiative() -> ForeignKeyConstraint:
-    """A row of an initiative points at it within its edition (the id 1-1 is unique only there)."""
-    return ForeignKeyConstraint(["edition_id", "initiative_id"], ["initiative.edition_id", "initiative.id"])
+def _of_initiative(*args: Any) -> tuple:
+    """ARGS and the key by which a row of an initiative points at it: within its edition (1-1 is unique there)."""
+    key = ForeignKeyConstraint(["edition_id", "initiative_id"], ["initiative.edition_id", "initiative.id"])
+    return (*args, key)
 
 
 class PlanEdition(SQLModel, table=True):
@@ -100,7 +101,7 @@ class Initiative(SQLModel, table=True):
 class InitiativeSection(SQLModel, table=True):
     """One entry of an initiative's 担当課・室: a section, or a group placeholder resolved at query time."""
 
-    __table_args__ = (UniqueConstraint("edition_id", "initiative_id", "position"), _of_initiative())
+    __table_args__ = _of_initiative(UniqueConstraint("edition_id", "initiative_id", "position"))
 
     id: int | None = Field(default=None, primary_key=True)
     edition_id: int = Field(foreign_key="planedition.id", index=True)
@@ -116,10 +117,7 @@ class InitiativeSection(SQLModel, table=True):
 class ActionItem(SQLModel, table=True):
     """One 行動計画 item of an initiative for one fiscal year; STATUS is the roll-up of its sections' statuses."""
 
-    __table_args__ = (
-        Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"),
-        _of_initiative(),
-    )
+    __table_args__ = _of_initiative(Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"))
 
     id: int | None = Field(default=None, primary_key=True)
     edition_id: int = Field(foreign_key="planedition.id", index=True)
@@ -162,7 +160,7 @@ class ActionSectionStatus(SQLModel, table=True):
 class KpiTarget(SQLModel, table=True):
     """The target of one KPI series for one fiscal year (e.g. 8-1/a in FY2024: 100%)."""
 
-    __table_args__ = (UniqueConstraint("edition_id", "series_id", "fiscal_year"), _of_initiative())
+    __table_args__ = _of_initiative(UniqueConstraint("edition_id", "series_id", "fiscal_year"))
 
     id: int | None = Field(default=None, primary_key=True)
     edition_id: int = Field(foreign_key="planedition.id", index=True)

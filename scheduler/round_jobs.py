@@ -111,10 +111,10 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult) -> None:
 
 def section_plan(session: Session, section: Section, fiscal_year: int) -> list[InitiativePlan]:
     """The section's initiatives (named directly) with this year's action items and KPI targets."""
-    ids = directly_named_initiative_ids(session, section)
+    edition_id = edition_id_of_year(session, fiscal_year)
+    ids = directly_named_initiative_ids(session, section, edition_id)
     if not ids:
         return []
-    edition_id = edition_id_of_year(session, fiscal_year)
     initiatives = session.exec(
         select(Initiative)
         .where(col(Initiative.id).in_(ids), Initiative.edition_id == edition_id)

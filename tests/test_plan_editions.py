@@ -113,3 +113,31 @@ def next_plan_text() -> str:
             initiative["years"] = [{**y, "fiscal_year": y["fiscal_year"] + 4} for y in initiative["years"]]
     plan["measures"][0]["initiatives"][0]["title"] = "手続きのオンライン化（次期）"
     return dump_plan(plan)
+
+
+def test_dashboard_urls_take_the_current_edition_unless_the_year_says_otherwise(plan, db, app):
+    """/dashboard/initiative/1-1 is FY2026's in November 2026; ?fy=2027 is the next plan's 1-1."""
+    from models.members import add_member
+    from models.sections import find_section
+    from tests.conftest import NOW
+    from tests.test_dashboard import page, sign_in
+
+    admin = "U" + "3" * 32
+    with Session(db) as s:
+        apply_plan(s, parse_plan_yaml(next_plan_text()), now=NOW, source="next.yaml")
+        add_member(
+            s,
+            line_user_id=admin,
+            name="高橋",
+            sections=[find_section(s, "デジタル情報課")],
+            role="admin",
+            now=NOW,
+        )
+        s.commit()
+    client = sign_in(app, db, admin)
+    assert "子育て関係の手続きのオンライン化" in page(client, "/dashboard/initiative/1-1")
+    assert "手続きのオンライン化（次期）" in page(client, "/dashboard/initiative/1-1?fy=2027")
+    assert "手続きのオンライン化（次期）" not in page(client, "/dashboard/initiative/1-1")
+    overview = page(client, "/dashboard/?fy=2025")  # past years stay on the year filter
+    assert 'value="2025"' in overview and 'value="2030"' in overview
+    assert client.get("/dashboard/chart/1-1/a.svg?fy=2027").status_code == 200

@@ -18,7 +18,7 @@ from messages.intents import ParticipationLine
 from messages.lines import participation_line
 from models import follow_up_status, kpi_status
 from models.actions import RollUp, rollups
-from models.editions import in_edition
+from models.editions import edition_id_of_year, edition_years, in_edition
 from models.follow_up_status import FollowUps
 from models.kpi_status import KpiState, lead_sections
 from models.participation import participation
@@ -32,6 +32,7 @@ from models.tables import (
     KpiTarget,
     Measure,
     Member,
+    PlanEdition,
     Section,
 )
 
@@ -43,9 +44,11 @@ def sections_by_id(session: Session) -> dict[int, Section]:
     return {s.id: s for s in session.exec(select(Section).order_by(Section.name)).all()}
 
 
-def initiative_ids_covering(session: Session, sections: list[Section], by_id: dict[int, Section]) -> set[str]:
-    """Initiatives whose 担当課・室 include any of SECTIONS (directly, as a site, or through a group)."""
-    links = session.exec(select(InitiativeSection)).all()
+def initiative_ids_covering(
+    session: Session, sections: list[Section], by_id: dict[int, Section], edition_id: int | None
+) -> set[str]:
+    """Initiatives of a plan edition whose 担当課・室 include any of SECTIONS (directly, as a site, or a group)."""
+    links = session.exec(select(InitiativeSection).where(InitiativeSection.edition_id == edition_id)).all()
     return {link.initiative_id for link in links for s in sections if covers(link, s, by_id)}
 
 
@@ -146,12 +149,12 @@ def overview(
     """Measures → initiatives with counts and grades, for every section (None) or only SECTIONS.
 
     STATES and LEADS: the scope's KPI states of the year and lead_sections, when the caller has read them."""
-    leads = lead_sections(session) if leads is None else leads
+    leads = lead_sections(session, edition_id_of_year(session, fiscal_year)) if leads is None else leads
     section_ids = None if sections is None else {s.id for s in sections}
     if sections is None:
         wanted = None
     else:
-        wanted = initiative_ids_covering(session, sections, by_id)
+        wanted = initiative_ids_covering(session, sections, by_id, edition_id_of_year(session, fiscal_year))
         wanted |= {i for i, s in leads.items() if s in section_ids}
     if states is None:
         states = kpi_status.kpi_states(session, now, sections, fiscal_year, leads=leads)
@@ -320,17 +323,28 @@ def series_histories(
     *,
     by_id: dict[int, Section],
     section_ids: set[int] | None,
-    years: list[int],
+    edition: PlanEdition,
     initiative_id: str | None = None,
     series_id: str | None = None,
+    leads: dict[str, int] | None = None,
 ) -> list[SeriesHistory]:
-    """An initiative's KPI series (or one series): yearly targets and, per reporting section in scope, the
-    latest valid value of each year by NOW — three queries however many series and reports there are."""
+    """An initiative's KPI series (or one series) over EDITION's years: yearly targets and, per reporting section
+    in scope, the latest valid value of each year by NOW — three queries however many series and reports there
+    are (two with LEADS, the edition's lead_sections, when the caller has them)."""
     initiative_ids = {initiative_id} if initiative_id is not None else None
     rows = kpi_status.latest_rows(
-        session, now, series_id=series_id, initiative_ids=initiative_ids, section_ids=section_ids
+        session,
+        now,
+        series_id=series_id,
+        initiative_ids=initiative_ids,
+        section_ids=section_ids,
+        edition_id=edition.id,
     )
-    query = select(KpiTarget).where(KpiTarget.removed_at.is_(None)).order_by(KpiTarget.fiscal_year)
+    query = (
+        select(KpiTarget)
+        .where(KpiTarget.removed_at.is_(None), KpiTarget.edition_id == edition.id)
+        .order_by(KpiTarget.fiscal_year)
+    )
     if initiative_id is not None:
         query = query.where(KpiTarget.initiative_id == initiative_id)
     if series_id is not None:
@@ -343,7 +357,7 @@ def series_histories(
         by_year = values[target.series_id][by_id[section_id].name]
         if report is not None:
             by_year[target.fiscal_year] = report.value
-    leads = lead_sections(session)
+    leads = lead_sections(session, edition.id) if leads is None else leads
     histories = []
     for series, yearly in sorted(
         targets.items(), key=lambda item: (min(t.position for t in item[1]), item[0])
@@ -361,7 +375,7 @@ def series_histories(
                 unit=newest.unit,
                 kind=newest.kind,
                 better=newest.better,
-                years=tuple(years),
+                years=tuple(edition_years(edition)),
                 targets=tuple((t.fiscal_year, t.target) for t in yearly),
                 values=tuple((n, tuple(sorted(sections[n].items()))) for n in ordered),
                 lead=lead,

@@ -44,12 +44,12 @@ from messages.formatting import (
 from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
 from messages.lines import round_line
 from models import follow_up_status, kpi_status, section_status
-from models.editions import edition_id_of_year, find_initiative
+from models.editions import edition_id_of_year, edition_of_year, edition_years, find_initiative
 from models.fiscal_year import fiscal_year_of
 from models.follow_up_status import FollowUps
 from models.grades import NO_GRADE, grade_scale
 from models.plan_queries import plan_years
-from models.tables import Initiative, KpiTarget, Measure, Section
+from models.tables import Initiative, KpiTarget, Measure, PlanEdition, Section
 from models.types import utcnow
 
 blueprint = Blueprint(
@@ -236,10 +236,10 @@ def scope(selected: Section | None) -> tuple[list[Section] | None, set[int] | No
     return list(g.viewer.sections), {s.id for s in g.viewer.sections}
 
 
-def may_see_initiative(initiative_id: str, by_id: dict[int, Section]) -> bool:
+def may_see_initiative(initiative_id: str, by_id: dict[int, Section], edition_id: int) -> bool:
     if g.viewer.is_admin:
         return True
-    return initiative_id in data.initiative_ids_covering(g.db, g.viewer.sections, by_id)
+    return initiative_id in data.initiative_ids_covering(g.db, g.viewer.sections, by_id, edition_id)
 
 
 # --- pages --------------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def overview():
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
-    leads = kpi_status.lead_sections(g.db)
+    leads = kpi_status.lead_sections(g.db, edition_id_of_year(g.db, chosen.fiscal_year))
     states = kpi_status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, leads=leads)
     blocks = data.overview(
         g.db,
@@ -283,18 +283,23 @@ def initiative(initiative_id: str):
     found = find_initiative(g.db, edition_id_of_year(g.db, chosen.fiscal_year), initiative_id)
     if found is None:
         abort(404)
-    if not may_see_initiative(found.id, by_id):
+    if not may_see_initiative(found.id, by_id, found.edition_id):
         abort(403)
     sections, ids = scope(chosen.section)
-    states = kpi_status.kpi_states(g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id})
+    leads = kpi_status.lead_sections(g.db, found.edition_id)  # read once for the states and the charts
+    states = kpi_status.kpi_states(
+        g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id}, leads=leads
+    )
     entries = data.split_by_initiative(follow_up_status.follow_ups(g.db, g.now, sections))
+    edition = g.db.get(PlanEdition, found.edition_id)
     histories = data.series_histories(
-        g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
+        g.db, g.now, by_id=by_id, section_ids=ids, edition=edition, initiative_id=found.id, leads=leads
     )
     links = data.initiative_sections(g.db, found)
     return render_template(
         "dashboard/initiative.html",
         initiative=found,
+        trend_years=edition_years(edition),
         measure=g.db.exec(
             select(Measure).where(Measure.edition_id == found.edition_id, Measure.no == found.measure_no)
         ).one(),
@@ -317,7 +322,9 @@ def section(section_id: int):
     if not g.viewer.may_see_section(found.id):
         abort(403)
     chosen = filters(by_id)
-    covering = data.initiative_ids_covering(g.db, [found], by_id)
+    covering = data.initiative_ids_covering(
+        g.db, [found], by_id, edition_id_of_year(g.db, chosen.fiscal_year)
+    )
     states = kpi_status.kpi_states(g.db, g.now, [found], chosen.fiscal_year)
     follow = data.of_year(follow_up_status.follow_ups(g.db, g.now, [found]), chosen.fiscal_year)
     rounds = (
@@ -375,7 +382,10 @@ def audit():
     rows, more = data.audit_rows(g.db, section_ids=ids, fiscal_year=chosen.fiscal_year, page=page)
     if page > 1 and not rows:
         abort(404)  # past the last page
-    initiative_ids = None if sections is None else data.initiative_ids_covering(g.db, sections, by_id)
+    edition_id = edition_id_of_year(g.db, chosen.fiscal_year)
+    initiative_ids = (
+        None if sections is None else data.initiative_ids_covering(g.db, sections, by_id, edition_id)
+    )
     changes = data.status_changes(g.db, initiative_ids=initiative_ids, fiscal_year=chosen.fiscal_year)
     return render_template(
         "dashboard/audit.html", rows=rows, more=more, page=page, changes=changes, filters=chosen
@@ -386,15 +396,20 @@ def audit():
 def chart(series_id: str):
     """A KPI series' trend chart (SVG), for the viewer's sections (every reporting section for admins)."""
     by_id = data.sections_by_id(g.db)
-    first = g.db.exec(select(KpiTarget).where(KpiTarget.series_id == series_id)).first()
+    chosen = filters(by_id)
+    edition = edition_of_year(g.db, chosen.fiscal_year)  # 1-1/a of the plan edition of the chosen year
+    if edition is None:
+        abort(404)
+    first = g.db.exec(
+        select(KpiTarget).where(KpiTarget.series_id == series_id, KpiTarget.edition_id == edition.id)
+    ).first()
     if first is None:
         abort(404)
-    if not may_see_initiative(first.initiative_id, by_id):
+    if not may_see_initiative(first.initiative_id, by_id, edition.id):
         abort(403)
-    chosen = filters(by_id)
     _sections, ids = scope(chosen.section)
     found = data.series_histories(
-        g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, series_id=series_id
+        g.db, g.now, by_id=by_id, section_ids=ids, edition=edition, series_id=series_id
     )
     if not found:
         abort(404)

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.conversation.commands.actions import STATUS_WORDS
+from models.editions import initiative_of
 from models.invites import create_invite
 from models.members import add_member
 from models.sections import find_section
@@ -215,7 +216,7 @@ def test_the_staff_reply_corpus_through_the_whole_conversation(db, plan, sender)
     import json
 
     from models.clock import FrozenClock
-    from models.tables import Initiative, KpiTarget
+    from models.tables import KpiTarget
     from tests.conftest import TOKYO
 
     if not CORPUS.exists():
@@ -242,7 +243,7 @@ def test_the_staff_reply_corpus_through_the_whole_conversation(db, plan, sender)
             got = []
             for r in new:
                 target = s.get(KpiTarget, r.kpi_target_id)
-                got.append((s.get(Initiative, target.initiative_id).title, target.name, float(r.value)))
+                got.append((initiative_of(s, target).title, target.name, float(r.value)))
         want = case["expect"]
         assert len(got) == len(want), (case["text"], got, texts(said))
         for w in want:
