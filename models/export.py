@@ -125,8 +125,9 @@ def local_date(moment: datetime | None) -> date | None:
     return moment.astimezone(TOKYO).date()
 
 
-def _measure_titles(session: Session) -> dict[int, str]:
-    return {m.no: f"({m.no}) {m.title}" for m in session.exec(select(Measure)).all()}
+def _measure_titles(session: Session) -> dict[tuple[int, int], str]:
+    """Each measure's label by (edition id, no): the next plan's (1) may have another title."""
+    return {(m.edition_id, m.no): f"({m.no}) {m.title}" for m in session.exec(select(Measure)).all()}
 
 
 def _initiative_label(initiative: Initiative) -> str:
@@ -153,7 +154,9 @@ def kpi_rows(session: Session, now: datetime, fiscal_year: int) -> list[KpiRow]:
     )
     return [
         KpiRow(
-            measure=measures.get(s.initiative.measure_no, str(s.initiative.measure_no)),
+            measure=measures.get(
+                (s.initiative.edition_id, s.initiative.measure_no), str(s.initiative.measure_no)
+            ),
             initiative=_initiative_label(s.initiative),
             section=s.section,
             kpi=s.target.name,
@@ -183,7 +186,9 @@ def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
         parts = rolled[item.id].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
         result.extend(
             ActionRow(
-                measure=measures.get(initiative.measure_no, str(initiative.measure_no)),
+                measure=measures.get(
+                    (initiative.edition_id, initiative.measure_no), str(initiative.measure_no)
+                ),
                 initiative=_initiative_label(initiative),
                 fiscal_year=item.fiscal_year,
                 text=item.text,
@@ -198,7 +203,7 @@ def action_rows(session: Session, fiscal_year: int) -> list[ActionRow]:
 
 def open_data_rows(session: Session, now: datetime) -> list[dict]:
     """One record per KPI target per plan year: the initiative's figure (its lead section's), as of NOW."""
-    measures = {m.no: m.title for m in session.exec(select(Measure)).all()}
+    measures = {(m.edition_id, m.no): m.title for m in session.exec(select(Measure)).all()}
     targets = session.exec(
         select(KpiTarget, Initiative)
         .join(Initiative, in_edition(KpiTarget))
@@ -219,7 +224,7 @@ def open_data_rows(session: Session, now: datetime) -> list[dict]:
         records.append(
             {
                 "measure_no": initiative.measure_no,
-                "measure": measures.get(initiative.measure_no),
+                "measure": measures.get((initiative.edition_id, initiative.measure_no)),
                 "initiative_id": initiative.id,
                 "initiative": initiative.title,
                 "kpi_id": target.series_id,
