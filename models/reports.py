@@ -24,13 +24,14 @@ class OpenTarget:
     latest: KpiReport | None
 
 
-def directly_named_initiative_ids(session: Session, section: Section, edition_id: int | None) -> set[str]:
-    """Initiatives of a plan edition that list SECTION itself in 担当課・室 (not through 全所属 or other groups)."""
-    rows = session.exec(
-        select(InitiativeSection.initiative_id).where(
-            InitiativeSection.section_id == section.id, InitiativeSection.edition_id == edition_id
-        )
-    )
+def directly_named_initiative_ids(
+    session: Session, section: Section, edition_id: int | None = None
+) -> set[str]:
+    """Initiatives that list SECTION itself in 担当課・室 (not through 全所属 or other groups), of one edition if given."""
+    query = select(InitiativeSection.initiative_id).where(InitiativeSection.section_id == section.id)
+    if edition_id is not None:
+        query = query.where(InitiativeSection.edition_id == edition_id)
+    rows = session.exec(query)
     return set(rows.all())
 
 
