@@ -44,7 +44,8 @@ class ImportSummary:
     warnings: list[str] = field(default_factory=list)
     edition: int | None = None  # the edition the plan went into
     edition_added: bool = False  # a new edition (new fiscal years) rather than a revision
-    changes: list[str] = field(default_factory=list)  # the diff: "+ …" added, "~ … old → new", "- …" removed
+    # the diff of a revision: "+ …" added, "~ … old → new" changed, "- …" removed (empty for a new edition)
+    changes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -125,6 +126,9 @@ def apply_plan(
             summary.warnings.append(
                 f"initiative {initiative.id} is not in this plan; it is kept with its reports"
             )
+            summary.changes.append(f"- initiative {initiative.id} {initiative.title} (kept with its reports)")
+    if summary.edition_added:
+        summary.changes = []  # a new edition is all additions: the counts say it
     session.add(
         PlanImport(
             edition_id=edition.id,

@@ -141,3 +141,17 @@ def test_dashboard_urls_take_the_current_edition_unless_the_year_says_otherwise(
     overview = page(client, "/dashboard/?fy=2025")  # past years stay on the year filter
     assert 'value="2025"' in overview and 'value="2030"' in overview
     assert client.get("/dashboard/chart/1-1/a.svg?fy=2027").status_code == 200
+
+
+def test_a_dry_run_of_the_same_plan_says_no_changes_and_a_dropped_initiative_is_listed(dxbot, tmp_path):
+    assert dxbot("db", "init").exit_code == 0
+    same = dxbot("plan", "import", "--dry-run", str(PLAN_YAML))
+    assert same.exit_code == 0, same.output
+    assert "(no changes)" in same.output
+
+    plan = parse_plan_yaml(PLAN_YAML.read_text(encoding="utf-8"))
+    dropped = plan["measures"][0]["initiatives"].pop()
+    path = tmp_path / "dropped.yaml"
+    path.write_text(dump_plan(plan), encoding="utf-8")
+    dry = dxbot("plan", "import", "--dry-run", str(path))
+    assert f"- initiative {dropped['id']} {dropped['title']} (kept with its reports)" in dry.output

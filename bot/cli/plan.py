@@ -71,6 +71,8 @@ def import_plan(runtime: Runtime, path: Path, dry_run: bool) -> None:
     if dry_run:
         for change in summary.changes:
             click.echo(f"  {change}")
+        if not summary.edition_added and not summary.changes:
+            click.echo("  (no changes)")
     click.echo(
         f"{prefix}{summary.measures} measures, {summary.initiatives} initiatives, "
         f"{summary.action_items} action items, {summary.kpi_targets} KPI targets"
