@@ -58,6 +58,7 @@ def populate(engine, sections: int, members: int) -> int:
                 next_position[initiative.id] += 1
                 s.add(
                     InitiativeSection(
+                        edition_id=initiative.edition_id,
                         initiative_id=initiative.id,
                         position=position,
                         label=section.name,

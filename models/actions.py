@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from models.editions import edition_id_of_year, in_edition
 from models.sections import initiative_ids_for_section, sections_by_initiative
 from models.tables import (
     ACTION_STATUSES,
@@ -110,30 +111,54 @@ def rollups(
     if not items:
         return {}
     statuses = section_statuses(session, [i.id for i in items])
-    resolved, leads = sections_by_initiative(session, sections, links)
+    resolved, leads = sections_by_edition(session, sections, links)
     result = {}
     for item in items:
         parts = []
-        for section in resolved.get(item.initiative_id, []):
+        key = (item.edition_id, item.initiative_id)
+        for section in resolved.get(key, []):
             status, at = status_for(statuses, item, section.id)
-            lead = leads.get(item.initiative_id) == section.id
+            lead = leads.get(key) == section.id
             parts.append(SectionStatus(section.id, section.name, status, at, lead))
         result[item.id] = RollUp(tuple(parts))
     return result
+
+
+def sections_by_edition(
+    session: Session,
+    sections: Iterable[Section] | None = None,
+    links: Iterable[InitiativeSection] | None = None,
+) -> tuple[dict[tuple[int, str], list[Section]], dict[tuple[int, str], int]]:
+    """sections_by_initiative keyed by (edition id, initiative id): 1-1 of two plan editions may differ."""
+    if links is None:
+        links = session.exec(select(InitiativeSection)).all()
+    sections = list(session.exec(select(Section)).all()) if sections is None else list(sections)
+    by_edition: dict[int, list[InitiativeSection]] = {}
+    for link in links:
+        by_edition.setdefault(link.edition_id, []).append(link)
+    resolved: dict[tuple[int, str], list[Section]] = {}
+    leads: dict[tuple[int, str], int] = {}
+    for edition_id, group in by_edition.items():
+        found, lead = sections_by_initiative(session, sections, group)
+        resolved.update({(edition_id, code): value for code, value in found.items()})
+        leads.update({(edition_id, code): value for code, value in lead.items()})
+    return resolved, leads
 
 
 def section_action_items(
     session: Session, section: Section, fiscal_year: int
 ) -> list[tuple[ActionItem, Initiative]]:
     """The section's action items of FISCAL_YEAR (its initiatives, groups included), in plan order."""
-    ids = initiative_ids_for_section(session, section)
+    edition_id = edition_id_of_year(session, fiscal_year)
+    ids = initiative_ids_for_section(session, section, edition_id)
     if not ids:
         return []
     rows = session.exec(
         select(ActionItem, Initiative)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(
             col(ActionItem.initiative_id).in_(ids),
+            ActionItem.edition_id == edition_id,
             ActionItem.fiscal_year == fiscal_year,
             ActionItem.removed_at.is_(None),
         )
@@ -162,7 +187,9 @@ def set_status(
     if status not in ACTION_STATUSES:
         raise ActionError(f"unknown status {status!r}; choose one of {'/'.join(ACTION_STATUSES)}")
     targets = (
-        [section] if section is not None else sections_by_initiative(session)[0].get(item.initiative_id, [])
+        [section]
+        if section is not None
+        else sections_by_edition(session)[0].get((item.edition_id, item.initiative_id), [])
     )
     current = section_statuses(session, [item.id])
     changes = []

@@ -306,6 +306,7 @@ def _kpi_identity(
     reports = session.exec(
         select(InitiativeSection.id).where(
             InitiativeSection.initiative_id == target.initiative_id,
+            InitiativeSection.edition_id == target.edition_id,
             InitiativeSection.section_id == section.id,
         )
     ).first()

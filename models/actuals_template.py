@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from models import kpi_status
 from models.actions import rollups
+from models.editions import in_edition
 from models.export import local_date
 from models.fiscal_year import fiscal_year_of
 from models.grade_scale import GradeScale
@@ -192,15 +193,16 @@ def value_kind(unit: str, kind: str) -> str:
     return "count" if unit in COUNT_UNITS else "other"
 
 
-def _measure_titles(session: Session) -> dict[int, str]:
-    return {m.no: f"({m.no}) {m.title}" for m in session.exec(select(Measure)).all()}
+def _measure_titles(session: Session) -> dict[tuple[int, int], str]:
+    """Each measure's label by (edition id, no): the next plan's (1) may have another title."""
+    return {(m.edition_id, m.no): f"({m.no}) {m.title}" for m in session.exec(select(Measure)).all()}
 
 
-def _section_labels(session: Session) -> dict[str, str]:
-    """Each initiative's 担当課・室 as the plan writes it (labels joined by 、)."""
-    labels: dict[str, list[str]] = {}
+def _section_labels(session: Session) -> dict[tuple[int, str], str]:
+    """Each initiative's 担当課・室 as the plan writes it (labels joined by 、), by (edition id, initiative id)."""
+    labels: dict[tuple[int, str], list[str]] = {}
     for link in session.exec(select(InitiativeSection).order_by(InitiativeSection.position)).all():
-        labels.setdefault(link.initiative_id, []).append(link.label)
+        labels.setdefault((link.edition_id, link.initiative_id), []).append(link.label)
     return {initiative: "、".join(names) for initiative, names in labels.items()}
 
 
@@ -221,7 +223,7 @@ def build_template(
     labels = _section_labels(session)
     rows = session.exec(
         select(ActionItem, Initiative)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(col(ActionItem.fiscal_year).in_(years or [-1]), ActionItem.removed_at.is_(None))
         .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
     ).all()
@@ -229,9 +231,11 @@ def build_template(
     actions = [
         TemplateAction(
             item_id=item.id,
-            measure=measures.get(initiative.measure_no, str(initiative.measure_no)),
+            measure=measures.get((initiative.edition_id, initiative.measure_no), str(initiative.measure_no)),
             initiative=f"{initiative.id} {initiative.title}",
-            sections=part.section if part is not None else labels.get(initiative.id, ""),
+            sections=part.section
+            if part is not None
+            else labels.get((initiative.edition_id, initiative.id), ""),
             fiscal_year=item.fiscal_year,
             text=item.text,
             status=_known(item, part),
@@ -258,7 +262,9 @@ def build_template(
             TemplateKpi(
                 target_id=s.target.id,
                 section_id=s.section_id,
-                measure=measures.get(s.initiative.measure_no, str(s.initiative.measure_no)),
+                measure=measures.get(
+                    (s.initiative.edition_id, s.initiative.measure_no), str(s.initiative.measure_no)
+                ),
                 initiative=f"{s.initiative.id} {s.initiative.title}",
                 section=s.section,
                 fiscal_year=fy,

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
+from models.editions import in_edition
 from models.grade_scale import GradeScale
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 
@@ -122,8 +123,9 @@ def local_date(moment: datetime | None, tz: ZoneInfo) -> date | None:
     return moment.astimezone(tz).date()
 
 
-def _measure_titles(session: Session) -> dict[int, str]:
-    return {m.no: f"({m.no}) {m.title}" for m in session.exec(select(Measure)).all()}
+def _measure_titles(session: Session) -> dict[tuple[int, int], str]:
+    """Each measure's label by (edition id, no): the next plan's (1) may have another title."""
+    return {(m.edition_id, m.no): f"({m.no}) {m.title}" for m in session.exec(select(Measure)).all()}
 
 
 def _initiative_label(initiative: Initiative) -> str:
@@ -153,7 +155,9 @@ def kpi_rows(
     )
     return [
         KpiRow(
-            measure=measures.get(s.initiative.measure_no, str(s.initiative.measure_no)),
+            measure=measures.get(
+                (s.initiative.edition_id, s.initiative.measure_no), str(s.initiative.measure_no)
+            ),
             initiative=_initiative_label(s.initiative),
             section=s.section,
             kpi=s.target.name,
@@ -173,7 +177,7 @@ def action_rows(session: Session, fiscal_year: int, *, tz: ZoneInfo) -> list[Act
     measures = _measure_titles(session)
     rows = session.exec(
         select(ActionItem, Initiative)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(ActionItem.fiscal_year == fiscal_year, ActionItem.removed_at.is_(None))
         .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
     ).all()
@@ -183,7 +187,9 @@ def action_rows(session: Session, fiscal_year: int, *, tz: ZoneInfo) -> list[Act
         parts = rolled[item.id].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
         result.extend(
             ActionRow(
-                measure=measures.get(initiative.measure_no, str(initiative.measure_no)),
+                measure=measures.get(
+                    (initiative.edition_id, initiative.measure_no), str(initiative.measure_no)
+                ),
                 initiative=_initiative_label(initiative),
                 fiscal_year=item.fiscal_year,
                 text=item.text,
@@ -201,10 +207,10 @@ def open_data_rows(
 ) -> list[dict]:
     """One record per KPI target per plan year: the initiative's figure (its lead section's), as of NOW
     (grades on SCALE: Config.grade_scale)."""
-    measures = {m.no: m.title for m in session.exec(select(Measure)).all()}
+    measures = {(m.edition_id, m.no): m.title for m in session.exec(select(Measure)).all()}
     targets = session.exec(
         select(KpiTarget, Initiative)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .where(KpiTarget.removed_at.is_(None))
         .order_by(KpiTarget.fiscal_year, Initiative.measure_no, Initiative.position, KpiTarget.position)
     ).all()
@@ -222,7 +228,7 @@ def open_data_rows(
         records.append(
             {
                 "measure_no": initiative.measure_no,
-                "measure": measures.get(initiative.measure_no),
+                "measure": measures.get((initiative.edition_id, initiative.measure_no)),
                 "initiative_id": initiative.id,
                 "initiative": initiative.title,
                 "kpi_id": target.series_id,

@@ -12,8 +12,9 @@ from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from models.editions import in_edition
 from models.fiscal_year import fiscal_year_end, fiscal_year_of
-from models.kpi_status import lead_sections
+from models.kpi_status import lead_sections_by_edition
 from models.tables import (
     ActionItem,
     ActionSectionStatus,
@@ -136,10 +137,11 @@ def _kpi_overdue(session, now, tz, section_ids, names, result: FollowUps) -> Non
             KpiTarget,
             and_(
                 KpiTarget.initiative_id == InitiativeSection.initiative_id,
+                KpiTarget.edition_id == InitiativeSection.edition_id,
                 KpiTarget.fiscal_year == KpiRequestRound.fiscal_year,
             ),
         )
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .where(col(KpiRequestRound.id).in_(list(late)), KpiTarget.removed_at.is_(None), ~answered)
         .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
     ).all()
@@ -172,10 +174,10 @@ def _action_follow_ups(session, now, tz, section_ids, names, live, result: Follo
     item no section has touched is the lead section's to confirm (not 41 sections' for a 全所属 item)."""
     today = now.astimezone(tz).date()
     fy_now = fiscal_year_of(now, tz)
-    leads = lead_sections(session)
+    leads = lead_sections_by_edition(session)
     rows = session.exec(
         select(ActionItem, Initiative, ActionSectionStatus)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .outerjoin(ActionSectionStatus, ActionSectionStatus.action_item_id == ActionItem.id)
         .where(ActionItem.removed_at.is_(None))
         .order_by(
@@ -194,7 +196,7 @@ def _action_follow_ups(session, now, tz, section_ids, names, live, result: Follo
             by_item[item.id][part.section_id] = part
     rows = list(items.values())
     for item, initiative in rows:
-        lead = leads.get(initiative.id)
+        lead = leads.get((initiative.edition_id, initiative.id))
         own = by_item.get(item.id, {})
         candidates = ([lead] if lead is not None else []) + sorted(s for s in own if s != lead)
         for section_id in candidates:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from models.editions import edition_id_of_year, in_edition
 from models.fiscal_year import fiscal_year_of
 from models.grade_scale import GradeScale
 from models.grades import achievement_rate, below_target, grade_of, projected_value
@@ -47,16 +48,25 @@ def reporting_sections(session: Session) -> list[Section]:
     return list(session.exec(select(Section).where(col(Section.id).in_(ids)).order_by(Section.name)).all())
 
 
-def lead_sections(session: Session) -> dict[str, int]:
-    """Each initiative's lead section id (is_lead, else its first concrete section)."""
-    leads: dict[str, int] = {}
+def lead_sections(session: Session, edition_id: int | None) -> dict[str, int]:
+    """Each initiative's lead section id (is_lead, else its first concrete section) in one plan edition."""
+    return {
+        code: lead
+        for (edition, code), lead in lead_sections_by_edition(session).items()
+        if edition == edition_id
+    }
+
+
+def lead_sections_by_edition(session: Session) -> dict[tuple[int, str], int]:
+    """lead_sections of every edition, by (edition id, initiative id): for rows of several years."""
+    leads: dict[tuple[int, str], int] = {}
     links = session.exec(
         select(InitiativeSection)
         .where(InitiativeSection.section_id.is_not(None))
         .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
     ).all()
     for link in links:
-        leads.setdefault(link.initiative_id, link.section_id)
+        leads.setdefault((link.edition_id, link.initiative_id), link.section_id)
     return leads
 
 
@@ -78,6 +88,7 @@ def latest_rows(
     fiscal_year: int | None = None,
     initiative_ids: set[str] | None = None,
     series_id: str | None = None,
+    edition_id: int | None = None,
 ) -> list[tuple[KpiTarget, Initiative, int, KpiReport | None]]:
     """Every (KPI target, directly named section) with the newest valid report made by NOW, in plan order.
 
@@ -103,8 +114,8 @@ def latest_rows(
     )
     query = (
         select(KpiTarget, Initiative, InitiativeSection.section_id, newest)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
-        .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
+        .join(InitiativeSection, in_edition(KpiTarget, InitiativeSection))
         .outerjoin(newest, newest.id == newest_id)
         .where(InitiativeSection.section_id.is_not(None), KpiTarget.removed_at.is_(None))
         .order_by(Initiative.measure_no, Initiative.position, KpiTarget.fiscal_year, KpiTarget.position)
@@ -117,6 +128,8 @@ def latest_rows(
         query = query.where(col(KpiTarget.initiative_id).in_(list(initiative_ids) or [""]))
     if series_id is not None:
         query = query.where(KpiTarget.series_id == series_id)
+    if edition_id is not None:
+        query = query.where(KpiTarget.edition_id == edition_id)
     seen: set[tuple[int, int]] = set()
     rows = []
     for target, initiative, section_id, report in session.exec(query).all():
@@ -147,7 +160,7 @@ def kpi_states(
         return []
     rows = latest_rows(session, now, section_ids=set(by_id), fiscal_year=fy, initiative_ids=initiative_ids)
     asked = rounds_by_section(session, fy, now)
-    leads = lead_sections(session) if leads is None else leads
+    leads = lead_sections(session, edition_id_of_year(session, fy)) if leads is None else leads
     states = []
     for target, initiative, section_id, report in rows:
         value = report.value if report is not None else None
@@ -200,6 +213,7 @@ def state_json(state: KpiState) -> dict:
         "section": state.section,
         "initiative": state.initiative.title,
         "initiative_id": state.initiative.id,
+        "edition": state.target.edition_id,  # the plan edition the ids belong to (1-1 may recur in the next plan)
         "kpi": state.target.name,
         "kpi_id": state.target.series_id,
         "unit": state.target.unit,

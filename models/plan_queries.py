@@ -11,9 +11,10 @@ from sqlalchemy import union
 from sqlmodel import Session, select
 
 from models.actions import RollUp, rollups
+from models.editions import edition_of_year, latest_edition
 from models.fiscal_year import fiscal_year_of
 from models.sections import initiative_ids_for_section
-from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, Section
+from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, PlanEdition, Section
 
 
 def json_number(value: Decimal) -> int | float:
@@ -47,19 +48,50 @@ def action_as_dict(item: ActionItem, rollup: RollUp) -> dict:
     }
 
 
-def plan_as_dict(session: Session, *, fiscal_year: int | None = None, section: Section | None = None) -> dict:
-    """The whole plan (or one year's, or one section's part of it) as plain data, in plan order."""
-    wanted_ids = set(initiative_ids_for_section(session, section)) if section is not None else None
-    measures = session.exec(select(Measure).order_by(Measure.no)).all()
-    initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
+def plan_as_dict(
+    session: Session,
+    *,
+    fiscal_year: int | None = None,
+    section: Section | None = None,
+    edition: PlanEdition | None = None,
+) -> dict:
+    """One plan edition (or one year's, or one section's part of it) as plain data, in plan order.
+
+    The edition is EDITION, else the one covering FISCAL_YEAR, else the newest; EDITION in the result names it."""
+    if edition is None:
+        edition = (
+            edition_of_year(session, fiscal_year) if fiscal_year is not None else latest_edition(session)
+        )
+    if edition is None:
+        return {"edition": None, "measures": []}
+    ed = edition.id
+    wanted_ids = set(initiative_ids_for_section(session, section, ed)) if section is not None else None
+    measures = session.exec(select(Measure).where(Measure.edition_id == ed).order_by(Measure.no)).all()
+    initiatives = session.exec(
+        select(Initiative)
+        .where(Initiative.edition_id == ed)
+        .order_by(Initiative.measure_no, Initiative.position)
+    ).all()
 
     links: dict[str, list[InitiativeSection]] = defaultdict(list)
-    for link in session.exec(select(InitiativeSection).order_by(InitiativeSection.position)):
+    for link in session.exec(
+        select(InitiativeSection)
+        .where(InitiativeSection.edition_id == ed)
+        .order_by(InitiativeSection.position)
+    ):
         links[link.initiative_id].append(link)
     actions: dict[tuple[str, int], list[ActionItem]] = defaultdict(list)
-    action_query = select(ActionItem).where(ActionItem.removed_at.is_(None)).order_by(ActionItem.position)
+    action_query = (
+        select(ActionItem)
+        .where(ActionItem.removed_at.is_(None), ActionItem.edition_id == ed)
+        .order_by(ActionItem.position)
+    )
     targets: dict[tuple[str, int], list[KpiTarget]] = defaultdict(list)
-    target_query = select(KpiTarget).where(KpiTarget.removed_at.is_(None)).order_by(KpiTarget.position)
+    target_query = (
+        select(KpiTarget)
+        .where(KpiTarget.removed_at.is_(None), KpiTarget.edition_id == ed)
+        .order_by(KpiTarget.position)
+    )
     if fiscal_year is not None:
         action_query = action_query.where(ActionItem.fiscal_year == fiscal_year)
         target_query = target_query.where(KpiTarget.fiscal_year == fiscal_year)
@@ -103,7 +135,19 @@ def plan_as_dict(session: Session, *, fiscal_year: int | None = None, section: S
             )
         if entries or (wanted_ids is None):
             result.append({"no": measure.no, "title": measure.title, "initiatives": entries})
-    return {"measures": result}
+    return {"edition": edition_as_dict(edition), "measures": result}
+
+
+def edition_as_dict(edition: PlanEdition) -> dict:
+    """A plan edition in the contract's shape (the `edition` key beside the plan's)."""
+    return {
+        "id": edition.id,
+        "title": edition.title,
+        "fiscal_years": [edition.first_year, edition.last_year],
+        "source": edition.source,
+        "imported_at": edition.imported_at.isoformat(),
+        "imported_by": edition.imported_by,
+    }
 
 
 def plan_years(session: Session) -> list[int]:
@@ -123,13 +167,18 @@ def reporting_year(session: Session, now: datetime, tz=None) -> int:
     return min(fiscal_year, years[-1]) if years else fiscal_year
 
 
-def plan_document(session: Session, *, title: str | None = None) -> dict:
-    """The loaded plan in the plan YAML's shape (what `dxbot plan import` reads), in plan order."""
-    shown = plan_as_dict(session)
+def plan_document(session: Session, *, title: str | None = None, edition: PlanEdition | None = None) -> dict:
+    """A plan edition (the newest by default) in the plan YAML's shape (what `dxbot plan import` reads)."""
+    shown = plan_as_dict(session, edition=edition)
     document: dict = {}
-    if title:
-        document["title"] = title
-    document["fiscal_years"] = plan_years(session)
+    chosen = title or (shown["edition"] or {}).get("title")
+    if chosen:
+        document["title"] = chosen
+    document["fiscal_years"] = (
+        list(range(shown["edition"]["fiscal_years"][0], shown["edition"]["fiscal_years"][1] + 1))
+        if shown["edition"]
+        else []
+    )
     document["measures"] = [
         {
             "no": measure["no"],

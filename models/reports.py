@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from models.editions import in_edition
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiTarget, Member, Section
 
 
@@ -23,11 +24,14 @@ class OpenTarget:
     latest: KpiReport | None
 
 
-def directly_named_initiative_ids(session: Session, section: Section) -> set[str]:
-    """Initiatives that list SECTION itself in 担当課・室 (not through 全所属 or other groups)."""
-    rows = session.exec(
-        select(InitiativeSection.initiative_id).where(InitiativeSection.section_id == section.id)
-    )
+def directly_named_initiative_ids(
+    session: Session, section: Section, edition_id: int | None = None
+) -> set[str]:
+    """Initiatives that list SECTION itself in 担当課・室 (not through 全所属 or other groups), of one edition if given."""
+    query = select(InitiativeSection.initiative_id).where(InitiativeSection.section_id == section.id)
+    if edition_id is not None:
+        query = query.where(InitiativeSection.edition_id == edition_id)
+    rows = session.exec(query)
     return set(rows.all())
 
 
@@ -59,8 +63,8 @@ _NEWEST_ID = (
 # reuses its cache key too (building the statement and its key on each call cost a third of the query's time).
 _OPEN_TARGETS = (
     select(InitiativeSection.section_id, KpiTarget, Initiative, _NEWEST)
-    .join(Initiative, Initiative.id == KpiTarget.initiative_id)
-    .join(InitiativeSection, InitiativeSection.initiative_id == KpiTarget.initiative_id)
+    .join(Initiative, in_edition(KpiTarget))
+    .join(InitiativeSection, in_edition(KpiTarget, InitiativeSection))
     .outerjoin(_NEWEST, _NEWEST.id == _NEWEST_ID)
     .where(
         col(InitiativeSection.section_id).in_(bindparam("section_ids", expanding=True)),
@@ -215,7 +219,7 @@ def reports_listing(
     query = (
         select(KpiReport, KpiTarget, Initiative, Section, Member)
         .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .join(Section, Section.id == KpiReport.section_id)
         .outerjoin(Member, Member.id == KpiReport.reporter_member_id)
         .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
@@ -231,6 +235,7 @@ def reports_listing(
                 "id": report.id,
                 "initiative": initiative.title,
                 "initiative_id": initiative.id,
+                "edition": target.edition_id,  # the plan edition of initiative_id and kpi_id
                 "kpi": target.name,
                 "kpi_id": target.series_id,
                 "section": report_section.name,

@@ -88,13 +88,20 @@ def covers(link: InitiativeSection, section: Section, sections_by_id: dict[int, 
     return False  # 関係所属: only the sections an admin names later
 
 
-def initiative_ids_for_section(session: Session, section: Section) -> list[str]:
-    """The initiatives SECTION is responsible for, in plan order."""
+def initiative_ids_for_section(
+    session: Session, section: Section, edition_id: int | None = None
+) -> list[str]:
+    """The initiatives SECTION is responsible for, in plan order (of one plan edition, when given)."""
     sections_by_id = {s.id: s for s in session.exec(select(Section)).all()}
-    links = session.exec(select(InitiativeSection)).all()
+    links = [
+        link
+        for link in session.exec(select(InitiativeSection)).all()
+        if edition_id is None or link.edition_id == edition_id
+    ]
     ids = {link.initiative_id for link in links if covers(link, section, sections_by_id)}
     initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
-    return [i.id for i in initiatives if i.id in ids]
+    found = [i.id for i in initiatives if i.id in ids and (edition_id is None or i.edition_id == edition_id)]
+    return list(dict.fromkeys(found))
 
 
 def sections_of_department(session: Session, department: str) -> Iterable[Section]:

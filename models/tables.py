@@ -6,10 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from models.types import AwareDateTime, ExactDecimal, utcnow
+from models.columns import aware, decimal, json_list
+from models.types import utcnow
 
 ACTION_STATUSES = ("未着手", "進行中", "遅延", "完了", "延期")
 ROLES = ("staff", "manager", "admin")
@@ -18,33 +19,35 @@ KPI_PERIODS = ("year", "month")
 KPI_BETTER = ("higher", "lower")
 
 
-def aware(**kwargs: Any) -> Any:
-    """A timezone-aware datetime column."""
-    nullable = kwargs.pop("nullable", False)
-    default_factory = kwargs.pop("default_factory", None)
-    column = Column(AwareDateTime(), nullable=nullable, index=kwargs.pop("index", False))
-    if default_factory is not None:
-        return Field(default_factory=default_factory, sa_column=column, **kwargs)
-    return Field(default=None, sa_column=column, **kwargs)
-
-
-def decimal(nullable: bool = False) -> Any:
-    """An exact decimal column."""
-    return Field(default=None, sa_column=Column(ExactDecimal(), nullable=nullable))
-
-
-def json_list() -> Any:
-    """A JSON list column."""
-    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-
-
 # --- the plan -----------------------------------------------------------------------------------
 
 
-class Measure(SQLModel, table=True):
-    """A 施策 of the plan, numbered (1)–(12)."""
+def _of_initiative(*args: Any) -> tuple:
+    """ARGS and the key by which a row of an initiative points at it: within its edition (1-1 is unique there)."""
+    key = ForeignKeyConstraint(["edition_id", "initiative_id"], ["initiative.edition_id", "initiative.id"])
+    return (*args, key)
 
-    no: int = Field(primary_key=True)
+
+class PlanEdition(SQLModel, table=True):
+    """One adopted plan (FY2023–FY2026, then the next): fiscal years never shared, ids (1-1) unique within it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    first_year: int = Field(index=True)
+    last_year: int
+    source: str
+    imported_at: datetime = aware(default_factory=utcnow)
+    imported_by: str | None = None
+
+
+class Measure(SQLModel, table=True):
+    """A 施策 of the plan, numbered (1)–(12) within its edition."""
+
+    __table_args__ = (UniqueConstraint("edition_id", "no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    no: int
     title: str
 
 
@@ -70,10 +73,17 @@ class SectionFormerName(SQLModel, table=True):
 
 
 class Initiative(SQLModel, table=True):
-    """A 取組み, identified as measure-position (e.g. 8-1)."""
+    """A 取組み, identified within its edition as measure-position (e.g. 8-1); PK is a surrogate."""
 
-    id: str = Field(primary_key=True, max_length=16)
-    measure_no: int = Field(foreign_key="measure.no", index=True)
+    __table_args__ = (
+        UniqueConstraint("edition_id", "id"),
+        ForeignKeyConstraint(["edition_id", "measure_no"], ["measure.edition_id", "measure.no"]),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    id: str = Field(max_length=16, index=True)
+    measure_no: int = Field(index=True)
     position: int
     title: str
     summary: str
@@ -83,10 +93,11 @@ class Initiative(SQLModel, table=True):
 class InitiativeSection(SQLModel, table=True):
     """One entry of an initiative's 担当課・室: a section, or a group placeholder resolved at query time."""
 
-    __table_args__ = (UniqueConstraint("initiative_id", "position"),)
+    __table_args__ = _of_initiative(UniqueConstraint("edition_id", "initiative_id", "position"))
 
     id: int | None = Field(default=None, primary_key=True)
-    initiative_id: str = Field(foreign_key="initiative.id", index=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    initiative_id: str = Field(index=True)
     position: int
     label: str  # as written in the plan: 社会教育課 中央公民館, 建設部の全所属
     section_id: int | None = Field(default=None, foreign_key="section.id", index=True)
@@ -98,10 +109,11 @@ class InitiativeSection(SQLModel, table=True):
 class ActionItem(SQLModel, table=True):
     """One 行動計画 item of an initiative for one fiscal year; STATUS is the roll-up of its sections' statuses."""
 
-    __table_args__ = (Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"),)
+    __table_args__ = _of_initiative(Index("ix_actionitem_initiative_year", "initiative_id", "fiscal_year"))
 
     id: int | None = Field(default=None, primary_key=True)
-    initiative_id: str = Field(foreign_key="initiative.id")
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
+    initiative_id: str
     fiscal_year: int = Field(index=True)
     position: int
     text: str
@@ -140,11 +152,12 @@ class ActionSectionStatus(SQLModel, table=True):
 class KpiTarget(SQLModel, table=True):
     """The target of one KPI series for one fiscal year (e.g. 8-1/a in FY2024: 100%)."""
 
-    __table_args__ = (UniqueConstraint("series_id", "fiscal_year"),)
+    __table_args__ = _of_initiative(UniqueConstraint("edition_id", "series_id", "fiscal_year"))
 
     id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="planedition.id", index=True)
     series_id: str = Field(index=True, max_length=24)
-    initiative_id: str = Field(foreign_key="initiative.id", index=True)
+    initiative_id: str = Field(index=True)
     fiscal_year: int = Field(index=True)
     position: int
     name: str
@@ -179,6 +192,7 @@ class PlanImport(SQLModel, table=True):
     """A record of each plan load: when, from where, and what changed."""
 
     id: int | None = Field(default=None, primary_key=True)
+    edition_id: int | None = Field(default=None, foreign_key="planedition.id")
     source: str
     digest: str
     imported_at: datetime = aware(default_factory=utcnow)
@@ -417,53 +431,6 @@ class SectionPause(SQLModel, table=True):
     paused_by: str | None = None
 
 
-class ClockLease(SQLModel, table=True):
-    """Which clock process runs the jobs (one at a time) and its heartbeat; a stale lease is taken over."""
-
-    name: str = Field(primary_key=True, max_length=32)
-    holder: str = Field(max_length=128)
-    acquired_at: datetime = aware(default_factory=utcnow)
-    renewed_at: datetime = aware(default_factory=utcnow)
-    expires_at: datetime = aware()
-
-
-class SimulatorClock(SQLModel, table=True):
-    """What the simulator's clock says (one row), so `dxbot say` in another process speaks at that time.
-
-    MOMENT is the simulated time at real time SET_AT; when RUNS, it moves on with the real clock from there.
-    """
-
-    id: int = Field(default=1, primary_key=True)
-    moment: datetime = aware()
-    set_at: datetime = aware(default_factory=utcnow)
-    runs: bool = True
-
-
-class JobRun(SQLModel, table=True):
-    """A record of each job run: when (real and simulated), and what it queued."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    job: str = Field(max_length=32, index=True)
-    ran_at: datetime = aware(default_factory=utcnow)
-    as_of: datetime = aware()
-    queued: int = 0
-    note: str | None = None
-
-
-# --- the dashboard ------------------------------------------------------------------------------
-
-
-class LoginLink(SQLModel, table=True):
-    """A single-use dashboard login link (「ダッシュボード」): only the SHA-256 of its token is stored."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(unique=True, index=True, max_length=64)
-    member_id: int = Field(foreign_key="member.id", index=True)
-    created_at: datetime = aware(default_factory=utcnow)
-    expires_at: datetime = aware()
-    used_at: datetime | None = aware(nullable=True)
-
-
 # The dashboard's "latest valid report per (KPI target, section) as of a moment": one index seek per pair.
 Index(
     "ix_kpireport_latest",
@@ -474,15 +441,14 @@ Index(
 )
 
 
-class DashboardSession(SQLModel, table=True):
-    """A dashboard login: the cookie carries a random token (only its SHA-256 is here); 「ログアウト」 revokes it.
+# The bot process's own bookkeeping (leases, job runs, the simulator's clock, dashboard logins) lives in
+# models/runtime_tables.py; imported here so one import of models.tables registers every table.
+from models.runtime_tables import (  # noqa: E402
+    ClockLease,
+    DashboardSession,
+    JobRun,
+    LoginLink,
+    SimulatorClock,
+)
 
-    created_at, expires_at and revoked_at are real time, never DXBOT_NOW (the bot's clock may be frozen).
-    """
-
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(unique=True, index=True, max_length=64)
-    member_id: int = Field(foreign_key="member.id", index=True)
-    created_at: datetime = aware(default_factory=utcnow)
-    expires_at: datetime = aware()
-    revoked_at: datetime | None = aware(nullable=True)
+__all__ = ["ClockLease", "DashboardSession", "JobRun", "LoginLink", "SimulatorClock"]

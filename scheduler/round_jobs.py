@@ -17,6 +17,7 @@ from messages.intents import AdminResult, InitiativePlan, Kickoff, KpiRequest, N
 from messages.lines import kpi_line
 from models import rounds
 from models.clock import Clock
+from models.editions import edition_id_of_year
 from models.fiscal_year import fiscal_year_of, format_fiscal_year
 from models.kpi_status import reporting_sections
 from models.participation import record_asked
@@ -122,12 +123,13 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult, *, closures:
 
 def section_plan(session: Session, section: Section, fiscal_year: int) -> list[InitiativePlan]:
     """The section's initiatives (named directly) with this year's action items and KPI targets."""
-    ids = directly_named_initiative_ids(session, section)
+    edition_id = edition_id_of_year(session, fiscal_year)
+    ids = directly_named_initiative_ids(session, section, edition_id)
     if not ids:
         return []
     initiatives = session.exec(
         select(Initiative)
-        .where(col(Initiative.id).in_(ids))
+        .where(col(Initiative.id).in_(ids), Initiative.edition_id == edition_id)
         .order_by(Initiative.measure_no, Initiative.position)
     ).all()
     actions: dict[str, list[str]] = {}
@@ -135,6 +137,7 @@ def section_plan(session: Session, section: Section, fiscal_year: int) -> list[I
         select(ActionItem)
         .where(
             col(ActionItem.initiative_id).in_(ids),
+            ActionItem.edition_id == edition_id,
             ActionItem.fiscal_year == fiscal_year,
             ActionItem.removed_at.is_(None),
         )

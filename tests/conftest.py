@@ -64,15 +64,21 @@ def engine(database_url):
     engine.dispose()
 
 
+def _serial_key(table) -> str | None:
+    """The name of TABLE's integer surrogate key (id; initiative's is pk), or None."""
+    keys = list(table.primary_key.columns)
+    return keys[0].name if len(keys) == 1 and isinstance(keys[0].type, Integer) else None
+
+
 def _clean(engine) -> None:
     """Empty every table and start ids at 1 again (DELETE: on tables this small, 5× quicker than TRUNCATE)."""
     tables = list(reversed(SQLModel.metadata.sorted_tables))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             sequences = ", ".join(
-                f"setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)"
+                f"setval(pg_get_serial_sequence('\"{t.name}\"', '{key}'), 1, false)"
                 for t in tables
-                if "id" in t.c and isinstance(t.c.id.type, Integer)
+                if (key := _serial_key(t))
             )
             deletes = "; ".join(f'DELETE FROM "{t.name}"' for t in tables)
             conn.execute(text(f"{deletes}; SELECT {sequences}"))
@@ -136,11 +142,11 @@ def _restore(engine, rows: dict[str, list[dict]]) -> None:
                 conn.execute(table.insert(), rows[table.name])
         if engine.dialect.name == "postgresql":
             for table in SQLModel.metadata.sorted_tables:
-                if table.name in rows and "id" in table.c and isinstance(table.c.id.type, Integer):
+                if table.name in rows and (key := _serial_key(table)):
                     conn.execute(
                         text(
-                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                            f'(SELECT max(id) FROM "{table.name}"))'
+                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{key}'), "
+                            f'(SELECT max({key}) FROM "{table.name}"))'
                         )
                     )
 

@@ -26,6 +26,7 @@ from bot.services import services
 from messages.i18n import merged_catalog
 from models import follow_up_status, kpi_status
 from models.actions import set_status
+from models.editions import edition_for_year
 from models.members import add_member, get_member
 from models.reports import record_report, void_report
 from models.rounds import open_round, progress
@@ -363,8 +364,8 @@ def test_a_chart_is_svg_cached_by_its_data_and_changes_with_a_new_report(scenari
             clock.now(),
             by_id=data.sections_by_id(s),
             section_ids=None,
-            years=[2023, 2024, 2025, 2026],
             series_id="1-2/a",
+            edition=edition_for_year(s, 2026),  # FY2023–FY2026
         )
         assert charts.chart_svg(history, "ja") is charts.chart_svg(history, "ja")  # rendered once
         record_report(

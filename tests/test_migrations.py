@@ -102,9 +102,10 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
 
     from models.actions import rollups
     from models.plan_format import PLAN_YAML, SECTIONS_YAML, load_plan_file, parse_sections_yaml
-    from models.plan_load import apply_plan, load_sections_table
+    from models.plan_load import load_sections_table
     from models.tables import ActionItem, ActionStatusChange, Member, MemberSection, Section
     from tests.conftest import TOKYO
+    from tests.legacy_plan import action_id, load_plan_before_editions
 
     def at(month: int) -> datetime:
         return datetime(2026, month, 1, 9, tzinfo=TOKYO)
@@ -112,7 +113,7 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
     migrate.upgrade(empty, "b2d7f4e81c53")
     with Session(empty) as s:
         load_sections_table(s, parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8")))
-        apply_plan(s, load_plan_file(PLAN_YAML)[0], now=at(4), source="plan.yaml")
+        load_plan_before_editions(s, load_plan_file(PLAN_YAML)[0], at(4))
         sec = {x.name: x.id for x in s.exec(select(Section)).all()}
         moved = Member(line_user_id="U" + "1" * 32, display_name="異動", created_at=at(4), updated_at=at(4))
         other = Member(line_user_id="U" + "2" * 32, display_name="他課", created_at=at(4), updated_at=at(4))
@@ -127,14 +128,7 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
         )
 
         def item(initiative: str, text: str) -> int:
-            found = s.exec(
-                select(ActionItem).where(
-                    ActionItem.initiative_id == initiative,
-                    ActionItem.fiscal_year == 2026,
-                    ActionItem.text == text,
-                )
-            ).one()
-            return found.id
+            return action_id(s, initiative, 2026, text)
 
         x, y, z = (
             item("3-1", "評価、見直し"),
@@ -183,3 +177,64 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
         assert (rolled[x].done, rolled[x].total, rolled[x].status) == (1, 3, "完了")  # 総務室 leads 3-1
         assert s.get(ActionItem, x).status == "完了" and s.get(ActionItem, y).status == "遅延"
         assert rolled[z].done == 0 and {p.status for p in rolled[z].sections} == {"進行中"}
+
+
+def test_the_plan_already_loaded_becomes_edition_1_with_its_reports_statuses_and_revisions(empty):
+    """d4e6b8a0c2f1 on a database in use: every report, status and revision stays with its plan row."""
+    from datetime import datetime
+
+    from sqlmodel import Session, select
+
+    from models.editions import edition_for_year, initiative_of
+    from models.plan_format import PLAN_YAML, SECTIONS_YAML, load_plan_file, parse_sections_yaml
+    from models.plan_load import apply_plan, load_sections_table
+    from models.tables import ActionSectionStatus, KpiReport, KpiTarget, KpiTargetRevision, Section
+    from tests.conftest import TOKYO
+    from tests.legacy_plan import action_id, load_plan_before_editions, target_id
+
+    at = datetime(2026, 6, 1, 9, tzinfo=TOKYO)
+    migrate.upgrade(empty, "f4b1c7e9a2d6")  # the revision right before editions
+    plan = load_plan_file(PLAN_YAML)[0]
+    with Session(empty) as s:
+        load_sections_table(s, parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8")))
+        load_plan_before_editions(s, plan, at)
+        section = s.exec(select(Section).where(Section.name == "国保医療課")).one().id
+        target = target_id(s, "1-2/a", 2026)
+        item = action_id(s, "1-2", 2026, plan["measures"][0]["initiatives"][1]["years"][3]["actions"][0])
+        s.add(KpiReport(kpi_target_id=target, section_id=section, value=12, reported_at=at))
+        s.add(
+            ActionSectionStatus(action_item_id=item, section_id=section, status="完了", status_changed_at=at)
+        )
+        s.add(
+            KpiTargetRevision(
+                kpi_target_id=target, name="x", target=10, unit="%", kind="level", better="higher", raw="x"
+            )
+        )
+        s.commit()
+    counts = row_counts(empty, tables(empty))
+
+    migrate.upgrade(empty)
+    assert migrate.schema_drift(empty) == []
+    assert {n: c for n, c in row_counts(empty, tables(empty)).items() if n in counts} == counts
+    with Session(empty) as s:
+        edition = edition_for_year(s, 2026)
+        assert (edition.id, edition.first_year, edition.last_year) == (1, 2023, 2026)
+        report = s.exec(select(KpiReport)).one()
+        kpi = s.get(KpiTarget, report.kpi_target_id)
+        assert (kpi.series_id, kpi.edition_id, initiative_of(s, kpi).id) == ("1-2/a", 1, "1-2")
+        assert s.exec(select(ActionSectionStatus)).one().action_item_id == item
+        assert s.exec(select(KpiTargetRevision)).one().kpi_target_id == target
+        # the next plan may now reuse 1-2 without touching edition 1
+        nxt = {**plan, "fiscal_years": [2027]}
+        nxt["measures"] = [
+            {
+                **m,
+                "initiatives": [
+                    {**i, "years": [{**i["years"][3], "fiscal_year": 2027}]} for i in m["initiatives"]
+                ],
+            }
+            for m in plan["measures"]
+        ]
+        assert apply_plan(s, nxt, now=at, source="next.yaml").edition == 2
+        s.commit()
+        assert s.get(KpiTarget, target).edition_id == 1 and s.get(KpiTarget, target).removed_at is None

@@ -18,12 +18,14 @@ from bot.cli.common import (
     xlsx_path,
 )
 from models import plan_template
+from models.editions import EditionConflict, current_edition, edition_of_year, editions
 from models.fiscal_year import format_fiscal_year
 from models.plan_errors import PlanWorkbookError
 from models.plan_format import SECTIONS_YAML, PlanFormatError, dump_plan, load_plan_file, parse_sections_yaml
-from models.plan_load import apply_plan, load_sections_table
-from models.plan_queries import plan_as_dict, plan_document
+from models.plan_load import apply_plan, load_sections_table, plan_fiscal_years
+from models.plan_queries import edition_as_dict, plan_as_dict, plan_document
 from models.plan_seed import parse_seed
+from models.tables import PlanEdition
 
 
 @click.group("plan")
@@ -39,6 +41,10 @@ def import_plan(runtime: Runtime, path: Path, dry_run: bool) -> None:
     """Load a plan from the city's seed document, a plan YAML or the Excel plan template; reports and history
     are kept.
 
+    A plan of new fiscal years (FY2027–) becomes a new plan edition; one of an edition's years revises it
+    (--dry-run lists the changes: + added, ~ changed old → new, - removed); one whose years only partly overlap
+    an edition's is refused (exit code 2). Ids such as 1-1 are unique within an edition.
+
     The YAML is checked against the published schema (data/plan/plan.schema.json). In a workbook every row is
     checked first; when any has a problem, each is listed as "<sheet> row <n>: <problem>" and nothing is
     written (exit code 2).
@@ -52,10 +58,21 @@ def import_plan(runtime: Runtime, path: Path, dry_run: bool) -> None:
         raise CliError(exc.summary) from exc
     except PlanFormatError as exc:
         raise CliError(str(exc)) from exc
-    with runtime.write(dry_run=dry_run) as session:
-        load_sections_table(session, section_rows)
-        summary = apply_plan(session, plan, now=runtime.clock.now(), source=str(path))
+    try:
+        with runtime.write(dry_run=dry_run) as session:
+            load_sections_table(session, section_rows)
+            summary = apply_plan(session, plan, now=runtime.clock.now(), source=str(path), imported_by="cli")
+    except EditionConflict as exc:
+        raise CliError(str(exc)) from exc
     prefix = "dry run, nothing written: " if dry_run else ""
+    years = plan_fiscal_years(plan)
+    verb = "new plan edition" if summary.edition_added else "revises plan edition"
+    click.echo(f"{prefix}{verb} {summary.edition}: FY{years[0]}–FY{years[-1]}")
+    if dry_run:
+        for change in summary.changes:
+            click.echo(f"  {change}")
+        if not summary.edition_added and not summary.changes:
+            click.echo("  (no changes)")
     click.echo(
         f"{prefix}{summary.measures} measures, {summary.initiatives} initiatives, "
         f"{summary.action_items} action items, {summary.kpi_targets} KPI targets"
@@ -133,10 +150,15 @@ def template(runtime: Runtime, output: str | None, years: str | None, title: str
     "--output",
     help=f"yaml: the file (default: standard output); xlsx: the workbook (default ./{plan_template.EXPORT_NAME}).",
 )
-@click.option("--title", help="The plan's name to write into the file (the database does not keep it).")
+@click.option("--title", help="The plan's name to write into the file (default: the edition's title).")
+@click.option(
+    "--edition", "edition_id", type=int, help="The plan edition (default: the current fiscal year's)."
+)
 @click.option("--force", is_flag=True, help="Overwrite a file that already exists.")
 @pass_runtime
-def export(runtime: Runtime, fmt: str, output: str | None, title: str | None, force: bool) -> None:
+def export(
+    runtime: Runtime, fmt: str, output: str | None, title: str | None, edition_id: int | None, force: bool
+) -> None:
     """Write the loaded plan as YAML or as the Excel plan template; importing it again changes nothing.
 
     Edit the file and load it with `dxbot plan import` (the yearly revision, 毎年度見直し): the workbook's
@@ -145,7 +167,7 @@ def export(runtime: Runtime, fmt: str, output: str | None, title: str | None, fo
     """
     now = runtime.clock.now()
     with runtime.read() as session:
-        document = plan_document(session, title=title)
+        document = plan_document(session, title=title, edition=_edition(session, runtime, edition_id))
     if not document["measures"]:
         raise CliError("no plan is loaded; run `dxbot db init` or `dxbot plan import` first")
     counts = _counts(document)
@@ -197,19 +219,56 @@ def _write_workbook(path: Path, **content) -> None:
 @group.command("show")
 @click.option("--fiscal-year", "fiscal_year", help="2026, 令和8年度 or R8.")
 @click.option("--section", help="Only the initiatives this section is responsible for.")
+@click.option(
+    "--edition", "edition_id", type=int, help="The plan edition (default: that of the fiscal year)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_runtime
-def show(runtime: Runtime, fiscal_year: str | None, section: str | None, as_json: bool) -> None:
-    """Show the plan as a readable outline, or as JSON."""
+def show(
+    runtime: Runtime, fiscal_year: str | None, section: str | None, edition_id: int | None, as_json: bool
+) -> None:
+    """Show the plan as a readable outline, or as JSON: the edition of --fiscal-year, else the current one."""
     year = fiscal_year_option(fiscal_year)
     with runtime.read() as session:
         chosen = section_option(session, section)
-        data = plan_as_dict(session, fiscal_year=year, section=chosen)
+        edition = _edition(session, runtime, edition_id, year)
+        data = plan_as_dict(session, fiscal_year=year, section=chosen, edition=edition)
     if as_json:
         echo_json(data)
         return
     for line in outline(data):
         click.echo(line)
+
+
+@group.command("editions")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_runtime
+def list_editions(runtime: Runtime, as_json: bool) -> None:
+    """List the plan editions: id, fiscal years, title, source file, imported at; * marks the current one."""
+    with runtime.read() as session:
+        known = [edition_as_dict(e) for e in editions(session)]
+        current = current_edition(session, runtime.clock.now(), runtime.clock.tz)
+    if as_json:
+        echo_json({"editions": known, "current": current.id if current else None})
+        return
+    if not known:
+        click.echo("(no plan is loaded)")
+    for e in known:
+        mark = "*" if current is not None and e["id"] == current.id else " "
+        first, last = e["fiscal_years"]
+        click.echo(f"{mark} {e['id']}  FY{first}–FY{last}  {e['title']}  ({e['source']}, {e['imported_at']})")
+
+
+def _edition(session, runtime: Runtime, edition_id: int | None, fiscal_year: int | None = None):
+    """The edition asked for by --edition, else that of FISCAL_YEAR, else the current one (by the clock)."""
+    if edition_id is not None:
+        found = session.get(PlanEdition, edition_id)
+        if found is None:
+            raise CliError(f"there is no plan edition {edition_id} (see `dxbot plan editions`)")
+        return found
+    if fiscal_year is not None:
+        return edition_of_year(session, fiscal_year)
+    return current_edition(session, runtime.clock.now(), runtime.clock.tz)
 
 
 def outline(data: dict) -> list[str]:

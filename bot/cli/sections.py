@@ -8,6 +8,7 @@ import click
 from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
+from models.editions import current_edition
 from models.section_reorg import ReorgError, former_names, merge_sections, rename_section
 from models.sections import UnknownSectionError, ensure_section, find_section, initiative_ids_for_section
 from models.tables import Section
@@ -25,12 +26,13 @@ def list_sections(runtime: Runtime, as_json: bool) -> None:
     """List the sections with their department and the initiatives they are responsible for."""
     with runtime.read() as session:
         earlier = former_names(session)
+        edition = current_edition(session, runtime.clock.now(), runtime.clock.tz)  # the plan in force
         rows = [
             {
                 "name": s.name,
                 "department": s.department,
                 "short_name": s.short_name,
-                "initiatives": initiative_ids_for_section(session, s),
+                "initiatives": initiative_ids_for_section(session, s, edition.id if edition else None),
                 "former_names": earlier.get(s.id, []),
             }
             for s in session.exec(select(Section).order_by(Section.department, Section.name)).all()

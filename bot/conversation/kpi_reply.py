@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import or_
 from sqlmodel import select
 
 from bot.conversation.context import Context
@@ -20,12 +21,13 @@ from messages.intents import Choice, Confirmation, Notice, Question
 from messages.line_limits import MAX_QUICK_REPLY_ITEMS
 from messages.lines import kpi_line
 from messages.postback import decode, encode
+from models.editions import initiative_of
 from models.figure_checks import doubt
 from models.fiscal_year import format_fiscal_year
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
 from models.reports import record_report
 from models.sections import normalise_name
-from models.tables import Initiative, KpiTarget, Section
+from models.tables import KpiTarget, Section
 
 
 def target_key(target_id: int, section_id: int) -> str:
@@ -177,7 +179,7 @@ def doubt_question(ctx: Context, key: str, value: Decimal, text: str) -> Questio
         Choice(label=N_("Record it"), data=encode("ok", key, shown)),
         Choice(label=N_("Fix it"), data=encode("kpi", target_id)),
     )
-    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id), last)
+    line = kpi_line(target, initiative_of(ctx.session, target), last)
     return Question(reason=reason, text=text, choices=choices, kpi=line, value=value)
 
 
@@ -213,7 +215,7 @@ def record(
         source_message_id=ctx.incoming.message_id,
         source_text=text,
     )
-    initiative = ctx.session.get(Initiative, target.initiative_id)
+    initiative = initiative_of(ctx.session, target)
     line = kpi_line(target, initiative, report)
     return Confirmation(
         kpi=line, value=value, report_id=report.id, section=section.name, reported_at=report.reported_at
@@ -280,7 +282,7 @@ def _figure_choices(ctx: Context, question, line) -> tuple[Choice, ...]:
 def _line(ctx: Context, key: str):
     target_id, _section_id = split_key(key)
     target = ctx.session.get(KpiTarget, target_id)
-    return kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    return kpi_line(target, initiative_of(ctx.session, target))
 
 
 def _which_year(ctx: Context, outcome: ParseOutcome, pending_target: KpiTarget | None) -> Question | None:
@@ -296,6 +298,8 @@ def _which_year(ctx: Context, outcome: ParseOutcome, pending_target: KpiTarget |
         select(KpiTarget).where(
             KpiTarget.series_id == target.series_id,
             KpiTarget.fiscal_year == target.fiscal_year - 1,
+            # the closed year may be the previous plan's (edition), where 1-1/a can be another KPI
+            or_(KpiTarget.edition_id == target.edition_id, KpiTarget.name == target.name),
             KpiTarget.removed_at.is_(None),
         )
     ).first()

@@ -24,8 +24,9 @@ from bot.conversation.state import (
 from messages.intents import Notice, NumberPrompt, Voided
 from messages.lines import kpi_line
 from messages.postback import Postback, PostbackError, decode
+from models.editions import initiative_of
 from models.reports import latest_reports, open_targets, void_report
-from models.tables import ACTION_STATUSES, Initiative, KpiReport, KpiTarget
+from models.tables import ACTION_STATUSES, KpiReport, KpiTarget
 
 
 def _allowed_key(ctx: Context, key: str) -> bool:
@@ -63,7 +64,7 @@ def on_kpi(ctx: Context, postback: Postback) -> Response:
         return _old_button(ctx)
     set_state(ctx.session, ctx.member, AWAITING_NUMBER, {"key": key}, ctx.now)
     latest = latest_reports(ctx.session, [target.id], split_key(key)[1]).get(target.id)
-    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id), latest)
+    line = kpi_line(target, initiative_of(ctx.session, target), latest)
     return Response(intents=[NumberPrompt(kpi=line)], locale=ctx.locale, outcome="question")
 
 
@@ -126,7 +127,7 @@ def on_void(ctx: Context, postback: Postback) -> Response:
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
     void_report(ctx.session, report, by=ctx.member, now=ctx.now, reason="取り消し")
     target = ctx.session.get(KpiTarget, report.kpi_target_id)
-    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    line = kpi_line(target, initiative_of(ctx.session, target))
     return Response(intents=[Voided(kpi=line, value=report.value)], locale=ctx.locale, outcome="recorded")
 
 

@@ -19,6 +19,7 @@ from messages.intents import ParticipationLine
 from messages.lines import participation_line
 from models import follow_up_status, kpi_status
 from models.actions import RollUp, rollups
+from models.editions import edition_id_of_year, edition_years, in_edition
 from models.follow_up_status import FollowUps
 from models.grade_scale import GradeScale
 from models.kpi_status import KpiState, lead_sections
@@ -33,6 +34,7 @@ from models.tables import (
     KpiTarget,
     Measure,
     Member,
+    PlanEdition,
     Section,
 )
 
@@ -44,9 +46,11 @@ def sections_by_id(session: Session) -> dict[int, Section]:
     return {s.id: s for s in session.exec(select(Section).order_by(Section.name)).all()}
 
 
-def initiative_ids_covering(session: Session, sections: list[Section], by_id: dict[int, Section]) -> set[str]:
-    """Initiatives whose 担当課・室 include any of SECTIONS (directly, as a site, or through a group)."""
-    links = session.exec(select(InitiativeSection)).all()
+def initiative_ids_covering(
+    session: Session, sections: list[Section], by_id: dict[int, Section], edition_id: int | None
+) -> set[str]:
+    """Initiatives of a plan edition whose 担当課・室 include any of SECTIONS (directly, as a site, or a group)."""
+    links = session.exec(select(InitiativeSection).where(InitiativeSection.edition_id == edition_id)).all()
     return {link.initiative_id for link in links for s in sections if covers(link, s, by_id)}
 
 
@@ -151,12 +155,12 @@ def overview(
 
     STATES and LEADS: the scope's KPI states of the year and lead_sections, when the caller has read them;
     SCALE and LIVE: Config.grade_scale and Config.live_since; TZ: the clock's timezone (DXBOT_TIMEZONE)."""
-    leads = lead_sections(session) if leads is None else leads
+    leads = lead_sections(session, edition_id_of_year(session, fiscal_year)) if leads is None else leads
     section_ids = None if sections is None else {s.id for s in sections}
     if sections is None:
         wanted = None
     else:
-        wanted = initiative_ids_covering(session, sections, by_id)
+        wanted = initiative_ids_covering(session, sections, by_id, edition_id_of_year(session, fiscal_year))
         wanted |= {i for i, s in leads.items() if s in section_ids}
     if states is None:
         states = kpi_status.kpi_states(session, now, sections, fiscal_year, leads=leads, scale=scale)
@@ -226,12 +230,15 @@ class ActionHistory:
     own_status: str | None = None  # the status of the section whose page this is
 
 
-def initiative_sections(session: Session, initiative_id: str) -> list[InitiativeSection]:
-    """The initiative's 担当課・室 entries, lead first, then in the plan's order."""
+def initiative_sections(session: Session, initiative: Initiative) -> list[InitiativeSection]:
+    """The initiative's 担当課・室 entries (in its edition), lead first, then in the plan's order."""
     return list(
         session.exec(
             select(InitiativeSection)
-            .where(InitiativeSection.initiative_id == initiative_id)
+            .where(
+                InitiativeSection.initiative_id == initiative.id,
+                InitiativeSection.edition_id == initiative.edition_id,
+            )
             .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
         ).all()
     )
@@ -251,7 +258,7 @@ def action_histories(
     LINKS: the 担当課・室 entries of all of INITIATIVE_IDS, when the caller has them (one query fewer)."""
     items = session.exec(
         select(ActionItem)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .where(
             col(ActionItem.initiative_id).in_(initiative_ids or [""]),
             ActionItem.fiscal_year == fiscal_year,
@@ -324,17 +331,28 @@ def series_histories(
     *,
     by_id: dict[int, Section],
     section_ids: set[int] | None,
-    years: list[int],
+    edition: PlanEdition,
     initiative_id: str | None = None,
     series_id: str | None = None,
+    leads: dict[str, int] | None = None,
 ) -> list[SeriesHistory]:
-    """An initiative's KPI series (or one series): yearly targets and, per reporting section in scope, the
-    latest valid value of each year by NOW — three queries however many series and reports there are."""
+    """An initiative's KPI series (or one series) over EDITION's years: yearly targets and, per reporting section
+    in scope, the latest valid value of each year by NOW — three queries however many series and reports there
+    are (two with LEADS, the edition's lead_sections, when the caller has them)."""
     initiative_ids = {initiative_id} if initiative_id is not None else None
     rows = kpi_status.latest_rows(
-        session, now, series_id=series_id, initiative_ids=initiative_ids, section_ids=section_ids
+        session,
+        now,
+        series_id=series_id,
+        initiative_ids=initiative_ids,
+        section_ids=section_ids,
+        edition_id=edition.id,
     )
-    query = select(KpiTarget).where(KpiTarget.removed_at.is_(None)).order_by(KpiTarget.fiscal_year)
+    query = (
+        select(KpiTarget)
+        .where(KpiTarget.removed_at.is_(None), KpiTarget.edition_id == edition.id)
+        .order_by(KpiTarget.fiscal_year)
+    )
     if initiative_id is not None:
         query = query.where(KpiTarget.initiative_id == initiative_id)
     if series_id is not None:
@@ -347,7 +365,7 @@ def series_histories(
         by_year = values[target.series_id][by_id[section_id].name]
         if report is not None:
             by_year[target.fiscal_year] = report.value
-    leads = lead_sections(session)
+    leads = lead_sections(session, edition.id) if leads is None else leads
     histories = []
     for series, yearly in sorted(
         targets.items(), key=lambda item: (min(t.position for t in item[1]), item[0])
@@ -365,7 +383,7 @@ def series_histories(
                 unit=newest.unit,
                 kind=newest.kind,
                 better=newest.better,
-                years=tuple(years),
+                years=tuple(edition_years(edition)),
                 targets=tuple((t.fiscal_year, t.target) for t in yearly),
                 values=tuple((n, tuple(sorted(sections[n].items()))) for n in ordered),
                 lead=lead,
@@ -404,7 +422,7 @@ def audit_rows(
     query = (
         select(KpiReport, KpiTarget, Initiative, Section.name, reporter.display_name, voider.display_name)
         .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
-        .join(Initiative, Initiative.id == KpiTarget.initiative_id)
+        .join(Initiative, in_edition(KpiTarget))
         .join(Section, Section.id == KpiReport.section_id)
         .outerjoin(reporter, reporter.id == KpiReport.reporter_member_id)
         .outerjoin(voider, voider.id == KpiReport.voided_by_member_id)
@@ -430,7 +448,7 @@ def status_changes(
     query = (
         select(ActionStatusChange, ActionItem, Initiative, Member.display_name)
         .join(ActionItem, ActionItem.id == ActionStatusChange.action_item_id)
-        .join(Initiative, Initiative.id == ActionItem.initiative_id)
+        .join(Initiative, in_edition(ActionItem))
         .outerjoin(Member, Member.id == ActionStatusChange.changed_by_member_id)
         .order_by(col(ActionStatusChange.changed_at).desc(), col(ActionStatusChange.id).desc())
         .limit(limit)

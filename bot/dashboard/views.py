@@ -45,11 +45,12 @@ from messages.formatting import (
 from messages.i18n import SUPPORTED_LOCALES, Translator, normalise_locale
 from messages.lines import round_line
 from models import follow_up_status, kpi_status, section_status
+from models.editions import edition_id_of_year, edition_of_year, edition_years, find_initiative
 from models.fiscal_year import fiscal_year_of
 from models.follow_up_status import FollowUps
 from models.grades import NO_GRADE
 from models.plan_queries import plan_years
-from models.tables import Initiative, KpiTarget, Measure, Section
+from models.tables import Initiative, KpiTarget, Measure, PlanEdition, Section
 
 blueprint = Blueprint(
     "dashboard",
@@ -236,10 +237,10 @@ def scope(selected: Section | None) -> tuple[list[Section] | None, set[int] | No
     return list(g.viewer.sections), {s.id for s in g.viewer.sections}
 
 
-def may_see_initiative(initiative_id: str, by_id: dict[int, Section]) -> bool:
+def may_see_initiative(initiative_id: str, by_id: dict[int, Section], edition_id: int) -> bool:
     if g.viewer.is_admin:
         return True
-    return initiative_id in data.initiative_ids_covering(g.db, g.viewer.sections, by_id)
+    return initiative_id in data.initiative_ids_covering(g.db, g.viewer.sections, by_id, edition_id)
 
 
 # --- pages --------------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def overview():
     by_id = data.sections_by_id(g.db)
     chosen = filters(by_id)
     sections, _ids = scope(chosen.section)
-    leads = kpi_status.lead_sections(g.db)
+    leads = kpi_status.lead_sections(g.db, edition_id_of_year(g.db, chosen.fiscal_year))
     states = kpi_status.kpi_states(
         g.db, g.now, sections, chosen.fiscal_year, leads=leads, scale=g.config.grade_scale
     )
@@ -285,29 +286,42 @@ def overview():
 
 @blueprint.get("/initiative/<initiative_id>")
 def initiative(initiative_id: str):
-    """One initiative: sections (lead first), KPI states, this year's actions with history, KPI charts."""
-    found = g.db.get(Initiative, initiative_id)
+    """One initiative: sections (lead first), KPI states, this year's actions with history, KPI charts.
+
+    1-1 is the initiative of the plan edition covering the chosen year (?fy=, else the current one)."""
+    by_id = data.sections_by_id(g.db)
+    chosen = filters(by_id)
+    found = find_initiative(g.db, edition_id_of_year(g.db, chosen.fiscal_year), initiative_id)
     if found is None:
         abort(404)
-    by_id = data.sections_by_id(g.db)
-    if not may_see_initiative(found.id, by_id):
+    if not may_see_initiative(found.id, by_id, found.edition_id):
         abort(403)
-    chosen = filters(by_id)
     sections, ids = scope(chosen.section)
+    leads = kpi_status.lead_sections(g.db, found.edition_id)  # read once for the states and the charts
     states = kpi_status.kpi_states(
-        g.db, g.now, sections, chosen.fiscal_year, initiative_ids={found.id}, scale=g.config.grade_scale
+        g.db,
+        g.now,
+        sections,
+        chosen.fiscal_year,
+        initiative_ids={found.id},
+        leads=leads,
+        scale=g.config.grade_scale,
     )
     entries = data.split_by_initiative(
         follow_up_status.follow_ups(g.db, g.now, sections, tz=g.clock.tz, live=g.config.live_since)
     )
+    edition = g.db.get(PlanEdition, found.edition_id)
     histories = data.series_histories(
-        g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, initiative_id=found.id
+        g.db, g.now, by_id=by_id, section_ids=ids, edition=edition, initiative_id=found.id, leads=leads
     )
-    links = data.initiative_sections(g.db, found.id)
+    links = data.initiative_sections(g.db, found)
     return render_template(
         "dashboard/initiative.html",
         initiative=found,
-        measure=g.db.get(Measure, found.measure_no),
+        trend_years=edition_years(edition),
+        measure=g.db.exec(
+            select(Measure).where(Measure.edition_id == found.edition_id, Measure.no == found.measure_no)
+        ).one(),
         links=links,
         states=states,
         actions=data.action_histories(g.db, [found.id], chosen.fiscal_year, by_id, links=links),
@@ -327,7 +341,9 @@ def section(section_id: int):
     if not g.viewer.may_see_section(found.id):
         abort(403)
     chosen = filters(by_id)
-    covering = data.initiative_ids_covering(g.db, [found], by_id)
+    covering = data.initiative_ids_covering(
+        g.db, [found], by_id, edition_id_of_year(g.db, chosen.fiscal_year)
+    )
     states = kpi_status.kpi_states(g.db, g.now, [found], chosen.fiscal_year, scale=g.config.grade_scale)
     follow = data.of_year(
         follow_up_status.follow_ups(g.db, g.now, [found], tz=g.clock.tz, live=g.config.live_since),
@@ -341,7 +357,10 @@ def section(section_id: int):
     (standing,) = section_status.section_states([found], states, follow, rounds)
     initiatives = g.db.exec(
         select(Initiative)
-        .where(Initiative.id.in_(covering or [""]))
+        .where(
+            Initiative.id.in_(covering or [""]),
+            Initiative.edition_id == edition_id_of_year(g.db, chosen.fiscal_year),
+        )
         .order_by(Initiative.measure_no, Initiative.position)
     ).all()
     return render_template(
@@ -385,7 +404,10 @@ def audit():
     rows, more = data.audit_rows(g.db, section_ids=ids, fiscal_year=chosen.fiscal_year, page=page)
     if page > 1 and not rows:
         abort(404)  # past the last page
-    initiative_ids = None if sections is None else data.initiative_ids_covering(g.db, sections, by_id)
+    edition_id = edition_id_of_year(g.db, chosen.fiscal_year)
+    initiative_ids = (
+        None if sections is None else data.initiative_ids_covering(g.db, sections, by_id, edition_id)
+    )
     changes = data.status_changes(g.db, initiative_ids=initiative_ids, fiscal_year=chosen.fiscal_year)
     return render_template(
         "dashboard/audit.html", rows=rows, more=more, page=page, changes=changes, filters=chosen
@@ -396,15 +418,20 @@ def audit():
 def chart(series_id: str):
     """A KPI series' trend chart (SVG), for the viewer's sections (every reporting section for admins)."""
     by_id = data.sections_by_id(g.db)
-    first = g.db.exec(select(KpiTarget).where(KpiTarget.series_id == series_id)).first()
+    chosen = filters(by_id)
+    edition = edition_of_year(g.db, chosen.fiscal_year)  # 1-1/a of the plan edition of the chosen year
+    if edition is None:
+        abort(404)
+    first = g.db.exec(
+        select(KpiTarget).where(KpiTarget.series_id == series_id, KpiTarget.edition_id == edition.id)
+    ).first()
     if first is None:
         abort(404)
-    if not may_see_initiative(first.initiative_id, by_id):
+    if not may_see_initiative(first.initiative_id, by_id, edition.id):
         abort(403)
-    chosen = filters(by_id)
     _sections, ids = scope(chosen.section)
     found = data.series_histories(
-        g.db, g.now, by_id=by_id, section_ids=ids, years=chosen.years, series_id=series_id
+        g.db, g.now, by_id=by_id, section_ids=ids, edition=edition, series_id=series_id
     )
     if not found:
         abort(404)

@@ -580,3 +580,23 @@ def test_a_group_longer_than_two_pages_repeats_its_heading_on_each():
     assert pages[-1][-2:] == ("■ 財政課（1件）", "・最後")
     shown = [line for page in pages for line in page if not line.endswith("（続き）")]
     assert tuple(shown) == lines
+
+
+def test_an_initiative_id_is_the_current_editions_when_the_next_plan_reuses_it(chat, people, db):
+    """Issue 25: a FY2027–2030 plan reusing 1-1 is a new edition; in FY2026 「取組 1-1」 is still FY2026's."""
+    from models.plan_format import PLAN_YAML, parse_plan_yaml
+    from models.plan_load import apply_plan
+
+    plan = parse_plan_yaml(PLAN_YAML.read_text(encoding="utf-8"))
+    plan["fiscal_years"] = [y + 4 for y in plan["fiscal_years"]]
+    for measure in plan["measures"]:
+        for initiative in measure["initiatives"]:
+            initiative["years"] = [{**y, "fiscal_year": y["fiscal_year"] + 4} for y in initiative["years"]]
+    plan["measures"][0]["initiatives"][0]["title"] = "次期の手続きのオンライン化"
+    with Session(db) as s:
+        assert apply_plan(s, plan, now=NOW, source="next.yaml").edition_added
+        s.commit()
+    _, shown, _ = say(chat, ADMIN, "取組 1-1")
+    assert shown.startswith("取組み 1-1 子育て関係の手続きのオンライン化")
+    _, listed, _ = say(chat, ADMIN, "取組 次期")
+    assert "該当する取組みはありません" in listed  # the next plan's titles are not this year's

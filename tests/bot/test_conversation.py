@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.conversation.commands.actions import STATUS_WORDS
+from models.editions import initiative_of
 from models.invites import create_invite
 from models.members import add_member
 from models.sections import find_section
@@ -216,7 +217,7 @@ def test_the_staff_reply_corpus_through_the_whole_conversation(db, plan, sender)
     import json
 
     from models.clock import FrozenClock
-    from models.tables import Initiative, KpiTarget
+    from models.tables import KpiTarget
     from tests.conftest import TOKYO
 
     if not CORPUS.exists():
@@ -243,7 +244,7 @@ def test_the_staff_reply_corpus_through_the_whole_conversation(db, plan, sender)
             got = []
             for r in new:
                 target = s.get(KpiTarget, r.kpi_target_id)
-                got.append((s.get(Initiative, target.initiative_id).title, target.name, float(r.value)))
+                got.append((initiative_of(s, target).title, target.name, float(r.value)))
         want = case["expect"]
         assert len(got) == len(want), (case["text"], got, texts(said))
         for w in want:
@@ -437,3 +438,36 @@ def test_after_the_plan_ends_april_figures_are_the_last_years_final_actuals(db, 
     _, said = june.say(STAFF, "23%")
     assert "令和9年度 (2027年度)に報告するKPIはありません" in texts(said)
     assert len(reports(db)) == 1
+
+
+def test_with_the_next_plan_april_figures_may_still_go_to_the_last_years_edition(db, plan, sender, member):
+    """Issue 25: a FY2027 edition imported in March 2027 takes over on 1 April; a FY2026 final figure sent in
+    April still goes to FY2026's target, in the FY2026 edition (the member picks the year)."""
+    from datetime import datetime
+
+    from models.clock import FrozenClock
+    from models.plan_format import PLAN_YAML, parse_plan_yaml
+    from models.plan_load import apply_plan
+    from models.tables import KpiTarget
+    from tests.conftest import TOKYO
+
+    member()
+    nxt = parse_plan_yaml(PLAN_YAML.read_text(encoding="utf-8"))
+    nxt["fiscal_years"] = [2027, 2028, 2029, 2030]
+    for measure in nxt["measures"]:
+        for initiative in measure["initiatives"]:
+            initiative["years"] = [{**y, "fiscal_year": y["fiscal_year"] + 4} for y in initiative["years"]]
+    with Session(db) as s:
+        assert (
+            apply_plan(s, nxt, now=datetime(2027, 3, 15, 10, tzinfo=TOKYO), source="next.yaml").edition == 2
+        )
+        s.commit()
+    chat = Chat(db, FrozenClock(datetime(2027, 4, 15, 11, 0, tzinfo=TOKYO), TOKYO), sender)
+    _, said = chat.say(STAFF, "22%")  # both years have オンライン申請率: which one?
+    assert [c["label"] for c in quick_replies(said)][:2] == ["R8年度", "R9年度"]
+    _, tapped = chat.tap(STAFF, quick_replies(said)[0]["data"])
+    assert "記録しました" in texts(tapped) and "R8年度" in texts(tapped)
+    with Session(db) as s:
+        (report,) = reports(db)
+        target = s.get(KpiTarget, report.kpi_target_id)
+        assert (report.value, target.fiscal_year, target.edition_id) == (Decimal(22), 2026, 1)

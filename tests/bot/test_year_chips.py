@@ -26,7 +26,13 @@ def test_year_chips_follow_the_years_the_plan_covers(db, plan, clock, sender):
         # The next plan's first year (FY2027) arrives; FY2023 dropped out of it.
         first = s.exec(select(ActionItem).where(ActionItem.fiscal_year == 2026)).first()
         s.add(
-            ActionItem(initiative_id=first.initiative_id, fiscal_year=2027, position=1, text="次期計画の策定")
+            ActionItem(
+                edition_id=first.edition_id,
+                initiative_id=first.initiative_id,
+                fiscal_year=2027,
+                position=1,
+                text="次期計画の策定",
+            )
         )
         for table in (ActionItem, KpiTarget):
             for row in s.exec(select(table).where(table.fiscal_year == 2023)).all():

@@ -31,16 +31,20 @@ def test_downgrade_and_upgrade_of_the_latest_migration(tmp_path):
 
 
 def test_decimal_values_are_exact(session):
-    from models.tables import KpiReport, KpiTarget
+    from models.tables import KpiReport, KpiTarget, PlanEdition
 
-    session.add(Measure(no=1, title="t"))
+    edition = PlanEdition(title="t", first_year=2026, last_year=2026, source="t")
+    session.add(edition)
+    session.flush()
+    session.add(Measure(edition_id=edition.id, no=1, title="t"))
     session.add(Section(name="国保医療課"))
     session.flush()
     from models.tables import Initiative
 
-    session.add(Initiative(id="1-1", measure_no=1, position=1, title="t", summary="s"))
+    session.add(Initiative(edition_id=edition.id, id="1-1", measure_no=1, position=1, title="t", summary="s"))
     session.flush()
     target = KpiTarget(
+        edition_id=edition.id,
         series_id="1-1/a",
         initiative_id="1-1",
         fiscal_year=2026,

@@ -10,8 +10,9 @@ from bot.conversation.context import Context
 from bot.conversation.incoming import Response
 from messages.intents import Confirmation, Notice, Voided
 from messages.lines import kpi_line
+from models.editions import initiative_of
 from models.reports import last_report_by, void_report
-from models.tables import Initiative, KpiReport, KpiTarget
+from models.tables import KpiReport, KpiTarget
 
 VOID_RE = re.compile(r"(?:取り消し|取消し?|取り消す|とりけし|キャンセル|cancel|undo)", re.I)
 VOID_ID_RE = re.compile(
@@ -27,7 +28,7 @@ def handle_void(ctx: Context, match: re.Match) -> Response:
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
     target = ctx.session.get(KpiTarget, report.kpi_target_id)
     void_report(ctx.session, report, by=ctx.member, now=ctx.now, reason="取り消し")
-    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    line = kpi_line(target, initiative_of(ctx.session, target))
     return Response(intents=[Voided(kpi=line, value=report.value)], locale=ctx.locale, outcome="recorded")
 
 
@@ -41,7 +42,7 @@ def handle_void_id(ctx: Context, match: re.Match) -> Response:
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
     void_report(ctx.session, report, by=ctx.member, now=ctx.now, reason="取り消し")
     target = ctx.session.get(KpiTarget, report.kpi_target_id)
-    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    line = kpi_line(target, initiative_of(ctx.session, target))
     return Response(intents=[Voided(kpi=line, value=report.value)], locale=ctx.locale, outcome="recorded")
 
 
@@ -72,7 +73,7 @@ def _correct_for_section(ctx: Context, text: str) -> Response | None:
         if earlier is not None:
             void_report(ctx.session, earlier, by=ctx.member, now=ctx.now, reason="訂正")
             target = ctx.session.get(KpiTarget, earlier.kpi_target_id)
-            line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+            line = kpi_line(target, initiative_of(ctx.session, target))
             voided.append(Voided(kpi=line, value=earlier.value))
     response.intents[:0] = voided
     return response
@@ -97,6 +98,6 @@ def handle_correct(ctx: Context, match: re.Match) -> Response:
     if response.outcome != "recorded":
         return response  # nothing new was recorded, so the old figure stays
     void_report(ctx.session, report, by=ctx.member, now=ctx.now, reason="訂正")
-    line = kpi_line(target, ctx.session.get(Initiative, target.initiative_id))
+    line = kpi_line(target, initiative_of(ctx.session, target))
     response.intents.insert(0, Voided(kpi=line, value=report.value))
     return response

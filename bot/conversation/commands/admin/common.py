@@ -149,14 +149,19 @@ def undated_lines(req: Request, entries: list[OverdueEntry]) -> list[str]:
     return [f"・{req.year(e.fiscal_year)} {e.item}" for e in entries]
 
 
-def initiative_links(session: Session, initiative_ids: list[str]) -> dict[str, list[InitiativeSection]]:
-    """Each initiative's 担当課・室 entries, the lead first, then in the plan's order."""
+def initiative_links(
+    session: Session, initiative_ids: list[str], edition_id: int | None
+) -> dict[str, list[InitiativeSection]]:
+    """Each initiative's 担当課・室 entries (in EDITION_ID's plan), the lead first, then in the plan's order."""
     links: dict[str, list[InitiativeSection]] = {i: [] for i in initiative_ids}
     if not initiative_ids:
         return links
     rows = session.exec(
         select(InitiativeSection)
-        .where(col(InitiativeSection.initiative_id).in_(initiative_ids))
+        .where(
+            col(InitiativeSection.initiative_id).in_(initiative_ids),
+            InitiativeSection.edition_id == edition_id,
+        )
         .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
     ).all()
     for link in rows:

@@ -21,6 +21,7 @@ from messages.builders.common import kpi_target_text, rollup_text, status_label
 from messages.intents import AdminPage
 from messages.lines import kpi_line
 from models.actions import rollups
+from models.editions import edition_id_of_year, find_initiative
 from models.kpi_status import kpi_states
 from models.sections import normalise_name
 from models.tables import ActionItem, Initiative, Measure, Section
@@ -38,7 +39,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     if match.group("id"):
         no, position = ID_RE.fullmatch(match.group("id")).groups()
         wanted = f"{int(no)}-{int(position)}"
-        initiative = req.session.get(Initiative, wanted)
+        initiative = find_initiative(req.session, edition_id_of_year(req.session, req.fiscal_year), wanted)
         if initiative is None:
             raise Answer(
                 AdminPage(
@@ -71,7 +72,9 @@ def search(req: Request, words: str) -> list[Initiative]:
     """Initiatives whose title holds every word (else whose title or summary does), in plan order."""
     wanted = [normalise_name(w).lower() for w in words.split() if w.strip()]
     initiatives = req.session.exec(
-        select(Initiative).order_by(Initiative.measure_no, Initiative.position)
+        select(Initiative)
+        .where(Initiative.edition_id == edition_id_of_year(req.session, req.fiscal_year))
+        .order_by(Initiative.measure_no, Initiative.position)
     ).all()
     by_title = [i for i in initiatives if all(w in normalise_name(i.title).lower() for w in wanted)]
     if by_title:
@@ -121,8 +124,12 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
     """Sections (lead first), this year's action items with status, KPIs per reporting section."""
     _ = req._
     session = req.session
-    measure = session.get(Measure, initiative.measure_no)
-    links = initiative_links(session, [initiative.id])[initiative.id]
+    measure = session.exec(
+        select(Measure).where(
+            Measure.edition_id == initiative.edition_id, Measure.no == initiative.measure_no
+        )
+    ).one()
+    links = initiative_links(session, [initiative.id], initiative.edition_id)[initiative.id]
     names = [_("%(section)s (lead)", section=link.label) if link.is_lead else link.label for link in links]
     lines = [
         _("Measure (%(no)s) %(title)s", no=measure.no, title=measure.title),
@@ -132,6 +139,7 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
     items = session.exec(
         select(ActionItem)
         .where(
+            ActionItem.edition_id == initiative.edition_id,
             ActionItem.initiative_id == initiative.id,
             ActionItem.fiscal_year == req.fiscal_year,
             ActionItem.removed_at.is_(None),

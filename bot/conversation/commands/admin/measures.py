@@ -15,6 +15,7 @@ from bot.conversation.commands.admin.common import (
     year_targets,
 )
 from messages.intents import AdminPage
+from models.editions import edition_id_of_year
 from models.grades import NO_GRADE
 from models.kpi_status import initiative_figures, kpi_states
 from models.tables import Initiative, Measure
@@ -37,9 +38,12 @@ def handle(req: Request, match: re.Match) -> AdminPage:
 def measure_list(req: Request, unknown: str | None = None) -> AdminPage:
     """Every measure with its number of initiatives; each is a choice."""
     _ = req._
-    measures = req.session.exec(select(Measure).order_by(Measure.no)).all()
+    edition_id = edition_id_of_year(req.session, req.fiscal_year)
+    measures = req.session.exec(
+        select(Measure).where(Measure.edition_id == edition_id).order_by(Measure.no)
+    ).all()
     counts: dict[int, int] = {}
-    for initiative in req.session.exec(select(Initiative)).all():
+    for initiative in req.session.exec(select(Initiative).where(Initiative.edition_id == edition_id)).all():
         counts[initiative.measure_no] = counts.get(initiative.measure_no, 0) + 1
     lines = []
     if unknown is not None:
@@ -65,14 +69,19 @@ def measure_list(req: Request, unknown: str | None = None) -> AdminPage:
 def measure(req: Request, no: int) -> AdminPage:
     """One measure: each initiative with its lead section and the grades of its KPIs this year."""
     _ = req._
-    found = req.session.get(Measure, no)
+    edition_id = edition_id_of_year(req.session, req.fiscal_year)
+    found = req.session.exec(
+        select(Measure).where(Measure.edition_id == edition_id, Measure.no == no)
+    ).first()
     if found is None:
         raise Answer(measure_list(req, unknown=str(no)))
     initiatives = req.session.exec(
-        select(Initiative).where(Initiative.measure_no == no).order_by(Initiative.position)
+        select(Initiative)
+        .where(Initiative.edition_id == edition_id, Initiative.measure_no == no)
+        .order_by(Initiative.position)
     ).all()
     ids = [i.id for i in initiatives]
-    links = initiative_links(req.session, ids)
+    links = initiative_links(req.session, ids, edition_id)
     targets = year_targets(req.session, ids, req.fiscal_year)
     grades = {
         s.target.id: s.grade

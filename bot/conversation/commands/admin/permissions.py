@@ -72,7 +72,8 @@ class Scope:
 
     def allows_initiative(self, session: Session, initiative: Initiative) -> bool:
         return self.everything or any(
-            initiative.id in initiative_ids_for_section(session, section) for section in self.own
+            initiative.id in initiative_ids_for_section(session, section, initiative.edition_id)
+            for section in self.own
         )
 
     def require_initiative(self, session: Session, initiative: Initiative) -> None:
