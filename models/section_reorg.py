@@ -163,19 +163,19 @@ def _copy_links(session: Session, source: Section, target: Section) -> int:
     for link in session.exec(
         select(InitiativeSection).where(InitiativeSection.section_id == source.id)
     ).all():
+        same_initiative = (  # "1-1" of this link's own plan edition
+            InitiativeSection.edition_id == link.edition_id,
+            InitiativeSection.initiative_id == link.initiative_id,
+        )
         mine = session.exec(
-            select(InitiativeSection).where(
-                InitiativeSection.initiative_id == link.initiative_id,
-                InitiativeSection.section_id == target.id,
-            )
+            select(InitiativeSection).where(*same_initiative, InitiativeSection.section_id == target.id)
         ).first()
         if mine is None:
             position = session.exec(
-                select(func.max(InitiativeSection.position)).where(
-                    InitiativeSection.initiative_id == link.initiative_id
-                )
+                select(func.max(InitiativeSection.position)).where(*same_initiative)
             ).one()
             mine = InitiativeSection(
+                edition_id=link.edition_id,
                 initiative_id=link.initiative_id,
                 position=(position or 0) + 1,
                 label=target.name,
