@@ -273,9 +273,10 @@ def _figure_choices(ctx: Context, question, line) -> tuple[Choice, ...]:
     # Remembered like a KPI choice, so the tapped figure keeps the message's words for the audit.
     asked = {"value": shown[0], "values": shown, "text": message_words(ctx)}
     set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
-    return tuple(
-        Choice(label=format_value(v, line.unit, ctx.locale), data=encode("pick", key, text))
-        for v, text in zip(values, shown, strict=True)
+    labels = [format_value(v, line.unit, ctx.locale) for v in values]
+    return tuple(  # the tap shows the figure in the chat, as if typed
+        Choice(label=label, data=encode("pick", key, text), display_text=label)
+        for label, text in zip(labels, shown, strict=True)
     )
 
 

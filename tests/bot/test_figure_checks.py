@@ -226,6 +226,7 @@ def test_several_figures_for_one_kpi_offer_each_to_tap(chat, member, db):
     _, said = chat.say(STAFF, "研修実施回数 2回 3回")
     assert reports(db) == [] and "研修実施回数" in texts(said)
     assert [c["label"] for c in quick_replies(said)] == ["2回", "3回"]
+    assert [c.get("displayText") for c in quick_replies(said)] == ["2回", "3回"]  # the tap reads in the chat
     _, said = chat.tap(STAFF, pick(said, "3回"))
     assert "記録しました" in texts(said)
     assert [r.value for r in reports(db)] == [Decimal(3)]
