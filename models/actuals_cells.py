@@ -20,7 +20,7 @@ from models.kpi_parsing import (
     OpenKpi,
     parse_reply,
 )
-from models.sheet_cells import SheetRow, cell_text, is_blank, is_percent_format, show_cell
+from models.sheet_cells import SheetRow, cell_text, is_blank, is_percent_format, open_workbook, show_cell
 from models.tables import KpiTarget
 
 
@@ -33,16 +33,7 @@ class TemplateError(ValueError):
 
 def read_workbook(path: Path) -> dict[str, list[SheetRow]]:
     """The rows of the 行動計画 and KPI実績 sheets, by header; a TemplateError when it is not the template."""
-    from openpyxl import load_workbook
-
-    if not path.is_file():
-        raise TemplateError(f"{path}: no such file")
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a file that is not xlsx
-        raise TemplateError(
-            f"{path.name} is not an Excel workbook (.xlsx) that can be read: {exc.__class__.__name__}"
-        ) from exc
+    workbook = open_workbook(path, TemplateError)
     try:
         return {
             tpl.ACTION_SHEET: _sheet_rows(

@@ -15,7 +15,7 @@ from typing import Any
 from models import plan_template as tpl
 from models.fiscal_year import parse_fiscal_year
 from models.plan_errors import PlanFormatError, PlanWorkbookError, closest
-from models.sheet_cells import SheetRow, cell_text, is_blank, is_percent_format, show_cell
+from models.sheet_cells import SheetRow, cell_text, is_blank, is_percent_format, open_workbook, show_cell
 
 _INITIATIVE_ID = re.compile(r"(\d+)-(\d+)")
 
@@ -24,16 +24,7 @@ def read_plan_workbook(path: Path) -> tuple[dict, list[str]]:
     """The plan document a filled-in template holds, and warnings; PlanWorkbookError when any row has a
     problem, PlanFormatError when the file is not the template at all. load_plan_file checks the document
     as it checks a YAML plan."""
-    from openpyxl import load_workbook
-
-    if not path.is_file():
-        raise PlanFormatError(f"{path}: no such file")
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a file that is not xlsx
-        raise PlanFormatError(
-            f"{path.name} is not an Excel workbook (.xlsx) that can be read: {exc.__class__.__name__}"
-        ) from exc
+    workbook = open_workbook(path, PlanFormatError)
     try:
         title, years = _plan_cells(workbook)
         sheets = {name: _sheet_rows(workbook, name) for name in tpl.DATA_SHEETS}

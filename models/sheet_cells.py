@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -21,6 +22,20 @@ class SheetRow:
 
     def where(self) -> str:
         return f"{self.sheet} row {self.row}"
+
+
+def open_workbook(path: Path, error: type[Exception]) -> Any:
+    """PATH's workbook with its computed values; ERROR (the reader's own) says plainly when it is none."""
+    from openpyxl import load_workbook
+
+    if not path.is_file():
+        raise error(f"{path}: no such file")
+    try:
+        return load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a file that is not xlsx
+        raise error(
+            f"{path.name} is not an Excel workbook (.xlsx) that can be read: {exc.__class__.__name__}"
+        ) from exc
 
 
 def is_blank(value: Any) -> bool:
