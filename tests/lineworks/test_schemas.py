@@ -10,7 +10,12 @@ import copy
 
 import pytest
 
-from tests.lineworks.validation import BUBBLE_MAX_BYTES, CAROUSEL_MAX_BYTES, json_bytes, problems
+from tests.lineworks.validation import json_bytes, problems
+
+# The figures themselves, not the module's constants, so a wrong constant fails here: 30 KB per bubble
+# (bot-send-flex-bubble), 15 KB per carousel (the Japanese bot-send-flex-carousel; 1 KB read as 1,000 bytes).
+BUBBLE_MAX_BYTES = 30_000
+CAROUSEL_MAX_BYTES = 15_000
 
 # https://developers.worksmobile.com/en/docs/bot-send-text (simple and multi-language)
 TEXT = {"content": {"type": "text", "text": "hello"}}
