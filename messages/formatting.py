@@ -68,6 +68,12 @@ def format_day(day: date | datetime, locale: str | None = None) -> str:
     return babel_format_date(day, pattern, locale=code)
 
 
+def format_date(day: date | datetime, locale: str | None = None) -> str:
+    """ja '2026年4月1日', en '1 Apr 2026' (a day in a sentence, without the weekday)."""
+    code = normalise_locale(locale)
+    return babel_format_date(day, "y年M月d日" if code == "ja" else "d MMM y", locale=code)
+
+
 def format_short_day(day: date | datetime, locale: str | None = None) -> str:
     """ja '11月24日(火)', en 'Tue 24 Nov' (for tight places)."""
     code = normalise_locale(locale)

@@ -20,13 +20,26 @@ from sqlmodel import Session, select
 
 from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
-from models.editions import in_edition
+from models.editions import edition_id_of_year, in_edition
 from models.grade_scale import GradeScale
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
+from models.target_history import TargetHistory, history_record, target_histories
 
 KPI_SHEET = "KPI達成状況"
 ACTION_SHEET = "行動計画"
-KPI_HEADERS = ("施策", "取組み", "担当課・室", "KPI", "目標", "実績", "達成率", "評価", "最終報告日")
+KPI_HEADERS = (
+    "施策",
+    "取組み",
+    "担当課・室",
+    "KPI",
+    "目標",
+    "実績",
+    "達成率",
+    "評価",
+    "最終報告日",
+    "当初目標",  # the target as the plan first set it (目標 is the revised one)
+    "目標の変更",  # each revision: 2026-04-01 35%→45%、…
+)
 ACTION_HEADERS = ("施策", "取組み", "年度", "行動計画", "状況", "更新日", "担当課・室")
 OPEN_DATA_COLUMNS = (
     "measure_no",
@@ -44,7 +57,10 @@ OPEN_DATA_COLUMNS = (
     "achievement_rate",
     "grade",
     "last_reported_on",
+    "original_target",  # as the plan first set it; target is the revised one
+    "target_revised_on",  # the day of the latest revision, or empty
 )
+OPEN_DATA_JSON_KEYS = (*OPEN_DATA_COLUMNS, "revisions")  # revisions: [{"on", "from", "to"}], oldest first
 OPEN_DATA_CSV = "kpi-results.csv"
 OPEN_DATA_JSON = "kpi-results.json"
 
@@ -75,6 +91,8 @@ class KpiRow:
     rate: float | None
     grade: str
     last_reported: date | None
+    original_target: int | float | None = None
+    target_changes: str = ""
 
     def values(self) -> tuple:
         return (
@@ -87,6 +105,8 @@ class KpiRow:
             self.rate,
             self.grade,
             self.last_reported,
+            self.original_target,
+            self.target_changes,
         )
 
 
@@ -136,6 +156,16 @@ def _fraction(rate: Decimal | None) -> float | None:
     return None if rate is None else float(rate / 100)
 
 
+def changes_text(history: TargetHistory | None) -> str:
+    """A target's revisions in one cell: '2026-04-01 35%→45%、2026-05-10 45%→50%' ('' when never revised)."""
+    if history is None:
+        return ""
+    return "、".join(
+        f"{c.day.isoformat()} {kpi_status.number(c.old)}{c.old_unit}→{kpi_status.number(c.new)}{c.new_unit}"
+        for c in history.changes
+    )
+
+
 def kpi_rows(
     session: Session, now: datetime, fiscal_year: int, *, tz: ZoneInfo, scale: GradeScale | None = None
 ) -> list[KpiRow]:
@@ -143,6 +173,9 @@ def kpi_rows(
     (grades on SCALE: Config.grade_scale)."""
     measures = _measure_titles(session)
     states = kpi_status.kpi_states(session, now, fiscal_year=fiscal_year, scale=scale)
+    histories = target_histories(
+        session, edition_id=edition_id_of_year(session, fiscal_year), tz=tz, fiscal_year=fiscal_year
+    )
     states = sorted(
         states,
         key=lambda s: (
@@ -167,6 +200,10 @@ def kpi_rows(
             rate=_fraction(s.rate),
             grade=s.grade,
             last_reported=local_date(s.latest.reported_at, tz) if s.latest is not None else None,
+            original_target=kpi_status.number(
+                histories[s.target.id].original if s.target.id in histories else s.target.target
+            ),
+            target_changes=changes_text(histories.get(s.target.id)),
         )
         for s in states
     ]
@@ -214,6 +251,9 @@ def open_data_rows(
         .where(KpiTarget.removed_at.is_(None))
         .order_by(KpiTarget.fiscal_year, Initiative.measure_no, Initiative.position, KpiTarget.position)
     ).all()
+    histories: dict[int, TargetHistory] = {}
+    for edition_id in sorted({t.edition_id for t, _ in targets}):
+        histories.update(target_histories(session, edition_id=edition_id, tz=tz))
     figures: dict[int, kpi_status.KpiState] = {}
     for fy in sorted({t.fiscal_year for t, _ in targets}):
         for state in kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale):
@@ -242,6 +282,7 @@ def open_data_rows(
                 "achievement_rate": kpi_status.number(rate),
                 "grade": grades.grade_of(rate, scale) if rate is not None else None,
                 "last_reported_on": reported.isoformat() if reported else None,
+                **history_record(histories.get(target.id)),
             }
         )
     return records
@@ -299,7 +340,16 @@ def write_xlsx(path: Path, kpis: Sequence[KpiRow], actions: Sequence[ActionRow])
         kpi_sheet,
         KPI_HEADERS,
         (r.values() for r in kpis),
-        [{5: unit_format(r.unit), 6: unit_format(r.unit), 7: "0.0%", 9: "yyyy-mm-dd"} for r in kpis],
+        [
+            {
+                5: unit_format(r.unit),
+                6: unit_format(r.unit),
+                7: "0.0%",
+                9: "yyyy-mm-dd",
+                10: unit_format(r.unit),
+            }
+            for r in kpis
+        ],
     )
     fill_sheet(
         action_sheet, ACTION_HEADERS, (r.values() for r in actions), [{6: "yyyy-mm-dd"} for _ in actions]
@@ -340,7 +390,7 @@ def write_open_data(directory: Path, records: Sequence[dict], bom: bool = False)
     csv_path, json_path = directory / OPEN_DATA_CSV, directory / OPEN_DATA_JSON
     write_csv(csv_path, OPEN_DATA_COLUMNS, ([r[c] for c in OPEN_DATA_COLUMNS] for r in records), bom)
     json_path.write_text(
-        json.dumps([{c: r[c] for c in OPEN_DATA_COLUMNS} for r in records], ensure_ascii=False, indent=2)
+        json.dumps([{c: r[c] for c in OPEN_DATA_JSON_KEYS} for r in records], ensure_ascii=False, indent=2)
         + "\n",
         encoding="utf-8",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import union
 from sqlmodel import Session, select
@@ -15,6 +16,9 @@ from models.editions import edition_of_year, latest_edition
 from models.fiscal_year import fiscal_year_of
 from models.sections import initiative_ids_for_section
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, PlanEdition, Section
+from models.target_history import TargetHistory, history_record, target_histories
+
+REVISION_KEYS = ("original_target", "target_revised_on", "revisions")  # shown beside a KPI, never imported
 
 
 def json_number(value: Decimal) -> int | float:
@@ -22,8 +26,8 @@ def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def kpi_as_dict(target: KpiTarget) -> dict:
-    """One yearly KPI target in the contract's shape."""
+def kpi_as_dict(target: KpiTarget, history: TargetHistory | None = None) -> dict:
+    """One yearly KPI target in the contract's shape, with its revisions (HISTORY) beside it."""
     return {
         "id": target.series_id,
         "name": target.name,
@@ -34,6 +38,7 @@ def kpi_as_dict(target: KpiTarget) -> dict:
         "better": target.better,
         "note": target.note,
         "raw": target.raw,
+        **history_record(history),
     }
 
 
@@ -54,10 +59,12 @@ def plan_as_dict(
     fiscal_year: int | None = None,
     section: Section | None = None,
     edition: PlanEdition | None = None,
+    tz: ZoneInfo | None = None,
 ) -> dict:
     """One plan edition (or one year's, or one section's part of it) as plain data, in plan order.
 
-    The edition is EDITION, else the one covering FISCAL_YEAR, else the newest; EDITION in the result names it."""
+    The edition is EDITION, else the one covering FISCAL_YEAR, else the newest; EDITION in the result names it.
+    Revision days are on TZ's calendar (the clock's; UTC when not given)."""
     if edition is None:
         edition = (
             edition_of_year(session, fiscal_year) if fiscal_year is not None else latest_edition(session)
@@ -100,6 +107,7 @@ def plan_as_dict(
     for target in session.exec(target_query):
         targets[(target.initiative_id, target.fiscal_year)].append(target)
     statuses = rollups(session, [a for items in actions.values() for a in items])
+    histories = target_histories(session, edition_id=ed, tz=tz or ZoneInfo("UTC"), fiscal_year=fiscal_year)
     years_of: dict[str, set[int]] = defaultdict(set)
     for initiative_id, year in [*actions, *targets]:
         years_of[initiative_id].add(year)
@@ -127,7 +135,9 @@ def plan_as_dict(
                             "actions": [
                                 action_as_dict(a, statuses[a.id]) for a in actions[(initiative.id, year)]
                             ],
-                            "kpis": [kpi_as_dict(t) for t in targets[(initiative.id, year)]],
+                            "kpis": [
+                                kpi_as_dict(t, histories.get(t.id)) for t in targets[(initiative.id, year)]
+                            ],
                         }
                         for year in sorted(years_of[initiative.id])
                     ],
@@ -202,7 +212,13 @@ def _document_initiative(shown: dict) -> dict:
             {
                 "fiscal_year": year["fiscal_year"],
                 "actions": [action["text"] for action in year["actions"]],
-                "kpis": [{**kpi, "target": Decimal(str(kpi["target"]))} for kpi in year["kpis"]],
+                "kpis": [
+                    {
+                        **{k: v for k, v in kpi.items() if k not in REVISION_KEYS},
+                        "target": Decimal(str(kpi["target"])),
+                    }
+                    for kpi in year["kpis"]
+                ],
             }
             for year in shown["years"]
         ],

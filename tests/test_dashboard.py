@@ -637,7 +637,7 @@ def test_the_number_of_queries_does_not_grow_with_the_reports(scenario, app, db,
     bulk_reports(db, 3000, seed=3)
     many = queries_for(app, admin, path)
     assert many == few, f"{path}: {few} queries with a few reports, {many} with 3,000 more"
-    assert few <= 25
+    assert few <= 26  # an initiative page also reads its targets' revisions (issue 25): one query
 
 
 def test_a_shared_item_shows_the_lead_sections_status_and_how_many_sections_are_done(scenario, app, db):

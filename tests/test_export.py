@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from models.export import ACTION_HEADERS, KPI_HEADERS, OPEN_DATA_COLUMNS
+from models.export import ACTION_HEADERS, KPI_HEADERS, OPEN_DATA_COLUMNS, OPEN_DATA_JSON_KEYS
 
 USER = "U" + "7" * 32
 NAME = "山田花子"
@@ -55,7 +55,7 @@ def test_xlsx_has_both_sheets_with_numbers_dates_and_grades(dxbot, reported, tmp
     values = [tuple(c.value for c in row) for row in rows]
     row = _row_of(values, "1-2 ", "国保医療課")
     cells = rows[values.index(row)]
-    measure, initiative, section, kpi, target, actual, rate, grade, reported_on = row
+    measure, initiative, section, kpi, target, actual, rate, grade, reported_on, original, changes = row
     assert measure == "(1) 行政手続きのオンライン化"
     assert initiative == "1-2 国民健康保険関係の手続きのオンライン化"
     assert kpi == "オンライン申請率"
@@ -66,6 +66,7 @@ def test_xlsx_has_both_sheets_with_numbers_dates_and_grades(dxbot, reported, tmp
     assert grade == "B"
     assert isinstance(reported_on, datetime) and reported_on.date() == date(2026, 11, 24)
     assert cells[8].is_date
+    assert (original, changes) == (20, None)  # never revised: the original is the target, no changes
 
     unreported = [v for v in values if v[5] is None]
     assert unreported and all(v[7] == "−" and v[6] is None and v[8] is None for v in unreported)
@@ -99,7 +100,7 @@ def test_csv_writes_two_utf8_files_bom_only_when_asked(dxbot, reported, tmp_path
             rows = list(csv.reader(handle))
         assert tuple(rows[0]) == KPI_HEADERS
         row = _row_of(rows[1:], "1-2 ", "国保医療課")
-        assert row[3:] == ["オンライン申請率", "20", "18", "0.9", "B", "2026-11-24"]
+        assert row[3:] == ["オンライン申請率", "20", "18", "0.9", "B", "2026-11-24", "20", ""]
         with action_path.open(encoding="utf-8-sig", newline="") as handle:
             actions = list(csv.reader(handle))
         assert tuple(actions[0]) == ACTION_HEADERS and len(actions) > 1
@@ -119,7 +120,7 @@ def test_open_data_has_stable_columns_every_year_and_no_personal_data(dxbot, rep
         rows = list(reader)
     records = json.loads(json_path.read_text(encoding="utf-8"))
     assert len(rows) == len(records) == 153
-    assert all(tuple(r) == OPEN_DATA_COLUMNS for r in records)
+    assert all(tuple(r) == OPEN_DATA_JSON_KEYS for r in records)
     assert {r["fiscal_year"] for r in records} == {2023, 2024, 2025, 2026}
     assert len({(r["kpi_id"], r["fiscal_year"]) for r in records}) == 153
 

@@ -102,6 +102,9 @@ def test_plan_show_json_has_the_contract_shape(shown):
         "better": "higher",
         "note": None,
         "raw": "オンライン申請率： 35%",
+        "original_target": 35,  # never revised: as adopted (issue 25)
+        "target_revised_on": None,
+        "revisions": [],
     }
     assert isinstance(kpi["target"], int)
     totals = {

@@ -232,7 +232,7 @@ def show(
     with runtime.read() as session:
         chosen = section_option(session, section)
         edition = _edition(session, runtime, edition_id, year)
-        data = plan_as_dict(session, fiscal_year=year, section=chosen, edition=edition)
+        data = plan_as_dict(session, fiscal_year=year, section=chosen, edition=edition, tz=runtime.clock.tz)
     if as_json:
         echo_json(data)
         return

@@ -31,7 +31,13 @@ from bot.dashboard.access import (
 from bot.dashboard.labels import LINK_PROBLEMS, REASONS
 from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
 from bot.services import services
-from messages.builders.common import projected_text, rollup_text, section_state_text, status_label
+from messages.builders.common import (
+    projected_text,
+    revised_target_text,
+    rollup_text,
+    section_state_text,
+    status_label,
+)
 from messages.builders.participation import grades_text, hours_text, rate_text, round_label
 from messages.builders.text import ROLE_NAMES
 from messages.formatting import (
@@ -51,6 +57,7 @@ from models.follow_up_status import FollowUps
 from models.grades import NO_GRADE
 from models.plan_queries import plan_years
 from models.tables import Initiative, KpiTarget, Measure, PlanEdition, Section
+from models.target_history import target_histories
 
 blueprint = Blueprint(
     "dashboard",
@@ -160,7 +167,9 @@ def template_helpers() -> dict:
         "fy": partial(fiscal_year_label, locale=locale),
         "fy_short": partial(fiscal_year_label, locale=locale, short=True),
         "value": lambda v, unit: "−" if v is None else format_value(v, unit, locale),
-        "target": lambda t: format_target(t.target, t.unit, t.kind, locale),
+        "target": lambda t, revisions=None: revised_target_text(  # revisions: target id → TargetHistory
+            format_target(t.target, t.unit, t.kind, locale), (revisions or {}).get(t.id), _
+        ),
         "rate": lambda r: "−" if r is None else f"{format_number(r, locale)}%",
         "moment": lambda m: format_moment(m, locale, tz=g.clock.tz),
         "day": lambda d: "−" if d is None else format_day(d, locale),
@@ -328,6 +337,7 @@ def initiative(initiative_id: str):
         follow=data.of_year(entries.get(found.id, FollowUps()), chosen.fiscal_year),
         series=[(h, charts.caption(h, g.locale)) for h in histories],
         filters=chosen,
+        revisions=target_histories(g.db, edition_id=found.edition_id, tz=g.clock.tz, initiative_id=found.id),
     )
 
 

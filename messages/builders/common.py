@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from messages.formatting import format_number, format_short_day, format_target, format_value
+from messages.formatting import format_date, format_number, format_short_day, format_target, format_value
 from messages.i18n import N_, Translator
 from messages.intents import KpiLine, RoundLine
 from messages.layout import MAX_LABEL, shorten
 from messages.line_limits import MAX_QUICK_REPLY_ITEMS
 from messages.model import AMBER, GREEN, GREY, RED, TRACK, Progress
+from models.target_history import TargetHistory
 
 __all__ = ["AMBER", "GREEN", "GREY", "RED", "TRACK"]  # the colours live in messages/model.py
 MAX_QUICK_REPLY = MAX_QUICK_REPLY_ITEMS
@@ -63,9 +64,31 @@ def progress_bar(achievement: Decimal | None) -> Progress:
     return Progress(filled, achievement_colour(achievement))
 
 
-def kpi_target_text(kpi: KpiLine, _: Translator) -> str:
-    """'目標 35%' / 'Target 35%'."""
-    return _("Target %(target)s", target=format_target(kpi.target, kpi.unit, kpi.kind, _.locale))
+def kpi_target_text(kpi: KpiLine, _: Translator, history: TargetHistory | None = None) -> str:
+    """'目標 35%' / 'Target 35%'; revised (HISTORY): '目標 45%（2026年4月1日に35%から変更）'."""
+    shown = format_target(kpi.target, kpi.unit, kpi.kind, _.locale)
+    return _("Target %(target)s", target=revised_target_text(shown, history, _))
+
+
+def revised_target_text(shown: str, history: TargetHistory | None, _: Translator) -> str:
+    """SHOWN (a formatted target) with its latest change: '45%（2026年4月1日に35%から変更）'; as it is when never
+    revised. Several changes: the latest, the original figure and how many, so the line stays short."""
+    latest = history.latest if history is not None else None
+    if latest is None:
+        return shown
+    values = {
+        "target": shown,
+        "old": format_target(latest.old, latest.old_unit, history.kind, _.locale),
+        "day": format_date(latest.day, _.locale),
+    }
+    if len(history.changes) == 1:
+        return _("%(target)s (changed from %(old)s on %(day)s)", **values)
+    return _(
+        "%(target)s (changed from %(old)s on %(day)s; originally %(original)s, %(n)s changes)",
+        **values,
+        original=format_target(history.original, history.original_unit, history.kind, _.locale),
+        n=len(history.changes),
+    )
 
 
 def kpi_last_text(kpi: KpiLine, _: Translator) -> str:

@@ -25,6 +25,7 @@ from models.editions import edition_id_of_year, find_initiative
 from models.kpi_status import kpi_states
 from models.sections import normalise_name
 from models.tables import ActionItem, Initiative, Measure, Section
+from models.target_history import target_histories
 
 PATTERN = re.compile(
     r"(?:取り?組み?|initiative)(?:\s*(?P<id>\d{1,2}\s*[-‐‑−–—ー―]\s*\d{1,2})|\s+(?P<words>.{1,100}))?", re.I
@@ -162,10 +163,18 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
     )
     states = kpi_states(session, req.now, sections, req.fiscal_year, scale=req.ctx.config.grade_scale)
     order = {section_id: n for n, section_id in enumerate(section_ids)}
+    histories = target_histories(
+        session,
+        edition_id=initiative.edition_id,
+        tz=req.ctx.clock.tz,
+        initiative_id=initiative.id,
+        fiscal_year=req.fiscal_year,
+    )
     if not targets:
         lines.append("・" + _("none"))
     for target in targets:
-        lines.append(f"・{target.name} " + kpi_target_text(kpi_line(target, initiative), _))
+        shown = kpi_target_text(kpi_line(target, initiative), _, histories.get(target.id))
+        lines.append(f"・{target.name} {shown}")
         mine = sorted((s for s in states if s.target.id == target.id), key=lambda s: order[s.section_id])
         for state in mine:
             who = _("%(section)s (lead)", section=state.section) if state.lead else state.section
