@@ -111,7 +111,7 @@ def split_text(text: str, limit: int) -> list[str]:
         parts.append(rest[:cut])
         rest = rest[cut:]
     parts.append(rest)
-    return [part for part in parts if part.strip()] or [text]
+    return [part for part in parts if part.strip()] or parts[:1]
 
 
 def _prefix(text: str, limit: int) -> str:
