@@ -216,3 +216,8 @@ def test_a_kpi_request_split_at_lines_12_bubbles_is_packed_afresh_into_fewer_mes
     assert len(flex) == 5  # 42 bubbles in carousels of ≤ 10: not the 7 of splitting each carousel
     assert all(problems(b) == [] for b in bodies)
     assert postback_data(bodies) == postback_data(line)  # every KPI's button, in the same order
+
+
+def test_a_blank_text_over_2000_characters_still_fits():
+    bodies = render([Text(" " * 4500)])
+    assert all(problems(b) == [] for b in bodies)
