@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from messages.senders import RecordingSender
 from models.db import session_factory
+from models.plan_format import SECTIONS_YAML, parse_sections_yaml
 from models.tables import Section
 from scheduler import jobs
 from tests.app_services import swap_services
@@ -28,6 +29,8 @@ ADMIN = "U" + "e1" * 16  # 情報政策課, runs the plan
 MANAGER = "U" + "e2" * 16  # 市民窓口課
 STAFF = "U" + "e3" * 16  # 市民窓口課, registers with an invite code over LINE
 LIBRARY = "U" + "e4" * 16  # 生涯学習課
+STRANGER = "U" + "e5" * 16  # adds the bot as a friend without a code
+EARLY = "2027-03-15 10:00"  # the plan is imported and people are registered before FY2027 starts
 
 # Labels of the bundled plan's years (令和5–8年度, FY2023–2026) in any form the bot writes a year.
 OLD_YEARS = re.compile(
@@ -40,9 +43,22 @@ def jst(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=TOKYO)
 
 
-def traces(text: str) -> list[str]:
-    """What in TEXT belongs to Kyotanabe's plan: the city's name or a label of its years."""
-    return re.findall("京田辺", text) + OLD_YEARS.findall(text)
+# The bundled city's sections and departments (data/plan/sections.yaml) less the fictional city's own (教育部):
+# a message naming one sends another city's staff to a section they do not have.
+BUNDLED = sorted(
+    {name for row in parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8")) for name in row.values()}
+    - {
+        name
+        for row in parse_sections_yaml((PLAN_DIR / "sections.yaml").read_text(encoding="utf-8"))
+        for name in row.values()
+    }
+)
+
+
+def traces(text: str, sections: bool = False) -> list[str]:
+    """What in TEXT belongs to Kyotanabe's plan: the city's name or a label of its years (and its SECTIONS)."""
+    found = re.findall("京田辺", text) + OLD_YEARS.findall(text)
+    return found + [name for name in BUNDLED if name in text] if sections else found
 
 
 def workbook_text(path: Path) -> str:
@@ -98,6 +114,11 @@ class World:
         assert response.status_code == 200
         return "\n".join(t for request in self.sender.sent[before:] for t in request.texts())
 
+    def follow(self, user: str, when: str) -> None:
+        """USER adds the bot as a friend."""
+        self.at(when)
+        assert self.line.post(self.line.body(self.line.event("follow", user))).status_code == 200
+
     def pushed(self, user: str) -> str:
         return "\n".join(t for request in self.sender.to(user) for t in request.texts())
 
@@ -113,60 +134,22 @@ def world(db, dxbot, app, client, config):
 
 
 def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_path):
-    imported = world.cli("plan", "import", str(PLAN_DIR / "plan.yaml"), when="2027-03-15 10:00")
+    imported = world.cli("plan", "import", str(PLAN_DIR / "plan.yaml"), when=EARLY)
     assert "new plan edition 1: FY2027–FY2029" in imported
     assert "3 initiatives" in imported and "9 KPI targets" in imported
     with Session(world.db) as s:
         assert set(s.exec(select(Section.name)).all()) == SECTIONS  # the plan's sections, not the bundled 87
 
-    world.cli(
-        "member",
-        "add",
-        ADMIN,
-        "--name",
-        "青木",
-        "--section",
-        "情報政策課",
-        "--role",
-        "admin",
-        when="2027-03-15 10:00",
-    )
-    world.cli(
-        "member",
-        "add",
-        MANAGER,
-        "--name",
-        "井上",
-        "--section",
-        "市民窓口課",
-        "--role",
-        "manager",
-        when="2027-03-15 10:00",
-    )
-    world.cli(
-        "member",
-        "add",
-        LIBRARY,
-        "--name",
-        "上田",
-        "--section",
-        "生涯学習課",
-        "--role",
-        "staff",
-        when="2027-03-15 10:00",
-    )
-    code = json.loads(
-        world.cli(
-            "invite",
-            "create",
-            "--section",
-            "市民窓口課",
-            "--role",
-            "staff",
-            "--json",
-            when="2027-03-15 10:00",
-        )
-    )["code"]
+    for user, name, section, role in (
+        (ADMIN, "青木", "情報政策課", "admin"),
+        (MANAGER, "井上", "市民窓口課", "manager"),
+        (LIBRARY, "上田", "生涯学習課", "staff"),
+    ):
+        world.cli("member", "add", user, "--name", name, "--section", section, "--role", role, when=EARLY)
+    invite = ("invite", "create", "--section", "市民窓口課", "--role", "staff", "--json")
+    code = json.loads(world.cli(*invite, when=EARLY))["code"]
+    world.follow(STRANGER, "2027-03-16 09:00")
+    world.say(STRANGER, "こんにちは", "2027-03-16 09:10")
     assert "登録しました" in world.say(STAFF, f"登録 {code}", "2027-03-16 09:30")
 
     world.job("kickoff", "2027-04-01 09:00")
@@ -179,6 +162,7 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
     recorded = world.say(STAFF, "オンライン受付率は12%になりました", "2027-07-05 12:00")
     assert "記録しました：オンライン受付率 12%" in recorded and "R9年度" in recorded
 
+    answers = {}
     for user, text in (
         (STAFF, "状況"),
         (STAFF, "今年度の行動計画"),
@@ -186,8 +170,19 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
         (MANAGER, "課 市民窓口課"),
         (ADMIN, "未報告"),
         (ADMIN, "取組 1-1"),
+        (STAFF, "未報告"),  # refusals name who to ask: never the bundled city's section
+        (STAFF, "ダッシュボード"),
+        (MANAGER, "課 生涯学習課"),
+        (MANAGER, "招待 市民窓口課 staff"),
+        (STAFF, "令和百年度の行動計画"),
     ):
-        world.say(user, text, "2027-07-09 10:00")
+        answers[text] = world.say(user, text, "2027-07-09 10:00")
+    assert "令和9年度 (2027年度)の行動計画" in answers["今年度の行動計画"]
+    assert (
+        "年度「令和百年度」を読み取れませんでした。令和9年度 や 2027 のように"
+        in answers["令和百年度の行動計画"]
+    )
+    assert "計画の管理者にお問い合わせください" in answers["課 生涯学習課"]
 
     world.job("weekly-digest", "2027-07-12 08:30")
     assert "週間ダイジェスト 市民窓口課" in world.pushed(MANAGER)
@@ -213,8 +208,11 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
 
     sent = [json.dumps(request.messages, ensure_ascii=False) for request in world.sender.sent]
     written = [workbook_text(p) if p.suffix == ".xlsx" else p.read_text(encoding="utf-8-sig") for p in files]
-    found = {what[:80]: traces(what) for what in [*sent, *written, *world.outputs] if traces(what)}
-    assert found == {}
+    said = [*sent, *world.outputs]  # what people read: no trace, nor a bundled section to ask
+    found = {
+        what[:80]: traces(what, what in said) for what in [*said, *written] if traces(what, what in said)
+    }
+    assert found == {}, "\n".join(f"{k!r}: {v}" for k, v in found.items())
     assert any(label in "\n".join(sent) for label in NEW_YEARS)
     assert "令和9年度" in workbook_text(out / "plan.xlsx") or "2027" in workbook_text(out / "plan.xlsx")
 
