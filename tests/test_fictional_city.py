@@ -119,6 +119,25 @@ class World:
         self.at(when)
         assert self.line.post(self.line.body(self.line.event("follow", user))).status_code == 200
 
+    def dashboard(self, user: str, when: str) -> dict[str, str]:
+        """USER asks for a dashboard link in the chat, signs in with it and reads every page: {path: HTML}."""
+        link = re.search(
+            r"https?://[^\s\"]+/dashboard/login/[^\s\"]+", self.say(user, "ダッシュボード", when)
+        )
+        client = self.line.client
+        path = "/" + link.group(0).split("/", 3)[3]
+        assert client.post(path).status_code == 302
+        with Session(self.db) as s:
+            section_ids = s.exec(select(Section.id)).all()
+        paths = ["/dashboard/", "/dashboard/overdue", "/dashboard/audit", "/dashboard/initiative/1-1"]
+        paths += [f"/dashboard/section/{i}" for i in section_ids] + ["/dashboard/chart/1-1/a.svg"]
+        pages = {}
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            pages[path] = response.get_data(as_text=True)
+        return pages
+
     def pushed(self, user: str) -> str:
         return "\n".join(t for request in self.sender.to(user) for t in request.texts())
 
@@ -188,6 +207,9 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
     assert "週間ダイジェスト 市民窓口課" in world.pushed(MANAGER)
     assert "週間ダイジェスト 市全体" in world.pushed(ADMIN)
 
+    pages = world.dashboard(ADMIN, "2027-07-13 09:00")
+    assert "令和9年度 (2027年度)" in pages["/dashboard/"] and "令和11年度 (2029年度)" in pages["/dashboard/"]
+
     out = tmp_path / "out"
     out.mkdir()
     when = "2027-07-13 10:00"
@@ -208,7 +230,11 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
 
     sent = [json.dumps(request.messages, ensure_ascii=False) for request in world.sender.sent]
     written = [workbook_text(p) if p.suffix == ".xlsx" else p.read_text(encoding="utf-8-sig") for p in files]
-    said = [*sent, *world.outputs]  # what people read: no trace, nor a bundled section to ask
+    said = [
+        *sent,
+        *world.outputs,
+        *pages.values(),
+    ]  # what people read: no trace, nor a bundled section to ask
     found = {
         what[:80]: traces(what, what in said) for what in [*said, *written] if traces(what, what in said)
     }
