@@ -360,3 +360,15 @@ def test_nothing_outside_data_names_kyotanabe():
         if "京田辺" in line
     ]
     assert found == []
+
+
+def test_the_demo_plays_the_fictional_citys_plan(dxbot):
+    """`dxbot demo` on another city's plan (DXBOT_PLAN_FILE) gives its demo people that city's sections."""
+    env = {"DXBOT_PLAN_FILE": str(PLAN_DIR / "plan.yaml"), "DXBOT_NOW": jst("2027-05-10 10:00").isoformat()}
+    result = dxbot("demo", "--no-serve", env=env)
+    assert result.exit_code == 0, result.output
+    assert "demo members (4 added, 0 already there):" in result.output
+    members = json.loads(dxbot("member", "list", "--json", env=env).output)["members"]
+    assert {s for m in members for s in m["sections"]} <= SECTIONS
+    assert {m["role"] for m in members} == {"staff", "manager", "admin"}
+    assert not traces(result.output, sections=True)
