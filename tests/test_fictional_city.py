@@ -207,12 +207,15 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
     assert "週間ダイジェスト 市民窓口課" in world.pushed(MANAGER)
     assert "週間ダイジェスト 市全体" in world.pushed(ADMIN)
 
-    pages = world.dashboard(ADMIN, "2027-07-13 09:00")
+    world.job("nudge", "2027-07-20 10:00")  # 生涯学習課 never answered Q1
+    assert "生涯学習課のR9年度のKPIがまだ1件未報告です" in world.pushed(LIBRARY)
+
+    pages = world.dashboard(ADMIN, "2027-07-21 09:00")
     assert "令和9年度 (2027年度)" in pages["/dashboard/"] and "令和11年度 (2029年度)" in pages["/dashboard/"]
 
     out = tmp_path / "out"
     out.mkdir()
-    when = "2027-07-13 10:00"
+    when = "2027-07-21 10:00"
     world.cli("export", "--fiscal-year", "2027", "--output", str(out / "kpi.xlsx"), when=when)
     world.cli("export", "--format", "csv", "--output", str(out), when=when)
     world.cli("export", "--open-data", "--output", str(out / "open"), when=when)
@@ -221,6 +224,8 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
     world.cli("digest", "--section", "市民窓口課", "--json", when=when)
     world.cli("plan", "show", when=when)
     world.cli("export", "--template", "--output", str(out / "actuals.xlsx"), when="2028-04-10 10:00")
+    world.job("final-actuals", "2028-04-12 09:00")  # FY2027's final figures, asked for in FY2028
+    assert "KPIの確定値を2028年5月31日" in world.pushed(LIBRARY)
 
     files = sorted(p for p in out.rglob("*") if p.is_file())
     assert {p.name for p in files} >= {"kpi.xlsx", "plan.yaml", "plan.xlsx", "actuals.xlsx"}
