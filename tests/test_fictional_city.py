@@ -34,7 +34,8 @@ EARLY = "2027-03-15 10:00"  # the plan is imported and people are registered bef
 
 # Labels of the bundled plan's years (令和5–8年度, FY2023–2026) in any form the bot writes a year.
 OLD_YEARS = re.compile(
-    r"令和\s*[5-8](?![0-9])|R[5-8](?![0-9])|FY\s*202[3-6]|202[3-6]\s*年度|202[3-6]\s*(?:[–〜~]|-\s*20\d\d\b)"
+    r"令和\s*[5-8](?![0-9])|(?<![A-Za-z0-9])(?:R[5-8](?![0-9])|FY\s*202[3-6])"
+    r"|202[3-6]\s*年度|202[3-6]\s*(?:[–〜~]|-\s*20\d\d\b)"
 )
 NEW_YEARS = ("令和9年度", "R9年度")
 
@@ -57,6 +58,7 @@ BUNDLED = sorted(
 
 def traces(text: str, sections: bool = False) -> list[str]:
     """What in TEXT belongs to Kyotanabe's plan: the city's name or a label of its years (and its SECTIONS)."""
+    text = re.sub(r"https?://[^\s\"]+", "", text)  # a login link's random token may hold R5 by chance
     found = re.findall("京田辺", text) + OLD_YEARS.findall(text)
     return found + [name for name in BUNDLED if name in text] if sections else found
 
