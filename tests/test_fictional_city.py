@@ -196,6 +196,7 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
         (MANAGER, "課 生涯学習課"),
         (MANAGER, "招待 市民窓口課 staff"),
         (STAFF, "令和百年度の行動計画"),
+        (ADMIN, "課 窓口"),  # no such section: the example is a section of this city
     ):
         answers[text] = world.say(user, text, "2027-07-09 10:00")
     assert "令和9年度 (2027年度)の行動計画" in answers["今年度の行動計画"]
@@ -204,6 +205,7 @@ def test_a_fictional_citys_year_runs_without_a_trace_of_kyotanabe(world, tmp_pat
         in answers["令和百年度の行動計画"]
     )
     assert "計画の管理者にお問い合わせください" in answers["課 生涯学習課"]
+    assert "・市民窓口課" in answers["課 窓口"] and "例：「課 情報政策課」" in answers["課 窓口"]
 
     world.job("weekly-digest", "2027-07-12 08:30")
     assert "週間ダイジェスト 市民窓口課" in world.pushed(MANAGER)
