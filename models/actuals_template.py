@@ -1,6 +1,7 @@
 """The past-years template: every action item and KPI target of the years before this one, to fill in.
 
-The bot went live in the plan's last year, so FY2023–FY2025 happened without it. An admin exports this
+A city may start the bot partway through its plan (the bundled plan's city did in its last year), so the
+earlier years happened without it. An admin exports this
 workbook, the sections fill in statuses and actuals, and `dxbot import-actuals` reads it back
 (models/actuals_import.py, cells read by models/actuals_cells.py; the workbook is written by
 models/actuals_workbook.py). Rows carry hidden, locked ids (and what the bot knew at export) so every row
@@ -18,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from models import kpi_status
 from models.actions import rollups
-from models.editions import in_edition
+from models.editions import edition_for_year, in_edition
 from models.export import local_date
 from models.fiscal_year import fiscal_year_of
 from models.grade_scale import GradeScale
@@ -159,6 +160,7 @@ class Template:
     kpis: list[TemplateKpi]
     unlisted: list[KpiTarget]
     made_at: datetime
+    title: str = "DX推進計画"  # the plan editions' own names (the workbook's heading), never a fixed city's
 
 
 def past_years(session: Session, now: datetime) -> list[int]:
@@ -290,7 +292,15 @@ def build_template(
             ).all()
             if t.id not in listed
         )
-    return Template(years=years, actions=actions, kpis=kpis, unlisted=unlisted, made_at=now)
+    titles = dict.fromkeys(e.title for fy in years if (e := edition_for_year(session, fy)) is not None)
+    return Template(
+        years=years,
+        actions=actions,
+        kpis=kpis,
+        unlisted=unlisted,
+        made_at=now,
+        title="・".join(titles) or Template.title,
+    )
 
 
 # --- the workbook ---------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def _instructions(template: Template) -> list[tuple[str, str]]:
         span += "〜" + format_fiscal_year(last, "ja")
     made = template.made_at.strftime("%Y-%m-%d %H:%M")
     lines = [
-        ("京田辺市DX推進計画 過年度の実績記入表", ""),
+        (f"{template.title} 過年度の実績記入表", ""),
         ("作成日時", made),
         ("対象年度", f"{span}（今年度より前の年度）"),
         ("", ""),
@@ -62,7 +62,7 @@ def _instructions(template: Template) -> list[tuple[str, str]]:
         (
             "1",
             "ボットが動いていなかった年度の行動計画の状況とKPIの実績を記入し、"
-            "デジタル情報課が dxbot import-actuals で取り込みます。",
+            "計画の管理者（DXの担当課）が dxbot import-actuals で取り込みます。",
         ),
         (
             "2",

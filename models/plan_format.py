@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from models.fiscal_year import FIRST_REIWA_YEAR, reiwa_year
 from models.plan_errors import PlanFormatError, closest
 
 # data/ installs as the package models.data (setup.py). Installed packages are folders (no zip imports),
@@ -22,7 +23,7 @@ PERIODS = ("year", "month")
 BETTER = ("higher", "lower")
 
 HEADER = """\
-# 京田辺市DX推進計画 実行計画 (令和5–8年度 / FY2023–FY2026), as data.
+# {title} ({years}), as data.
 # Generated from the city's document by `dxbot plan convert`; edit deliberately (e.g. the yearly
 # KPI revision, 毎年度見直し) and load with `dxbot plan import data/plan/plan.yaml`.
 # ids are stable: initiative "8-1" = measure (8), 1st initiative; KPI series "8-1/a" follows one
@@ -54,8 +55,21 @@ _PlanDumper.add_representer(Decimal, _represent_decimal)
 _PlanDumper.add_representer(str, _represent_str)
 
 
-def dump_plan(plan: dict, header: str = HEADER) -> str:
-    """Write the plan as readable YAML, the same bytes for the same plan."""
+def plan_header(plan: dict) -> str:
+    """The YAML's opening comment, naming the plan and its years from the plan itself (any city's)."""
+    years = sorted(
+        plan.get("fiscal_years")
+        or {y["fiscal_year"] for m in plan["measures"] for i in m["initiatives"] for y in i["years"]}
+    )
+    span = f"FY{years[0]}–FY{years[-1]}" if years else "no fiscal years"
+    if years and years[0] >= FIRST_REIWA_YEAR:
+        span = f"令和{reiwa_year(years[0])}–{reiwa_year(years[-1])}年度 / {span}"
+    return HEADER.format(title=plan.get("title") or "実行計画", years=span)
+
+
+def dump_plan(plan: dict, header: str | None = None) -> str:
+    """Write the plan as readable YAML, the same bytes for the same plan (HEADER: plan_header's by default)."""
+    header = plan_header(plan) if header is None else header
     body = yaml.dump(
         plan, Dumper=_PlanDumper, allow_unicode=True, sort_keys=False, width=4096, default_flow_style=False
     )

@@ -45,13 +45,16 @@ def import_plan(runtime: Runtime, path: Path, dry_run: bool) -> None:
     (--dry-run lists the changes: + added, ~ changed old → new, - removed); one whose years only partly overlap
     an edition's is refused (exit code 2). Ids such as 1-1 are unique within an edition.
 
+    Sections (課・室) come from a sections.yaml beside PATH (name and department of each), else from the
+    sections the initiatives name (added without a department; set one with `dxbot section add`).
+
     The YAML is checked against the published schema (data/plan/plan.schema.json). In a workbook every row is
     checked first; when any has a problem, each is listed as "<sheet> row <n>: <problem>" and nothing is
     written (exit code 2).
     """
     try:
         plan, warnings = load_plan_file(path)
-        section_rows = parse_sections_yaml(SECTIONS_YAML.read_text(encoding="utf-8"), str(SECTIONS_YAML))
+        section_rows = _sections_beside(path)
     except PlanWorkbookError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -84,6 +87,15 @@ def import_plan(runtime: Runtime, path: Path, dry_run: bool) -> None:
     )
     for warning in [*warnings, *summary.warnings]:
         click.echo(f"warning: {warning}")
+
+
+def _sections_beside(path: Path) -> list[dict]:
+    """The section→department table in sections.yaml beside PATH, or none: another city's plan must not get the
+    bundled city's sections, so without that file only the sections its initiatives name are added."""
+    beside = path.with_name(SECTIONS_YAML.name)
+    if not beside.is_file():
+        return []
+    return parse_sections_yaml(beside.read_text(encoding="utf-8"), str(beside))
 
 
 @group.command("convert")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import click
+from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, pass_runtime
+from models.tables import InitiativeSection, Section
 
 
 @click.command("serve")
@@ -28,7 +30,12 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     click.echo(f"dx-progress-bot on http://{host}:{port}/ (sender: {runtime.config.sender}; Ctrl+C stops)")
     click.echo(f"LINE webhook: POST http://{host}:{port}/callback (signed with LINE_CHANNEL_SECRET)")
     click.echo("Talk to it without LINE, in another terminal:")
-    click.echo("  .venv/bin/dxbot invite create --section 国保医療課 --role staff")
+    with runtime.read() as session:  # the example names a section of the loaded plan, whichever city's
+        section = session.exec(
+            select(Section.name).join(InitiativeSection).order_by(InitiativeSection.id)
+        ).first()
+    shown = (f'"{section}"' if " " in section else section) if section else "<課・室>"
+    click.echo(f"  .venv/bin/dxbot invite create --section {shown} --role staff")
     click.echo('  .venv/bin/dxbot say --as U00000000000000000000000000000001 --name 山田 "登録 <code>"')
     click.echo('  .venv/bin/dxbot say --as U00000000000000000000000000000001 "オンライン申請率 18%"')
     app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -125,7 +125,7 @@ TEMPLATE_LABELS = (
     N_("Grades"),
     N_("Initiatives"),
     N_(
-        "The dashboard shows what is late, what is at risk and how each KPI moved over the plan's four years. It is for managers and the digital information section (デジタル情報課)."
+        "The dashboard shows what is late, what is at risk and how each KPI moved over the plan's years. It is for managers and the plan's admins."
     ),
     N_("In LINE, send 「ダッシュボード」 to the DX plan bot (in your 1:1 chat with it, not in a group)."),
     N_("It answers with a link. Tap it within 10 minutes; it works once."),

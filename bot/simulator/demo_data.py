@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.members import add_member, current_sections, get_member
-from models.sections import find_section
-from models.tables import Member
+from models.sections import UnknownSectionError, find_section
+from models.tables import InitiativeSection, Member, Section
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,37 @@ DEMO_MEMBERS: tuple[DemoMember, ...] = (
 )
 
 
+def demo_sections(session: Session) -> dict[str, Section]:
+    """The section each demo section name stands for: itself in the bundled plan; for another city's plan, whose
+    sections differ, the sections its initiatives name first (one each while they last)."""
+    wanted = list(dict.fromkeys(name for demo in DEMO_MEMBERS for name in demo.sections))
+    found: dict[str, Section] = {}
+    for name in wanted:
+        with contextlib.suppress(UnknownSectionError):
+            found[name] = find_section(session, name)
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        taken = {s.id for s in found.values()}
+        linked = session.exec(select(Section).join(InitiativeSection).order_by(InitiativeSection.id)).all()
+        spare = list({s.id: s for s in linked if s.id not in taken}.values()) or list(found.values())
+        if not spare:
+            raise UnknownSectionError(
+                f"no section for the demo members ({'、'.join(missing)}): load a plan first"
+            )
+        found |= {name: spare[i % len(spare)] for i, name in enumerate(missing)}
+    return found
+
+
 def ensure_demo_members(session: Session, now: datetime) -> list[tuple[Member, bool]]:
     """Add the demo members that are missing (existing ones are left as they are); (member, added) each."""
     out = []
+    stand_ins = demo_sections(session)
     for demo in DEMO_MEMBERS:
         member = get_member(session, demo.line_user_id)
         if member is not None:
             out.append((member, False))
             continue
-        sections = [find_section(session, name) for name in demo.sections]
+        sections = list({stand_ins[name].id: stand_ins[name] for name in demo.sections}.values())
         member, _created = add_member(
             session,
             line_user_id=demo.line_user_id,

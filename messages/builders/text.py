@@ -12,11 +12,11 @@ from messages.model import Message, Text
 NOTICES = {
     "greeting": N_(
         "Thank you for adding the DX plan bot. To start, send the registration code you received "
-        "from the digital information section (デジタル情報課), e.g. 「登録 ABCD-1234」."
+        "from the plan's admins, e.g. 「登録 ABCD-1234」."
     ),
     "register_first": N_(
         "You are not registered yet. Send your registration code, e.g. 「登録 ABCD-1234」. "
-        "Ask the digital information section (デジタル情報課) for a code."
+        "Ask the plan's admins for a code."
     ),
     "registered": N_("Registered: %(name)s, %(section)s (%(role)s). Send 「ヘルプ」 to see what you can do."),
     "bad_code": N_("That registration code is unknown, used or expired. Please ask for a new one."),
@@ -27,7 +27,7 @@ NOTICES = {
     "nothing_to_undo": N_("There is no report of yours to cancel."),
     "language": N_("I will write in English from now on."),
     "language_ja": N_("I will write in Japanese from now on."),
-    "bad_year": N_("I could not read the fiscal year 「%(text)s」. Write it like 令和8年度 or 2026."),
+    "bad_year": N_("I could not read the fiscal year 「%(text)s」. Write it like %(reiwa)s or %(year)s."),
     "no_such_action": N_(
         "There is no action item number %(no)s (this year's list has %(count)s). Send 「今年度の行動計画」 to see the numbers."
     ),

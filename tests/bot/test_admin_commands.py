@@ -409,11 +409,9 @@ def test_permission_table(chat, people, db, text):
         if expected == REFUSED:
             assert counts(db) == before, (user, text)
             if user == STAFF:
-                assert shown.startswith(
-                    "申し訳ありません。このコマンドは計画の管理者（デジタル情報課）と管理職向けです。"
-                )
+                assert shown.startswith("申し訳ありません。このコマンドは計画の管理者と管理職向けです。")
             elif text in WRITES:
-                assert "管理者（デジタル情報課）のみ" in shown
+                assert "計画の管理者のみ" in shown
             else:
                 assert "あなたの担当課" in shown
         elif text in WRITES:

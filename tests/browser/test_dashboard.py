@@ -143,7 +143,7 @@ def test_staff_are_refused_and_see_only_how_to_get_a_link(
 ):
     answer, link = link_from_chat(dxbot, live_server, YAMADA)
     assert link == ""
-    assert "ダッシュボードは管理職と管理者（デジタル情報課）向けです。" in answer
+    assert "ダッシュボードは管理職と管理者向けです。" in answer
 
     page.goto(f"{live_server.url}/dashboard/initiative/1-2")
     expect(page).to_have_url(f"{live_server.url}/dashboard/welcome")

@@ -9,7 +9,7 @@ from bot.conversation.incoming import Response
 from messages.intents import ActionList, ActionUpdated, Notice
 from messages.lines import action_line
 from models.actions import section_action_items, section_status, section_statuses, set_status, status_for
-from models.fiscal_year import parse_fiscal_year
+from models.fiscal_year import parse_fiscal_year, reiwa_year
 from models.plan_queries import plan_years
 from models.tables import Section
 
@@ -89,9 +89,12 @@ def list_intent(ctx: Context, fiscal_year: int) -> list:
 def handle_list(ctx: Context, match: re.Match) -> Response:
     """List action items (this year unless another year is named)."""
     year = _year(ctx, match)
-    if year is None:
+    if year is None:  # the example is this year's, in both forms: never a year of the bundled plan
+        this_year = ctx.fiscal_year
+        example = {"reiwa": f"令和{reiwa_year(this_year)}年度", "year": str(this_year)}
+        written = match.group("year") or match.group("before")
         return Response(
-            intents=[Notice("bad_year", {"text": match.group("year")})], locale=ctx.locale, outcome="refused"
+            intents=[Notice("bad_year", {"text": written, **example})], locale=ctx.locale, outcome="refused"
         )
     return Response(intents=list_intent(ctx, year), locale=ctx.locale, outcome="command")
 

@@ -20,7 +20,7 @@ def handle(ctx: Context, match) -> Response:
             lines=(
                 _(
                     "Your figures and action items are in 「状況」 and 「今年度の行動計画」. "
-                    "Ask your manager or the digital information section (デジタル情報課) if you need more."
+                    "Ask your manager or the plan's admins if you need more."
                 ),
             ),
         )

@@ -85,7 +85,8 @@ def lookup_section(req: Request, name: str, keyword: str, rest: str = "") -> Sec
     suggestions = list(dict.fromkeys([*containing, *close]))[:MAX_SUGGESTIONS]
     _ = req._
     lines = ([_("Did you mean:")] + [f"・{n}" for n in suggestions]) if suggestions else []
-    example = keyword + " 職員課"
+    own = req.ctx.sections[0].name if req.ctx.sections else "職員課"  # the example is a section of this city
+    example = f"{keyword} {own}"
     lines.append(_("Write the section's name as the plan does, e.g. 「%(example)s」.", example=example))
     raise Answer(
         AdminPage(

@@ -35,11 +35,11 @@ def refusal_for(member: Member, permission: str, _: Translator) -> Refusal:
     """The polite refusal for a role that may not run a command needing PERMISSION."""
     if member.role == "manager":
         return Refusal(
-            _("Only admins (デジタル情報課) can send requests and create invite codes; nothing was done.")
+            _("Only the plan's admins can send requests and create invite codes; nothing was done.")
         )
     return Refusal(
         _(
-            "Sorry, this command is for the plan's admins (デジタル情報課) and managers. "
+            "Sorry, this command is for the plan's admins and managers. "
             "Send 「ヘルプ」 to see what you can do."
         )
     )
@@ -65,7 +65,7 @@ class Scope:
         if not self.allows_section(section):
             raise Refusal(
                 self._(
-                    "%(section)s is not one of your sections, so I cannot show it. Ask デジタル情報課 if you need it.",
+                    "%(section)s is not one of your sections, so I cannot show it. Ask the plan's admins if you need it.",
                     section=section.name,
                 )
             )
