@@ -160,9 +160,9 @@ def section_action_items(
             col(ActionItem.initiative_id).in_(ids),
             ActionItem.edition_id == edition_id,
             ActionItem.fiscal_year == fiscal_year,
-            ActionItem.removed_at.is_(None),
+            col(ActionItem.removed_at).is_(None),
         )
-        .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position), col(ActionItem.position))
     ).all()
     return list(rows)
 

@@ -338,7 +338,7 @@ def _latest(session: Session, target: KpiTarget, section: Section, now: datetime
         .where(
             KpiReport.kpi_target_id == target.id,
             KpiReport.section_id == section.id,
-            KpiReport.voided_at.is_(None),
+            col(KpiReport.voided_at).is_(None),
             KpiReport.reported_at <= now,
         )
         .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())

@@ -201,7 +201,7 @@ def _measure_titles(session: Session) -> dict[tuple[int, int], str]:
 def _section_labels(session: Session) -> dict[tuple[int, str], str]:
     """Each initiative's 担当課・室 as the plan writes it (labels joined by 、), by (edition id, initiative id)."""
     labels: dict[tuple[int, str], list[str]] = {}
-    for link in session.exec(select(InitiativeSection).order_by(InitiativeSection.position)).all():
+    for link in session.exec(select(InitiativeSection).order_by(col(InitiativeSection.position))).all():
         labels.setdefault((link.edition_id, link.initiative_id), []).append(link.label)
     return {initiative: "、".join(names) for initiative, names in labels.items()}
 
@@ -224,8 +224,13 @@ def build_template(
     rows = session.exec(
         select(ActionItem, Initiative)
         .join(Initiative, in_edition(ActionItem))
-        .where(col(ActionItem.fiscal_year).in_(years or [-1]), ActionItem.removed_at.is_(None))
-        .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
+        .where(col(ActionItem.fiscal_year).in_(years or [-1]), col(ActionItem.removed_at).is_(None))
+        .order_by(
+            col(ActionItem.fiscal_year),
+            col(Initiative.measure_no),
+            col(Initiative.position),
+            col(ActionItem.position),
+        )
     ).all()
     rolled = rollups(session, [item for item, _ in rows])
     actions = [
@@ -285,7 +290,7 @@ def build_template(
             t
             for t in session.exec(
                 select(KpiTarget)
-                .where(KpiTarget.fiscal_year == fy, KpiTarget.removed_at.is_(None))
+                .where(col(KpiTarget.fiscal_year) == fy, col(KpiTarget.removed_at).is_(None))
                 .order_by(KpiTarget.series_id)
             ).all()
             if t.id not in listed

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.fiscal_year import fiscal_year_of
 from models.tables import Initiative, PlanEdition
@@ -24,7 +24,7 @@ def editions(session: Session) -> list[PlanEdition]:
     known = session.info.get(_CACHE)
     if known is None:
         known = session.info[_CACHE] = list(
-            session.exec(select(PlanEdition).order_by(PlanEdition.first_year))
+            session.exec(select(PlanEdition).order_by(col(PlanEdition.first_year)))
         )
     return list(known)
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
@@ -178,8 +178,8 @@ def action_rows(session: Session, fiscal_year: int, *, tz: ZoneInfo) -> list[Act
     rows = session.exec(
         select(ActionItem, Initiative)
         .join(Initiative, in_edition(ActionItem))
-        .where(ActionItem.fiscal_year == fiscal_year, ActionItem.removed_at.is_(None))
-        .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
+        .where(col(ActionItem.fiscal_year) == fiscal_year, col(ActionItem.removed_at).is_(None))
+        .order_by(col(Initiative.measure_no), col(Initiative.position), col(ActionItem.position))
     ).all()
     rolled = rollups(session, [item for item, _ in rows])
     result = []
@@ -211,8 +211,13 @@ def open_data_rows(
     targets = session.exec(
         select(KpiTarget, Initiative)
         .join(Initiative, in_edition(KpiTarget))
-        .where(KpiTarget.removed_at.is_(None))
-        .order_by(KpiTarget.fiscal_year, Initiative.measure_no, Initiative.position, KpiTarget.position)
+        .where(col(KpiTarget.removed_at).is_(None))
+        .order_by(
+            col(KpiTarget.fiscal_year),
+            col(Initiative.measure_no),
+            col(Initiative.position),
+            col(KpiTarget.position),
+        )
     ).all()
     figures: dict[int, kpi_status.KpiState] = {}
     for fy in sorted({t.fiscal_year for t, _ in targets}):

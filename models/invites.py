@@ -7,7 +7,7 @@ import secrets
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.members import add_member, check_role, current_sections, get_member, set_staff_number
 from models.tables import ROLES, GroupBinding, InviteCode, Member, Section
@@ -132,6 +132,6 @@ def redeem_for_group(session: Session, code: str, *, group_id: str, now: datetim
 def group_section(session: Session, group_id: str) -> Section | None:
     """The section a group chat is bound to, if any."""
     binding = session.exec(
-        select(GroupBinding).where(GroupBinding.group_id == group_id, GroupBinding.active.is_(True))
+        select(GroupBinding).where(col(GroupBinding.group_id) == group_id, col(GroupBinding.active).is_(True))
     ).first()
     return session.get(Section, binding.section_id) if binding else None

@@ -44,7 +44,7 @@ class KpiState:
 
 def reporting_sections(session: Session) -> list[Section]:
     """Sections initiatives name directly, by name."""
-    ids = select(InitiativeSection.section_id).where(InitiativeSection.section_id.is_not(None))
+    ids = select(col(InitiativeSection.section_id)).where(col(InitiativeSection.section_id).is_not(None))
     return list(session.exec(select(Section).where(col(Section.id).in_(ids)).order_by(Section.name)).all())
 
 
@@ -62,8 +62,8 @@ def lead_sections_by_edition(session: Session) -> dict[tuple[int, str], int]:
     leads: dict[tuple[int, str], int] = {}
     links = session.exec(
         select(InitiativeSection)
-        .where(InitiativeSection.section_id.is_not(None))
-        .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
+        .where(col(InitiativeSection.section_id).is_not(None))
+        .order_by(col(InitiativeSection.is_lead).desc(), col(InitiativeSection.position))
     ).all()
     for link in links:
         leads.setdefault((link.edition_id, link.initiative_id), link.section_id)
@@ -75,7 +75,7 @@ def rounds_by_section(session: Session, fiscal_year: int, now: datetime) -> Coun
     rows = session.exec(
         select(KpiRequestRound.section_id, func.count())
         .where(KpiRequestRound.fiscal_year == fiscal_year, KpiRequestRound.requested_at <= now)
-        .group_by(KpiRequestRound.section_id)
+        .group_by(col(KpiRequestRound.section_id))
     ).all()
     return Counter(dict(rows))
 
@@ -101,7 +101,7 @@ def latest_rows(
         .where(
             candidate.kpi_target_id == KpiTarget.id,
             candidate.section_id == InitiativeSection.section_id,
-            candidate.voided_at.is_(None),
+            col(candidate.voided_at).is_(None),
             candidate.reported_at <= now,
         )
         # voided_at (always NULL here) leads so PostgreSQL reads ix_kpireport_latest backwards, no sort.
@@ -116,9 +116,14 @@ def latest_rows(
         select(KpiTarget, Initiative, InitiativeSection.section_id, newest)
         .join(Initiative, in_edition(KpiTarget))
         .join(InitiativeSection, in_edition(KpiTarget, InitiativeSection))
-        .outerjoin(newest, newest.id == newest_id)
-        .where(InitiativeSection.section_id.is_not(None), KpiTarget.removed_at.is_(None))
-        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.fiscal_year, KpiTarget.position)
+        .outerjoin(newest, col(newest.id) == newest_id)
+        .where(col(InitiativeSection.section_id).is_not(None), col(KpiTarget.removed_at).is_(None))
+        .order_by(
+            col(Initiative.measure_no),
+            col(Initiative.position),
+            col(KpiTarget.fiscal_year),
+            col(KpiTarget.position),
+        )
     )
     if section_ids is not None:
         query = query.where(col(InitiativeSection.section_id).in_(list(section_ids) or [-1]))

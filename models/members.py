@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.plan_format import closest
 from models.tables import ROLES, DashboardSession, Member, MemberSection, Section, StaffNumber
@@ -76,7 +76,8 @@ def require_member(session: Session, line_user_id: str) -> Member:
 def assigned_at(moment: datetime) -> ColumnElement[bool]:
     """An assignment in force at MOMENT: begun (a future 異動日 has not) and not yet ended."""
     return and_(
-        MemberSection.since <= moment, or_(MemberSection.until.is_(None), MemberSection.until > moment)
+        col(MemberSection.since) <= moment,
+        or_(col(MemberSection.until).is_(None), col(MemberSection.until) > moment),
     )
 
 
@@ -84,9 +85,9 @@ def current_sections(session: Session, member: Member, now: datetime | None = No
     """The sections MEMBER belongs to at NOW (default: the real time)."""
     rows = session.exec(
         select(Section)
-        .join(MemberSection, MemberSection.section_id == Section.id)
+        .join(MemberSection, col(MemberSection.section_id) == Section.id)
         .where(MemberSection.member_id == member.id, assigned_at(now or utcnow()))
-        .order_by(MemberSection.id)
+        .order_by(col(MemberSection.id))
     ).all()
     return list(rows)
 
@@ -161,7 +162,7 @@ def end_dashboard_sessions(session: Session, member: Member) -> int:
     """Revoke MEMBER's dashboard logins (removed, or a new role); real time, as DXBOT_NOW may freeze the clock."""
     return session.execute(
         update(DashboardSession)
-        .where(DashboardSession.member_id == member.id, DashboardSession.revoked_at.is_(None))
+        .where(col(DashboardSession.member_id) == member.id, col(DashboardSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -172,7 +173,7 @@ def _set_sections(session: Session, member: Member, sections: list[Section], now
     wanted = {s.id for s in sections}
     session.execute(
         delete(MemberSection)
-        .where(MemberSection.member_id == member.id, MemberSection.since > now)
+        .where(col(MemberSection.member_id) == member.id, col(MemberSection.since) > now)
         .execution_options(synchronize_session="fetch")
     )
     current = session.exec(

@@ -294,7 +294,9 @@ def participation(
     query = select(KpiRequestRound).where(KpiRequestRound.requested_at <= now)
     if sections is not None:
         query = query.where(col(KpiRequestRound.section_id).in_([s.id for s in sections] or [-1]))
-    rounds = list(session.exec(query.order_by(KpiRequestRound.requested_at, KpiRequestRound.id)).all())
+    rounds = list(
+        session.exec(query.order_by(col(KpiRequestRound.requested_at), col(KpiRequestRound.id))).all()
+    )
     wanted = set(round_keys(rounds, now)[-2:])
     chosen = [r for r in rounds if (r.fiscal_year, r.period) in wanted]
     asks, figures = _read_asks(session, chosen), _read_figures(session, chosen, now)
@@ -320,7 +322,7 @@ def _read_figures(session: Session, rounds: list[KpiRequestRound], now: datetime
         select(
             KpiReport.section_id, KpiTarget.fiscal_year, KpiReport.reporter_member_id, KpiReport.reported_at
         )
-        .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
+        .join(KpiTarget, col(KpiTarget.id) == KpiReport.kpi_target_id)
         .where(
             col(KpiReport.section_id).in_(list({r.section_id for r in rounds})),
             col(KpiTarget.fiscal_year).in_(list({r.fiscal_year for r in rounds})),

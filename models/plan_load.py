@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.editions import edition_for_plan, find_initiative, forget_editions
 from models.plan_seed import group_of
@@ -184,7 +184,7 @@ def _apply_sections(session: Session, initiative: Initiative, data: dict, summar
             InitiativeSection.edition_id == initiative.edition_id,
             InitiativeSection.initiative_id == initiative.id,
         )
-        .order_by(InitiativeSection.position)
+        .order_by(col(InitiativeSection.position))
     ).all()
     lead = data.get("lead_section") or data["sections"][0]
     old_labels = [link.label for link in old_links]

@@ -39,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from models.members import MemberError, require_member
 from models.tables import (
@@ -128,12 +128,14 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
     summary.transcript_entries_changed, summary.transcript_entries_dropped = _strip_recipients(
         session, TranscriptEntry, line_id
     )
-    session.execute(delete(ConversationState).where(ConversationState.member_id == member.id))
-    session.execute(delete(LoginLink).where(LoginLink.member_id == member.id))
-    session.execute(delete(DashboardSession).where(DashboardSession.member_id == member.id))
-    session.execute(delete(StaffNumber).where(StaffNumber.member_id == member.id))  # 職員番号 identifies them
+    session.execute(delete(ConversationState).where(col(ConversationState.member_id) == member.id))
+    session.execute(delete(LoginLink).where(col(LoginLink.member_id) == member.id))
+    session.execute(delete(DashboardSession).where(col(DashboardSession.member_id) == member.id))
     session.execute(
-        update(InviteCode).where(InviteCode.used_by_member_id == member.id).values(staff_number=None)
+        delete(StaffNumber).where(col(StaffNumber.member_id) == member.id)
+    )  # 職員番号 identifies them
+    session.execute(
+        update(InviteCode).where(col(InviteCode.used_by_member_id) == member.id).values(staff_number=None)
     )
     _anonymise(member, name, placeholder_id, now)
     session.add(member)
@@ -143,7 +145,12 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
     summary.reports_kept = session.exec(
         select(func.count())
         .select_from(KpiReport)
-        .where(or_(KpiReport.reporter_member_id == member.id, KpiReport.voided_by_member_id == member.id))
+        .where(
+            or_(
+                col(KpiReport.reporter_member_id) == member.id,
+                col(KpiReport.voided_by_member_id) == member.id,
+            )
+        )
     ).one()
     summary.status_changes_kept = session.exec(
         select(func.count())

@@ -49,7 +49,7 @@ _NEWEST_ID = (
     .where(
         _CANDIDATE.kpi_target_id == KpiTarget.id,
         _CANDIDATE.section_id == InitiativeSection.section_id,
-        _CANDIDATE.voided_at.is_(None),
+        col(_CANDIDATE.voided_at).is_(None),
     )
     # voided_at (NULL in every candidate) leads so PostgreSQL reads the index backwards, without a sort
     .order_by(col(_CANDIDATE.voided_at).desc(), col(_CANDIDATE.reported_at).desc(), col(_CANDIDATE.id).desc())
@@ -65,13 +65,15 @@ _OPEN_TARGETS = (
     select(InitiativeSection.section_id, KpiTarget, Initiative, _NEWEST)
     .join(Initiative, in_edition(KpiTarget))
     .join(InitiativeSection, in_edition(KpiTarget, InitiativeSection))
-    .outerjoin(_NEWEST, _NEWEST.id == _NEWEST_ID)
+    .outerjoin(_NEWEST, col(_NEWEST.id) == _NEWEST_ID)
     .where(
         col(InitiativeSection.section_id).in_(bindparam("section_ids", expanding=True)),
         col(KpiTarget.fiscal_year).in_(bindparam("fiscal_years", expanding=True)),
-        KpiTarget.removed_at.is_(None),
+        col(KpiTarget.removed_at).is_(None),
     )
-    .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position, KpiTarget.id)
+    .order_by(
+        col(Initiative.measure_no), col(Initiative.position), col(KpiTarget.position), col(KpiTarget.id)
+    )
 )
 
 
@@ -109,12 +111,14 @@ def latest_reports(session: Session, target_ids: list[int], section_id: int) -> 
     ranked = (
         select(
             KpiReport.id,
-            func.row_number().over(partition_by=KpiReport.kpi_target_id, order_by=newest_first).label("rank"),
+            func.row_number()
+            .over(partition_by=col(KpiReport.kpi_target_id), order_by=newest_first)
+            .label("rank"),
         )
         .where(
             col(KpiReport.kpi_target_id).in_(target_ids),
             KpiReport.section_id == section_id,
-            KpiReport.voided_at.is_(None),
+            col(KpiReport.voided_at).is_(None),
         )
         .subquery()
     )
@@ -171,7 +175,7 @@ def last_report_by(session: Session, member: Member) -> KpiReport | None:
     """The member's most recent report that is still valid."""
     return session.exec(
         select(KpiReport)
-        .where(KpiReport.reporter_member_id == member.id, KpiReport.voided_at.is_(None))
+        .where(col(KpiReport.reporter_member_id) == member.id, col(KpiReport.voided_at).is_(None))
         .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
         .limit(1)
     ).first()

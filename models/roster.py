@@ -198,8 +198,8 @@ def import_roster(
     listed = {row.staff_number for row in rows}
     for number, member in session.exec(
         select(StaffNumber.number, Member)
-        .join(Member, Member.id == StaffNumber.member_id)
-        .where(Member.active.is_(True))
+        .join(Member, col(Member.id) == StaffNumber.member_id)
+        .where(col(Member.active).is_(True))
         .order_by(StaffNumber.number)
     ).all():
         if number in listed:
@@ -219,7 +219,9 @@ def _unnumbered_by_name(session: Session) -> dict[str, list[Member]]:
     found: dict[str, list[Member]] = {}
     numbered = select(StaffNumber.member_id)
     for member in session.exec(
-        select(Member).where(Member.active.is_(True), col(Member.id).not_in(numbered)).order_by(Member.id)
+        select(Member)
+        .where(col(Member.active).is_(True), col(Member.id).not_in(numbered))
+        .order_by(col(Member.id))
     ).all():
         found.setdefault(normalise_name(member.display_name), []).append(member)
     return found
@@ -258,7 +260,7 @@ def _invite(session: Session, row: RosterRow, diff: RosterDiff, now: datetime, v
     pending = session.exec(
         select(InviteCode).where(
             InviteCode.staff_number == row.staff_number,
-            InviteCode.used_at.is_(None),
+            col(InviteCode.used_at).is_(None),
             InviteCode.expires_at > now,
         )
     ).first()

@@ -148,11 +148,13 @@ def ended(request_round: KpiRequestRound, now: datetime) -> bool:
 def unanswered_rounds(session: Session, section_ids: list[int] | None = None) -> list[KpiRequestRound]:
     """Rounds still waiting for figures (optionally only some sections'), oldest first."""
     query = select(KpiRequestRound).where(
-        KpiRequestRound.answered_at.is_(None), KpiRequestRound.closed_at.is_(None)
+        col(KpiRequestRound.answered_at).is_(None), col(KpiRequestRound.closed_at).is_(None)
     )
     if section_ids is not None:
         query = query.where(col(KpiRequestRound.section_id).in_(section_ids or [-1]))
-    return list(session.exec(query.order_by(KpiRequestRound.requested_at, KpiRequestRound.id)).all())
+    return list(
+        session.exec(query.order_by(col(KpiRequestRound.requested_at), col(KpiRequestRound.id))).all()
+    )
 
 
 def rounds_requested_in(
@@ -169,7 +171,7 @@ def rounds_requested_in(
                 KpiRequestRound.requested_at >= fiscal_year_start(fiscal_year, tz),
                 KpiRequestRound.requested_at < fiscal_year_end(fiscal_year, tz),
             )
-            .order_by(KpiRequestRound.requested_at, KpiRequestRound.id)
+            .order_by(col(KpiRequestRound.requested_at), col(KpiRequestRound.id))
         ).all()
     )
 

@@ -106,7 +106,7 @@ def merge_sections(
         summary.members += _move_members(session, source, target, effective)
         summary.bindings += _repoint(session, GroupBinding, source, target)
         open_invites = select(InviteCode).where(
-            InviteCode.section_id == source.id, InviteCode.used_at.is_(None)
+            col(InviteCode.section_id) == source.id, col(InviteCode.used_at).is_(None)
         )
         for invite in session.exec(open_invites).all():
             invite.section_id = target.id
@@ -124,8 +124,8 @@ def _close_open_rounds(session: Session, source: Section, effective: datetime) -
     rounds = session.exec(
         select(KpiRequestRound).where(
             KpiRequestRound.section_id == source.id,
-            KpiRequestRound.answered_at.is_(None),
-            KpiRequestRound.closed_at.is_(None),
+            col(KpiRequestRound.answered_at).is_(None),
+            col(KpiRequestRound.closed_at).is_(None),
         )
     ).all()
     for request_round in rounds:
@@ -137,7 +137,7 @@ def _move_members(session: Session, source: Section, target: Section, effective:
     moved = 0
     members = session.exec(
         select(Member)
-        .join(MemberSection, MemberSection.member_id == Member.id)
+        .join(MemberSection, col(MemberSection.member_id) == Member.id)
         .where(MemberSection.section_id == source.id, assigned_at(effective))
     ).all()
     for member in members:

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.plan_format import closest
 from models.tables import Initiative, InitiativeSection, Section, SectionFormerName
@@ -40,7 +40,7 @@ def find_section(session: Session, name: str) -> Section:
     if len(by_short) > 1:
         names = "、".join(s.name for s in by_short)
         raise UnknownSectionError(f"{name!r} could mean several sections: {names}; give the full name")
-    former = session.exec(select(SectionFormerName).order_by(SectionFormerName.id.desc())).all()
+    former = session.exec(select(SectionFormerName).order_by(col(SectionFormerName.id).desc())).all()
     for row in former:  # 課の統廃合: an old name finds the section now doing that work
         if normalise_name(row.name) == wanted:
             return _successor(session, row)
@@ -54,7 +54,8 @@ def _successor(session: Session, row: SectionFormerName) -> Section:
     for _ in range(20):  # a chain of merges, never a loop
         merged = session.exec(
             select(SectionFormerName).where(
-                SectionFormerName.section_id == section.id, SectionFormerName.merged_into_id.is_not(None)
+                col(SectionFormerName.section_id) == section.id,
+                col(SectionFormerName.merged_into_id).is_not(None),
             )
         ).first()
         if merged is None:
@@ -99,7 +100,9 @@ def initiative_ids_for_section(
         if edition_id is None or link.edition_id == edition_id
     ]
     ids = {link.initiative_id for link in links if covers(link, section, sections_by_id)}
-    initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
+    initiatives = session.exec(
+        select(Initiative).order_by(col(Initiative.measure_no), col(Initiative.position))
+    ).all()
     found = [i.id for i in initiatives if i.id in ids and (edition_id is None or i.edition_id == edition_id)]
     return list(dict.fromkeys(found))
 
