@@ -24,6 +24,7 @@ from models.fiscal_year import fiscal_year_of
 from models.grade_scale import GradeScale
 from models.kpi_parsing import COUNT_UNITS
 from models.plan_queries import plan_years
+from models.rows import row_id
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure
 
 TEMPLATE_NAME = "dxbot-actuals-template.xlsx"
@@ -235,7 +236,7 @@ def build_template(
     rolled = rollups(session, [item for item, _ in rows])
     actions = [
         TemplateAction(
-            item_id=item.id,
+            item_id=row_id(item),
             measure=measures.get((initiative.edition_id, initiative.measure_no), str(initiative.measure_no)),
             initiative=f"{initiative.id} {initiative.title}",
             sections=part.section
@@ -248,7 +249,7 @@ def build_template(
             section_id=part.section_id if part is not None else None,
         )
         for item, initiative in rows
-        for part in (rolled[item.id].sections or (None,))
+        for part in (rolled[row_id(item)].sections or (None,))
     ]
     kpis: list[TemplateKpi] = []
     unlisted: list[KpiTarget] = []
@@ -265,7 +266,7 @@ def build_template(
         )
         kpis.extend(
             TemplateKpi(
-                target_id=s.target.id,
+                target_id=row_id(s.target),
                 section_id=s.section_id,
                 measure=measures.get(
                     (s.initiative.edition_id, s.initiative.measure_no), str(s.initiative.measure_no)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
 from models.fiscal_year import fiscal_year_of
@@ -87,7 +87,7 @@ def edition_for_plan(session: Session, years: list[int]) -> PlanEdition | None:
     return None
 
 
-def in_edition(model, other=Initiative) -> object:
+def in_edition(model, other=Initiative) -> ColumnElement[bool]:
     """The join condition from MODEL's rows (action items, KPI targets, links) to their initiative (or OTHER's
     rows of the same initiative, e.g. its links): the same id in the same edition."""
     key = other.id if other is Initiative else other.initiative_id

@@ -22,6 +22,7 @@ from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
 from models.editions import in_edition
 from models.grade_scale import GradeScale
+from models.rows import row_id
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 
 KPI_SHEET = "KPI達成状況"
@@ -184,7 +185,7 @@ def action_rows(session: Session, fiscal_year: int, *, tz: ZoneInfo) -> list[Act
     rolled = rollups(session, [item for item, _ in rows])
     result = []
     for item, initiative in rows:
-        parts = rolled[item.id].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
+        parts = rolled[row_id(item)].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
         result.extend(
             ActionRow(
                 measure=measures.get(
@@ -223,10 +224,10 @@ def open_data_rows(
     for fy in sorted({t.fiscal_year for t, _ in targets}):
         for state in kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale):
             if state.lead or state.target.id not in figures:
-                figures[state.target.id] = state
+                figures[row_id(state.target)] = state
     records = []
     for target, initiative in targets:
-        state = figures.get(target.id)
+        state = figures.get(row_id(target))
         latest = state.latest if state is not None else None
         rate = state.rate if state is not None else None
         reported = local_date(latest.reported_at, tz) if latest is not None else None

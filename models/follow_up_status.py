@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from models.editions import in_edition
 from models.fiscal_year import fiscal_year_end, fiscal_year_of
 from models.kpi_status import lead_sections_by_edition
+from models.rows import row_id
 from models.tables import (
     ActionItem,
     ActionSectionStatus,
@@ -119,7 +120,7 @@ def _kpi_overdue(session, now, tz, section_ids, names, result: FollowUps) -> Non
             continue
         due = round_due(request_round, tz)
         if today > due:
-            late[request_round.id] = (request_round, due)
+            late[row_id(request_round)] = (request_round, due)
     if not late:
         return
     report = aliased(KpiReport, name="answer")

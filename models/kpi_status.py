@@ -19,6 +19,7 @@ from models.editions import edition_id_of_year, in_edition
 from models.fiscal_year import fiscal_year_of
 from models.grade_scale import GradeScale
 from models.grades import achievement_rate, below_target, grade_of, projected_value
+from models.rows import known, row_id
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiRequestRound, KpiTarget, Section
 
 ROUNDS_BEFORE_AT_RISK = 2  # no report at all by the second request of the year → at risk
@@ -66,7 +67,9 @@ def lead_sections_by_edition(session: Session) -> dict[tuple[int, str], int]:
         .order_by(col(InitiativeSection.is_lead).desc(), col(InitiativeSection.position))
     ).all()
     for link in links:
-        leads.setdefault((link.edition_id, link.initiative_id), link.section_id)
+        leads.setdefault(
+            (link.edition_id, link.initiative_id), known(link.section_id, "a lead link's section")
+        )
     return leads
 
 
@@ -136,10 +139,11 @@ def latest_rows(
     if edition_id is not None:
         query = query.where(KpiTarget.edition_id == edition_id)
     seen: set[tuple[int, int]] = set()
-    rows = []
-    for target, initiative, section_id, report in session.exec(query).all():
-        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
-            seen.add((target.id, section_id))
+    rows: list[tuple[KpiTarget, Initiative, int, KpiReport | None]] = []
+    for target, initiative, link_section_id, report in session.exec(query).all():
+        section_id = known(link_section_id, "a reporting link's section")  # the query wants one
+        if (row_id(target), section_id) not in seen:  # a section listed twice in one initiative counts once
+            seen.add((row_id(target), section_id))
             rows.append((target, initiative, section_id, report))
     return rows
 
@@ -163,7 +167,9 @@ def kpi_states(
     by_id = {s.id: s for s in sections}
     if not by_id:
         return []
-    rows = latest_rows(session, now, section_ids=set(by_id), fiscal_year=fy, initiative_ids=initiative_ids)
+    rows = latest_rows(
+        session, now, section_ids={row_id(s) for s in sections}, fiscal_year=fy, initiative_ids=initiative_ids
+    )
     asked = rounds_by_section(session, fy, now)
     leads = lead_sections(session, edition_id_of_year(session, fy)) if leads is None else leads
     states = []

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, col, select
 
 from models.plan_format import closest
+from models.rows import row_id
 from models.tables import ROLES, DashboardSession, Member, MemberSection, Section, StaffNumber
 from models.types import utcnow
 
@@ -53,7 +54,7 @@ def set_staff_number(session: Session, member: Member, number: str) -> None:
         raise MemberError(f"職員番号 {number} already belongs to {holder.display_name} (member {holder.id})")
     row = session.get(StaffNumber, member.id)
     if row is None:
-        session.add(StaffNumber(member_id=member.id, number=number))
+        session.add(StaffNumber(member_id=row_id(member), number=number))
     else:
         row.number = number
     session.flush()
@@ -160,7 +161,7 @@ def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> 
 
 def end_dashboard_sessions(session: Session, member: Member) -> int:
     """Revoke MEMBER's dashboard logins (removed, or a new role); real time, as DXBOT_NOW may freeze the clock."""
-    return session.execute(
+    return session.exec(
         update(DashboardSession)
         .where(col(DashboardSession.member_id) == member.id, col(DashboardSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
@@ -187,7 +188,7 @@ def _set_sections(session: Session, member: Member, sections: list[Section], now
     have = {link.section_id for link in current}
     for section in sections:
         if section.id not in have:
-            session.add(MemberSection(member_id=member.id, section_id=section.id, since=now))
+            session.add(MemberSection(member_id=row_id(member), section_id=row_id(section), since=now))
     session.flush()
 
 

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from models import grades, kpi_status
 from models.grade_scale import DEFAULT_SCALE, GradeScale
+from models.rows import row_id
 from models.tables import KpiReport, KpiRequestRound, KpiRoundAsk, KpiTarget, Member, Section
 
 # --- recording who was asked ----------------------------------------------------------------------
@@ -50,10 +51,12 @@ def record_asked(session: Session, request_round: KpiRequestRound, members: Sequ
         if member.line_user_id in when and member.id not in already:
             session.add(
                 KpiRoundAsk(
-                    round_id=request_round.id, member_id=member.id, asked_at=when[member.line_user_id]
+                    round_id=row_id(request_round),
+                    member_id=row_id(member),
+                    asked_at=when[member.line_user_id],
                 )
             )
-            already.add(member.id)
+            already.add(row_id(member))
             added += 1
     if added:
         session.flush()
@@ -159,7 +162,7 @@ def window_ends(rounds: Iterable[KpiRequestRound]) -> dict[int, datetime | None]
     for group in by_section.values():
         group.sort(key=lambda r: (r.requested_at, r.id))
         for this, after in zip(group, [*group[1:], None], strict=True):
-            ends[this.id] = after.requested_at if after is not None else None
+            ends[row_id(this)] = after.requested_at if after is not None else None
     return ends
 
 
@@ -247,7 +250,9 @@ def compute(
     for r in rounds:
         key = (r.fiscal_year, r.period)
         if key in parts and r.requested_at <= now:
-            parts[key][r.section_id] = _section_round(r, asks_by_round[r.id], figures, ends[r.id], now)
+            parts[key][r.section_id] = _section_round(
+                r, asks_by_round[row_id(r)], figures, ends[row_id(r)], now
+            )
 
     def rate(key_index: int, section_id: int | None) -> RoundRate | None:
         if key_index >= len(wanted):

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from models.actions import RollUp, rollups
 from models.editions import edition_of_year, latest_edition
 from models.fiscal_year import fiscal_year_of
+from models.rows import row_id
 from models.sections import initiative_ids_for_section
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, PlanEdition, Section
 
@@ -127,7 +128,7 @@ def plan_as_dict(
                         {
                             "fiscal_year": year,
                             "actions": [
-                                action_as_dict(a, statuses[a.id]) for a in actions[(initiative.id, year)]
+                                action_as_dict(a, statuses[row_id(a)]) for a in actions[(initiative.id, year)]
                             ],
                             "kpis": [kpi_as_dict(t) for t in targets[(initiative.id, year)]],
                         }

@@ -42,6 +42,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from models.members import MemberError, require_member
+from models.rows import row_id as stored_id
+from models.rows import table_of
 from models.tables import (
     ActionStatusChange,
     ConversationState,
@@ -116,7 +118,7 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
         + 1
     )
     name, placeholder_id = PLACEHOLDER_NAME.format(number=number), PLACEHOLDER_ID.format(number=number)
-    summary = PurgeSummary(member_id=member.id, placeholder=name)
+    summary = PurgeSummary(member_id=stored_id(member), placeholder=name)
     line_id = member.line_user_id
     replacements = _replacements(member, name, placeholder_id)
     summary.name_searched = member.display_name in replacements
@@ -172,7 +174,7 @@ def _personal_columns() -> list[Column]:
     """The member's text columns that identify the person (LINE id, name, any platform id added later)."""
     return [
         c
-        for c in Member.__table__.columns
+        for c in table_of(Member).columns
         if _is_string(c) and not c.primary_key and c.name not in NOT_PERSONAL
     ]
 
@@ -225,7 +227,7 @@ def _sender_of(body: Any) -> Any:
 
 def _drop_inbox_bodies(session: Session, line_id: str, now: datetime) -> int:
     """Clear the stored webhook bodies the person sent; the rows and outcomes stay. Returns rows cleared."""
-    table = InboxEvent.__table__
+    table = table_of(InboxEvent)
     dropped, last = 0, 0
     while True:
         rows = session.execute(
@@ -249,7 +251,7 @@ def _drop_inbox_bodies(session: Session, line_id: str, now: datetime) -> int:
 
 def _strip_recipients(session: Session, model: type[SQLModel], line_id: str) -> tuple[int, int]:
     """Take the person off MODEL's recipient lists; rows left with nobody are deleted. (changed, deleted)."""
-    table: Table = model.__table__
+    table = table_of(model)
     changed = dropped = 0
     last = 0
     while True:

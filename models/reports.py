@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.editions import in_edition
+from models.rows import known, row_id
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiTarget, Member, Section
 
 
@@ -37,7 +38,9 @@ def directly_named_initiative_ids(
 
 def open_targets(session: Session, section: Section, fiscal_year: int) -> list[OpenTarget]:
     """The KPI targets of FISCAL_YEAR that SECTION reports, in plan order, with their latest report."""
-    return open_targets_for_sections(session, [section.id], [fiscal_year])[(section.id, fiscal_year)]
+    return open_targets_for_sections(session, [row_id(section)], [fiscal_year])[
+        (row_id(section), fiscal_year)
+    ]
 
 
 # open_targets_for_sections' newest valid report of a (KPI target, section) pair, correlated to KpiTarget and
@@ -94,9 +97,10 @@ def open_targets_for_sections(
         _OPEN_TARGETS, params={"section_ids": section_ids, "fiscal_years": fiscal_years}
     ).all()
     seen: set[tuple[int, int]] = set()
-    for section_id, target, initiative, latest in rows:
-        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
-            seen.add((target.id, section_id))
+    for link_section_id, target, initiative, latest in rows:
+        section_id = known(link_section_id, "a reporting link's section")  # one of SECTION_IDS
+        if (row_id(target), section_id) not in seen:  # a section listed twice in one initiative counts once
+            seen.add((row_id(target), section_id))
             found[(section_id, target.fiscal_year)].append(
                 OpenTarget(target=target, initiative=initiative, latest=latest)
             )
@@ -157,8 +161,8 @@ def record_report(
 ) -> KpiReport:
     """Store a figure for TARGET on behalf of SECTION; who, when and from which message go with it."""
     report = KpiReport(
-        kpi_target_id=target.id,
-        section_id=section.id,
+        kpi_target_id=row_id(target),
+        section_id=row_id(section),
         value=value,
         unit_written=unit_written,
         reporter_member_id=reporter.id if reporter else None,
@@ -207,8 +211,8 @@ def correct_report(
     void_report(session, report, by=by, now=now, reason=f"訂正: {reason}")
     return record_report(
         session,
-        target=session.get(KpiTarget, report.kpi_target_id),
-        section=session.get(Section, report.section_id),
+        target=known(session.get(KpiTarget, report.kpi_target_id), "the report's KPI target"),
+        section=known(session.get(Section, report.section_id), "the report's section"),
         value=value,
         now=now,
         reporter=by,
@@ -221,7 +225,8 @@ def reports_listing(
 ) -> list[dict]:
     """Reports of all years (or one), latest first, voided ones included and marked — for `dxbot kpi list`."""
     query = (
-        select(KpiReport, KpiTarget, Initiative, Section, Member)
+        # sqlmodel types select() for up to 4 entities; it takes any number at run time
+        select(KpiReport, KpiTarget, Initiative, Section, Member)  # type: ignore[call-overload]
         .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
         .join(Initiative, in_edition(KpiTarget))
         .join(Section, Section.id == KpiReport.section_id)

@@ -48,7 +48,7 @@ def apply_retention(session: Session, *, now: datetime, policy: RetentionPolicy)
     """Drop bodies of events handled before the inbox cut-off and transcript entries before theirs."""
     inbox_cutoff = now - timedelta(days=policy.inbox_days)
     transcript_cutoff = now - timedelta(days=policy.transcript_days)
-    bodies = session.execute(
+    bodies = session.exec(
         update(InboxEvent)
         .where(
             col(InboxEvent.handled_at).is_not(None),
@@ -59,7 +59,7 @@ def apply_retention(session: Session, *, now: datetime, policy: RetentionPolicy)
         .values(body=null())  # SQL NULL, not JSON 'null': the row is then left alone by later runs
         .execution_options(synchronize_session=False)
     ).rowcount
-    answers = session.execute(
+    answers = session.exec(
         delete(OutboxMessage)
         .where(
             col(OutboxMessage.kind) == ANSWER_KIND,
@@ -68,7 +68,7 @@ def apply_retention(session: Session, *, now: datetime, policy: RetentionPolicy)
         )
         .execution_options(synchronize_session=False)
     ).rowcount
-    entries = session.execute(
+    entries = session.exec(
         delete(TranscriptEntry)
         .where(col(TranscriptEntry.at) < transcript_cutoff)
         .execution_options(synchronize_session=False)

@@ -20,6 +20,7 @@ from models.members import (
     staff_member,
 )
 from models.plan_errors import closest
+from models.rows import row_id
 from models.sections import UnknownSectionError, find_section, normalise_name
 from models.tables import ROLES, InviteCode, Member, Section, StaffNumber
 
@@ -265,7 +266,7 @@ def _invite(session: Session, row: RosterRow, diff: RosterDiff, now: datetime, v
         )
     ).first()
     if pending is not None:
-        pending.section_id, pending.role, pending.display_name = row.section.id, row.role, row.name
+        pending.section_id, pending.role, pending.display_name = row_id(row.section), row.role, row.name
         diff.pending.append(
             f"{row.staff_number} {row.name}: {pending.code} (valid until {pending.expires_at.date()})"
         )

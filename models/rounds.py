@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from models.fiscal_year import fiscal_year_end, fiscal_year_start
 from models.reports import OpenTarget, open_targets_for_sections
+from models.rows import row_id
 from models.tables import KpiRequestRound, Section
 
 QUARTER_OF_MONTH = {7: "Q1", 8: "Q1", 9: "Q1", 10: "Q2", 11: "Q2", 12: "Q2", 1: "Q3", 2: "Q3", 3: "Q3"}
@@ -60,11 +61,11 @@ def open_round(
 ) -> tuple[KpiRequestRound, bool]:
     """Return the section's round for PERIOD, opening it (requested now, due at the end of DUE in TZ) the first
     time; True when new."""
-    existing = find_round(session, section.id, fiscal_year, period)
+    existing = find_round(session, row_id(section), fiscal_year, period)
     if existing is not None:
         return existing, False
     request_round = KpiRequestRound(
-        section_id=section.id,
+        section_id=row_id(section),
         fiscal_year=fiscal_year,
         period=period,
         requested_at=now,

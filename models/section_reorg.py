@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from models.members import assigned_at, current_sections, schedule_move
+from models.rows import row_id
 from models.sections import UnknownSectionError, ensure_section, find_section, normalise_name
 from models.tables import (
     GroupBinding,
@@ -49,7 +50,7 @@ def _taken(session: Session, name: str) -> Section | None:
 def _rename_row(session: Session, section: Section, new: str, now: datetime, reason: str, into=None) -> None:
     session.add(
         SectionFormerName(
-            section_id=section.id,
+            section_id=row_id(section),
             name=section.name,
             until=now,
             reason=reason,
@@ -97,7 +98,7 @@ def merge_sections(
     wanted = normalise_name(into)
     target = next((s for s in session.exec(select(Section)).all() if normalise_name(s.name) == wanted), None)
     created = target is None
-    if created:
+    if target is None:
         target, _ = ensure_section(session, into.strip(), department or sources[0].department)
     summary = MergeSummary(into=target.name, created=created)
     for source in sources:
@@ -109,7 +110,7 @@ def merge_sections(
             col(InviteCode.section_id) == source.id, col(InviteCode.used_at).is_(None)
         )
         for invite in session.exec(open_invites).all():
-            invite.section_id = target.id
+            invite.section_id = row_id(target)
             summary.invites += 1
         summary.links += _copy_links(session, source, target)
         summary.closed_rounds += _close_open_rounds(session, source, effective)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, col, select
 
 from models.plan_format import closest
+from models.rows import known, row_id
 from models.tables import Initiative, InitiativeSection, Section, SectionFormerName
 
 
@@ -50,7 +51,7 @@ def find_section(session: Session, name: str) -> Section:
 
 def _successor(session: Session, row: SectionFormerName) -> Section:
     """The section a former name now means: the renamed one, or (through later merges) the one it joined."""
-    section = session.get(Section, row.merged_into_id or row.section_id)
+    section = known(session.get(Section, row.merged_into_id or row.section_id), "a former name's section")
     for _ in range(20):  # a chain of merges, never a loop
         merged = session.exec(
             select(SectionFormerName).where(
@@ -60,7 +61,7 @@ def _successor(session: Session, row: SectionFormerName) -> Section:
         ).first()
         if merged is None:
             break
-        section = session.get(Section, merged.merged_into_id)
+        section = known(session.get(Section, merged.merged_into_id), "a merge's successor")
     return section
 
 
@@ -93,7 +94,7 @@ def initiative_ids_for_section(
     session: Session, section: Section, edition_id: int | None = None
 ) -> list[str]:
     """The initiatives SECTION is responsible for, in plan order (of one plan edition, when given)."""
-    sections_by_id = {s.id: s for s in session.exec(select(Section)).all()}
+    sections_by_id = {row_id(s): s for s in session.exec(select(Section)).all()}
     links = [
         link
         for link in session.exec(select(InitiativeSection)).all()
@@ -123,7 +124,7 @@ def sections_by_initiative(
     if sections is None:
         sections = session.exec(select(Section)).all()
     sections = sorted(sections, key=lambda s: s.name)
-    sections_by_id = {s.id: s for s in sections}
+    sections_by_id = {row_id(s): s for s in sections}
     if links is None:
         links = session.exec(select(InitiativeSection)).all()
     links = sorted(links, key=lambda link: (link.initiative_id, link.position))
