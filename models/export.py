@@ -22,7 +22,7 @@ from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
 from models.editions import in_edition
 from models.grade_scale import GradeScale
-from models.rows import row_id
+from models.rows import known, row_id
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 
 KPI_SHEET = "KPI達成状況"
@@ -183,7 +183,7 @@ def action_rows(session: Session, fiscal_year: int, *, tz: ZoneInfo) -> list[Act
         .order_by(col(Initiative.measure_no), col(Initiative.position), col(ActionItem.position))
     ).all()
     rolled = rollups(session, [item for item, _ in rows])
-    result = []
+    result: list[ActionRow] = []
     for item, initiative in rows:
         parts = rolled[row_id(item)].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
         result.extend(
@@ -222,9 +222,9 @@ def open_data_rows(
     ).all()
     figures: dict[int, kpi_status.KpiState] = {}
     for fy in sorted({t.fiscal_year for t, _ in targets}):
-        for state in kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale):
-            if state.lead or state.target.id not in figures:
-                figures[row_id(state.target)] = state
+        for candidate in kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale):
+            if candidate.lead or candidate.target.id not in figures:
+                figures[row_id(candidate.target)] = candidate
     records = []
     for target, initiative in targets:
         state = figures.get(row_id(target))
@@ -298,7 +298,7 @@ def write_xlsx(path: Path, kpis: Sequence[KpiRow], actions: Sequence[ActionRow])
     from openpyxl import Workbook
 
     workbook = Workbook()
-    kpi_sheet = workbook.active
+    kpi_sheet = known(workbook.active, "a new workbook's sheet")
     kpi_sheet.title = KPI_SHEET
     action_sheet = workbook.create_sheet(ACTION_SHEET)
     fill_sheet(

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import overload
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -211,6 +212,10 @@ def initiative_figures(states: list[KpiState]) -> list[KpiState]:
     return [s for s in states if s.lead]
 
 
+@overload
+def number(value: Decimal) -> int | float: ...
+@overload
+def number(value: Decimal | None) -> int | float | None: ...
 def number(value: Decimal | None) -> int | float | None:
     """A Decimal as a JSON number (int when whole)."""
     if value is None:

@@ -238,8 +238,8 @@ def _apply_actions(
         )
     ).all()
     by_text: dict[str, list[ActionItem]] = {}
-    for item in sorted(existing, key=lambda a: (a.removed_at is not None, a.position)):
-        by_text.setdefault(item.text, []).append(item)
+    for row in sorted(existing, key=lambda a: (a.removed_at is not None, a.position)):
+        by_text.setdefault(row.text, []).append(row)
     kept: set[int] = set()
     for position, text in enumerate(texts, start=1):
         summary.action_items += 1

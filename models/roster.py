@@ -137,7 +137,9 @@ def parse_roster(session: Session, text: str, tz: ZoneInfo) -> list[RosterRow]:
         raise RosterError(
             [f"the header lacks {'、'.join(missing)} (columns: {', '.join(COLUMNS + OPTIONAL)})"]
         )
-    rows, problems, seen = [], [], {}
+    rows: list[RosterRow] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for line, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from models.fiscal_year import fiscal_year_end, fiscal_year_start
 from models.reports import OpenTarget, open_targets_for_sections
-from models.rows import row_id
+from models.rows import known, row_id
 from models.tables import KpiRequestRound, Section
 
 QUARTER_OF_MONTH = {7: "Q1", 8: "Q1", 9: "Q1", 10: "Q2", 11: "Q2", 12: "Q2", 1: "Q3", 2: "Q3", 3: "Q3"}
@@ -131,7 +131,9 @@ def refresh_answered_rounds(
     for state in states:
         request_round = state.request_round
         if request_round.answered_at is None and not state.missing:
-            request_round.answered_at = max((t.latest.reported_at for t in state.targets), default=now)
+            request_round.answered_at = max(
+                (known(t.latest, "an answer").reported_at for t in state.targets), default=now
+            )
             session.add(request_round)
     return states
 

@@ -55,7 +55,7 @@ def open_rounds(
 
     if sections is None:
         sections = list(session.exec(select(Section)).all())
-    ids = list(dict.fromkeys(s.id for s in sections))
+    ids = list(dict.fromkeys(row_id(s) for s in sections))
     return rounds_open_in(
         rounds_progress(session, rounds_requested_in(session, fiscal_year_of(now, tz), ids, tz)), now, tz
     )

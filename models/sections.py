@@ -139,5 +139,9 @@ def sections_by_initiative(
     }
     for initiative_id, resolved in found.items():
         lead = leads.get(initiative_id)
-        resolved.sort(key=lambda s, lead=lead: (s.id != lead, s.name))
+
+        def lead_first(s: Section, lead: int | None = lead) -> tuple[bool, str]:
+            return (s.id != lead, s.name)
+
+        resolved.sort(key=lead_first)
     return found, leads
