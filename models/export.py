@@ -22,7 +22,7 @@ from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
 from models.editions import in_edition
 from models.grade_scale import GradeScale
-from models.rows import known, row_id
+from models.rows import row_id
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 
 KPI_SHEET = "KPI達成状況"
@@ -298,7 +298,7 @@ def write_xlsx(path: Path, kpis: Sequence[KpiRow], actions: Sequence[ActionRow])
     from openpyxl import Workbook
 
     workbook = Workbook()
-    kpi_sheet = known(workbook.active, "a new workbook's sheet")
+    kpi_sheet = workbook.worksheets[0]  # a new workbook opens on one sheet
     kpi_sheet.title = KPI_SHEET
     action_sheet = workbook.create_sheet(ACTION_SHEET)
     fill_sheet(

@@ -13,7 +13,6 @@ from pathlib import Path
 from models import plan_template as tpl
 from models.export import display_width
 from models.fiscal_year import format_fiscal_year
-from models.rows import known
 
 SPARE_ROWS = 500  # rows below the last filled one that keep their dropdowns, for a planner to add rows
 MIN_ROWS = 1000
@@ -172,7 +171,7 @@ def write_plan_workbook(
     from openpyxl import Workbook
 
     workbook = Workbook()
-    guide = known(workbook.active, "a new workbook's sheet")
+    guide = workbook.worksheets[0]  # a new workbook opens on one sheet
     guide.title = tpl.INSTRUCTIONS_SHEET
     _write_guide(guide, years, made_at, title or (plan or {}).get("title"), exported=plan is not None)
     rows = template_rows(plan)
