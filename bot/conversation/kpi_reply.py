@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
@@ -188,7 +188,9 @@ def _foreign_kpi_named(ctx: Context, text: str, own: list[OpenKpi], fiscal_year:
     normal = normalise_name(text)
     own_names = {normalise_name(k.name) for k in own}
     names = ctx.session.exec(
-        select(KpiTarget.name).where(KpiTarget.fiscal_year == fiscal_year, KpiTarget.removed_at.is_(None))
+        select(col(KpiTarget.name)).where(
+            col(KpiTarget.fiscal_year) == fiscal_year, col(KpiTarget.removed_at).is_(None)
+        )
     ).all()
     for name in sorted(set(names), key=len, reverse=True):
         key = normalise_name(name)
@@ -300,8 +302,8 @@ def _which_year(ctx: Context, outcome: ParseOutcome, pending_target: KpiTarget |
             KpiTarget.series_id == target.series_id,
             KpiTarget.fiscal_year == target.fiscal_year - 1,
             # the closed year may be the previous plan's (edition), where 1-1/a can be another KPI
-            or_(KpiTarget.edition_id == target.edition_id, KpiTarget.name == target.name),
-            KpiTarget.removed_at.is_(None),
+            or_(col(KpiTarget.edition_id) == target.edition_id, col(KpiTarget.name) == target.name),
+            col(KpiTarget.removed_at).is_(None),
         )
     ).first()
     if previous is None:

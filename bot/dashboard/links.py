@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.tables import DashboardSession, LoginLink, Member
 
@@ -112,7 +112,7 @@ def redeem_link(session: Session, token: str, *, now: datetime) -> LinkCheck:
         return found
     claimed = session.execute(
         update(LoginLink)
-        .where(LoginLink.id == found.link.id, LoginLink.used_at.is_(None))
+        .where(col(LoginLink.id) == found.link.id, col(LoginLink.used_at).is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -162,7 +162,9 @@ def revoke_session(session: Session, token: str, *, now: datetime) -> bool:
     """Sign out: the session is refused from NOW on, whichever copy of the cookie comes back (caller commits)."""
     revoked = session.execute(
         update(DashboardSession)
-        .where(DashboardSession.token_hash == token_hash(token), DashboardSession.revoked_at.is_(None))
+        .where(
+            col(DashboardSession.token_hash) == token_hash(token), col(DashboardSession.revoked_at).is_(None)
+        )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )

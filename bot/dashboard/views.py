@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask import session as cookie
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.dashboard import charts, data
 from bot.dashboard.access import (
@@ -358,10 +358,10 @@ def section(section_id: int):
     initiatives = g.db.exec(
         select(Initiative)
         .where(
-            Initiative.id.in_(covering or [""]),
+            col(Initiative.id).in_(covering or [""]),
             Initiative.edition_id == edition_id_of_year(g.db, chosen.fiscal_year),
         )
-        .order_by(Initiative.measure_no, Initiative.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position))
     ).all()
     return render_template(
         "dashboard/section.html",

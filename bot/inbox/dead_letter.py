@@ -79,7 +79,7 @@ def record_failure(
         with transaction(factory) as session:
             attempts = session.execute(
                 update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
+                .where(col(InboxEvent.id) == row_id, col(InboxEvent.handled_at).is_(None))
                 .values(
                     attempts=InboxEvent.attempts + (0 if counted else 1),
                     outcome="error",
@@ -156,7 +156,7 @@ def _set_aside(
     return (
         session.execute(
             update(InboxEvent)
-            .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
+            .where(col(InboxEvent.id) == row_id, col(InboxEvent.handled_at).is_(None))
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -187,7 +187,11 @@ def give_back_attempt(factory: SessionFactory, row_id: int) -> None:
         with transaction(factory) as session:
             session.execute(
                 update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None), InboxEvent.attempts > 0)
+                .where(
+                    col(InboxEvent.id) == row_id,
+                    col(InboxEvent.handled_at).is_(None),
+                    col(InboxEvent.attempts) > 0,
+                )
                 .values(attempts=InboxEvent.attempts - 1)
                 .execution_options(synchronize_session=False)
             )
@@ -201,7 +205,7 @@ def failed_events(session: Session) -> list[InboxEvent]:
     """The rows set aside as failed, oldest first."""
     return list(
         session.exec(
-            select(InboxEvent).where(col(InboxEvent.failed_at).is_not(None)).order_by(InboxEvent.id)
+            select(InboxEvent).where(col(InboxEvent.failed_at).is_not(None)).order_by(col(InboxEvent.id))
         ).all()
     )
 

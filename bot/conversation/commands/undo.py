@@ -65,7 +65,7 @@ def _correct_for_section(ctx: Context, text: str) -> Response | None:
             .where(
                 KpiReport.kpi_target_id == new.kpi_target_id,
                 KpiReport.section_id == new.section_id,
-                KpiReport.voided_at.is_(None),
+                col(KpiReport.voided_at).is_(None),
                 KpiReport.id != new.id,
             )
             .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
