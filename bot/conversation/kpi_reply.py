@@ -26,6 +26,7 @@ from models.figure_checks import doubt
 from models.fiscal_year import format_fiscal_year
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
 from models.reports import record_report
+from models.rows import row_id
 from models.sections import normalise_name
 from models.tables import KpiTarget, Section
 
@@ -46,11 +47,11 @@ def candidate_kpis(ctx: Context, sections: list[Section], fiscal_year: int) -> l
     kpis = []
     targets = ctx.open_targets(sections, fiscal_year)
     for section in sections:
-        for open_target in targets[section.id]:
+        for open_target in targets[row_id(section)]:
             target, initiative = open_target.target, open_target.initiative
             kpis.append(
                 OpenKpi(
-                    key=target_key(target.id, section.id),
+                    key=target_key(row_id(target), row_id(section)),
                     series_id=target.series_id,
                     name=target.name,
                     unit=target.unit,

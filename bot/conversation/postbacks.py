@@ -26,6 +26,7 @@ from messages.lines import kpi_line
 from messages.postback import Postback, PostbackError, decode
 from models.editions import initiative_of
 from models.reports import latest_reports, open_targets, void_report
+from models.rows import row_id
 from models.tables import ACTION_STATUSES, KpiReport, KpiTarget
 
 
@@ -58,12 +59,13 @@ def on_kpi(ctx: Context, postback: Postback) -> Response:
     if target is None or section_id is None:
         return _old_button(ctx)
     key = next(
-        (target_key(target.id, s) for s in sections if _allowed_key(ctx, target_key(target.id, s))), None
+        (target_key(row_id(target), s) for s in sections if _allowed_key(ctx, target_key(row_id(target), s))),
+        None,
     )
     if key is None:
         return _old_button(ctx)
     set_state(ctx.session, ctx.member, AWAITING_NUMBER, {"key": key}, ctx.now)
-    latest = latest_reports(ctx.session, [target.id], split_key(key)[1]).get(target.id)
+    latest = latest_reports(ctx.session, [row_id(target)], split_key(key)[1]).get(row_id(target))
     line = kpi_line(target, initiative_of(ctx.session, target), latest)
     return Response(intents=[NumberPrompt(kpi=line)], locale=ctx.locale, outcome="question")
 

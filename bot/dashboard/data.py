@@ -24,6 +24,7 @@ from models.follow_up_status import FollowUps
 from models.grade_scale import GradeScale
 from models.kpi_status import KpiState, lead_sections
 from models.participation import participation
+from models.rows import row_id
 from models.sections import covers
 from models.tables import (
     ActionItem,
@@ -43,7 +44,7 @@ from models.tables import (
 
 def sections_by_id(session: Session) -> dict[int, Section]:
     """Every section, by id (one query; names for entries and filters)."""
-    return {s.id: s for s in session.exec(select(Section).order_by(Section.name)).all()}
+    return {row_id(s): s for s in session.exec(select(Section).order_by(Section.name)).all()}
 
 
 def initiative_ids_covering(
@@ -284,10 +285,10 @@ def action_histories(
     return [
         ActionHistory(
             item=i,
-            changes=changes.get(i.id, []),
-            rollup=rolled[i.id],
+            changes=changes.get(row_id(i), []),
+            rollup=rolled[row_id(i)],
             section_names=names,
-            own_status=_own(rolled[i.id], section),
+            own_status=_own(rolled[row_id(i)], section),
         )
         for i in items
     ]

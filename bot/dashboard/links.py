@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from models.rows import row_id
 from models.tables import DashboardSession, LoginLink, Member
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,14 @@ def issue_link(session: Session, member: Member, *, now: datetime, base: str) ->
     token = secrets.token_urlsafe(32)
     link = LoginLink(
         token_hash=token_hash(token),
-        member_id=member.id,
+        member_id=row_id(member),
         created_at=now,
         expires_at=now + LINK_LIFETIME,
     )
     session.add(link)
     session.flush()
     return IssuedLink(
-        url=f"{base}{LOGIN_PATH}{token}", token=token, expires_at=link.expires_at, link_id=link.id
+        url=f"{base}{LOGIN_PATH}{token}", token=token, expires_at=link.expires_at, link_id=row_id(link)
     )
 
 
@@ -131,7 +132,7 @@ def open_session(session: Session, member: Member, *, now: datetime) -> str:
     session.add(
         DashboardSession(
             token_hash=token_hash(token),
-            member_id=member.id,
+            member_id=row_id(member),
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
         )

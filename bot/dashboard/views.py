@@ -50,6 +50,7 @@ from models.fiscal_year import fiscal_year_of
 from models.follow_up_status import FollowUps
 from models.grades import NO_GRADE
 from models.plan_queries import plan_years
+from models.rows import row_id
 from models.tables import Initiative, KpiTarget, Measure, PlanEdition, Section
 
 blueprint = Blueprint(
@@ -231,7 +232,7 @@ def filters(by_id: dict[int, Section]) -> Filters:
 def scope(selected: Section | None) -> tuple[list[Section] | None, set[int] | None]:
     """(sections, ids) to show: the chosen section, else the viewer's sections, else all (admins)."""
     if selected is not None:
-        return [selected], {selected.id}
+        return [selected], {row_id(selected)}
     if g.viewer.is_admin:
         return None, None
     return list(g.viewer.sections), {s.id for s in g.viewer.sections}

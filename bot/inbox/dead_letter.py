@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from bot import metrics
 from bot.inbox import RELEASED, InboxUnavailable
 from models.db import SessionFactory, transaction
+from models.rows import row_id as stored_id
 from models.tables import InboxEvent
 
 log = logging.getLogger("bot.dead_letter")  # its name before the inbox became a package
@@ -130,7 +131,7 @@ def set_aside_unfinished(factory: SessionFactory, row: InboxEvent, *, now: datet
     """Set aside a row whose last MAX_ATTEMPTS handlings never finished; True when this call did it."""
     try:
         with transaction(factory) as session:
-            done = _set_aside(session, row.id, row.body, now=now, unless_class=UNFINISHED)
+            done = _set_aside(session, stored_id(row), row.body, now=now, unless_class=UNFINISHED)
     except Exception:
         log.exception("unfinished webhook event could not be set aside", extra={"inbox_row": row.id})
         return False

@@ -23,6 +23,7 @@ from messages.lines import kpi_line
 from models.actions import rollups
 from models.editions import edition_id_of_year, find_initiative
 from models.kpi_status import kpi_states
+from models.rows import row_id
 from models.sections import normalise_name
 from models.tables import ActionItem, Initiative, Measure, Section
 
@@ -148,8 +149,8 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
     ).all()
     rolled = rollups(session, items)
     lines += [
-        f"・[{status_label(rolled[item.id].status, _)}] {item.text}"
-        + _suffix(rollup_text(rolled[item.id], _))
+        f"・[{status_label(rolled[row_id(item)].status, _)}] {item.text}"
+        + _suffix(rollup_text(rolled[row_id(item)], _))
         for item in items
     ] or ["・" + _("none")]
     lines.append(_("KPIs %(year)s:", year=req.year()))
