@@ -102,7 +102,7 @@ def _overdue_items(
         if entry.kind == "kpi":
             by_round.setdefault((entry.fiscal_year, entry.period), []).append(entry)
     for (fiscal_year, period), group in by_round.items():
-        label = PERIOD_NAMES.get(period, {}).get(locale, period)
+        label = (PERIOD_NAMES.get(period, {}) if period is not None else {}).get(locale, period)
         names = "、".join(dict.fromkeys(e.item for e in group))
         what = f"{short_fiscal_year(fiscal_year, locale)} {label}: {names}"
         items.append(OverdueItem(section=section.name, what=what, days_late=group[0].days_overdue or 0))
