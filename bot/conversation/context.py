@@ -45,6 +45,13 @@ class Context:
         return self.member.locale if self.member else "ja"
 
     @property
+    def registered_member(self) -> Member:
+        """The member, where routing (respond.registered) has let only registered people through."""
+        if self.member is None:
+            raise LookupError("this handler runs for registered members only")
+        return self.member
+
+    @property
     def in_group(self) -> bool:
         return self.incoming.group_id is not None
 

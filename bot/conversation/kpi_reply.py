@@ -131,7 +131,7 @@ def reply_with_figures(
     year_question = _which_year(ctx, outcome, pending_target)
     if year_question is not None:
         asked = {"value": format(year_question.value.normalize(), "f"), "text": message_words(ctx) or text}
-        set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+        set_state(ctx.session, ctx.registered_member, AWAITING_KPI_CHOICE, asked, ctx.now)
         return Response(intents=[year_question], locale=ctx.locale, outcome="question", plain=ctx.in_group)
     words = message_words(ctx) or text
     intents, doubts = [], []
@@ -142,14 +142,14 @@ def reply_with_figures(
         else:
             intents.append(record(ctx, report.kpi.key, report.value, report.unit_as_written, words))
     if not doubts:
-        clear_state(ctx.session, ctx.member)
+        clear_state(ctx.session, ctx.registered_member)
         return Response(intents=intents, locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
     first = doubts[0]
     key = decode(first.choices[0].data)["target_id"]
     state = {"key": key, "value": format(first.value.normalize(), "f"), "text": words}
     set_state(
         ctx.session,
-        ctx.member,
+        ctx.registered_member,
         AWAITING_CONFIRMATION,
         {**state, "guided": pending_target is not None},
         ctx.now,
@@ -244,7 +244,7 @@ def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
                 for k, line in zip(question.candidates, lines, strict=True)
             )
             asked = {"value": value, "text": message_words(ctx) or text}
-            set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+            set_state(ctx.session, ctx.registered_member, AWAITING_KPI_CHOICE, asked, ctx.now)
         if reason == "several_figures" and len(lines) == 1:
             choices = _figure_choices(ctx, question, lines[0])
             reason = "which_figure" if choices else reason
@@ -275,7 +275,7 @@ def _figure_choices(ctx: Context, question, line) -> tuple[Choice, ...]:
     shown = [format(v.normalize(), "f") for v in values]
     # Remembered like a KPI choice, so the tapped figure keeps the message's words for the audit.
     asked = {"value": shown[0], "values": shown, "text": message_words(ctx)}
-    set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+    set_state(ctx.session, ctx.registered_member, AWAITING_KPI_CHOICE, asked, ctx.now)
     labels = [format_value(v, line.unit, ctx.locale) for v in values]
     return tuple(  # the tap shows the figure in the chat, as if typed
         Choice(label=label, data=encode("pick", key, text), display_text=label)
