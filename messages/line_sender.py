@@ -6,7 +6,8 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import urllib3
 from linebot.v3.messaging import (
@@ -69,6 +70,10 @@ def line_error(exc: ApiException) -> tuple[str, list[str]]:
     return str(data.get("message") or exc.reason or "no message"), details
 
 
+class _PydanticModel(Protocol):
+    def dict(self, *, by_alias: bool, exclude_none: bool) -> dict: ...
+
+
 class _SerialisedInOnePass:
     """A request that turns itself into LINE's JSON in one pydantic pass.
 
@@ -80,7 +85,7 @@ class _SerialisedInOnePass:
     the bot builds, and the contract tests send these classes to Prism.
     """
 
-    def to_dict(self) -> dict:
+    def to_dict(self: _PydanticModel) -> dict:
         return self.dict(by_alias=True, exclude_none=True)
 
 
@@ -152,7 +157,9 @@ class LineSender(ReplyThenSend):
         timeout: tuple[float, float] = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
     ):
         self.api = api
-        self.clock: Clock = clock or SystemClock(UTC)  # stamps moments only: any zone tells the same time
+        self.clock: Clock = clock or SystemClock(
+            ZoneInfo("UTC")
+        )  # stamps moments only: any zone tells the same time
         self.timeout = timeout
 
     def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:

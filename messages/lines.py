@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from messages.intents import ActionLine, KpiLine, ParticipationLine, RoundLine, RoundRate
 from models import participation
 from models.reports import OpenTarget, achievement
+from models.rows import known, row_id
 from models.section_status import SectionState
 from models.tables import ActionItem, Initiative, KpiReport, KpiTarget, Section
 
@@ -47,7 +48,7 @@ def action_line(
     """An action item numbered as the member sees it, with SECTION's own STATUS (the roll-up without one)."""
     return ActionLine(
         no=no,
-        id=item.id,
+        id=row_id(item),
         text=item.text,
         status=status if status is not None else item.status,
         initiative_title=initiative.title,
@@ -83,7 +84,7 @@ def participation_line(found: participation.Participation) -> ParticipationLine:
 def _rate(found: participation.RoundRate | None) -> RoundRate | None:
     if found is None:
         return None
-    hours = participation.rate_json(found)["median_hours_to_first_figure"]
+    hours = known(participation.rate_json(found), "a round rate's JSON")["median_hours_to_first_figure"]
     return RoundRate(
         fiscal_year=found.fiscal_year,
         period=found.period,

@@ -253,7 +253,8 @@ def _check_action(area: dict, path: str, problems: list[str]) -> str:
             "displayText",
             required=False,
         )
-    return action.get("label") if isinstance(action.get("label"), str) else "?"
+    label = action.get("label")
+    return label if isinstance(label, str) else "?"
 
 
 def _check_draw(area: dict, path: str, problems: list[str]) -> None:
@@ -394,7 +395,7 @@ def render_image(definition: RichMenuDefinition | dict, font_path: Path | None =
         size, lines = _label_lines(area.label, str(font), width * 0.8, max_size)
         tiles.append((area, card, width, height, primary, size, lines))
     # one label size per style, so the plain tiles read as a set
-    smallest = {}
+    smallest: dict[bool, int] = {}
     for _, _, _, _, primary, size, _ in tiles:
         smallest[primary] = min(size, smallest.get(primary, size))
     zone = max(len(t[6]) * smallest[t[4]] * LINE_HEIGHT for t in tiles)  # one label row for all tiles

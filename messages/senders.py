@@ -12,8 +12,9 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, TextIO
+from zoneinfo import ZoneInfo
 
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS, MAX_TEXT_UTF16, utf16_length
 from messages.line_render import is_message, line_json
@@ -248,7 +249,9 @@ class _CheckingSender(ReplyThenSend):
         max_recipients: int = MAX_MULTICAST_RECIPIENTS,
         replies: bool = True,
     ):
-        self.clock: Clock = clock or SystemClock(UTC)  # stamps moments only: any zone tells the same time
+        self.clock: Clock = clock or SystemClock(
+            ZoneInfo("UTC")
+        )  # stamps moments only: any zone tells the same time
         self.profiles: Mapping[str, str] = profiles if profiles is not None else {}
         self.max_recipients = max_recipients
         self.replies = replies

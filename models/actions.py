@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from models.editions import edition_id_of_year, in_edition
+from models.rows import row_id
 from models.sections import initiative_ids_for_section, sections_by_initiative
 from models.tables import (
     ACTION_STATUSES,
@@ -96,7 +97,7 @@ def status_for(
     statuses: dict[tuple[int, int], ActionSectionStatus], item: ActionItem, section_id: int
 ) -> tuple[str, datetime | None]:
     """SECTION_ID's status of ITEM and when it was set (未着手, None when never)."""
-    row = statuses.get((item.id, section_id))
+    row = statuses.get((row_id(item), section_id))
     return (row.status, row.status_changed_at) if row is not None else (NOT_STARTED, None)
 
 
@@ -110,17 +111,17 @@ def rollups(
     items = list(items)
     if not items:
         return {}
-    statuses = section_statuses(session, [i.id for i in items])
+    statuses = section_statuses(session, [row_id(i) for i in items])
     resolved, leads = sections_by_edition(session, sections, links)
-    result = {}
+    result: dict[int, RollUp] = {}
     for item in items:
         parts = []
         key = (item.edition_id, item.initiative_id)
         for section in resolved.get(key, []):
-            status, at = status_for(statuses, item, section.id)
+            status, at = status_for(statuses, item, row_id(section))
             lead = leads.get(key) == section.id
-            parts.append(SectionStatus(section.id, section.name, status, at, lead))
-        result[item.id] = RollUp(tuple(parts))
+            parts.append(SectionStatus(row_id(section), section.name, status, at, lead))
+        result[row_id(item)] = RollUp(tuple(parts))
     return result
 
 
@@ -160,16 +161,16 @@ def section_action_items(
             col(ActionItem.initiative_id).in_(ids),
             ActionItem.edition_id == edition_id,
             ActionItem.fiscal_year == fiscal_year,
-            ActionItem.removed_at.is_(None),
+            col(ActionItem.removed_at).is_(None),
         )
-        .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position), col(ActionItem.position))
     ).all()
     return list(rows)
 
 
 def section_status(session: Session, item: ActionItem, section: Section) -> tuple[str, datetime | None]:
     """SECTION's own status of ITEM and when it was set (未着手, None when never)."""
-    return status_for(section_statuses(session, [item.id]), item, section.id)
+    return status_for(section_statuses(session, [row_id(item)]), item, row_id(section))
 
 
 def set_status(
@@ -191,16 +192,21 @@ def set_status(
         if section is not None
         else sections_by_edition(session)[0].get((item.edition_id, item.initiative_id), [])
     )
-    current = section_statuses(session, [item.id])
+    current = section_statuses(session, [row_id(item)])
     changes = []
-    for target in targets or [None]:  # an item no section resolves to keeps its history on the item alone
+    for target in tuple(targets) or (
+        None,
+    ):  # an item no section resolves to keeps its history on the item alone
         row = None
         if target is not None:
-            row = current.get((item.id, target.id)) or ActionSectionStatus(
-                action_item_id=item.id, section_id=target.id, status=NOT_STARTED, status_changed_at=now
+            row = current.get((row_id(item), row_id(target))) or ActionSectionStatus(
+                action_item_id=row_id(item),
+                section_id=row_id(target),
+                status=NOT_STARTED,
+                status_changed_at=now,
             )
         change = ActionStatusChange(
-            action_item_id=item.id,
+            action_item_id=row_id(item),
             section_id=target.id if target is not None else None,
             previous_status=row.status if row is not None else item.status,
             status=status,
@@ -215,7 +221,7 @@ def set_status(
         session.add(change)
         changes.append(change)
     session.flush()
-    item.status = rollups(session, [item])[item.id].status if targets else status
+    item.status = rollups(session, [item])[row_id(item)].status if targets else status
     item.status_changed_at = now
     session.add(item)
     session.flush()

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from sqlmodel import Session, col, select
 
@@ -31,6 +31,8 @@ from models.actuals_cells import (
 from models.fiscal_year import fiscal_year_dates, fiscal_year_of
 from models.kpi_status import number
 from models.reports import record_report
+from models.rows import known as required
+from models.rows import row_id
 from models.tables import ActionItem, InitiativeSection, KpiReport, KpiTarget, Section
 
 IMPORT_SOURCE = "import-actuals"  # source_message_id of what an import writes (no LINE message, no reporter)
@@ -76,6 +78,10 @@ class Checked:
     actuals: list[NewActual] = field(default_factory=list)
     years: dict[int, YearCounts] = field(default_factory=dict)
 
+    @overload
+    def year(self, fy: int) -> YearCounts: ...
+    @overload
+    def year(self, fy: Any) -> YearCounts | None: ...
     def year(self, fy: Any) -> YearCounts | None:
         if not isinstance(fy, int):
             return None
@@ -131,7 +137,10 @@ def _check_actions(
         else:
             item = session.get(ActionItem, item_id)
             section, section_problem = _row_section(session, row)
-            key = (item_id, section.id if section is not None else None)
+            key = (
+                required(item_id, "an id read without a problem"),
+                section.id if section is not None else None,
+            )
             if item is None:
                 problems.append(f"unknown {tpl.ACTION_ID} {item_id}: not an action item of the plan")
             elif section_problem:
@@ -149,7 +158,7 @@ def _check_actions(
             problems.extend(_action_identity(item, row, current))
             if (late := _date_problem(day, tpl.CONFIRMED, item.fiscal_year, now)) is not None:
                 problems.append(late)
-        if problems:
+        if problems or item is None or status is None:  # no item or status without a problem
             result.problems.extend(f"{row.where()}: {p}" for p in problems)
             continue
         known, known_since = _known(session, item, section)
@@ -157,7 +166,7 @@ def _check_actions(
         counts = result.year(item.fiscal_year)
         if status in (known, exported):
             counts.statuses_unchanged += 1  # already so, or untouched while the bot learnt something newer
-        elif known != exported:
+        elif known_since is not None and known != exported:  # known_since is None when known is
             since = known_since.astimezone(now.tzinfo).date().isoformat()
             result.problems.append(
                 f"{row.where()}: {tpl.STATUS} was changed in the bot since the template was exported "
@@ -234,11 +243,11 @@ def _check_actuals(
         elif (section := session.get(Section, section_id)) is None:
             problems.append(f"unknown {tpl.SECTION_ID} {section_id}: not a section")
         if target is not None and section is not None:
-            if (target.id, section.id) in seen:
-                problems.append(f"the same KPI and section as row {seen[(target.id, section.id)]}")
+            if (row_id(target), row_id(section)) in seen:
+                problems.append(f"the same KPI and section as row {seen[(row_id(target), row_id(section))]}")
                 target = None
             else:
-                seen[(target.id, section.id)] = row.row
+                seen[(row_id(target), row_id(section))] = row.row
                 problems.extend(_kpi_identity(session, target, section, row, current))
         value, problem = (
             (None, None)
@@ -262,14 +271,14 @@ def _check_actuals(
         at = _moment(day, now)
         if value == known or (exported is not None and value == exported):
             counts.actuals_unchanged += 1
-        elif known != exported:
+        elif latest is not None and known != exported:  # known is None when latest is
             when = latest.reported_at.astimezone(now.tzinfo).date().isoformat()
             result.problems.append(
                 f"{row.where()}: {tpl.ACTUAL} was reported in the bot since the template was exported "
                 f"(now {number(known)}{target.unit}, {when}); export a new template, or write "
                 f"{number(known)} to keep it"
             )
-        elif latest is not None and at < latest.reported_at:
+        elif latest is not None and day is not None and at < latest.reported_at:
             when = latest.reported_at.astimezone(now.tzinfo).date().isoformat()
             result.problems.append(
                 f"{row.where()}: {tpl.AS_OF} {day.isoformat()} is before the latest report ({when}), "
@@ -338,7 +347,7 @@ def _latest(session: Session, target: KpiTarget, section: Section, now: datetime
         .where(
             KpiReport.kpi_target_id == target.id,
             KpiReport.section_id == section.id,
-            KpiReport.voided_at.is_(None),
+            col(KpiReport.voided_at).is_(None),
             KpiReport.reported_at <= now,
         )
         .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())

@@ -25,6 +25,7 @@ from models.fiscal_year import fiscal_year_of
 from models.grade_scale import GradeScale
 from models.kpi_parsing import COUNT_UNITS
 from models.plan_queries import plan_years
+from models.rows import row_id
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure
 
 TEMPLATE_NAME = "dxbot-actuals-template.xlsx"
@@ -203,7 +204,7 @@ def _measure_titles(session: Session) -> dict[tuple[int, int], str]:
 def _section_labels(session: Session) -> dict[tuple[int, str], str]:
     """Each initiative's 担当課・室 as the plan writes it (labels joined by 、), by (edition id, initiative id)."""
     labels: dict[tuple[int, str], list[str]] = {}
-    for link in session.exec(select(InitiativeSection).order_by(InitiativeSection.position)).all():
+    for link in session.exec(select(InitiativeSection).order_by(col(InitiativeSection.position))).all():
         labels.setdefault((link.edition_id, link.initiative_id), []).append(link.label)
     return {initiative: "、".join(names) for initiative, names in labels.items()}
 
@@ -226,13 +227,18 @@ def build_template(
     rows = session.exec(
         select(ActionItem, Initiative)
         .join(Initiative, in_edition(ActionItem))
-        .where(col(ActionItem.fiscal_year).in_(years or [-1]), ActionItem.removed_at.is_(None))
-        .order_by(ActionItem.fiscal_year, Initiative.measure_no, Initiative.position, ActionItem.position)
+        .where(col(ActionItem.fiscal_year).in_(years or [-1]), col(ActionItem.removed_at).is_(None))
+        .order_by(
+            col(ActionItem.fiscal_year),
+            col(Initiative.measure_no),
+            col(Initiative.position),
+            col(ActionItem.position),
+        )
     ).all()
     rolled = rollups(session, [item for item, _ in rows])
     actions = [
         TemplateAction(
-            item_id=item.id,
+            item_id=row_id(item),
             measure=measures.get((initiative.edition_id, initiative.measure_no), str(initiative.measure_no)),
             initiative=f"{initiative.id} {initiative.title}",
             sections=part.section
@@ -245,7 +251,7 @@ def build_template(
             section_id=part.section_id if part is not None else None,
         )
         for item, initiative in rows
-        for part in (rolled[item.id].sections or (None,))
+        for part in (rolled[row_id(item)].sections or (None,))
     ]
     kpis: list[TemplateKpi] = []
     unlisted: list[KpiTarget] = []
@@ -262,7 +268,7 @@ def build_template(
         )
         kpis.extend(
             TemplateKpi(
-                target_id=s.target.id,
+                target_id=row_id(s.target),
                 section_id=s.section_id,
                 measure=measures.get(
                     (s.initiative.edition_id, s.initiative.measure_no), str(s.initiative.measure_no)
@@ -287,7 +293,7 @@ def build_template(
             t
             for t in session.exec(
                 select(KpiTarget)
-                .where(KpiTarget.fiscal_year == fy, KpiTarget.removed_at.is_(None))
+                .where(col(KpiTarget.fiscal_year) == fy, col(KpiTarget.removed_at).is_(None))
                 .order_by(KpiTarget.series_id)
             ).all()
             if t.id not in listed

@@ -126,18 +126,18 @@ def write_template(path: Path, template: Template) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     workbook = Workbook()
-    guide = workbook.active
+    guide = workbook.worksheets[0]  # a new workbook opens on one sheet
     guide.title = INSTRUCTIONS_SHEET
     for label, text in _instructions(template):
         guide.append([label, text])
     guide["A1"].font = Font(bold=True, size=14)
     guide_width = 100
-    for row in guide.iter_rows(min_row=2):
+    for row_no, row in enumerate(guide.iter_rows(min_row=2), start=2):
         row[0].font = Font(bold=True)
         row[1].alignment = Alignment(wrap_text=True, vertical="top")
         lines = -(-display_width(row[1].value) // (guide_width - 4))
         if lines > 1:  # wrapped text: a row tall enough to show it in full
-            guide.row_dimensions[row[1].row].height = 15 * lines
+            guide.row_dimensions[row_no].height = 15 * lines
     guide.column_dimensions["A"].width = 22
     guide.column_dimensions["B"].width = guide_width
     guide.protection.sheet = True
@@ -231,9 +231,9 @@ def write_template(path: Path, template: Template) -> None:
             "other": "0以上の数値を入力してください。",
         }
         rows_of: dict[str, list[int]] = {kind: [] for kind in checks}
-        for row_no, row in enumerate(template.kpis, start=2):
-            kpi_sheet.cell(row=row_no, column=actual_col).number_format = unit_format(row.unit)
-            rows_of[value_kind(row.unit, row.kind)].append(row_no)
+        for row_no, kpi in enumerate(template.kpis, start=2):
+            kpi_sheet.cell(row=row_no, column=actual_col).number_format = unit_format(kpi.unit)
+            rows_of[value_kind(kpi.unit, kpi.kind)].append(row_no)
         letter = get_column_letter(actual_col)
         for kind, numbers in rows_of.items():
             for first, last in _runs(numbers):

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 class Clock(Protocol):
     """Anything that tells the current, timezone-aware time."""
 
-    tz: ZoneInfo
+    @property
+    def tz(self) -> ZoneInfo: ...
 
     def now(self) -> datetime: ...
 

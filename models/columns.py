@@ -14,7 +14,7 @@ def aware(**kwargs: Any) -> Any:
     """A timezone-aware datetime column."""
     nullable = kwargs.pop("nullable", False)
     default_factory = kwargs.pop("default_factory", None)
-    column = Column(AwareDateTime(), nullable=nullable, index=kwargs.pop("index", False))
+    column: Column[Any] = Column(AwareDateTime(), nullable=nullable, index=kwargs.pop("index", False))
     if default_factory is not None:
         return Field(default_factory=default_factory, sa_column=column, **kwargs)
     return Field(default=None, sa_column=column, **kwargs)

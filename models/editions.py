@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, and_
+from sqlmodel import Session, col, select
 
 from models.fiscal_year import fiscal_year_of
 from models.tables import Initiative, PlanEdition
@@ -24,7 +24,7 @@ def editions(session: Session) -> list[PlanEdition]:
     known = session.info.get(_CACHE)
     if known is None:
         known = session.info[_CACHE] = list(
-            session.exec(select(PlanEdition).order_by(PlanEdition.first_year))
+            session.exec(select(PlanEdition).order_by(col(PlanEdition.first_year)))
         )
     return list(known)
 
@@ -87,7 +87,7 @@ def edition_for_plan(session: Session, years: list[int]) -> PlanEdition | None:
     return None
 
 
-def in_edition(model, other=Initiative) -> object:
+def in_edition(model, other=Initiative) -> ColumnElement[bool]:
     """The join condition from MODEL's rows (action items, KPI targets, links) to their initiative (or OTHER's
     rows of the same initiative, e.g. its links): the same id in the same edition."""
     key = other.id if other is Initiative else other.initiative_id

@@ -16,12 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import grades, kpi_status
 from models.actions import SectionStatus, rollups
 from models.editions import edition_id_of_year, in_edition
 from models.grade_scale import GradeScale
+from models.rows import row_id
 from models.tables import ActionItem, Initiative, KpiTarget, Measure
 from models.target_history import TargetHistory, history_record, target_histories
 
@@ -215,13 +216,13 @@ def action_rows(session: Session, fiscal_year: int, *, tz: ZoneInfo) -> list[Act
     rows = session.exec(
         select(ActionItem, Initiative)
         .join(Initiative, in_edition(ActionItem))
-        .where(ActionItem.fiscal_year == fiscal_year, ActionItem.removed_at.is_(None))
-        .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
+        .where(col(ActionItem.fiscal_year) == fiscal_year, col(ActionItem.removed_at).is_(None))
+        .order_by(col(Initiative.measure_no), col(Initiative.position), col(ActionItem.position))
     ).all()
     rolled = rollups(session, [item for item, _ in rows])
-    result = []
+    result: list[ActionRow] = []
     for item, initiative in rows:
-        parts = rolled[item.id].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
+        parts = rolled[row_id(item)].sections or (SectionStatus(0, "", item.status, item.status_changed_at),)
         result.extend(
             ActionRow(
                 measure=measures.get(
@@ -248,20 +249,25 @@ def open_data_rows(
     targets = session.exec(
         select(KpiTarget, Initiative)
         .join(Initiative, in_edition(KpiTarget))
-        .where(KpiTarget.removed_at.is_(None))
-        .order_by(KpiTarget.fiscal_year, Initiative.measure_no, Initiative.position, KpiTarget.position)
+        .where(col(KpiTarget.removed_at).is_(None))
+        .order_by(
+            col(KpiTarget.fiscal_year),
+            col(Initiative.measure_no),
+            col(Initiative.position),
+            col(KpiTarget.position),
+        )
     ).all()
     histories: dict[int, TargetHistory] = {}
     for edition_id in sorted({t.edition_id for t, _ in targets}):
         histories.update(target_histories(session, edition_id=edition_id, tz=tz))
     figures: dict[int, kpi_status.KpiState] = {}
     for fy in sorted({t.fiscal_year for t, _ in targets}):
-        for state in kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale):
-            if state.lead or state.target.id not in figures:
-                figures[state.target.id] = state
+        for candidate in kpi_status.kpi_states(session, now, fiscal_year=fy, scale=scale):
+            if candidate.lead or candidate.target.id not in figures:
+                figures[row_id(candidate.target)] = candidate
     records = []
     for target, initiative in targets:
-        state = figures.get(target.id)
+        state = figures.get(row_id(target))
         latest = state.latest if state is not None else None
         rate = state.rate if state is not None else None
         reported = local_date(latest.reported_at, tz) if latest is not None else None
@@ -333,7 +339,7 @@ def write_xlsx(path: Path, kpis: Sequence[KpiRow], actions: Sequence[ActionRow])
     from openpyxl import Workbook
 
     workbook = Workbook()
-    kpi_sheet = workbook.active
+    kpi_sheet = workbook.worksheets[0]  # a new workbook opens on one sheet
     kpi_sheet.title = KPI_SHEET
     action_sheet = workbook.create_sheet(ACTION_SHEET)
     fill_sheet(

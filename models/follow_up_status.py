@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from models.editions import in_edition
 from models.fiscal_year import fiscal_year_end, fiscal_year_of
 from models.kpi_status import lead_sections_by_edition
+from models.rows import row_id
 from models.tables import (
     ActionItem,
     ActionSectionStatus,
@@ -119,31 +120,31 @@ def _kpi_overdue(session, now, tz, section_ids, names, result: FollowUps) -> Non
             continue
         due = round_due(request_round, tz)
         if today > due:
-            late[request_round.id] = (request_round, due)
+            late[row_id(request_round)] = (request_round, due)
     if not late:
         return
     report = aliased(KpiReport, name="answer")
     answered = exists().where(
-        report.kpi_target_id == KpiTarget.id,
-        report.section_id == KpiRequestRound.section_id,
-        report.voided_at.is_(None),
-        report.reported_at >= KpiRequestRound.requested_at,
+        col(report.kpi_target_id) == KpiTarget.id,
+        col(report.section_id) == KpiRequestRound.section_id,
+        col(report.voided_at).is_(None),
+        col(report.reported_at) >= KpiRequestRound.requested_at,
     )
     rows = session.exec(
         select(KpiRequestRound.id, KpiTarget, Initiative)
         .select_from(KpiRequestRound)
-        .join(InitiativeSection, InitiativeSection.section_id == KpiRequestRound.section_id)
+        .join(InitiativeSection, col(InitiativeSection.section_id) == KpiRequestRound.section_id)
         .join(
             KpiTarget,
             and_(
-                KpiTarget.initiative_id == InitiativeSection.initiative_id,
-                KpiTarget.edition_id == InitiativeSection.edition_id,
-                KpiTarget.fiscal_year == KpiRequestRound.fiscal_year,
+                col(KpiTarget.initiative_id) == InitiativeSection.initiative_id,
+                col(KpiTarget.edition_id) == InitiativeSection.edition_id,
+                col(KpiTarget.fiscal_year) == KpiRequestRound.fiscal_year,
             ),
         )
         .join(Initiative, in_edition(KpiTarget))
-        .where(col(KpiRequestRound.id).in_(list(late)), KpiTarget.removed_at.is_(None), ~answered)
-        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position)
+        .where(col(KpiRequestRound.id).in_(list(late)), col(KpiTarget.removed_at).is_(None), ~answered)
+        .order_by(col(Initiative.measure_no), col(Initiative.position), col(KpiTarget.position))
     ).all()
     missing: dict[int, list[tuple[KpiTarget, Initiative]]] = defaultdict(list)
     seen: set[tuple[int, int]] = set()
@@ -178,14 +179,14 @@ def _action_follow_ups(session, now, tz, section_ids, names, live, result: Follo
     rows = session.exec(
         select(ActionItem, Initiative, ActionSectionStatus)
         .join(Initiative, in_edition(ActionItem))
-        .outerjoin(ActionSectionStatus, ActionSectionStatus.action_item_id == ActionItem.id)
-        .where(ActionItem.removed_at.is_(None))
+        .outerjoin(ActionSectionStatus, col(ActionSectionStatus.action_item_id) == ActionItem.id)
+        .where(col(ActionItem.removed_at).is_(None))
         .order_by(
-            ActionItem.fiscal_year,
-            Initiative.measure_no,
-            Initiative.position,
-            ActionItem.position,
-            ActionItem.id,
+            col(ActionItem.fiscal_year),
+            col(Initiative.measure_no),
+            col(Initiative.position),
+            col(ActionItem.position),
+            col(ActionItem.id),
         )
     ).all()
     by_item: dict[int, dict[int, ActionSectionStatus]] = defaultdict(dict)

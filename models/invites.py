@@ -7,9 +7,10 @@ import secrets
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.members import add_member, check_role, current_sections, get_member, set_staff_number
+from models.rows import known, row_id
 from models.tables import ROLES, GroupBinding, InviteCode, Member, Section
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I/O: people read codes aloud and type them on phones
@@ -54,7 +55,7 @@ def create_invite(
             break
     invite = InviteCode(
         code=code,
-        section_id=section.id,
+        section_id=row_id(section),
         role=role,
         created_at=now,
         expires_at=now + valid_for,
@@ -82,7 +83,7 @@ def redeem_for_member(
 ) -> tuple[Member, Section]:
     """Register LINE_USER_ID with the code's section and role (adding the section if already a member)."""
     invite = usable_invite(session, code, now)
-    section = session.get(Section, invite.section_id)
+    section = known(session.get(Section, invite.section_id), "the invite's section")
     existing = get_member(session, line_user_id)
     if existing is not None:
         sections = [*current_sections(session, existing, now), section]
@@ -126,12 +127,12 @@ def redeem_for_group(session: Session, code: str, *, group_id: str, now: datetim
     invite.used_for_group_id = group_id
     session.add(invite)
     session.flush()
-    return session.get(Section, invite.section_id)
+    return known(session.get(Section, invite.section_id), "the invite's section")
 
 
 def group_section(session: Session, group_id: str) -> Section | None:
     """The section a group chat is bound to, if any."""
     binding = session.exec(
-        select(GroupBinding).where(GroupBinding.group_id == group_id, GroupBinding.active.is_(True))
+        select(GroupBinding).where(col(GroupBinding.group_id) == group_id, col(GroupBinding.active).is_(True))
     ).first()
     return session.get(Section, binding.section_id) if binding else None

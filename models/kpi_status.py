@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import overload
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -19,6 +20,7 @@ from models.editions import edition_id_of_year, in_edition
 from models.fiscal_year import fiscal_year_of
 from models.grade_scale import GradeScale
 from models.grades import achievement_rate, below_target, grade_of, projected_value
+from models.rows import known, row_id
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiRequestRound, KpiTarget, Section
 
 ROUNDS_BEFORE_AT_RISK = 2  # no report at all by the second request of the year → at risk
@@ -44,7 +46,7 @@ class KpiState:
 
 def reporting_sections(session: Session) -> list[Section]:
     """Sections initiatives name directly, by name."""
-    ids = select(InitiativeSection.section_id).where(InitiativeSection.section_id.is_not(None))
+    ids = select(col(InitiativeSection.section_id)).where(col(InitiativeSection.section_id).is_not(None))
     return list(session.exec(select(Section).where(col(Section.id).in_(ids)).order_by(Section.name)).all())
 
 
@@ -62,11 +64,13 @@ def lead_sections_by_edition(session: Session) -> dict[tuple[int, str], int]:
     leads: dict[tuple[int, str], int] = {}
     links = session.exec(
         select(InitiativeSection)
-        .where(InitiativeSection.section_id.is_not(None))
-        .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
+        .where(col(InitiativeSection.section_id).is_not(None))
+        .order_by(col(InitiativeSection.is_lead).desc(), col(InitiativeSection.position))
     ).all()
     for link in links:
-        leads.setdefault((link.edition_id, link.initiative_id), link.section_id)
+        leads.setdefault(
+            (link.edition_id, link.initiative_id), known(link.section_id, "a lead link's section")
+        )
     return leads
 
 
@@ -75,7 +79,7 @@ def rounds_by_section(session: Session, fiscal_year: int, now: datetime) -> Coun
     rows = session.exec(
         select(KpiRequestRound.section_id, func.count())
         .where(KpiRequestRound.fiscal_year == fiscal_year, KpiRequestRound.requested_at <= now)
-        .group_by(KpiRequestRound.section_id)
+        .group_by(col(KpiRequestRound.section_id))
     ).all()
     return Counter(dict(rows))
 
@@ -101,7 +105,7 @@ def latest_rows(
         .where(
             candidate.kpi_target_id == KpiTarget.id,
             candidate.section_id == InitiativeSection.section_id,
-            candidate.voided_at.is_(None),
+            col(candidate.voided_at).is_(None),
             candidate.reported_at <= now,
         )
         # voided_at (always NULL here) leads so PostgreSQL reads ix_kpireport_latest backwards, no sort.
@@ -116,9 +120,14 @@ def latest_rows(
         select(KpiTarget, Initiative, InitiativeSection.section_id, newest)
         .join(Initiative, in_edition(KpiTarget))
         .join(InitiativeSection, in_edition(KpiTarget, InitiativeSection))
-        .outerjoin(newest, newest.id == newest_id)
-        .where(InitiativeSection.section_id.is_not(None), KpiTarget.removed_at.is_(None))
-        .order_by(Initiative.measure_no, Initiative.position, KpiTarget.fiscal_year, KpiTarget.position)
+        .outerjoin(newest, col(newest.id) == newest_id)
+        .where(col(InitiativeSection.section_id).is_not(None), col(KpiTarget.removed_at).is_(None))
+        .order_by(
+            col(Initiative.measure_no),
+            col(Initiative.position),
+            col(KpiTarget.fiscal_year),
+            col(KpiTarget.position),
+        )
     )
     if section_ids is not None:
         query = query.where(col(InitiativeSection.section_id).in_(list(section_ids) or [-1]))
@@ -131,10 +140,11 @@ def latest_rows(
     if edition_id is not None:
         query = query.where(KpiTarget.edition_id == edition_id)
     seen: set[tuple[int, int]] = set()
-    rows = []
-    for target, initiative, section_id, report in session.exec(query).all():
-        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
-            seen.add((target.id, section_id))
+    rows: list[tuple[KpiTarget, Initiative, int, KpiReport | None]] = []
+    for target, initiative, link_section_id, report in session.exec(query).all():
+        section_id = known(link_section_id, "a reporting link's section")  # the query wants one
+        if (row_id(target), section_id) not in seen:  # a section listed twice in one initiative counts once
+            seen.add((row_id(target), section_id))
             rows.append((target, initiative, section_id, report))
     return rows
 
@@ -158,7 +168,9 @@ def kpi_states(
     by_id = {s.id: s for s in sections}
     if not by_id:
         return []
-    rows = latest_rows(session, now, section_ids=set(by_id), fiscal_year=fy, initiative_ids=initiative_ids)
+    rows = latest_rows(
+        session, now, section_ids={row_id(s) for s in sections}, fiscal_year=fy, initiative_ids=initiative_ids
+    )
     asked = rounds_by_section(session, fy, now)
     leads = lead_sections(session, edition_id_of_year(session, fy)) if leads is None else leads
     states = []
@@ -200,6 +212,10 @@ def initiative_figures(states: list[KpiState]) -> list[KpiState]:
     return [s for s in states if s.lead]
 
 
+@overload
+def number(value: Decimal) -> int | float: ...
+@overload
+def number(value: Decimal | None) -> int | float | None: ...
 def number(value: Decimal | None) -> int | float | None:
     """A Decimal as a JSON number (int when whole)."""
     if value is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
-from urllib.request import proxy_bypass_environment
+from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # in urllib since 2.x, not in typeshed
 
 DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds
 DEFAULT_READ_TIMEOUT = 15.0  # seconds
@@ -71,17 +71,15 @@ class LineNetwork:
         )
         read = _seconds("DXBOT_LINE_READ_TIMEOUT", get("DXBOT_LINE_READ_TIMEOUT"), DEFAULT_READ_TIMEOUT)
         target = urlsplit(base_url or LINE_API)
-        if get("DXBOT_LINE_PROXY"):
-            return cls(
-                connect, read, _checked("DXBOT_LINE_PROXY", get("DXBOT_LINE_PROXY")), "DXBOT_LINE_PROXY"
-            )
+        if proxy := get("DXBOT_LINE_PROXY"):
+            return cls(connect, read, _checked("DXBOT_LINE_PROXY", proxy), "DXBOT_LINE_PROXY")
         scheme = "http" if target.scheme == "http" else "https"
         for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
-            if get(name):
+            if proxy := get(name):
                 no_proxy = get("no_proxy") or get("NO_PROXY")
                 if no_proxy and proxy_bypass_environment(target.netloc, {"no": no_proxy}):
                     return cls(connect, read, bypassed_by=f"NO_PROXY covers {target.hostname}")
-                return cls(connect, read, _checked(name, get(name)), name)
+                return cls(connect, read, _checked(name, proxy), name)
         return cls(connect, read)
 
 

@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.plan_format import closest
+from models.rows import row_id
 from models.tables import ROLES, DashboardSession, Member, MemberSection, Section, StaffNumber
 from models.types import utcnow
 
@@ -53,7 +54,7 @@ def set_staff_number(session: Session, member: Member, number: str) -> None:
         raise MemberError(f"職員番号 {number} already belongs to {holder.display_name} (member {holder.id})")
     row = session.get(StaffNumber, member.id)
     if row is None:
-        session.add(StaffNumber(member_id=member.id, number=number))
+        session.add(StaffNumber(member_id=row_id(member), number=number))
     else:
         row.number = number
     session.flush()
@@ -76,7 +77,8 @@ def require_member(session: Session, line_user_id: str) -> Member:
 def assigned_at(moment: datetime) -> ColumnElement[bool]:
     """An assignment in force at MOMENT: begun (a future 異動日 has not) and not yet ended."""
     return and_(
-        MemberSection.since <= moment, or_(MemberSection.until.is_(None), MemberSection.until > moment)
+        col(MemberSection.since) <= moment,
+        or_(col(MemberSection.until).is_(None), col(MemberSection.until) > moment),
     )
 
 
@@ -84,9 +86,9 @@ def current_sections(session: Session, member: Member, now: datetime | None = No
     """The sections MEMBER belongs to at NOW (default: the real time)."""
     rows = session.exec(
         select(Section)
-        .join(MemberSection, MemberSection.section_id == Section.id)
+        .join(MemberSection, col(MemberSection.section_id) == Section.id)
         .where(MemberSection.member_id == member.id, assigned_at(now or utcnow()))
-        .order_by(MemberSection.id)
+        .order_by(col(MemberSection.id))
     ).all()
     return list(rows)
 
@@ -159,9 +161,9 @@ def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> 
 
 def end_dashboard_sessions(session: Session, member: Member) -> int:
     """Revoke MEMBER's dashboard logins (removed, or a new role); real time, as DXBOT_NOW may freeze the clock."""
-    return session.execute(
+    return session.exec(
         update(DashboardSession)
-        .where(DashboardSession.member_id == member.id, DashboardSession.revoked_at.is_(None))
+        .where(col(DashboardSession.member_id) == member.id, col(DashboardSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -172,7 +174,7 @@ def _set_sections(session: Session, member: Member, sections: list[Section], now
     wanted = {s.id for s in sections}
     session.execute(
         delete(MemberSection)
-        .where(MemberSection.member_id == member.id, MemberSection.since > now)
+        .where(col(MemberSection.member_id) == member.id, col(MemberSection.since) > now)
         .execution_options(synchronize_session="fetch")
     )
     current = session.exec(
@@ -186,7 +188,7 @@ def _set_sections(session: Session, member: Member, sections: list[Section], now
     have = {link.section_id for link in current}
     for section in sections:
         if section.id not in have:
-            session.add(MemberSection(member_id=member.id, section_id=section.id, since=now))
+            session.add(MemberSection(member_id=row_id(member), section_id=row_id(section), since=now))
     session.flush()
 
 

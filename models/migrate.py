@@ -10,6 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from models.rows import known
+
 # migrations/ installs as the package models.migrations (setup.py); Alembic finds it as a package resource,
 # in a checkout (editable install) and in a wheel alike.
 SCRIPT_LOCATION = "models.migrations:"
@@ -73,7 +75,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str:
     """The newest revision in the migrations folder."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return known(ScriptDirectory.from_config(alembic_config()).get_current_head(), "a migration head")
 
 
 def schema_drift(engine: Engine) -> list:

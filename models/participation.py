@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from models import grades, kpi_status
 from models.grade_scale import DEFAULT_SCALE, GradeScale
+from models.rows import row_id
 from models.tables import KpiReport, KpiRequestRound, KpiRoundAsk, KpiTarget, Member, Section
 
 # --- recording who was asked ----------------------------------------------------------------------
@@ -50,10 +51,12 @@ def record_asked(session: Session, request_round: KpiRequestRound, members: Sequ
         if member.line_user_id in when and member.id not in already:
             session.add(
                 KpiRoundAsk(
-                    round_id=request_round.id, member_id=member.id, asked_at=when[member.line_user_id]
+                    round_id=row_id(request_round),
+                    member_id=row_id(member),
+                    asked_at=when[member.line_user_id],
                 )
             )
-            already.add(member.id)
+            already.add(row_id(member))
             added += 1
     if added:
         session.flush()
@@ -159,7 +162,7 @@ def window_ends(rounds: Iterable[KpiRequestRound]) -> dict[int, datetime | None]
     for group in by_section.values():
         group.sort(key=lambda r: (r.requested_at, r.id))
         for this, after in zip(group, [*group[1:], None], strict=True):
-            ends[this.id] = after.requested_at if after is not None else None
+            ends[row_id(this)] = after.requested_at if after is not None else None
     return ends
 
 
@@ -211,7 +214,8 @@ def combine(fiscal_year: int, period: str, parts: list[_SectionRound]) -> RoundR
         sections_answered=len(delays),
         people_asked=sum(len(p.asked) for p in recorded),
         people_answered=sum(len(p.answered_people) for p in recorded),
-        median_to_first=statistics.median(delays) if delays else None,
+        # statistics.median sorts and averages, which timedelta supports; typeshed allows numbers only
+        median_to_first=statistics.median(delays) if delays else None,  # type: ignore[type-var]
     )
 
 
@@ -247,7 +251,9 @@ def compute(
     for r in rounds:
         key = (r.fiscal_year, r.period)
         if key in parts and r.requested_at <= now:
-            parts[key][r.section_id] = _section_round(r, asks_by_round[r.id], figures, ends[r.id], now)
+            parts[key][r.section_id] = _section_round(
+                r, asks_by_round[row_id(r)], figures, ends[row_id(r)], now
+            )
 
     def rate(key_index: int, section_id: int | None) -> RoundRate | None:
         if key_index >= len(wanted):
@@ -294,7 +300,9 @@ def participation(
     query = select(KpiRequestRound).where(KpiRequestRound.requested_at <= now)
     if sections is not None:
         query = query.where(col(KpiRequestRound.section_id).in_([s.id for s in sections] or [-1]))
-    rounds = list(session.exec(query.order_by(KpiRequestRound.requested_at, KpiRequestRound.id)).all())
+    rounds = list(
+        session.exec(query.order_by(col(KpiRequestRound.requested_at), col(KpiRequestRound.id))).all()
+    )
     wanted = set(round_keys(rounds, now)[-2:])
     chosen = [r for r in rounds if (r.fiscal_year, r.period) in wanted]
     asks, figures = _read_asks(session, chosen), _read_figures(session, chosen, now)
@@ -320,7 +328,7 @@ def _read_figures(session: Session, rounds: list[KpiRequestRound], now: datetime
         select(
             KpiReport.section_id, KpiTarget.fiscal_year, KpiReport.reporter_member_id, KpiReport.reported_at
         )
-        .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
+        .join(KpiTarget, col(KpiTarget.id) == KpiReport.kpi_target_id)
         .where(
             col(KpiReport.section_id).in_(list({r.section_id for r in rounds})),
             col(KpiTarget.fiscal_year).in_(list({r.fiscal_year for r in rounds})),

@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.editions import edition_for_plan, find_initiative, forget_editions
 from models.plan_seed import group_of
+from models.rows import row_id
 from models.sections import ensure_section
 from models.tables import (
     ActionItem,
@@ -110,7 +111,7 @@ def apply_plan(
         summary.measures += 1
         measure = existing_measures.get(measure_data["no"])
         if measure is None:
-            measure = Measure(edition_id=edition.id, no=measure_data["no"], title=measure_data["title"])
+            measure = Measure(edition_id=row_id(edition), no=measure_data["no"], title=measure_data["title"])
             session.add(measure)
         elif measure.title != measure_data["title"]:
             summary.changes.append(f"~ measure ({measure.no}): {measure.title} → {measure_data['title']}")
@@ -119,7 +120,7 @@ def apply_plan(
         for position, data in enumerate(measure_data["initiatives"], start=1):
             summary.initiatives += 1
             seen_initiatives.add(data["id"])
-            _apply_initiative(session, edition.id, measure.no, position, data, now, summary)
+            _apply_initiative(session, row_id(edition), measure.no, position, data, now, summary)
 
     for initiative in session.exec(select(Initiative).where(Initiative.edition_id == edition.id)).all():
         if initiative.id not in seen_initiatives:
@@ -184,7 +185,7 @@ def _apply_sections(session: Session, initiative: Initiative, data: dict, summar
             InitiativeSection.edition_id == initiative.edition_id,
             InitiativeSection.initiative_id == initiative.id,
         )
-        .order_by(InitiativeSection.position)
+        .order_by(col(InitiativeSection.position))
     ).all()
     lead = data.get("lead_section") or data["sections"][0]
     old_labels = [link.label for link in old_links]
@@ -237,8 +238,8 @@ def _apply_actions(
         )
     ).all()
     by_text: dict[str, list[ActionItem]] = {}
-    for item in sorted(existing, key=lambda a: (a.removed_at is not None, a.position)):
-        by_text.setdefault(item.text, []).append(item)
+    for row in sorted(existing, key=lambda a: (a.removed_at is not None, a.position)):
+        by_text.setdefault(row.text, []).append(row)
     kept: set[int] = set()
     for position, text in enumerate(texts, start=1):
         summary.action_items += 1
@@ -258,7 +259,7 @@ def _apply_actions(
         item.position = position
         item.removed_at = None
         session.flush()
-        kept.add(item.id)
+        kept.add(row_id(item))
     for item in existing:
         if item.id not in kept and item.removed_at is None:
             item.removed_at = now
@@ -308,7 +309,7 @@ def _apply_kpis(
                 )
                 session.add(
                     KpiTargetRevision(
-                        kpi_target_id=target.id,
+                        kpi_target_id=row_id(target),
                         replaced_at=now,
                         **{f: getattr(target, f) for f in KPI_FIELDS},
                     )

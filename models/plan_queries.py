@@ -9,11 +9,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import union
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.actions import RollUp, rollups
 from models.editions import edition_of_year, latest_edition
 from models.fiscal_year import fiscal_year_of
+from models.rows import row_id
 from models.sections import initiative_ids_for_section
 from models.tables import ActionItem, Initiative, InitiativeSection, KpiTarget, Measure, PlanEdition, Section
 from models.target_history import TargetHistory, history_record, target_histories
@@ -73,31 +74,33 @@ def plan_as_dict(
         return {"edition": None, "measures": []}
     ed = edition.id
     wanted_ids = set(initiative_ids_for_section(session, section, ed)) if section is not None else None
-    measures = session.exec(select(Measure).where(Measure.edition_id == ed).order_by(Measure.no)).all()
+    measures = session.exec(
+        select(Measure).where(col(Measure.edition_id) == ed).order_by(col(Measure.no))
+    ).all()
     initiatives = session.exec(
         select(Initiative)
         .where(Initiative.edition_id == ed)
-        .order_by(Initiative.measure_no, Initiative.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position))
     ).all()
 
     links: dict[str, list[InitiativeSection]] = defaultdict(list)
     for link in session.exec(
         select(InitiativeSection)
         .where(InitiativeSection.edition_id == ed)
-        .order_by(InitiativeSection.position)
+        .order_by(col(InitiativeSection.position))
     ):
         links[link.initiative_id].append(link)
     actions: dict[tuple[str, int], list[ActionItem]] = defaultdict(list)
     action_query = (
         select(ActionItem)
-        .where(ActionItem.removed_at.is_(None), ActionItem.edition_id == ed)
-        .order_by(ActionItem.position)
+        .where(col(ActionItem.removed_at).is_(None), col(ActionItem.edition_id) == ed)
+        .order_by(col(ActionItem.position))
     )
     targets: dict[tuple[str, int], list[KpiTarget]] = defaultdict(list)
     target_query = (
         select(KpiTarget)
-        .where(KpiTarget.removed_at.is_(None), KpiTarget.edition_id == ed)
-        .order_by(KpiTarget.position)
+        .where(col(KpiTarget.removed_at).is_(None), col(KpiTarget.edition_id) == ed)
+        .order_by(col(KpiTarget.position))
     )
     if fiscal_year is not None:
         action_query = action_query.where(ActionItem.fiscal_year == fiscal_year)
@@ -133,7 +136,7 @@ def plan_as_dict(
                         {
                             "fiscal_year": year,
                             "actions": [
-                                action_as_dict(a, statuses[a.id]) for a in actions[(initiative.id, year)]
+                                action_as_dict(a, statuses[row_id(a)]) for a in actions[(initiative.id, year)]
                             ],
                             "kpis": [
                                 kpi_as_dict(t, histories.get(t.id)) for t in targets[(initiative.id, year)]
@@ -163,8 +166,8 @@ def edition_as_dict(edition: PlanEdition) -> dict:
 def plan_years(session: Session) -> list[int]:
     """Fiscal years the loaded plan covers (with action items or KPI targets), ascending."""
     years = union(
-        select(ActionItem.fiscal_year).where(ActionItem.removed_at.is_(None)),
-        select(KpiTarget.fiscal_year).where(KpiTarget.removed_at.is_(None)),
+        select(col(ActionItem.fiscal_year)).where(col(ActionItem.removed_at).is_(None)),
+        select(col(KpiTarget.fiscal_year)).where(col(KpiTarget.removed_at).is_(None)),
     ).subquery()
     return sorted(session.exec(select(years.c.fiscal_year)).all())
 

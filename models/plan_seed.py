@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from models.plan_errors import PlanFormatError
 
@@ -170,7 +171,7 @@ def _parse_block(block: list[str], start: int) -> tuple[dict, int, str]:
     if not rows:
         raise PlanFormatError(f"line {start}: {keyed['取組み']!r} has no 令和N年度 rows")
 
-    years = []
+    years: list[dict[str, Any]] = []
     for number, cells in rows:
         fiscal_year = _fiscal_year_of_row(cells[0], number)
         if any(y["fiscal_year"] == fiscal_year for y in years):

@@ -171,7 +171,7 @@ def write_plan_workbook(
     from openpyxl import Workbook
 
     workbook = Workbook()
-    guide = workbook.active
+    guide = workbook.worksheets[0]  # a new workbook opens on one sheet
     guide.title = tpl.INSTRUCTIONS_SHEET
     _write_guide(guide, years, made_at, title or (plan or {}).get("title"), exported=plan is not None)
     rows = template_rows(plan)

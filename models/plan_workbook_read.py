@@ -77,9 +77,9 @@ def _sheet_rows(workbook, name: str) -> list[SheetRow]:
             SheetRow(
                 sheet=name,
                 row=cells[0].row,
-                cells={h: picked[h].value if picked.get(h) is not None else None for h in headers},
+                cells={h: c.value if (c := picked.get(h)) is not None else None for h in headers},
                 formats={
-                    h: picked[h].number_format if picked.get(h) is not None else "General" for h in headers
+                    h: c.number_format if (c := picked.get(h)) is not None else "General" for h in headers
                 },
             )
         )
@@ -265,7 +265,7 @@ class _Reader:
             before = len(self.problems)
             iid, fiscal_year = self.reference(row), self.year(row)
             text = self.text(row, tpl.ACTION_TEXT)
-            if len(self.problems) == before:
+            if len(self.problems) == before and iid is not None and fiscal_year is not None:
                 entry(iid, fiscal_year)["actions"].append(text)
         for _row, iid, fiscal_year, kpi in self.kpis(sheets[tpl.KPI_SHEET]):
             entry(iid, fiscal_year)["kpis"].append(kpi)
@@ -332,7 +332,7 @@ class _Reader:
                 continue
             if iid is not None:
                 self.initiative_rows[iid] = row  # known even when the row has a problem: no echo errors
-            if len(self.problems) != before:
+            if len(self.problems) != before or iid is None:
                 continue
             initiative = {
                 "id": iid,
@@ -354,7 +354,7 @@ class _Reader:
             iid, fiscal_year = self.reference(row), self.year(row)
             name = self.text(row, tpl.KPI_NAME)
             unit = self.text(row, tpl.UNIT)
-            kpi = {
+            kpi: dict[str, Any] = {
                 "id": self.series(row, iid),
                 "name": name,
                 "target": self.target(row, unit),
@@ -365,7 +365,7 @@ class _Reader:
                 "note": self.verbatim(row, tpl.NOTE),
                 "raw": self.verbatim(row, tpl.RAW),
             }
-            if len(self.problems) == before:
+            if len(self.problems) == before and iid is not None and fiscal_year is not None:
                 read.append((row, iid, fiscal_year, kpi))
         self._assign_series(read)
         seen: dict[tuple[str, int], SheetRow] = {}

@@ -39,9 +39,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from models.members import MemberError, require_member
+from models.rows import row_id as stored_id
+from models.rows import table_of
 from models.tables import (
     ActionStatusChange,
     ConversationState,
@@ -116,7 +118,7 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
         + 1
     )
     name, placeholder_id = PLACEHOLDER_NAME.format(number=number), PLACEHOLDER_ID.format(number=number)
-    summary = PurgeSummary(member_id=member.id, placeholder=name)
+    summary = PurgeSummary(member_id=stored_id(member), placeholder=name)
     line_id = member.line_user_id
     replacements = _replacements(member, name, placeholder_id)
     summary.name_searched = member.display_name in replacements
@@ -128,12 +130,14 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
     summary.transcript_entries_changed, summary.transcript_entries_dropped = _strip_recipients(
         session, TranscriptEntry, line_id
     )
-    session.execute(delete(ConversationState).where(ConversationState.member_id == member.id))
-    session.execute(delete(LoginLink).where(LoginLink.member_id == member.id))
-    session.execute(delete(DashboardSession).where(DashboardSession.member_id == member.id))
-    session.execute(delete(StaffNumber).where(StaffNumber.member_id == member.id))  # 職員番号 identifies them
+    session.execute(delete(ConversationState).where(col(ConversationState.member_id) == member.id))
+    session.execute(delete(LoginLink).where(col(LoginLink.member_id) == member.id))
+    session.execute(delete(DashboardSession).where(col(DashboardSession.member_id) == member.id))
     session.execute(
-        update(InviteCode).where(InviteCode.used_by_member_id == member.id).values(staff_number=None)
+        delete(StaffNumber).where(col(StaffNumber.member_id) == member.id)
+    )  # 職員番号 identifies them
+    session.execute(
+        update(InviteCode).where(col(InviteCode.used_by_member_id) == member.id).values(staff_number=None)
     )
     _anonymise(member, name, placeholder_id, now)
     session.add(member)
@@ -143,7 +147,12 @@ def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSum
     summary.reports_kept = session.exec(
         select(func.count())
         .select_from(KpiReport)
-        .where(or_(KpiReport.reporter_member_id == member.id, KpiReport.voided_by_member_id == member.id))
+        .where(
+            or_(
+                col(KpiReport.reporter_member_id) == member.id,
+                col(KpiReport.voided_by_member_id) == member.id,
+            )
+        )
     ).one()
     summary.status_changes_kept = session.exec(
         select(func.count())
@@ -165,7 +174,7 @@ def _personal_columns() -> list[Column]:
     """The member's text columns that identify the person (LINE id, name, any platform id added later)."""
     return [
         c
-        for c in Member.__table__.columns
+        for c in table_of(Member).columns
         if _is_string(c) and not c.primary_key and c.name not in NOT_PERSONAL
     ]
 
@@ -218,7 +227,7 @@ def _sender_of(body: Any) -> Any:
 
 def _drop_inbox_bodies(session: Session, line_id: str, now: datetime) -> int:
     """Clear the stored webhook bodies the person sent; the rows and outcomes stay. Returns rows cleared."""
-    table = InboxEvent.__table__
+    table = table_of(InboxEvent)
     dropped, last = 0, 0
     while True:
         rows = session.execute(
@@ -242,7 +251,7 @@ def _drop_inbox_bodies(session: Session, line_id: str, now: datetime) -> int:
 
 def _strip_recipients(session: Session, model: type[SQLModel], line_id: str) -> tuple[int, int]:
     """Take the person off MODEL's recipient lists; rows left with nobody are deleted. (changed, deleted)."""
-    table: Table = model.__table__
+    table = table_of(model)
     changed = dropped = 0
     last = 0
     while True:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.editions import in_edition
+from models.rows import known, row_id
 from models.tables import Initiative, InitiativeSection, KpiReport, KpiTarget, Member, Section
 
 
@@ -37,7 +38,9 @@ def directly_named_initiative_ids(
 
 def open_targets(session: Session, section: Section, fiscal_year: int) -> list[OpenTarget]:
     """The KPI targets of FISCAL_YEAR that SECTION reports, in plan order, with their latest report."""
-    return open_targets_for_sections(session, [section.id], [fiscal_year])[(section.id, fiscal_year)]
+    return open_targets_for_sections(session, [row_id(section)], [fiscal_year])[
+        (row_id(section), fiscal_year)
+    ]
 
 
 # open_targets_for_sections' newest valid report of a (KPI target, section) pair, correlated to KpiTarget and
@@ -49,7 +52,7 @@ _NEWEST_ID = (
     .where(
         _CANDIDATE.kpi_target_id == KpiTarget.id,
         _CANDIDATE.section_id == InitiativeSection.section_id,
-        _CANDIDATE.voided_at.is_(None),
+        col(_CANDIDATE.voided_at).is_(None),
     )
     # voided_at (NULL in every candidate) leads so PostgreSQL reads the index backwards, without a sort
     .order_by(col(_CANDIDATE.voided_at).desc(), col(_CANDIDATE.reported_at).desc(), col(_CANDIDATE.id).desc())
@@ -65,13 +68,15 @@ _OPEN_TARGETS = (
     select(InitiativeSection.section_id, KpiTarget, Initiative, _NEWEST)
     .join(Initiative, in_edition(KpiTarget))
     .join(InitiativeSection, in_edition(KpiTarget, InitiativeSection))
-    .outerjoin(_NEWEST, _NEWEST.id == _NEWEST_ID)
+    .outerjoin(_NEWEST, col(_NEWEST.id) == _NEWEST_ID)
     .where(
         col(InitiativeSection.section_id).in_(bindparam("section_ids", expanding=True)),
         col(KpiTarget.fiscal_year).in_(bindparam("fiscal_years", expanding=True)),
-        KpiTarget.removed_at.is_(None),
+        col(KpiTarget.removed_at).is_(None),
     )
-    .order_by(Initiative.measure_no, Initiative.position, KpiTarget.position, KpiTarget.id)
+    .order_by(
+        col(Initiative.measure_no), col(Initiative.position), col(KpiTarget.position), col(KpiTarget.id)
+    )
 )
 
 
@@ -92,9 +97,10 @@ def open_targets_for_sections(
         _OPEN_TARGETS, params={"section_ids": section_ids, "fiscal_years": fiscal_years}
     ).all()
     seen: set[tuple[int, int]] = set()
-    for section_id, target, initiative, latest in rows:
-        if (target.id, section_id) not in seen:  # a section listed twice in one initiative counts once
-            seen.add((target.id, section_id))
+    for link_section_id, target, initiative, latest in rows:
+        section_id = known(link_section_id, "a reporting link's section")  # one of SECTION_IDS
+        if (row_id(target), section_id) not in seen:  # a section listed twice in one initiative counts once
+            seen.add((row_id(target), section_id))
             found[(section_id, target.fiscal_year)].append(
                 OpenTarget(target=target, initiative=initiative, latest=latest)
             )
@@ -109,12 +115,14 @@ def latest_reports(session: Session, target_ids: list[int], section_id: int) -> 
     ranked = (
         select(
             KpiReport.id,
-            func.row_number().over(partition_by=KpiReport.kpi_target_id, order_by=newest_first).label("rank"),
+            func.row_number()
+            .over(partition_by=col(KpiReport.kpi_target_id), order_by=newest_first)
+            .label("rank"),
         )
         .where(
             col(KpiReport.kpi_target_id).in_(target_ids),
             KpiReport.section_id == section_id,
-            KpiReport.voided_at.is_(None),
+            col(KpiReport.voided_at).is_(None),
         )
         .subquery()
     )
@@ -153,8 +161,8 @@ def record_report(
 ) -> KpiReport:
     """Store a figure for TARGET on behalf of SECTION; who, when and from which message go with it."""
     report = KpiReport(
-        kpi_target_id=target.id,
-        section_id=section.id,
+        kpi_target_id=row_id(target),
+        section_id=row_id(section),
         value=value,
         unit_written=unit_written,
         reporter_member_id=reporter.id if reporter else None,
@@ -171,7 +179,7 @@ def last_report_by(session: Session, member: Member) -> KpiReport | None:
     """The member's most recent report that is still valid."""
     return session.exec(
         select(KpiReport)
-        .where(KpiReport.reporter_member_id == member.id, KpiReport.voided_at.is_(None))
+        .where(col(KpiReport.reporter_member_id) == member.id, col(KpiReport.voided_at).is_(None))
         .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
         .limit(1)
     ).first()
@@ -203,8 +211,8 @@ def correct_report(
     void_report(session, report, by=by, now=now, reason=f"訂正: {reason}")
     return record_report(
         session,
-        target=session.get(KpiTarget, report.kpi_target_id),
-        section=session.get(Section, report.section_id),
+        target=known(session.get(KpiTarget, report.kpi_target_id), "the report's KPI target"),
+        section=known(session.get(Section, report.section_id), "the report's section"),
         value=value,
         now=now,
         reporter=by,
@@ -217,7 +225,8 @@ def reports_listing(
 ) -> list[dict]:
     """Reports of all years (or one), latest first, voided ones included and marked — for `dxbot kpi list`."""
     query = (
-        select(KpiReport, KpiTarget, Initiative, Section, Member)
+        # sqlmodel types select() for up to 4 entities; it takes any number at run time
+        select(KpiReport, KpiTarget, Initiative, Section, Member)  # type: ignore[call-overload]
         .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
         .join(Initiative, in_edition(KpiTarget))
         .join(Section, Section.id == KpiReport.section_id)

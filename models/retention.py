@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Text, cast, delete, null, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import ANSWER_KIND, InboxEvent, OutboxMessage, TranscriptEntry
 
@@ -48,29 +48,29 @@ def apply_retention(session: Session, *, now: datetime, policy: RetentionPolicy)
     """Drop bodies of events handled before the inbox cut-off and transcript entries before theirs."""
     inbox_cutoff = now - timedelta(days=policy.inbox_days)
     transcript_cutoff = now - timedelta(days=policy.transcript_days)
-    bodies = session.execute(
+    bodies = session.exec(
         update(InboxEvent)
         .where(
-            InboxEvent.handled_at.is_not(None),
-            InboxEvent.handled_at < inbox_cutoff,
-            InboxEvent.body.is_not(None),
+            col(InboxEvent.handled_at).is_not(None),
+            col(InboxEvent.handled_at) < inbox_cutoff,
+            col(InboxEvent.body).is_not(None),
             cast(InboxEvent.body, Text) != "null",  # a stranger's event: its body was never kept
         )
         .values(body=null())  # SQL NULL, not JSON 'null': the row is then left alone by later runs
         .execution_options(synchronize_session=False)
     ).rowcount
-    answers = session.execute(
+    answers = session.exec(
         delete(OutboxMessage)
         .where(
-            OutboxMessage.kind == ANSWER_KIND,
-            OutboxMessage.status == "sent",
-            OutboxMessage.sent_at < inbox_cutoff,
+            col(OutboxMessage.kind) == ANSWER_KIND,
+            col(OutboxMessage.status) == "sent",
+            col(OutboxMessage.sent_at) < inbox_cutoff,
         )
         .execution_options(synchronize_session=False)
     ).rowcount
-    entries = session.execute(
+    entries = session.exec(
         delete(TranscriptEntry)
-        .where(TranscriptEntry.at < transcript_cutoff)
+        .where(col(TranscriptEntry.at) < transcript_cutoff)
         .execution_options(synchronize_session=False)
     ).rowcount
     return RetentionResult(inbox_bodies=bodies, transcript_entries=entries, answers=answers)

@@ -20,6 +20,7 @@ from models.members import (
     staff_member,
 )
 from models.plan_errors import closest
+from models.rows import row_id
 from models.sections import UnknownSectionError, find_section, normalise_name
 from models.tables import ROLES, InviteCode, Member, Section, StaffNumber
 
@@ -136,7 +137,9 @@ def parse_roster(session: Session, text: str, tz: ZoneInfo) -> list[RosterRow]:
         raise RosterError(
             [f"the header lacks {'、'.join(missing)} (columns: {', '.join(COLUMNS + OPTIONAL)})"]
         )
-    rows, problems, seen = [], [], {}
+    rows: list[RosterRow] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for line, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue
@@ -198,8 +201,8 @@ def import_roster(
     listed = {row.staff_number for row in rows}
     for number, member in session.exec(
         select(StaffNumber.number, Member)
-        .join(Member, Member.id == StaffNumber.member_id)
-        .where(Member.active.is_(True))
+        .join(Member, col(Member.id) == StaffNumber.member_id)
+        .where(col(Member.active).is_(True))
         .order_by(StaffNumber.number)
     ).all():
         if number in listed:
@@ -219,7 +222,9 @@ def _unnumbered_by_name(session: Session) -> dict[str, list[Member]]:
     found: dict[str, list[Member]] = {}
     numbered = select(StaffNumber.member_id)
     for member in session.exec(
-        select(Member).where(Member.active.is_(True), col(Member.id).not_in(numbered)).order_by(Member.id)
+        select(Member)
+        .where(col(Member.active).is_(True), col(Member.id).not_in(numbered))
+        .order_by(col(Member.id))
     ).all():
         found.setdefault(normalise_name(member.display_name), []).append(member)
     return found
@@ -258,12 +263,12 @@ def _invite(session: Session, row: RosterRow, diff: RosterDiff, now: datetime, v
     pending = session.exec(
         select(InviteCode).where(
             InviteCode.staff_number == row.staff_number,
-            InviteCode.used_at.is_(None),
+            col(InviteCode.used_at).is_(None),
             InviteCode.expires_at > now,
         )
     ).first()
     if pending is not None:
-        pending.section_id, pending.role, pending.display_name = row.section.id, row.role, row.name
+        pending.section_id, pending.role, pending.display_name = row_id(row.section), row.role, row.name
         diff.pending.append(
             f"{row.staff_number} {row.name}: {pending.code} (valid until {pending.expires_at.date()})"
         )

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from models.fiscal_year import fiscal_year_end, fiscal_year_start
 from models.reports import OpenTarget, open_targets_for_sections
+from models.rows import known, row_id
 from models.tables import KpiRequestRound, Section
 
 QUARTER_OF_MONTH = {7: "Q1", 8: "Q1", 9: "Q1", 10: "Q2", 11: "Q2", 12: "Q2", 1: "Q3", 2: "Q3", 3: "Q3"}
@@ -60,11 +61,11 @@ def open_round(
 ) -> tuple[KpiRequestRound, bool]:
     """Return the section's round for PERIOD, opening it (requested now, due at the end of DUE in TZ) the first
     time; True when new."""
-    existing = find_round(session, section.id, fiscal_year, period)
+    existing = find_round(session, row_id(section), fiscal_year, period)
     if existing is not None:
         return existing, False
     request_round = KpiRequestRound(
-        section_id=section.id,
+        section_id=row_id(section),
         fiscal_year=fiscal_year,
         period=period,
         requested_at=now,
@@ -130,7 +131,9 @@ def refresh_answered_rounds(
     for state in states:
         request_round = state.request_round
         if request_round.answered_at is None and not state.missing:
-            request_round.answered_at = max((t.latest.reported_at for t in state.targets), default=now)
+            request_round.answered_at = max(
+                (known(t.latest, "an answer").reported_at for t in state.targets), default=now
+            )
             session.add(request_round)
     return states
 
@@ -148,11 +151,13 @@ def ended(request_round: KpiRequestRound, now: datetime) -> bool:
 def unanswered_rounds(session: Session, section_ids: list[int] | None = None) -> list[KpiRequestRound]:
     """Rounds still waiting for figures (optionally only some sections'), oldest first."""
     query = select(KpiRequestRound).where(
-        KpiRequestRound.answered_at.is_(None), KpiRequestRound.closed_at.is_(None)
+        col(KpiRequestRound.answered_at).is_(None), col(KpiRequestRound.closed_at).is_(None)
     )
     if section_ids is not None:
         query = query.where(col(KpiRequestRound.section_id).in_(section_ids or [-1]))
-    return list(session.exec(query.order_by(KpiRequestRound.requested_at, KpiRequestRound.id)).all())
+    return list(
+        session.exec(query.order_by(col(KpiRequestRound.requested_at), col(KpiRequestRound.id))).all()
+    )
 
 
 def rounds_requested_in(
@@ -169,7 +174,7 @@ def rounds_requested_in(
                 KpiRequestRound.requested_at >= fiscal_year_start(fiscal_year, tz),
                 KpiRequestRound.requested_at < fiscal_year_end(fiscal_year, tz),
             )
-            .order_by(KpiRequestRound.requested_at, KpiRequestRound.id)
+            .order_by(col(KpiRequestRound.requested_at), col(KpiRequestRound.id))
         ).all()
     )
 

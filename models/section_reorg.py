@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from models.members import assigned_at, current_sections, schedule_move
+from models.rows import row_id
 from models.sections import UnknownSectionError, ensure_section, find_section, normalise_name
 from models.tables import (
     GroupBinding,
@@ -49,7 +50,7 @@ def _taken(session: Session, name: str) -> Section | None:
 def _rename_row(session: Session, section: Section, new: str, now: datetime, reason: str, into=None) -> None:
     session.add(
         SectionFormerName(
-            section_id=section.id,
+            section_id=row_id(section),
             name=section.name,
             until=now,
             reason=reason,
@@ -97,7 +98,7 @@ def merge_sections(
     wanted = normalise_name(into)
     target = next((s for s in session.exec(select(Section)).all() if normalise_name(s.name) == wanted), None)
     created = target is None
-    if created:
+    if target is None:
         target, _ = ensure_section(session, into.strip(), department or sources[0].department)
     summary = MergeSummary(into=target.name, created=created)
     for source in sources:
@@ -106,10 +107,10 @@ def merge_sections(
         summary.members += _move_members(session, source, target, effective)
         summary.bindings += _repoint(session, GroupBinding, source, target)
         open_invites = select(InviteCode).where(
-            InviteCode.section_id == source.id, InviteCode.used_at.is_(None)
+            col(InviteCode.section_id) == source.id, col(InviteCode.used_at).is_(None)
         )
         for invite in session.exec(open_invites).all():
-            invite.section_id = target.id
+            invite.section_id = row_id(target)
             summary.invites += 1
         summary.links += _copy_links(session, source, target)
         summary.closed_rounds += _close_open_rounds(session, source, effective)
@@ -124,8 +125,8 @@ def _close_open_rounds(session: Session, source: Section, effective: datetime) -
     rounds = session.exec(
         select(KpiRequestRound).where(
             KpiRequestRound.section_id == source.id,
-            KpiRequestRound.answered_at.is_(None),
-            KpiRequestRound.closed_at.is_(None),
+            col(KpiRequestRound.answered_at).is_(None),
+            col(KpiRequestRound.closed_at).is_(None),
         )
     ).all()
     for request_round in rounds:
@@ -137,7 +138,7 @@ def _move_members(session: Session, source: Section, target: Section, effective:
     moved = 0
     members = session.exec(
         select(Member)
-        .join(MemberSection, MemberSection.member_id == Member.id)
+        .join(MemberSection, col(MemberSection.member_id) == Member.id)
         .where(MemberSection.section_id == source.id, assigned_at(effective))
     ).all()
     for member in members:

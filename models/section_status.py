@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from models.fiscal_year import fiscal_year_of
 from models.follow_up_status import FollowUps, round_due
 from models.kpi_status import KpiState
+from models.rows import row_id
 from models.tables import Section
 
 LATE_STATE, UNREPORTED, AT_RISK, ON_TRACK = "late", "unreported", "at-risk", "on-track"
@@ -54,7 +55,7 @@ def open_rounds(
 
     if sections is None:
         sections = list(session.exec(select(Section)).all())
-    ids = list(dict.fromkeys(s.id for s in sections))
+    ids = list(dict.fromkeys(row_id(s) for s in sections))
     return rounds_open_in(
         rounds_progress(session, rounds_requested_in(session, fiscal_year_of(now, tz), ids, tz)), now, tz
     )
@@ -98,7 +99,7 @@ def section_states(
         mine = [s for s in states if s.section_id == section.id]
         reported = sum(1 for s in mine if s.latest is not None)
         late = any(e.section_id == section.id for e in follow.overdue)
-        open_round = rounds.get(section.id)
+        open_round = rounds.get(row_id(section))
         if late or (open_round is not None and open_round.days_late > 0):
             state = LATE_STATE
         elif mine and reported == 0:
@@ -112,7 +113,7 @@ def section_states(
         result.append(
             SectionState(
                 section=section.name,
-                section_id=section.id,
+                section_id=row_id(section),
                 state=state,
                 reported=reported,
                 expected=len(mine),

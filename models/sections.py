@@ -6,9 +6,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.plan_format import closest
+from models.rows import known, row_id
 from models.tables import Initiative, InitiativeSection, Section, SectionFormerName
 
 
@@ -40,7 +41,7 @@ def find_section(session: Session, name: str) -> Section:
     if len(by_short) > 1:
         names = "、".join(s.name for s in by_short)
         raise UnknownSectionError(f"{name!r} could mean several sections: {names}; give the full name")
-    former = session.exec(select(SectionFormerName).order_by(SectionFormerName.id.desc())).all()
+    former = session.exec(select(SectionFormerName).order_by(col(SectionFormerName.id).desc())).all()
     for row in former:  # 課の統廃合: an old name finds the section now doing that work
         if normalise_name(row.name) == wanted:
             return _successor(session, row)
@@ -50,16 +51,17 @@ def find_section(session: Session, name: str) -> Section:
 
 def _successor(session: Session, row: SectionFormerName) -> Section:
     """The section a former name now means: the renamed one, or (through later merges) the one it joined."""
-    section = session.get(Section, row.merged_into_id or row.section_id)
+    section = known(session.get(Section, row.merged_into_id or row.section_id), "a former name's section")
     for _ in range(20):  # a chain of merges, never a loop
         merged = session.exec(
             select(SectionFormerName).where(
-                SectionFormerName.section_id == section.id, SectionFormerName.merged_into_id.is_not(None)
+                col(SectionFormerName.section_id) == section.id,
+                col(SectionFormerName.merged_into_id).is_not(None),
             )
         ).first()
         if merged is None:
             break
-        section = session.get(Section, merged.merged_into_id)
+        section = known(session.get(Section, merged.merged_into_id), "a merge's successor")
     return section
 
 
@@ -92,14 +94,16 @@ def initiative_ids_for_section(
     session: Session, section: Section, edition_id: int | None = None
 ) -> list[str]:
     """The initiatives SECTION is responsible for, in plan order (of one plan edition, when given)."""
-    sections_by_id = {s.id: s for s in session.exec(select(Section)).all()}
+    sections_by_id = {row_id(s): s for s in session.exec(select(Section)).all()}
     links = [
         link
         for link in session.exec(select(InitiativeSection)).all()
         if edition_id is None or link.edition_id == edition_id
     ]
     ids = {link.initiative_id for link in links if covers(link, section, sections_by_id)}
-    initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
+    initiatives = session.exec(
+        select(Initiative).order_by(col(Initiative.measure_no), col(Initiative.position))
+    ).all()
     found = [i.id for i in initiatives if i.id in ids and (edition_id is None or i.edition_id == edition_id)]
     return list(dict.fromkeys(found))
 
@@ -120,7 +124,7 @@ def sections_by_initiative(
     if sections is None:
         sections = session.exec(select(Section)).all()
     sections = sorted(sections, key=lambda s: s.name)
-    sections_by_id = {s.id: s for s in sections}
+    sections_by_id = {row_id(s): s for s in sections}
     if links is None:
         links = session.exec(select(InitiativeSection)).all()
     links = sorted(links, key=lambda link: (link.initiative_id, link.position))
@@ -135,5 +139,9 @@ def sections_by_initiative(
     }
     for initiative_id, resolved in found.items():
         lead = leads.get(initiative_id)
-        resolved.sort(key=lambda s, lead=lead: (s.id != lead, s.name))
+
+        def lead_first(s: Section, lead: int | None = lead) -> tuple[bool, str]:
+            return (s.id != lead, s.name)
+
+        resolved.sort(key=lead_first)
     return found, leads

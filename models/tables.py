@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, UniqueConstrai
 from sqlmodel import Field, SQLModel
 
 from models.columns import aware, decimal, json_list
+from models.rows import table_of
 from models.types import utcnow
 
 ACTION_STATUSES = ("未着手", "進行中", "遅延", "完了", "延期")
@@ -435,7 +436,7 @@ class SectionPause(SQLModel, table=True):
 Index(
     "ix_kpireport_latest",
     *(
-        KpiReport.__table__.c[name]
+        table_of(KpiReport).c[name]
         for name in ("kpi_target_id", "section_id", "voided_at", "reported_at", "id")
     ),
 )

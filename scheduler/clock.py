@@ -35,7 +35,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import case, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import Clock, parse_timezone
 from models.db import SessionFactory, make_engine, session_factory
@@ -91,15 +91,17 @@ class Lease:
         expires = now + self.ttl
         session = self.factory()
         try:
-            taken = session.execute(
+            taken = session.exec(
                 update(ClockLease)
                 .where(
-                    ClockLease.name == self.name,
-                    or_(ClockLease.holder == self.holder, ClockLease.expires_at <= now),
+                    col(ClockLease.name) == self.name,
+                    or_(col(ClockLease.holder) == self.holder, col(ClockLease.expires_at) <= now),
                 )
                 .values(
                     holder=self.holder,
-                    acquired_at=case((ClockLease.holder == self.holder, ClockLease.acquired_at), else_=now),
+                    acquired_at=case(
+                        (col(ClockLease.holder) == self.holder, col(ClockLease.acquired_at)), else_=now
+                    ),
                     renewed_at=now,
                     expires_at=expires,
                 )
@@ -150,7 +152,7 @@ class Lease:
             with self.factory() as session:
                 session.execute(
                     update(ClockLease)
-                    .where(ClockLease.name == self.name, ClockLease.holder == self.holder)
+                    .where(col(ClockLease.name) == self.name, col(ClockLease.holder) == self.holder)
                     .values(expires_at=now)
                     .execution_options(synchronize_session=False)
                 )

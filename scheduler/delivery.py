@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from messages.sending import DeliveryError, MessageLimitError, Origin, Sender, SendResult, failed, send_to_all
 from messages.validator import LineValidationError
 from models.clock import Clock
 from models.closures import ClosureRange
 from models.db import SessionFactory, transaction
+from models.rows import row_id as stored_id
 from models.tables import OutboxMessage
 from scheduler.outbox import active_pause, due_rows, notify_admins, release_expired_pauses
 from scheduler.round_asks import withdrawn_when_held
@@ -136,10 +137,10 @@ def claim(session, row_id: int, now: datetime) -> OutboxMessage | None:
     result = session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == row_id,
-            OutboxMessage.status == "pending",
-            OutboxMessage.not_before <= now,
-            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+            col(OutboxMessage.id) == row_id,
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.not_before) <= now,
+            or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now),
         )
         .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
@@ -172,7 +173,7 @@ def _record_outcome(factory: SessionFactory, row: OutboxMessage, outcome: Outcom
         if outcome.state == "sent":  # one statement: the webhook records every answer it sent this way
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.retry_key == row.retry_key)
+                .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.retry_key) == row.retry_key)
                 .values(status="sent", sent_at=now, error=None, next_attempt_at=None)
                 .execution_options(synchronize_session=False)
             )
@@ -268,7 +269,7 @@ def deliver_due(
     with transaction(session_factory) as session:
         report.released = release_expired_pauses(session, now, tz=clock.tz, closures=closures)
     with transaction(session_factory) as session:
-        due = [(row.id, len(row.recipients)) for row in due_rows(session, now, limit)]
+        due = [(stored_id(row), len(row.recipients)) for row in due_rows(session, now, limit)]
     needed = sum(count for _row_id, count in due)
     if needed > QUOTA_CHECK_ABOVE:
         report.quota_warning = _check_quota(session_factory, sender, needed, now)
@@ -293,9 +294,9 @@ def deliver_due(
         }
         if outcome.state == "sent":
             log.info("delivered", extra={**fields, "already_accepted": outcome.already_accepted})
-            report.sent.append(row.id)
+            report.sent.append(stored_id(row))
             if outcome.already_accepted:
-                report.already_accepted.append(row.id)
+                report.already_accepted.append(stored_id(row))
         else:
             log.warning("not delivered", extra={**fields, "error": outcome.error})
             getattr(report, outcome.state).append(row.id)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from messages.i18n import normalise_locale
 from messages.intents import Digest, DigestSection, OverdueItem, ParticipationLine
@@ -18,6 +18,7 @@ from models.grade_scale import GradeScale
 from models.members import current_sections
 from models.participation import participation
 from models.plan_queries import reporting_year
+from models.rows import row_id
 from models.tables import Member, Section
 from scheduler.calendar import ClosureRange, closed_because, next_send_time
 from scheduler.planning import JobResult, active_admins, local_day, queue_intent
@@ -54,7 +55,7 @@ def digest_pages(
     follow = follow_up_status.follow_ups(session, now, sections, tz=tz, live=live)
     states = kpi_status.kpi_states(session, now, sections, fy, scale=scale)
     risky = kpi_status.at_risk(states)
-    asked = rounds.rounds_requested_in(session, fy, list(dict.fromkeys(s.id for s in sections)), tz)
+    asked = rounds.rounds_requested_in(session, fy, list(dict.fromkeys(row_id(s) for s in sections)), tz)
     progresses = rounds.refresh_answered_rounds(session, asked, now)
     if fy == fiscal_year_of(now, tz):
         open_by_section = section_status.rounds_open_in(
@@ -76,7 +77,7 @@ def digest_pages(
             for s in risky
             if s.section_id == section.id
         )
-        found = standing[section.id]
+        found = standing[row_id(section)]
         pages.append(
             DigestSection(
                 section=section.name,
@@ -101,7 +102,7 @@ def _overdue_items(
         if entry.kind == "kpi":
             by_round.setdefault((entry.fiscal_year, entry.period), []).append(entry)
     for (fiscal_year, period), group in by_round.items():
-        label = PERIOD_NAMES.get(period, {}).get(locale, period)
+        label = (PERIOD_NAMES.get(period, {}) if period is not None else {}).get(locale, period)
         names = "、".join(dict.fromkeys(e.item for e in group))
         what = f"{short_fiscal_year(fiscal_year, locale)} {label}: {names}"
         items.append(OverdueItem(section=section.name, what=what, days_late=group[0].days_overdue or 0))
@@ -152,7 +153,9 @@ def plan_weekly_digest(
         )
 
     managers = session.exec(
-        select(Member).where(Member.role == "manager", Member.active.is_(True)).order_by(Member.id)
+        select(Member)
+        .where(col(Member.role) == "manager", col(Member.active).is_(True))
+        .order_by(col(Member.id))
     ).all()
     for manager in managers:
         sections = current_sections(session, manager, now)

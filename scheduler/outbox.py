@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS
 from messages.line_render import is_message, line_json
 from messages.model import Message, Text
-from messages.validator import LineValidationError, check_request_body
+from messages.validator import LineValidationError, RequestKind, check_request_body
+from models.rows import known
 from models.tables import Member, OutboxMessage, Section, SectionPause
 from scheduler.calendar import ClosureRange, next_send_time
 from scheduler.round_asks import asked_when_released
@@ -74,7 +75,7 @@ def base_key(dedup_key: str) -> str:
     return _BATCH_SUFFIX.sub("", dedup_key)
 
 
-def request_kind(recipients: Sequence[str]) -> str:
+def request_kind(recipients: Sequence[str]) -> RequestKind:
     """How a row goes to LINE: push for one recipient, multicast for several."""
     return "push" if len(recipients) == 1 else "multicast"
 
@@ -251,9 +252,9 @@ def due_rows(session: Session, now: datetime, limit: int = 100) -> list[OutboxMe
         .where(
             OutboxMessage.status == "pending",
             OutboxMessage.not_before <= now,
-            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+            or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now),
         )
-        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
         .limit(limit)
     )
     return list(session.exec(query).all())
@@ -278,7 +279,7 @@ def release_held(
         session.exec(
             select(OutboxMessage)
             .where(OutboxMessage.section_id == section_id, OutboxMessage.status == "held")
-            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+            .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
         ).all()
     )
     newest: dict[tuple[str, str], str] = {}
@@ -313,7 +314,7 @@ def release_expired_pauses(
 ) -> int:
     """End pauses whose --until has passed and release their held rows; returns how many rows were released."""
     expired = session.exec(
-        select(SectionPause).where(SectionPause.until.is_not(None), SectionPause.until <= now)
+        select(SectionPause).where(col(SectionPause.until).is_not(None), col(SectionPause.until) <= now)
     ).all()
     count = 0
     for pause in expired:
@@ -337,7 +338,9 @@ def hold_if_paused(session: Session, row: OutboxMessage, now: datetime) -> bool:
 def active_admin_ids(session: Session) -> list[str]:
     """LINE ids of the active admins (who get the outbox's notices)."""
     rows = session.exec(
-        select(Member.line_user_id).where(Member.role == "admin", Member.active.is_(True)).order_by(Member.id)
+        select(col(Member.line_user_id))
+        .where(col(Member.role) == "admin", col(Member.active).is_(True))
+        .order_by(col(Member.id))
     ).all()
     return list(rows)
 
@@ -367,7 +370,9 @@ def notify_admins(session: Session, *, topic: str, text: str, now: datetime, job
 def counts_by_status(session: Session) -> dict[str, int]:
     """How many rows are in each status (for logs and the CLI)."""
     rows = session.exec(
-        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)
+        select(col(OutboxMessage.status), func.count(col(OutboxMessage.id))).group_by(
+            col(OutboxMessage.status)
+        )
     ).all()
     return {status: count for status, count in rows}
 
@@ -376,5 +381,5 @@ def section_names(session: Session, ids: set[int]) -> dict[int, str]:
     """Section names by id, for listing rows."""
     if not ids:
         return {}
-    rows = session.exec(select(Section.id, Section.name).where(Section.id.in_(ids))).all()
-    return {section_id: name for section_id, name in rows}
+    rows = session.exec(select(col(Section.id), col(Section.name)).where(col(Section.id).in_(ids))).all()
+    return {known(section_id, "a section's id"): name for section_id, name in rows}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from messages.builders import build
 from messages.i18n import normalise_locale
@@ -60,13 +60,13 @@ def section_members(session: Session, section_id: int, now: datetime | None = No
     return list(
         session.exec(
             select(Member)
-            .join(MemberSection, MemberSection.member_id == Member.id)
+            .join(MemberSection, col(MemberSection.member_id) == Member.id)
             .where(
                 MemberSection.section_id == section_id,
                 assigned_at(now or utcnow()),
-                Member.active.is_(True),
+                col(Member.active).is_(True),
             )
-            .order_by(Member.id)
+            .order_by(col(Member.id))
         ).all()
     )
 
@@ -83,7 +83,9 @@ def active_admins(session: Session) -> list[Member]:
     """Active admins (who hear about the plan ending and escalations nobody else can take)."""
     return list(
         session.exec(
-            select(Member).where(Member.role == "admin", Member.active.is_(True)).order_by(Member.id)
+            select(Member)
+            .where(col(Member.role) == "admin", col(Member.active).is_(True))
+            .order_by(col(Member.id))
         ).all()
     )
 

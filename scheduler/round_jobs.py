@@ -7,6 +7,7 @@ Cron cannot know holidays, so each job checks the business day itself; pushes wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from models.kpi_status import reporting_sections
 from models.participation import record_asked
 from models.plan_queries import plan_years
 from models.reports import directly_named_initiative_ids, open_targets
+from models.rows import row_id
 from models.tables import ActionItem, Initiative, KpiTarget, Section
 from scheduler.calendar import (
     ClosureRange,
@@ -41,6 +43,11 @@ NUDGE_EVERY = 3  # business days between nudges
 MAX_NUDGES = 3  # then the section's managers hear about it, once
 # Config.closure_days (DXBOT_CLOSURE_DAYS), passed in by job_settings; None: the default 年末年始
 Closures = tuple[ClosureRange, ...] | None
+
+
+def _in_every_locale(intent: object) -> Callable[[str], object]:
+    """queue_intent's intent_for when the intent reads the same in every language."""
+    return lambda _locale: intent
 
 
 def _closed(result: JobResult, day: date, closures: Closures) -> bool:
@@ -101,7 +108,7 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult, *, closures:
     if _closed(result, today, closures) or not _covered(session, result, fy, now, closures, clock.tz):
         return
     for section in reporting_sections(session):
-        members = section_members(session, section.id, now)
+        members = section_members(session, row_id(section), now)
         if not members:
             continue
         plans = section_plan(session, section, fy)
@@ -114,7 +121,7 @@ def plan_kickoff(session: Session, clock: Clock, result: JobResult, *, closures:
             kind="kickoff",
             base_key=f"kickoff:{fy}:{section.id}",
             recipients=by_locale(members),
-            intent_for=lambda _locale, intent=intent: intent,
+            intent_for=_in_every_locale(intent),
             section=section,
             not_before=next_send_time(now, tz=clock.tz, closures=closures),
             now=now,
@@ -130,7 +137,7 @@ def section_plan(session: Session, section: Section, fiscal_year: int) -> list[I
     initiatives = session.exec(
         select(Initiative)
         .where(col(Initiative.id).in_(ids), Initiative.edition_id == edition_id)
-        .order_by(Initiative.measure_no, Initiative.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position))
     ).all()
     actions: dict[str, list[str]] = {}
     for item in session.exec(
@@ -139,9 +146,9 @@ def section_plan(session: Session, section: Section, fiscal_year: int) -> list[I
             col(ActionItem.initiative_id).in_(ids),
             ActionItem.edition_id == edition_id,
             ActionItem.fiscal_year == fiscal_year,
-            ActionItem.removed_at.is_(None),
+            col(ActionItem.removed_at).is_(None),
         )
-        .order_by(ActionItem.position)
+        .order_by(col(ActionItem.position))
     ).all():
         actions.setdefault(item.initiative_id, []).append(item.text)
     by_initiative = {i.id: i for i in initiatives}
@@ -151,9 +158,9 @@ def section_plan(session: Session, section: Section, fiscal_year: int) -> list[I
         .where(
             col(KpiTarget.initiative_id).in_(ids),
             KpiTarget.fiscal_year == fiscal_year,
-            KpiTarget.removed_at.is_(None),
+            col(KpiTarget.removed_at).is_(None),
         )
-        .order_by(KpiTarget.position)
+        .order_by(col(KpiTarget.position))
     ).all():
         kpis.setdefault(target.initiative_id, []).append(
             kpi_line(target, by_initiative[target.initiative_id])
@@ -181,7 +188,7 @@ def _request_round(
     closures: Closures,
 ) -> None:
     """Ask one section for its figures of FISCAL_YEAR (open the round, queue the request)."""
-    members = section_members(session, section.id, now)
+    members = section_members(session, row_id(section), now)
     if not members:
         return
     targets = open_targets(session, section, fiscal_year)
@@ -325,7 +332,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: C
                 kind="nudge",
                 base_key=f"nudge:{request_round.id}:{request_round.nudges + 1}",
                 recipients=by_locale(members),
-                intent_for=lambda _locale, intent=intent: intent,
+                intent_for=_in_every_locale(intent),
                 section=state.section,
                 not_before=next_send_time(now, tz=clock.tz, closures=closures),
                 now=now,
@@ -345,7 +352,7 @@ def plan_nudge(session: Session, clock: Clock, result: JobResult, *, closures: C
                 kind="escalation",
                 base_key=f"escalation:{request_round.id}",
                 recipients=by_locale(recipients),
-                intent_for=lambda _locale, intent=intent: intent,
+                intent_for=_in_every_locale(intent),
                 section=state.section,
                 not_before=next_send_time(now, tz=clock.tz, closures=closures),
                 now=now,

@@ -89,7 +89,7 @@ def check_job_name(name: str) -> str:
 
 def _crontab_weekdays(field: str) -> str:
     """Translate crontab weekday numbers (0/7 = Sunday) to names, since APScheduler 3 counts 0 as Monday."""
-    parts = []
+    parts: list[str] = []
     for part in field.split(","):
         if _NUMERIC_DOW.fullmatch(part):
             numbers = [int(n) for n in part.split("-")]

@@ -38,7 +38,7 @@ from models.actuals_template import (
     TARGET,
     TARGET_ID,
 )
-from models.reports import record_report
+from models.reports import record_report, void_report
 from models.sections import find_section
 from models.tables import ActionItem, ActionStatusChange, KpiReport, KpiTarget, Section
 
@@ -524,6 +524,35 @@ def test_a_stale_template_never_overrides_what_staff_reported_since(dxbot, plan,
             if st.target.id == paper.id and st.section == "財政課"
         ]
     assert state.value == 5100
+
+
+def test_a_figure_voided_since_the_export_gives_way_to_the_template(dxbot, plan, db, tmp_path):
+    with Session(db, expire_on_commit=False) as s:
+        paper, zaisei = target(s, "8-3/a", 2025), find_section(s, "財政課")
+        report = record_report(
+            s, target=paper, section=zaisei, value=Decimal(4000), now=datetime(2026, 4, 20, tzinfo=TOKYO)
+        )
+        s.commit()
+        zaisei_id = zaisei.id
+    template = export_template(dxbot, tmp_path / "template.xlsx")  # prefilled with 4,000
+    changed = tmp_path / "changed.xlsx"
+    set_cells(template, changed, kpis={"paper": (paper.id, zaisei_id, {ACTUAL: 4500})})
+    with Session(db, expire_on_commit=False) as s:  # after the export, the 4,000 is taken back in LINE
+        void_report(
+            s, s.get(KpiReport, report.id), by=None, now=datetime(2026, 5, 1, tzinfo=TOKYO), reason="誤り"
+        )
+        s.commit()
+
+    result = dxbot("import-actuals", str(changed))
+    assert result.exit_code == 0, result.output
+    assert "KPI実績 1 new" in result.output
+    with Session(db) as s:
+        (state,) = [
+            st
+            for st in kpi_status.kpi_states(s, NOW, fiscal_year=2025)
+            if st.target.id == paper.id and st.section == "財政課"
+        ]
+    assert state.value == 4500
 
 
 def test_wrong_files_and_options_are_one_line_errors(dxbot, plan, db, tmp_path):

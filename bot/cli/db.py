@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli.common import CliError, Runtime, local_time, pass_runtime
 from models import migrate
@@ -62,7 +62,7 @@ def _kept_plan(session: Session, digest: str, path: Path, tz: ZoneInfo) -> str |
     """What to say when the database already has a plan (None when it has none, so it is seeded)."""
     if session.exec(select(Measure.no).limit(1)).first() is None:
         return None
-    last = session.exec(select(PlanImport).order_by(PlanImport.id.desc()).limit(1)).first()
+    last = session.exec(select(PlanImport).order_by(col(PlanImport.id).desc()).limit(1)).first()
     if last is not None and last.digest == digest:
         return "plan: already loaded (unchanged)"
     imported = f" as imported {local_time(last.imported_at, tz)} from {last.source}" if last else ""

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 import click
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli.common import echo_json
 from bot.cli.doctor_checks import (
@@ -197,7 +197,9 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
 
             with Session(engine) as session:
                 rows = session.exec(
-                    select(OutboxMessage.recipients).where(OutboxMessage.status.in_(("pending", "held")))
+                    select(col(OutboxMessage.recipients)).where(
+                        col(OutboxMessage.status).in_(("pending", "held"))
+                    )
                 ).all()
                 return sum(len(r or []) for r in rows)
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.config import Config
 
@@ -219,9 +219,11 @@ def check_contents(session: Session, config: Config) -> Iterator[Finding]:
     else:
         yield ok("plan", f"{plan.summary}, fiscal years up to FY{last_year}")
 
-    members = session.exec(select(func.count()).select_from(Member).where(Member.active.is_(True))).one()
+    members = session.exec(select(func.count()).select_from(Member).where(col(Member.active).is_(True))).one()
     admins = session.exec(
-        select(func.count()).select_from(Member).where(Member.active.is_(True), Member.role == "admin")
+        select(func.count())
+        .select_from(Member)
+        .where(col(Member.active).is_(True), col(Member.role) == "admin")
     ).one()
     if not admins:
         yield warn(

@@ -78,7 +78,7 @@ def list_invites(runtime: Runtime, as_json: bool) -> None:
         rows = []
         for invite, section in session.exec(
             select(InviteCode, Section)
-            .join(Section, Section.id == InviteCode.section_id)
+            .join(Section, col(Section.id) == InviteCode.section_id)
             .order_by(col(InviteCode.id).desc())
         ).all():
             state = "used" if invite.used_at else ("expired" if invite.expires_at <= now else "open")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
 from bot.cli.roster import import_members
@@ -75,9 +75,9 @@ def add(runtime, line_user_id, name, sections, role, locale, update, staff_numbe
 def list_members(runtime: Runtime, as_json: bool, include_inactive: bool) -> None:
     """List members with their role and sections."""
     with runtime.read() as session:
-        query = select(Member).order_by(Member.id)
+        query = select(Member).order_by(col(Member.id))
         if not include_inactive and not as_json:
-            query = query.where(Member.active.is_(True))
+            query = query.where(col(Member.active).is_(True))
         rows = [member_as_dict(session, m, runtime.clock.now()) for m in session.exec(query).all()]
     if as_json:
         echo_json({"members": rows})

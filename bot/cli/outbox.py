@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
 from models.db import session_factory
@@ -53,7 +53,7 @@ def list_rows(runtime: Runtime, status: str | None, as_json: bool) -> None:
     """List queued, sent, failed and held LINE requests, oldest first."""
     tz = runtime.clock.tz
     with runtime.read() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        query = select(OutboxMessage).order_by(col(OutboxMessage.id))
         if status:
             query = query.where(OutboxMessage.status == status)
         rows = list(session.exec(query).all())
@@ -117,7 +117,9 @@ def retry(runtime: Runtime, ids: tuple[int, ...]) -> None:
     """Queue failed messages again (after fixing the cause, e.g. a raised monthly limit); same retry key."""
     now = runtime.clock.now()
     with runtime.write() as session:
-        rows = {r.id: r for r in session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).all()}
+        rows = {
+            r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))).all()
+        }
         missing = [i for i in ids if i not in rows]
         if missing:
             raise CliError(f"no outbox message with id {', '.join(map(str, missing))}")

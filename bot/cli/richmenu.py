@@ -21,7 +21,7 @@ from linebot.v3.messaging import (
     RichMenuBulkLinkRequest,
     RichMenuRequest,
 )
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli.common import CliError, Runtime, pass_runtime
 from messages.fonts import FontNotFoundError, find_font
@@ -139,8 +139,8 @@ def _manager_ids(runtime: Runtime) -> list[str]:
     with runtime.read() as session:
         query = (
             select(Member.line_user_id)
-            .where(Member.active.is_(True), Member.role.in_(MANAGER_ROLES))
-            .order_by(Member.id)
+            .where(col(Member.active).is_(True), col(Member.role).in_(MANAGER_ROLES))
+            .order_by(col(Member.id))
         )
         return list(session.exec(query).all())
 

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
 from models.editions import current_edition
+from models.rows import row_id
 from models.section_reorg import ReorgError, former_names, merge_sections, rename_section
 from models.sections import UnknownSectionError, ensure_section, find_section, initiative_ids_for_section
 from models.tables import Section
@@ -33,7 +34,7 @@ def list_sections(runtime: Runtime, as_json: bool) -> None:
                 "department": s.department,
                 "short_name": s.short_name,
                 "initiatives": initiative_ids_for_section(session, s, edition.id if edition else None),
-                "former_names": earlier.get(s.id, []),
+                "former_names": earlier.get(row_id(s), []),
             }
             for s in session.exec(select(Section).order_by(Section.department, Section.name)).all()
         ]

@@ -13,6 +13,7 @@ from models.config import Config
 from models.fiscal_year import fiscal_year_of
 from models.members import current_sections
 from models.reports import OpenTarget, open_targets_for_sections
+from models.rows import row_id
 from models.tables import Member, Section
 
 
@@ -44,6 +45,13 @@ class Context:
         return self.member.locale if self.member else "ja"
 
     @property
+    def registered_member(self) -> Member:
+        """The member, where routing (respond.registered) has let only registered people through."""
+        if self.member is None:
+            raise LookupError("this handler runs for registered members only")
+        return self.member
+
+    @property
     def in_group(self) -> bool:
         return self.incoming.group_id is not None
 
@@ -64,7 +72,7 @@ class Context:
         missing = {s.id for s in sections if (s.id, fiscal_year) not in self._open_targets}
         if missing:
             self._open_targets.update(open_targets_for_sections(self.session, missing, [fiscal_year]))
-        return {s.id: self._open_targets[(s.id, fiscal_year)] for s in sections}
+        return {row_id(s): self._open_targets[(row_id(s), fiscal_year)] for s in sections}
 
 
 def load_context(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.conversation.context import Context
 from bot.conversation.incoming import Response
@@ -26,6 +26,7 @@ from models.figure_checks import doubt
 from models.fiscal_year import format_fiscal_year
 from models.kpi_parsing import OpenKpi, ParseOutcome, parse_reply
 from models.reports import record_report
+from models.rows import row_id
 from models.sections import normalise_name
 from models.tables import KpiTarget, Section
 
@@ -46,11 +47,11 @@ def candidate_kpis(ctx: Context, sections: list[Section], fiscal_year: int) -> l
     kpis = []
     targets = ctx.open_targets(sections, fiscal_year)
     for section in sections:
-        for open_target in targets[section.id]:
+        for open_target in targets[row_id(section)]:
             target, initiative = open_target.target, open_target.initiative
             kpis.append(
                 OpenKpi(
-                    key=target_key(target.id, section.id),
+                    key=target_key(row_id(target), row_id(section)),
                     series_id=target.series_id,
                     name=target.name,
                     unit=target.unit,
@@ -130,7 +131,7 @@ def reply_with_figures(
     year_question = _which_year(ctx, outcome, pending_target)
     if year_question is not None:
         asked = {"value": format(year_question.value.normalize(), "f"), "text": message_words(ctx) or text}
-        set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+        set_state(ctx.session, ctx.registered_member, AWAITING_KPI_CHOICE, asked, ctx.now)
         return Response(intents=[year_question], locale=ctx.locale, outcome="question", plain=ctx.in_group)
     words = message_words(ctx) or text
     intents, doubts = [], []
@@ -141,14 +142,14 @@ def reply_with_figures(
         else:
             intents.append(record(ctx, report.kpi.key, report.value, report.unit_as_written, words))
     if not doubts:
-        clear_state(ctx.session, ctx.member)
+        clear_state(ctx.session, ctx.registered_member)
         return Response(intents=intents, locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
     first = doubts[0]
     key = decode(first.choices[0].data)["target_id"]
     state = {"key": key, "value": format(first.value.normalize(), "f"), "text": words}
     set_state(
         ctx.session,
-        ctx.member,
+        ctx.registered_member,
         AWAITING_CONFIRMATION,
         {**state, "guided": pending_target is not None},
         ctx.now,
@@ -188,7 +189,9 @@ def _foreign_kpi_named(ctx: Context, text: str, own: list[OpenKpi], fiscal_year:
     normal = normalise_name(text)
     own_names = {normalise_name(k.name) for k in own}
     names = ctx.session.exec(
-        select(KpiTarget.name).where(KpiTarget.fiscal_year == fiscal_year, KpiTarget.removed_at.is_(None))
+        select(col(KpiTarget.name)).where(
+            col(KpiTarget.fiscal_year) == fiscal_year, col(KpiTarget.removed_at).is_(None)
+        )
     ).all()
     for name in sorted(set(names), key=len, reverse=True):
         key = normalise_name(name)
@@ -241,7 +244,7 @@ def ask(ctx: Context, text: str, outcome: ParseOutcome) -> Response:
                 for k, line in zip(question.candidates, lines, strict=True)
             )
             asked = {"value": value, "text": message_words(ctx) or text}
-            set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+            set_state(ctx.session, ctx.registered_member, AWAITING_KPI_CHOICE, asked, ctx.now)
         if reason == "several_figures" and len(lines) == 1:
             choices = _figure_choices(ctx, question, lines[0])
             reason = "which_figure" if choices else reason
@@ -272,7 +275,7 @@ def _figure_choices(ctx: Context, question, line) -> tuple[Choice, ...]:
     shown = [format(v.normalize(), "f") for v in values]
     # Remembered like a KPI choice, so the tapped figure keeps the message's words for the audit.
     asked = {"value": shown[0], "values": shown, "text": message_words(ctx)}
-    set_state(ctx.session, ctx.member, AWAITING_KPI_CHOICE, asked, ctx.now)
+    set_state(ctx.session, ctx.registered_member, AWAITING_KPI_CHOICE, asked, ctx.now)
     labels = [format_value(v, line.unit, ctx.locale) for v in values]
     return tuple(  # the tap shows the figure in the chat, as if typed
         Choice(label=label, data=encode("pick", key, text), display_text=label)
@@ -300,8 +303,8 @@ def _which_year(ctx: Context, outcome: ParseOutcome, pending_target: KpiTarget |
             KpiTarget.series_id == target.series_id,
             KpiTarget.fiscal_year == target.fiscal_year - 1,
             # the closed year may be the previous plan's (edition), where 1-1/a can be another KPI
-            or_(KpiTarget.edition_id == target.edition_id, KpiTarget.name == target.name),
-            KpiTarget.removed_at.is_(None),
+            or_(col(KpiTarget.edition_id) == target.edition_id, col(KpiTarget.name) == target.name),
+            col(KpiTarget.removed_at).is_(None),
         )
     ).first()
     if previous is None:

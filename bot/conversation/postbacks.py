@@ -26,6 +26,7 @@ from messages.lines import kpi_line
 from messages.postback import Postback, PostbackError, decode
 from models.editions import initiative_of
 from models.reports import latest_reports, open_targets, void_report
+from models.rows import row_id
 from models.tables import ACTION_STATUSES, KpiReport, KpiTarget
 
 
@@ -35,7 +36,7 @@ def _allowed_key(ctx: Context, key: str) -> bool:
         target_id, section_id = split_key(key)
     except ValueError:
         return False
-    if ctx.member.role != "admin" and section_id not in {s.id for s in ctx.reporting_sections}:
+    if ctx.registered_member.role != "admin" and section_id not in {s.id for s in ctx.reporting_sections}:
         return False
     target = ctx.session.get(KpiTarget, target_id)
     if target is None or target.removed_at is not None:
@@ -58,12 +59,13 @@ def on_kpi(ctx: Context, postback: Postback) -> Response:
     if target is None or section_id is None:
         return _old_button(ctx)
     key = next(
-        (target_key(target.id, s) for s in sections if _allowed_key(ctx, target_key(target.id, s))), None
+        (target_key(row_id(target), s) for s in sections if _allowed_key(ctx, target_key(row_id(target), s))),
+        None,
     )
     if key is None:
         return _old_button(ctx)
-    set_state(ctx.session, ctx.member, AWAITING_NUMBER, {"key": key}, ctx.now)
-    latest = latest_reports(ctx.session, [target.id], split_key(key)[1]).get(target.id)
+    set_state(ctx.session, ctx.registered_member, AWAITING_NUMBER, {"key": key}, ctx.now)
+    latest = latest_reports(ctx.session, [row_id(target)], split_key(key)[1]).get(row_id(target))
     line = kpi_line(target, initiative_of(ctx.session, target), latest)
     return Response(intents=[NumberPrompt(kpi=line)], locale=ctx.locale, outcome="question")
 
@@ -79,16 +81,16 @@ def _record_choice(ctx: Context, key: str, raw_value: str, *, check: bool = True
     question = doubt_question(ctx, key, value, words or raw_value) if check else None
     if question is not None:
         data = {"key": key, "value": raw_value, "text": words, "guided": False}
-        set_state(ctx.session, ctx.member, AWAITING_CONFIRMATION, data, ctx.now)
+        set_state(ctx.session, ctx.registered_member, AWAITING_CONFIRMATION, data, ctx.now)
         return Response(intents=[question], locale=ctx.locale, outcome="question", plain=ctx.in_group)
     confirmation = record(ctx, key, value, None, words)
-    clear_state(ctx.session, ctx.member)
+    clear_state(ctx.session, ctx.registered_member)
     return Response(intents=[confirmation], locale=ctx.locale, outcome="recorded", plain=ctx.in_group)
 
 
 def _asked_words(ctx: Context, raw_value: str) -> str | None:
     """The words of the message the bot asked about, when the tap answers that question (for the audit)."""
-    state = get_state(ctx.session, ctx.member, ctx.now)
+    state = get_state(ctx.session, ctx.registered_member, ctx.now)
     if state is None or state.state not in (AWAITING_KPI_CHOICE, AWAITING_CONFIRMATION):
         return None
     asked = [state.data.get("value", "nan"), *state.data.get("values", ())]
@@ -123,7 +125,11 @@ def answer_typed(ctx: Context, data: dict, answer: str) -> Response:
 def on_void(ctx: Context, postback: Postback) -> Response:
     """取り消す on a confirmation: void that report if it is the member's and still valid."""
     report = ctx.session.get(KpiReport, int(postback["report_id"]))
-    if report is None or report.reporter_member_id != ctx.member.id or report.voided_at is not None:
+    if (
+        report is None
+        or report.reporter_member_id != ctx.registered_member.id
+        or report.voided_at is not None
+    ):
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
     void_report(ctx.session, report, by=ctx.member, now=ctx.now, reason="取り消し")
     target = ctx.session.get(KpiTarget, report.kpi_target_id)
@@ -180,11 +186,11 @@ def on_page(ctx: Context, postback: Postback) -> Response:
 
 def on_language(ctx: Context, postback: Postback) -> Response:
     """Switch language from a button."""
-    ctx.member.locale = "en" if postback["locale"] == "en" else "ja"
+    ctx.registered_member.locale = "en" if postback["locale"] == "en" else "ja"
     ctx.session.add(ctx.member)
     return Response(
-        intents=[Notice("language" if ctx.member.locale == "en" else "language_ja")],
-        locale=ctx.member.locale,
+        intents=[Notice("language" if ctx.registered_member.locale == "en" else "language_ja")],
+        locale=ctx.registered_member.locale,
         outcome="command",
     )
 

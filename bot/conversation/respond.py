@@ -107,7 +107,7 @@ def on_text(ctx: Context) -> Response:
     if (
         ctx.in_group
         and ctx.group_section is not None
-        and ctx.member.role != "admin"
+        and ctx.registered_member.role != "admin"
         and ctx.group_section.id not in {s.id for s in ctx.sections}
     ):
         if not addressed:
@@ -118,7 +118,7 @@ def on_text(ctx: Context) -> Response:
             outcome="refused",
             plain=True,
         )
-    state = get_state(ctx.session, ctx.member, ctx.now)
+    state = get_state(ctx.session, ctx.registered_member, ctx.now)
     if state is not None and state.state == AWAITING_CONFIRMATION:
         answer = typed_answer(text)
         if answer is not None:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from models.rows import row_id
 from models.tables import ConversationState, Member
 
 AWAITING_NUMBER = "awaiting_number"  # the member chose a KPI; the next figure is for it
@@ -27,7 +28,7 @@ def set_state(session: Session, member: Member, name: str, data: dict, now: date
     state = session.exec(select(ConversationState).where(ConversationState.member_id == member.id)).first()
     if state is None:
         state = ConversationState(
-            member_id=member.id, state=name, data=data, updated_at=now, expires_at=now + STATE_LIFETIME
+            member_id=row_id(member), state=name, data=data, updated_at=now, expires_at=now + STATE_LIFETIME
         )
     else:
         state.state, state.data, state.updated_at, state.expires_at = name, data, now, now + STATE_LIFETIME

@@ -24,6 +24,7 @@ from models.follow_up_status import FollowUps
 from models.grade_scale import GradeScale
 from models.kpi_status import KpiState, lead_sections
 from models.participation import participation
+from models.rows import row_id
 from models.sections import covers
 from models.tables import (
     ActionItem,
@@ -43,7 +44,7 @@ from models.tables import (
 
 def sections_by_id(session: Session) -> dict[int, Section]:
     """Every section, by id (one query; names for entries and filters)."""
-    return {s.id: s for s in session.exec(select(Section).order_by(Section.name)).all()}
+    return {row_id(s): s for s in session.exec(select(Section).order_by(Section.name)).all()}
 
 
 def initiative_ids_covering(
@@ -168,8 +169,10 @@ def overview(
     by_initiative: dict[str, list[KpiState]] = defaultdict(list)
     for state in states:
         by_initiative[state.initiative.id].append(state)
-    measures = session.exec(select(Measure).order_by(Measure.no)).all()
-    initiatives = session.exec(select(Initiative).order_by(Initiative.measure_no, Initiative.position)).all()
+    measures = session.exec(select(Measure).order_by(col(Measure.no))).all()
+    initiatives = session.exec(
+        select(Initiative).order_by(col(Initiative.measure_no), col(Initiative.position))
+    ).all()
     blocks = []
     for measure in measures:
         block = MeasureBlock(measure=measure, rows=[])
@@ -239,7 +242,7 @@ def initiative_sections(session: Session, initiative: Initiative) -> list[Initia
                 InitiativeSection.initiative_id == initiative.id,
                 InitiativeSection.edition_id == initiative.edition_id,
             )
-            .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
+            .order_by(col(InitiativeSection.is_lead).desc(), col(InitiativeSection.position))
         ).all()
     )
 
@@ -262,17 +265,17 @@ def action_histories(
         .where(
             col(ActionItem.initiative_id).in_(initiative_ids or [""]),
             ActionItem.fiscal_year == fiscal_year,
-            ActionItem.removed_at.is_(None),
+            col(ActionItem.removed_at).is_(None),
         )
-        .order_by(Initiative.measure_no, Initiative.position, ActionItem.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position), col(ActionItem.position))
     ).all()
     changes: dict[int, list] = defaultdict(list)
     if items:
         for change, name in session.exec(
             select(ActionStatusChange, Member.display_name)
-            .outerjoin(Member, Member.id == ActionStatusChange.changed_by_member_id)
+            .outerjoin(Member, col(Member.id) == ActionStatusChange.changed_by_member_id)
             .where(col(ActionStatusChange.action_item_id).in_([i.id for i in items]))
-            .order_by(ActionStatusChange.changed_at, ActionStatusChange.id)
+            .order_by(col(ActionStatusChange.changed_at), col(ActionStatusChange.id))
         ).all():
             changes[change.action_item_id].append((change, name))
     rolled = rollups(session, items, by_id.values(), links)
@@ -282,10 +285,10 @@ def action_histories(
     return [
         ActionHistory(
             item=i,
-            changes=changes.get(i.id, []),
-            rollup=rolled[i.id],
+            changes=changes.get(row_id(i), []),
+            rollup=rolled[row_id(i)],
             section_names=names,
-            own_status=_own(rolled[i.id], section),
+            own_status=_own(rolled[row_id(i)], section),
         )
         for i in items
     ]
@@ -350,8 +353,8 @@ def series_histories(
     )
     query = (
         select(KpiTarget)
-        .where(KpiTarget.removed_at.is_(None), KpiTarget.edition_id == edition.id)
-        .order_by(KpiTarget.fiscal_year)
+        .where(col(KpiTarget.removed_at).is_(None), col(KpiTarget.edition_id) == edition.id)
+        .order_by(col(KpiTarget.fiscal_year))
     )
     if initiative_id is not None:
         query = query.where(KpiTarget.initiative_id == initiative_id)
@@ -447,9 +450,9 @@ def status_changes(
     """The newest action item status changes (who, when, from which message)."""
     query = (
         select(ActionStatusChange, ActionItem, Initiative, Member.display_name)
-        .join(ActionItem, ActionItem.id == ActionStatusChange.action_item_id)
+        .join(ActionItem, col(ActionItem.id) == ActionStatusChange.action_item_id)
         .join(Initiative, in_edition(ActionItem))
-        .outerjoin(Member, Member.id == ActionStatusChange.changed_by_member_id)
+        .outerjoin(Member, col(Member.id) == ActionStatusChange.changed_by_member_id)
         .order_by(col(ActionStatusChange.changed_at).desc(), col(ActionStatusChange.id).desc())
         .limit(limit)
     )

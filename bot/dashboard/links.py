@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from models.rows import row_id
 from models.tables import DashboardSession, LoginLink, Member
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,14 @@ def issue_link(session: Session, member: Member, *, now: datetime, base: str) ->
     token = secrets.token_urlsafe(32)
     link = LoginLink(
         token_hash=token_hash(token),
-        member_id=member.id,
+        member_id=row_id(member),
         created_at=now,
         expires_at=now + LINK_LIFETIME,
     )
     session.add(link)
     session.flush()
     return IssuedLink(
-        url=f"{base}{LOGIN_PATH}{token}", token=token, expires_at=link.expires_at, link_id=link.id
+        url=f"{base}{LOGIN_PATH}{token}", token=token, expires_at=link.expires_at, link_id=row_id(link)
     )
 
 
@@ -112,7 +113,7 @@ def redeem_link(session: Session, token: str, *, now: datetime) -> LinkCheck:
         return found
     claimed = session.execute(
         update(LoginLink)
-        .where(LoginLink.id == found.link.id, LoginLink.used_at.is_(None))
+        .where(col(LoginLink.id) == found.link.id, col(LoginLink.used_at).is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -131,7 +132,7 @@ def open_session(session: Session, member: Member, *, now: datetime) -> str:
     session.add(
         DashboardSession(
             token_hash=token_hash(token),
-            member_id=member.id,
+            member_id=row_id(member),
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
         )
@@ -162,7 +163,9 @@ def revoke_session(session: Session, token: str, *, now: datetime) -> bool:
     """Sign out: the session is refused from NOW on, whichever copy of the cookie comes back (caller commits)."""
     revoked = session.execute(
         update(DashboardSession)
-        .where(DashboardSession.token_hash == token_hash(token), DashboardSession.revoked_at.is_(None))
+        .where(
+            col(DashboardSession.token_hash) == token_hash(token), col(DashboardSession.revoked_at).is_(None)
+        )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )

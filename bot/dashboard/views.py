@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask import session as cookie
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.dashboard import charts, data
 from bot.dashboard.access import (
@@ -56,6 +56,7 @@ from models.fiscal_year import fiscal_year_of
 from models.follow_up_status import FollowUps
 from models.grades import NO_GRADE
 from models.plan_queries import plan_years
+from models.rows import row_id
 from models.tables import Initiative, KpiTarget, Measure, PlanEdition, Section
 from models.target_history import target_histories
 
@@ -240,7 +241,7 @@ def filters(by_id: dict[int, Section]) -> Filters:
 def scope(selected: Section | None) -> tuple[list[Section] | None, set[int] | None]:
     """(sections, ids) to show: the chosen section, else the viewer's sections, else all (admins)."""
     if selected is not None:
-        return [selected], {selected.id}
+        return [selected], {row_id(selected)}
     if g.viewer.is_admin:
         return None, None
     return list(g.viewer.sections), {s.id for s in g.viewer.sections}
@@ -368,10 +369,10 @@ def section(section_id: int):
     initiatives = g.db.exec(
         select(Initiative)
         .where(
-            Initiative.id.in_(covering or [""]),
+            col(Initiative.id).in_(covering or [""]),
             Initiative.edition_id == edition_id_of_year(g.db, chosen.fiscal_year),
         )
-        .order_by(Initiative.measure_no, Initiative.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position))
     ).all()
     return render_template(
         "dashboard/section.html",

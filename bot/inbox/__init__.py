@@ -58,7 +58,7 @@ def claim(session: Session, row_id: int, values: dict[str, Any]) -> bool:
     """
     claimed = session.execute(
         update(InboxEvent)
-        .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
+        .where(col(InboxEvent.id) == row_id, col(InboxEvent.handled_at).is_(None))
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -71,7 +71,7 @@ def mark(session_factory: SessionFactory, row_id: int, *, outcome: str) -> None:
         with transaction(session_factory) as session:
             session.execute(
                 update(InboxEvent)
-                .where(InboxEvent.id == row_id)
+                .where(col(InboxEvent.id) == row_id)
                 .values(outcome=outcome)
                 .execution_options(synchronize_session=False)
             )
@@ -88,7 +88,7 @@ def unhandled_events(received_by: datetime | None, stored_by: datetime | None = 
 
     handled_at IS NULL matches ix_inboxevent_unhandled, a partial index of exactly those rows.
     """
-    query = select(InboxEvent).where(InboxEvent.handled_at.is_(None), col(InboxEvent.body).is_not(None))
+    query = select(InboxEvent).where(col(InboxEvent.handled_at).is_(None), col(InboxEvent.body).is_not(None))
     arrived = []
     if received_by is not None:
         arrived.append(InboxEvent.received_at <= received_by)
@@ -97,7 +97,7 @@ def unhandled_events(received_by: datetime | None, stored_by: datetime | None = 
         query = query.where(not_swept_since(stored_by))
     if arrived:
         query = query.where(or_(*arrived, col(InboxEvent.swept_by) == RELEASED))
-    return query.order_by(InboxEvent.id).limit(SWEEP_BATCH)
+    return query.order_by(col(InboxEvent.id)).limit(SWEEP_BATCH)
 
 
 def not_swept_since(moment: datetime):
@@ -108,7 +108,9 @@ def inbox_backlog(session) -> tuple[int, datetime | None]:
     """How many acknowledged events wait to be handled (or handled again after an error), and when the
     oldest arrived. Events set aside as failed are not waiting: their handled_at is set."""
     return session.exec(
-        select(func.count(), func.min(InboxEvent.received_at)).where(InboxEvent.handled_at.is_(None))
+        select(func.count(), func.min(col(InboxEvent.received_at))).where(
+            col(InboxEvent.handled_at).is_(None)
+        )
     ).one()
 
 

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from bot import metrics
 from bot.inbox import RELEASED, InboxUnavailable
 from models.db import SessionFactory, transaction
+from models.rows import row_id as stored_id
 from models.tables import InboxEvent
 
 log = logging.getLogger("bot.dead_letter")  # its name before the inbox became a package
@@ -79,7 +80,7 @@ def record_failure(
         with transaction(factory) as session:
             attempts = session.execute(
                 update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
+                .where(col(InboxEvent.id) == row_id, col(InboxEvent.handled_at).is_(None))
                 .values(
                     attempts=InboxEvent.attempts + (0 if counted else 1),
                     outcome="error",
@@ -130,7 +131,7 @@ def set_aside_unfinished(factory: SessionFactory, row: InboxEvent, *, now: datet
     """Set aside a row whose last MAX_ATTEMPTS handlings never finished; True when this call did it."""
     try:
         with transaction(factory) as session:
-            done = _set_aside(session, row.id, row.body, now=now, unless_class=UNFINISHED)
+            done = _set_aside(session, stored_id(row), row.body, now=now, unless_class=UNFINISHED)
     except Exception:
         log.exception("unfinished webhook event could not be set aside", extra={"inbox_row": row.id})
         return False
@@ -156,7 +157,7 @@ def _set_aside(
     return (
         session.execute(
             update(InboxEvent)
-            .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None))
+            .where(col(InboxEvent.id) == row_id, col(InboxEvent.handled_at).is_(None))
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -187,7 +188,11 @@ def give_back_attempt(factory: SessionFactory, row_id: int) -> None:
         with transaction(factory) as session:
             session.execute(
                 update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.handled_at.is_(None), InboxEvent.attempts > 0)
+                .where(
+                    col(InboxEvent.id) == row_id,
+                    col(InboxEvent.handled_at).is_(None),
+                    col(InboxEvent.attempts) > 0,
+                )
                 .values(attempts=InboxEvent.attempts - 1)
                 .execution_options(synchronize_session=False)
             )
@@ -201,7 +206,7 @@ def failed_events(session: Session) -> list[InboxEvent]:
     """The rows set aside as failed, oldest first."""
     return list(
         session.exec(
-            select(InboxEvent).where(col(InboxEvent.failed_at).is_not(None)).order_by(InboxEvent.id)
+            select(InboxEvent).where(col(InboxEvent.failed_at).is_not(None)).order_by(col(InboxEvent.id))
         ).all()
     )
 

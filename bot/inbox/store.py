@@ -18,6 +18,7 @@ from bot.inbox.dead_letter import store_as_failed
 from bot.inbox.writer import InboxWriter, insert_new_events
 from models.clock import Clock
 from models.db import SessionFactory, transaction
+from models.rows import row_id as stored_id
 from models.tables import InboxEvent
 
 # Inbox lines have always been the webhook's (operators' log queries and alerts use the name).
@@ -140,5 +141,5 @@ def _stored_events(
             row.outcome = None
         session.add(row)
         session.flush()
-        stored.append(StoredEvent(row.id, raw, row.webhook_event_id, row.event_type))
+        stored.append(StoredEvent(stored_id(row), raw, row.webhook_event_id, row.event_type))
     return stored

@@ -181,7 +181,7 @@ class EventWorker:
                         update(InboxEvent)
                         .where(
                             col(InboxEvent.id).in_(takeable),
-                            InboxEvent.handled_at.is_(None),
+                            col(InboxEvent.handled_at).is_(None),
                             not_swept_since(now - age),
                         )
                         .values(swept_at=now, swept_by=self.name, attempts=InboxEvent.attempts + 1)
@@ -349,9 +349,9 @@ class EventWorker:
                         update(InboxEvent)
                         .where(
                             col(InboxEvent.id).in_(left[start : start + SWEEP_BATCH]),
-                            InboxEvent.handled_at.is_(None),
+                            col(InboxEvent.handled_at).is_(None),
                             # not the rows another process's sweep took meanwhile: those are queued there
-                            or_(col(InboxEvent.swept_by).is_(None), InboxEvent.swept_by == self.name),
+                            or_(col(InboxEvent.swept_by).is_(None), col(InboxEvent.swept_by) == self.name),
                         )
                         .values(swept_at=None, swept_by=RELEASED)
                         .execution_options(synchronize_session=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from messages.formatting import format_short_day
 from models.clock import Clock
@@ -14,7 +14,9 @@ LIMIT = 200  # rows returned per call at most
 
 def last_entry_id(session: Session) -> int:
     """The newest transcript row's id (0 when there is none)."""
-    row = session.exec(select(TranscriptEntry.id).order_by(TranscriptEntry.id.desc()).limit(1)).first()
+    row = session.exec(
+        select(col(TranscriptEntry.id)).order_by(col(TranscriptEntry.id).desc()).limit(1)
+    ).first()
     return row or 0
 
 
@@ -25,8 +27,8 @@ def entries_for(session: Session, user_id: str, *, after: int = 0) -> list[Trans
     """
     rows = session.exec(
         select(TranscriptEntry)
-        .where(TranscriptEntry.id > after)
-        .order_by(TranscriptEntry.id.desc())
+        .where(col(TranscriptEntry.id) > after)
+        .order_by(col(TranscriptEntry.id).desc())
         .limit(WINDOW)
     ).all()
     mine = [row for row in rows if user_id in (row.recipients or [])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli.richmenu import MANAGER_ROLES
 from bot.services import Services, services
@@ -186,7 +186,9 @@ def _people(locale: str) -> list[dict]:
     """Active members (demo members and whoever registered), then made-up people who have not registered."""
     factory = _services().session_factory
     with factory() as session:
-        members = session.exec(select(Member).where(Member.active.is_(True)).order_by(Member.id)).all()
+        members = session.exec(
+            select(Member).where(col(Member.active).is_(True)).order_by(col(Member.id))
+        ).all()
         people = [_member_json(session, m, locale) for m in members]
         known = {m.line_user_id for m in session.exec(select(Member)).all()}
     for user_id, name in list(platform_of(current_app).profiles.items()):

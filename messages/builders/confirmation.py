@@ -15,7 +15,7 @@ from messages.i18n import Translator
 from messages.intents import Choice, Confirmation, Voided
 from messages.layout import fit_utf16
 from messages.line_limits import MAX_ALT_TEXT
-from messages.model import Button, Card, Carousel, Line, Message, Text
+from messages.model import Button, Card, Carousel, Line, Message, Row, Text
 from messages.postback import encode
 
 
@@ -45,7 +45,7 @@ def build_confirmation(intent: Confirmation, locale: str, plain: bool = False) -
     text = confirmation_text(intent, _)
     if plain:
         return [Text(text, choices=(undo,))]
-    rows = [
+    rows: list[Row] = [
         Line(_("Recorded"), size="sm", bold=True, colour=GREEN),
         Line(kpi.name, size="md", bold=True, wrap=True),
         Line(kpi.initiative_title, size="xs", colour=GREY, wrap=True),

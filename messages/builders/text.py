@@ -49,7 +49,8 @@ def build_notice(intent: Notice, locale: str, plain: bool = False) -> list[Messa
     _ = Translator(locale)
     values = dict(intent.values)
     if "role" in values:
-        values["role"] = _(ROLE_NAMES.get(values["role"], values["role"]))
+        role: str = values["role"]
+        values["role"] = _(ROLE_NAMES.get(role, role))
     return [Text(_(NOTICES[intent.key], **values))]
 
 

@@ -46,6 +46,7 @@ from models.kpi_parsing.matching import (
 )
 from models.kpi_parsing.numbers import MAX_DIGITS
 from models.kpi_parsing.text import _line_spans
+from models.rows import known
 
 __all__ = [
     "COUNT_UNITS",
@@ -254,7 +255,11 @@ def _outcome(results: Sequence[ParsedReport | Question]) -> ParseOutcome:
             joined = "\n".join(r.text for r in same)
             questions.append(
                 Question(
-                    SEVERAL_FIGURES, (same[0].kpi,), same[1].figure, joined, tuple(r.figure for r in same)
+                    SEVERAL_FIGURES,
+                    (same[0].kpi,),
+                    same[1].figure,
+                    joined,
+                    tuple(known(r.figure, "a parsed report's figure") for r in same),
                 )
             )
     return ParseOutcome(tuple(reports), tuple(questions))

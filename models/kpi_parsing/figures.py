@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Literal
 
 from models.kpi_parsing.data import Figure
 from models.kpi_parsing.numbers import (
@@ -49,6 +50,7 @@ from models.kpi_parsing.words import (
     _masked_spans,
     _unit_at,
 )
+from models.rows import known
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ def _value(r: _Reading) -> Verdict:
 # what follows the number: the first of these that applies says what it is (True: a unit, read on)
 
 
-def _wari(r: _Reading, k: int) -> Verdict | bool:
+def _wari(r: _Reading, k: int) -> Verdict | Literal[True]:
     """4割5分 is 45%."""
     wari = _WARI.match(r.t, k)
     if not wari:
@@ -245,13 +247,13 @@ def _wari(r: _Reading, k: int) -> Verdict | bool:
     return True
 
 
-def _date_after(r: _Reading, k: int) -> Verdict | bool:
+def _date_after(r: _Reading, k: int) -> Verdict | Literal[True]:
     """10月, 2026年度, 10時: a date or time."""
     date = _longest(r.t, k, _DATE_WORDS)
     return (r.a, k + len(date)) if date is not None else None
 
 
-def _unit_after(r: _Reading, k: int) -> Verdict | bool:
+def _unit_after(r: _Reading, k: int) -> Verdict | Literal[True]:
     """18%, 12校; but 2回目 is an ordinal and 一人ひとり no count."""
     found = _unit_at(r.t, k)
     if found is None:
@@ -265,23 +267,23 @@ def _unit_after(r: _Reading, k: int) -> Verdict | bool:
     return True
 
 
-def _ordinal_after(r: _Reading, k: int) -> Verdict | bool:
+def _ordinal_after(r: _Reading, k: int) -> Verdict | Literal[True]:
     """3番, 2号, 1位: an ordinal."""
     return (r.a, r.b + 1) if _longest(r.t, r.b, _ORDINAL_WORDS) is not None else None
 
 
-def _letter_after(r: _Reading, k: int) -> Verdict | bool:
+def _letter_after(r: _Reading, k: int) -> Verdict | Literal[True]:
     """5G, 3D: a name."""
     return (r.a, r.b + 1) if r.b < len(r.t) and _is_letter(r.t[r.b]) else None
 
 
-def _word_after(r: _Reading, k: int) -> Verdict | bool:
+def _word_after(r: _Reading, k: int) -> Verdict | Literal[True]:
     """3万円, 5施設: a counter no KPI uses (kept as written); 一部, 三山木: part of a word."""
     if not (r.b < len(r.t) and (_is_kanji(r.t[r.b]) or _is_katakana(r.t[r.b]))):
         return None
     if not r.has_arabic:
         return DROP
-    run = _FOREIGN_RUN.match(r.t, r.b).group()
+    run = known(_FOREIGN_RUN.match(r.t, r.b), "a run from the kanji or katakana at r.b").group()
     for word in _FOREIGN_CUT:
         cut = run.find(word)
         if cut > 0:

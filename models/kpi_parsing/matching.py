@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from models.kpi_parsing.data import Figure, OpenKpi
 from models.kpi_parsing.figures import _Found, _Scan, canonical_unit
@@ -176,8 +176,8 @@ class _Match:
 
     name: int = 0
     title: int = 0
-    clauses: set[int] | None = None
-    unknown: list[tuple[int, str]] | None = None
+    clauses: set[int] = field(default_factory=set)
+    unknown: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from messages.lines import action_line
 from models.actions import section_action_items, section_status, section_statuses, set_status, status_for
 from models.fiscal_year import parse_fiscal_year, reiwa_year
 from models.plan_queries import plan_years
+from models.rows import row_id
 from models.tables import Section
 
 STATUS_WORDS = {
@@ -78,7 +79,7 @@ def list_intent(ctx: Context, fiscal_year: int) -> list:
     for section, rows in lists:
         items = tuple(
             action_line(
-                n, item, initiative, section=section, status=status_for(statuses, item, section.id)[0]
+                n, item, initiative, section=section, status=status_for(statuses, item, row_id(section))[0]
             )
             for n, item, initiative in rows
         )

@@ -32,7 +32,7 @@ def handle(ctx: Context, match) -> Response:
             lines=(_("Send 「ダッシュボード」 to me directly (not in a group) to get your link."),),
         )
         return Response(intents=[refusal], locale=ctx.locale, outcome="refused")
-    link = issue_link(ctx.session, ctx.member, now=ctx.now, base=base_url(ctx.config.base_url))
+    link = issue_link(ctx.session, ctx.registered_member, now=ctx.now, base=base_url(ctx.config.base_url))
     return Response(
         intents=[DashboardLink(url=link.url, expires_at=link.expires_at, timezone=str(ctx.clock.tz))],
         locale=ctx.locale,

@@ -9,6 +9,7 @@ from messages.lines import open_line, round_line
 from models import follow_up_status, kpi_status, section_status
 from models.actions import section_action_items, section_statuses, status_for
 from models.reports import open_targets
+from models.rows import row_id
 
 
 def handle(ctx: Context, match) -> Response:
@@ -27,14 +28,16 @@ def handle(ctx: Context, match) -> Response:
         kpis = tuple(open_line(t) for t in open_targets(ctx.session, section, ctx.fiscal_year))
         rows = section_action_items(ctx.session, section, ctx.fiscal_year)
         statuses = section_statuses(ctx.session, [item.id for item, _ in rows])
-        delayed = tuple(item.text for item, _ in rows if status_for(statuses, item, section.id)[0] == "遅延")
+        delayed = tuple(
+            item.text for item, _ in rows if status_for(statuses, item, row_id(section))[0] == "遅延"
+        )
         intents.append(
             KpiStatus(
                 section=section.name,
                 fiscal_year=ctx.fiscal_year,
                 kpis=kpis,
                 delayed_actions=delayed,
-                round=round_line(standing[section.id], ctx.clock.tz),
+                round=round_line(standing[row_id(section)], ctx.clock.tz),
             )
         )
     return Response(intents=intents[:5], locale=ctx.locale, outcome="command")

@@ -23,7 +23,7 @@ CORRECT_RE = re.compile(r"(?:訂正|修正|ていせい)\s*[:：]?\s*(?P<rest>.+
 
 def handle_void(ctx: Context, match: re.Match) -> Response:
     """Void the last valid report of this member (kept, marked voided)."""
-    report = last_report_by(ctx.session, ctx.member)
+    report = last_report_by(ctx.session, ctx.registered_member)
     if report is None:
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
     target = ctx.session.get(KpiTarget, report.kpi_target_id)
@@ -36,7 +36,7 @@ def handle_void_id(ctx: Context, match: re.Match) -> Response:
     """「取消 報告 ID」: an admin voids anyone's report; others only their own."""
     report = ctx.session.get(KpiReport, int(match.group("id")))
     allowed = report is not None and (
-        ctx.member.role == "admin" or report.reporter_member_id == ctx.member.id
+        ctx.registered_member.role == "admin" or report.reporter_member_id == ctx.registered_member.id
     )
     if not allowed or report.voided_at is not None:
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
@@ -65,7 +65,7 @@ def _correct_for_section(ctx: Context, text: str) -> Response | None:
             .where(
                 KpiReport.kpi_target_id == new.kpi_target_id,
                 KpiReport.section_id == new.section_id,
-                KpiReport.voided_at.is_(None),
+                col(KpiReport.voided_at).is_(None),
                 KpiReport.id != new.id,
             )
             .order_by(col(KpiReport.reported_at).desc(), col(KpiReport.id).desc())
@@ -83,12 +83,12 @@ def handle_correct(ctx: Context, match: re.Match) -> Response:
     """Void the last report and read the new figure as a reply about the same KPI."""
     from bot.conversation.kpi_reply import reply_with_figures
 
-    if ctx.member.role == "admin":
+    if ctx.registered_member.role == "admin":
         named = _correct_for_section(ctx, match.group("rest"))
         if named is not None:
             return named
 
-    report = last_report_by(ctx.session, ctx.member)
+    report = last_report_by(ctx.session, ctx.registered_member)
     if report is None:
         return Response(intents=[Notice("nothing_to_undo")], locale=ctx.locale, outcome="refused")
     target = ctx.session.get(KpiTarget, report.kpi_target_id)

@@ -98,18 +98,23 @@ def find(text: str) -> tuple[AdminCommand, re.Match] | None:
 def dispatch(command: AdminCommand, ctx: Context, match: re.Match, page: int = 1) -> Response:
     """Check who may run COMMAND, run it, and answer with PAGE of the result; refusals write nothing."""
     _ = Translator(ctx.locale)
-    if not may_run(ctx.member, command.permission):
+    if not may_run(ctx.registered_member, command.permission):
         return _answer(
-            ctx, AdminPage(title=refusal_for(ctx.member, command.permission, _).message), "refused"
+            ctx, AdminPage(title=refusal_for(ctx.registered_member, command.permission, _).message), "refused"
         )
-    request = Request(ctx=ctx, _=_, scope=Scope(ctx.member, ctx.sections, _), commands=ADMIN_COMMANDS)
+    request = Request(
+        ctx=ctx, _=_, scope=Scope(ctx.registered_member, ctx.sections, _), commands=ADMIN_COMMANDS
+    )
     try:
         result, outcome = command.handler(request, match), "command"
     except Refusal as refusal:
         return _answer(ctx, AdminPage(title=refusal.message), "refused")
     except Answer as answer:
         result, outcome = answer.page, "command"
-    log.info("admin command", extra={"command": command.name, "role": ctx.member.role, "outcome": outcome})
+    log.info(
+        "admin command",
+        extra={"command": command.name, "role": ctx.registered_member.role, "outcome": outcome},
+    )
     return _answer(ctx, paginate(result, page, match.string, _), outcome)
 
 

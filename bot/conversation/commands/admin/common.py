@@ -163,7 +163,7 @@ def initiative_links(
             col(InitiativeSection.initiative_id).in_(initiative_ids),
             InitiativeSection.edition_id == edition_id,
         )
-        .order_by(col(InitiativeSection.is_lead).desc(), InitiativeSection.position)
+        .order_by(col(InitiativeSection.is_lead).desc(), col(InitiativeSection.position))
     ).all()
     for link in rows:
         links[link.initiative_id].append(link)
@@ -180,9 +180,9 @@ def year_targets(session: Session, initiative_ids: list[str], fiscal_year: int) 
         .where(
             col(KpiTarget.initiative_id).in_(initiative_ids),
             KpiTarget.fiscal_year == fiscal_year,
-            KpiTarget.removed_at.is_(None),
+            col(KpiTarget.removed_at).is_(None),
         )
-        .order_by(KpiTarget.position)
+        .order_by(col(KpiTarget.position))
     ).all()
     for target in rows:
         targets[target.initiative_id].append(target)

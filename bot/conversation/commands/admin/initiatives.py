@@ -23,6 +23,7 @@ from messages.lines import kpi_line
 from models.actions import rollups
 from models.editions import edition_id_of_year, find_initiative
 from models.kpi_status import kpi_states
+from models.rows import row_id
 from models.sections import normalise_name
 from models.tables import ActionItem, Initiative, Measure, Section
 from models.target_history import target_histories
@@ -75,7 +76,7 @@ def search(req: Request, words: str) -> list[Initiative]:
     initiatives = req.session.exec(
         select(Initiative)
         .where(Initiative.edition_id == edition_id_of_year(req.session, req.fiscal_year))
-        .order_by(Initiative.measure_no, Initiative.position)
+        .order_by(col(Initiative.measure_no), col(Initiative.position))
     ).all()
     by_title = [i for i in initiatives if all(w in normalise_name(i.title).lower() for w in wanted)]
     if by_title:
@@ -87,7 +88,7 @@ def not_found(req: Request, words: str) -> AdminPage:
     """No title holds the words: the closest titles, as choices."""
     _ = req._
     initiatives = req.session.exec(
-        select(Initiative).order_by(Initiative.measure_no, Initiative.position)
+        select(Initiative).order_by(col(Initiative.measure_no), col(Initiative.position))
     ).all()
     titles = {i.title: i for i in initiatives}
     close = [titles[t] for t in difflib.get_close_matches(words, list(titles), n=5, cutoff=0.3)]
@@ -143,14 +144,14 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
             ActionItem.edition_id == initiative.edition_id,
             ActionItem.initiative_id == initiative.id,
             ActionItem.fiscal_year == req.fiscal_year,
-            ActionItem.removed_at.is_(None),
+            col(ActionItem.removed_at).is_(None),
         )
-        .order_by(ActionItem.position)
+        .order_by(col(ActionItem.position))
     ).all()
     rolled = rollups(session, items)
     lines += [
-        f"・[{status_label(rolled[item.id].status, _)}] {item.text}"
-        + _suffix(rollup_text(rolled[item.id], _))
+        f"・[{status_label(rolled[row_id(item)].status, _)}] {item.text}"
+        + _suffix(rollup_text(rolled[row_id(item)], _))
         for item in items
     ] or ["・" + _("none")]
     lines.append(_("KPIs %(year)s:", year=req.year()))

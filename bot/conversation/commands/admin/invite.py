@@ -86,7 +86,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
         role=role,
         now=req.now,
         valid_for=valid,
-        created_by=f"chat:member:{req.ctx.member.id}",
+        created_by=f"chat:member:{req.ctx.registered_member.id}",
     )
     return AdminPage(
         title=_("Invite code %(code)s", code=invite.code),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.conversation.commands.admin.common import (
     Answer,
@@ -40,7 +40,7 @@ def measure_list(req: Request, unknown: str | None = None) -> AdminPage:
     _ = req._
     edition_id = edition_id_of_year(req.session, req.fiscal_year)
     measures = req.session.exec(
-        select(Measure).where(Measure.edition_id == edition_id).order_by(Measure.no)
+        select(Measure).where(col(Measure.edition_id) == edition_id).order_by(col(Measure.no))
     ).all()
     counts: dict[int, int] = {}
     for initiative in req.session.exec(select(Initiative).where(Initiative.edition_id == edition_id)).all():
@@ -78,7 +78,7 @@ def measure(req: Request, no: int) -> AdminPage:
     initiatives = req.session.exec(
         select(Initiative)
         .where(Initiative.edition_id == edition_id, Initiative.measure_no == no)
-        .order_by(Initiative.position)
+        .order_by(col(Initiative.position))
     ).all()
     ids = [i.id for i in initiatives]
     links = initiative_links(req.session, ids, edition_id)

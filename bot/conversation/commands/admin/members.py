@@ -60,10 +60,10 @@ def section_rows(req: Request, sections: list[Section] | None) -> list[tuple[Sec
     """Current (section, member, assignment) rows, by section name then registration."""
     query = (
         select(Section, Member, MemberSection)
-        .join(MemberSection, MemberSection.section_id == Section.id)
-        .join(Member, Member.id == MemberSection.member_id)
+        .join(MemberSection, col(MemberSection.section_id) == Section.id)
+        .join(Member, col(Member.id) == MemberSection.member_id)
         .where(assigned_at(req.ctx.clock.now()))
-        .order_by(Section.name, MemberSection.since, Member.id)
+        .order_by(col(Section.name), col(MemberSection.since), col(Member.id))
     )
     if sections is not None:
         query = query.where(col(Section.id).in_([s.id for s in sections] or [-1]))

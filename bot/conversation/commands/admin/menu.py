@@ -28,7 +28,7 @@ def handle_unknown(req: Request, match: re.Match) -> AdminPage:
 def command_list(req: Request) -> AdminPage:
     """The commands the person's role allows, in the table's order."""
     _ = req._
-    member = req.ctx.member
+    member = req.ctx.registered_member
     lines = [f"・{_(c.usage)}" for c in req.commands if c.usage and may_run(member, c.permission)]
     if member.role == "manager":
         lines.append(_("As a manager you see your own sections; sending requests and invites is for admins."))

@@ -17,6 +17,7 @@ from messages.intents import AdminPage
 from messages.lines import round_line
 from models.follow_up_status import follow_ups
 from models.kpi_status import kpi_states
+from models.rows import row_id
 from models.section_status import open_rounds, section_states
 from scheduler.planning import section_members
 
@@ -59,7 +60,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
     if follow.unconfirmed:
         lines.append(_("Unconfirmed (years before the bot, never filled in):"))
         lines += undated_lines(req, follow.unconfirmed)
-    members = section_members(req.session, section.id, req.ctx.clock.now())
+    members = section_members(req.session, row_id(section), req.ctx.clock.now())
     lines.append(
         _.ngettext(
             "%(n)s registered member (「メンバー %(section)s」 lists them).",

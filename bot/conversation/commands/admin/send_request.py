@@ -18,6 +18,7 @@ from messages.intents import AdminPage, Nudge
 from models import rounds
 from models.plan_queries import plan_years
 from models.reports import open_targets
+from models.rows import row_id
 from scheduler.calendar import next_send_time
 from scheduler.outbox import active_pause
 from scheduler.planning import JobResult, by_locale, queue_intent, section_members
@@ -84,7 +85,7 @@ def handle(req: Request, match: re.Match) -> AdminPage:
                 lines=(_("Nothing was sent."),),
             )
         )
-    members = section_members(session, section.id, req.ctx.clock.now())
+    members = section_members(session, row_id(section), req.ctx.clock.now())
     if not members:
         raise Answer(
             AdminPage(
