@@ -204,7 +204,7 @@ def kpi_rows(
             original_target=kpi_status.number(
                 histories[s.target.id].original if s.target.id in histories else s.target.target
             ),
-            target_changes=changes_text(histories.get(s.target.id)),
+            target_changes=changes_text(histories.get(row_id(s.target))),
         )
         for s in states
     ]
@@ -288,7 +288,7 @@ def open_data_rows(
                 "achievement_rate": kpi_status.number(rate),
                 "grade": grades.grade_of(rate, scale) if rate is not None else None,
                 "last_reported_on": reported.isoformat() if reported else None,
-                **history_record(histories.get(target.id)),
+                **history_record(histories.get(row_id(target))),
             }
         )
     return records

@@ -139,7 +139,8 @@ def plan_as_dict(
                                 action_as_dict(a, statuses[row_id(a)]) for a in actions[(initiative.id, year)]
                             ],
                             "kpis": [
-                                kpi_as_dict(t, histories.get(t.id)) for t in targets[(initiative.id, year)]
+                                kpi_as_dict(t, histories.get(row_id(t)))
+                                for t in targets[(initiative.id, year)]
                             ],
                         }
                         for year in sorted(years_of[initiative.id])

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from models.rows import row_id
 from models.tables import KpiTarget, KpiTargetRevision
 
 
@@ -94,7 +95,7 @@ def _history(target: KpiTarget, revisions: list[KpiTargetRevision], tz: ZoneInfo
         if (old, old_unit) != (new, new_unit)  # a revision of the wording alone leaves the figure as it was
     )
     return TargetHistory(
-        target_id=target.id,
+        target_id=row_id(target),
         series_id=target.series_id,
         fiscal_year=target.fiscal_year,
         original=figures[0][0],
@@ -118,20 +119,20 @@ def target_histories(
 
     A revision belongs to its target, so to its edition: the next plan's 1-1 never shows this one's. Change
     days are on TZ's calendar (the clock's: DXBOT_TIMEZONE)."""
-    wanted = [KpiTarget.edition_id == edition_id, KpiTarget.removed_at.is_(None)]
+    wanted = [col(KpiTarget.edition_id) == edition_id, col(KpiTarget.removed_at).is_(None)]
     if initiative_id is not None:
-        wanted.append(KpiTarget.initiative_id == initiative_id)
+        wanted.append(col(KpiTarget.initiative_id) == initiative_id)
     if fiscal_year is not None:
-        wanted.append(KpiTarget.fiscal_year == fiscal_year)
+        wanted.append(col(KpiTarget.fiscal_year) == fiscal_year)
     targets: dict[int, KpiTarget] = {}
     revisions: dict[int, list[KpiTargetRevision]] = defaultdict(list)
     for target, revision in session.exec(  # one query: a page asks for this beside everything else
         select(KpiTarget, KpiTargetRevision)
         .outerjoin(KpiTargetRevision, col(KpiTargetRevision.kpi_target_id) == KpiTarget.id)
         .where(*wanted)
-        .order_by(KpiTarget.id, KpiTargetRevision.replaced_at, KpiTargetRevision.id)
+        .order_by(col(KpiTarget.id), col(KpiTargetRevision.replaced_at), col(KpiTargetRevision.id))
     ):
-        targets[target.id] = target
+        targets[row_id(target)] = target
         if revision is not None:
-            revisions[target.id].append(revision)
-    return {t.id: _history(t, revisions[t.id], tz) for t in targets.values()}
+            revisions[row_id(target)].append(revision)
+    return {key: _history(t, revisions[key], tz) for key, t in targets.items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli.common import CliError, Runtime, pass_runtime
 from models.tables import InitiativeSection, Section
@@ -32,7 +32,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     click.echo("Talk to it without LINE, in another terminal:")
     with runtime.read() as session:  # the example names a section of the loaded plan, whichever city's
         section = session.exec(
-            select(Section.name).join(InitiativeSection).order_by(InitiativeSection.id)
+            select(Section.name).join(InitiativeSection).order_by(col(InitiativeSection.id))
         ).first()
     shown = (f'"{section}"' if " " in section else section) if section else "<課・室>"
     click.echo(f"  .venv/bin/dxbot invite create --section {shown} --role staff")

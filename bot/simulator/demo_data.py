@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.members import add_member, current_sections, get_member
 from models.sections import UnknownSectionError, find_section
@@ -47,7 +47,9 @@ def demo_sections(session: Session) -> dict[str, Section]:
     missing = [name for name in wanted if name not in found]
     if missing:
         taken = {s.id for s in found.values()}
-        linked = session.exec(select(Section).join(InitiativeSection).order_by(InitiativeSection.id)).all()
+        linked = session.exec(
+            select(Section).join(InitiativeSection).order_by(col(InitiativeSection.id))
+        ).all()
         spare = list({s.id: s for s in linked if s.id not in taken}.values()) or list(found.values())
         if not spare:
             raise UnknownSectionError(

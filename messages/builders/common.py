@@ -74,7 +74,7 @@ def revised_target_text(shown: str, history: TargetHistory | None, _: Translator
     """SHOWN (a formatted target) with its latest change: '45%（2026年4月1日に35%から変更）'; as it is when never
     revised. Several changes: the latest, the original figure and how many, so the line stays short."""
     latest = history.latest if history is not None else None
-    if latest is None:
+    if history is None or latest is None:
         return shown
     values = {
         "target": shown,

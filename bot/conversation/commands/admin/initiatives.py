@@ -174,7 +174,7 @@ def detail(req: Request, initiative: Initiative) -> AdminPage:
     if not targets:
         lines.append("・" + _("none"))
     for target in targets:
-        shown = kpi_target_text(kpi_line(target, initiative), _, histories.get(target.id))
+        shown = kpi_target_text(kpi_line(target, initiative), _, histories.get(row_id(target)))
         lines.append(f"・{target.name} {shown}")
         mine = sorted((s for s in states if s.target.id == target.id), key=lambda s: order[s.section_id])
         for state in mine:
