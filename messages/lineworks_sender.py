@@ -12,7 +12,8 @@ What differs from LINE (docs/lineworks-api.md):
   between a send and marking it sent repeats it all once.
 - 401, or 403 with code UNAUTHORIZED (the official sample's case): the token is renewed once and the
   body posted again. 429: a failed result carrying the rateLimit-* headers in its details (the outbox
-  tries again later). 5xx: failed with the status; no answer: failed with status None.
+  tries again later). 5xx: failed with the status; no answer, or the token not readable from the
+  database: failed with status None.
 Bodies go as `lineworks_limits.wire_json` bytes: the size the renderer measured is the size sent.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 import urllib3
+from sqlalchemy.exc import SQLAlchemyError
 
 from messages.lineworks_auth import SCOPE, TokenRequestFailed, request_token
 from messages.lineworks_limits import wire_json
@@ -178,6 +180,9 @@ class LineWorksSender:
         except TokenRequestFailed as exc:
             log.warning("no LINE WORKS access token", extra={"status": exc.http_status, "error": exc.message})
             return failed(exc.http_status, exc.message)
+        except SQLAlchemyError as exc:  # the shared token could not be read or stored: nothing was sent
+            log.warning("the LINE WORKS access token is not in reach", extra={"error": type(exc).__name__})
+            return failed(None, f"the access token could not be read or stored: {type(exc).__name__}")
         if status is None:
             return failed(None, str(answer.get("error", "no answer")))
         if 200 <= status < 300:

@@ -274,3 +274,18 @@ def test_a_message_of_several_bodies_stops_at_the_first_refusal(lineworks, make_
     assert not result.ok and result.http_status == 429
     assert "1 of 3 bodies were accepted before this one" in result.details
     assert len(lineworks.sent) == 1 and statuses(lineworks) == [201, 429]
+
+
+def test_a_database_without_the_token_table_fails_the_send_instead_of_raising(
+    lineworks, lineworks_keys, tmp_path
+):
+    from models.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'unmigrated.sqlite3'}")
+    try:
+        sender = LineWorksSender(settings_for(lineworks, lineworks_keys), session_factory(engine))
+        result = sender.send(USER, [Text("x")])
+    finally:
+        engine.dispose()
+    assert not result.ok and result.http_status is None and "access token" in result.message
+    assert lineworks.sent == []
