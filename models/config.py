@@ -14,6 +14,8 @@ from models.clock import Clock, make_clock, parse_timezone
 from models.closures import DEFAULT_CLOSURES, CalendarError, ClosureRange, parse_closure_days
 from models.grade_scale import DEFAULT_GRADE_SCALE, DEFAULT_SCALE, GradeScale, parse_grade_scale
 from models.line_network import LineNetwork
+from models.lineworks_config import SECRET_VARIABLES as LINEWORKS_SECRET_VARIABLES
+from models.lineworks_config import LineWorksConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_CHANNEL_SECRET = "development-channel-secret-not-for-production"
@@ -43,6 +45,7 @@ SECRET_VARIABLES = (
     "LINE_CHANNEL_SECRET",
     "DXBOT_SECRET_KEY",
     "DXBOT_METRICS_TOKEN",
+    *LINEWORKS_SECRET_VARIABLES,
 )
 
 
@@ -110,6 +113,8 @@ class Config:
     # DXBOT_LIVE_SINCE: when the bot went live (unfinished items of years before are 未確認); None: the
     # date of the first plan import, which the status model looks up
     live_since: date | None = None
+    # LINEWORKS_*: the LINE WORKS app, service account and bot (models/lineworks_config.py); None: not set
+    lineworks: LineWorksConfig | None = None
     testing: bool = False
 
     @classmethod
@@ -129,6 +134,7 @@ class Config:
         try:
             closure_days = parse_closure_days(get("DXBOT_CLOSURE_DAYS"))
             grade_scale = parse_grade_scale(get("DXBOT_GRADE_SCALE") or DEFAULT_GRADE_SCALE)
+            lineworks = LineWorksConfig.from_env(get)
         except (CalendarError, ValueError) as exc:
             raise ConfigError(str(exc)) from exc
         config = cls(
@@ -161,6 +167,7 @@ class Config:
             closure_days=closure_days,
             grade_scale=grade_scale,
             live_since=live_since_date(get("DXBOT_LIVE_SINCE")),
+            lineworks=lineworks,
         )
         config = replace(config, **overrides)
         config.validate()

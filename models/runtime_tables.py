@@ -1,9 +1,11 @@
-"""The bot process's own bookkeeping tables: the clock's lease and job runs, the simulator's clock, logins."""
+"""The bot process's own bookkeeping tables: the clock's lease and job runs, the simulator's clock, logins,
+LINE WORKS' access token."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from models.columns import aware
@@ -69,3 +71,18 @@ class DashboardSession(SQLModel, table=True):
     created_at: datetime = aware(default_factory=utcnow)
     expires_at: datetime = aware()
     revoked_at: datetime | None = aware(nullable=True)
+
+
+class LineWorksToken(SQLModel, table=True):
+    """LINE WORKS' access token, shared by the web and clock processes (models/lineworks_token.py).
+
+    One row per app, service account and scope (KEY: a SHA-256 of them). ACCESS_TOKEN is a bearer
+    credential valid until EXPIRES_AT (None: a row locked before its first token); it is renewed from
+    REFRESH_AFTER on, a margin before expiry. Real time, never DXBOT_NOW.
+    """
+
+    key: str = Field(primary_key=True, max_length=64)
+    access_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    expires_at: datetime = aware()
+    refresh_after: datetime = aware()
+    fetched_at: datetime = aware(default_factory=utcnow)

@@ -448,8 +448,9 @@ from models.runtime_tables import (  # noqa: E402
     ClockLease,
     DashboardSession,
     JobRun,
+    LineWorksToken,
     LoginLink,
     SimulatorClock,
 )
 
-__all__ = ["ClockLease", "DashboardSession", "JobRun", "LoginLink", "SimulatorClock"]
+__all__ = ["ClockLease", "DashboardSession", "JobRun", "LineWorksToken", "LoginLink", "SimulatorClock"]
