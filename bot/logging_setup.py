@@ -2,8 +2,9 @@
 
 A line carries time, level, logger, message, the request id of the web request it belongs to, and the
 record's extra fields (webhook_event_id, event_type, outcome, …). Whatever the code logs, the formatter
-replaces LINE user/group/room ids by a tag (U#3f9c0a51d2, models.privacy.pseudonym: the same id gives the
-same tag, and no piece of the id) and pieces of cut ids by [id], replaces the values of secret variables
+replaces LINE user/group/room ids, and the person or room in a LINE WORKS request path, by a tag
+(U#3f9c0a51d2, models.privacy.pseudonym: the same id gives the same tag, and no piece of the id) and
+pieces of cut ids by [id], replaces the values of secret variables
 and database passwords, and drops fields that would carry people's words or credentials (text, token,
 secret, …). Lone surrogates (from a fuzzed or broken body) are written as \\udxxx escapes: a record is
 never lost to a `--- Logging error ---` traceback.
@@ -40,6 +41,8 @@ LINE_ID = re.compile(r"(?<![0-9A-Za-z])[UCR][0-9a-f]{32}(?![0-9A-Za-z])")
 # What is left of an id cut short (a truncated text): 10 or more of its hex digits still say too much.
 CUT_LINE_ID = re.compile(r"(?<![0-9A-Za-z])[UCR][0-9a-f]{10,31}(?![0-9A-Za-z])")
 CUT_ID = "[id]"
+# A chat platform's path naming a person or room (LINE WORKS: /bots/{botId}/users/{userId}/messages).
+PATH_ID = re.compile(r"(/(?:users|channels)/)([^/\s?#\"']+)")
 SURROGATE = re.compile(r"[\ud800-\udfff]")
 URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
@@ -56,7 +59,11 @@ _RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict_
 
 def mask_line_id(identifier: str) -> str:
     """U206d25c2ea6bd87c17655609a1c37cb8 → U#…: a tag to correlate lines by, with no piece of the id."""
-    return CUT_LINE_ID.sub(CUT_ID, LINE_ID.sub(lambda m: pseudonym(m.group(0)), identifier))
+    masked = LINE_ID.sub(lambda m: pseudonym(m.group(0)), identifier)
+    masked = PATH_ID.sub(
+        lambda m: m.group(1) + (m.group(2) if "#" in m.group(2) else pseudonym(m.group(2))), masked
+    )
+    return CUT_LINE_ID.sub(CUT_ID, masked)
 
 
 def without_surrogates(text: str) -> str:

@@ -224,6 +224,25 @@ def test_the_formatter_masks_ids_secrets_passwords_and_peoples_words(monkeypatch
     assert data["level"] == "WARNING" and data["logger"] == "bot.x"
 
 
+def test_lineworks_user_and_channel_ids_in_request_paths_are_masked():
+    """urllib3 logs each request's path at DEBUG; LINE WORKS puts the person (or room) in it."""
+    user, channel = "f0c1a2b3-4d5e-6f70-8192-a3b4c5d6e7f8", "c9d8e7f6-0011-2233-4455-66778899aabb"
+    record = logging.LogRecord(
+        "urllib3.connectionpool",
+        logging.DEBUG,
+        __file__,
+        1,
+        '%s "POST /v1.0/bots/2000001/users/%s/messages HTTP/1.1" 201 0; then /v1.0/bots/2000001/channels/%s/messages',
+        ("https://www.worksapis.com:443", user, channel),
+        None,
+    )
+    for formatter in (logging_setup.JsonFormatter(), logging_setup.TextFormatter()):
+        line = formatter.format(record)
+        assert user not in line and channel not in line and "f0c1a2b3" not in line
+        assert f"/users/{pseudonym(user)}/messages" in line and f"/channels/{pseudonym(channel)}/" in line
+        assert "/bots/2000001/" in line
+
+
 def test_login_link_tokens_never_reach_the_access_log():
     atoms = {"m": "GET", "U": "/dashboard/login/Zt9xQ2-secret_token", "s": "200", "D": 1000}
     record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(h)s", (atoms,), None)
