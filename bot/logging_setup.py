@@ -59,11 +59,14 @@ _RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict_
 
 def mask_line_id(identifier: str) -> str:
     """U206d25c2ea6bd87c17655609a1c37cb8 → U#…: a tag to correlate lines by, with no piece of the id."""
-    masked = LINE_ID.sub(lambda m: pseudonym(m.group(0)), identifier)
-    masked = PATH_ID.sub(
-        lambda m: m.group(1) + (m.group(2) if "#" in m.group(2) else pseudonym(m.group(2))), masked
-    )
+    masked = LINE_ID.sub(_tag, identifier)
+    masked = PATH_ID.sub(lambda m: m.group(1) + (m.group(2) if "#" in m.group(2) else _tag(m, 2)), masked)
     return CUT_LINE_ID.sub(CUT_ID, masked)
+
+
+def _tag(match: re.Match[str], group: int = 0) -> str:
+    """The pseudonym of MATCH's GROUP (a matched id is never empty, so it always has one)."""
+    return pseudonym(match.group(group)) or CUT_ID
 
 
 def without_surrogates(text: str) -> str:
