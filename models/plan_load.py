@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from models.editions import edition_for_plan, find_initiative, forget_editions
 from models.plan_seed import group_of
 from models.rows import row_id
-from models.sections import ensure_section
+from models.sections import current_name, ensure_section
 from models.tables import (
     ActionItem,
     Initiative,
@@ -59,10 +59,10 @@ def plan_digest(plan: dict) -> str:
 
 
 def load_sections_table(session: Session, rows: list[dict]) -> list[str]:
-    """Add the sections of the section→department table that are missing; never overwrite edits."""
+    """Add the sections of the section→department table that are missing; never overwrite edits (renames too)."""
     added = []
     for row in rows:
-        section, created = ensure_section(session, row["name"], row.get("department"))
+        section, created = ensure_section(session, current_name(session, row["name"]), row.get("department"))
         if created:
             added.append(section.name)
         elif section.department is None and row.get("department"):
@@ -179,6 +179,9 @@ def _apply_initiative(
 
 
 def _apply_sections(session: Session, initiative: Initiative, data: dict, summary: ImportSummary) -> None:
+    data = {**data, "sections": [current_name(session, label) for label in data["sections"]]}
+    if data.get("lead_section"):
+        data["lead_section"] = current_name(session, data["lead_section"])
     old_links = session.exec(
         select(InitiativeSection)
         .where(

@@ -57,6 +57,13 @@ def _rename_row(session: Session, section: Section, new: str, now: datetime, rea
             merged_into_id=into.id if into is not None else None,
         )
     )
+    links = session.exec(
+        select(InitiativeSection).where(
+            col(InitiativeSection.section_id) == section.id, col(InitiativeSection.label) == section.name
+        )
+    )
+    for link in links if into is None else ():  # a renamed section's 担当 reads with today's name (取組 1-2)
+        link.label = new
     section.name = new
     session.add(section)
 

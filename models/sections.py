@@ -65,6 +65,18 @@ def _successor(session: Session, row: SectionFormerName) -> Section:
     return section
 
 
+def current_name(session: Session, name: str) -> str:
+    """NAME as the section is called today: a plan file written before a 課の統廃合 still says the old name."""
+    if session.exec(select(Section).where(col(Section.name) == name)).first() is not None:
+        return name
+    wanted = normalise_name(name)
+    former = session.exec(select(SectionFormerName).order_by(col(SectionFormerName.id).desc())).all()
+    for row in former:
+        if normalise_name(row.name) == wanted:
+            return _successor(session, row).name
+    return name
+
+
 def ensure_section(session: Session, name: str, department: str | None = None) -> tuple[Section, bool]:
     """Return the section NAME, creating it (with its short name) if new; True when created."""
     section = session.exec(select(Section).where(Section.name == name)).first()

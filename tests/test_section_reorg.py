@@ -71,6 +71,9 @@ def test_rename_keeps_every_report_and_grade_under_the_new_name(city):
     assert {k: v[1:] for k, v in after.items()} == {k: v[1:] for k, v in before.items()}
     assert sorted(v[0] for v in after.values()) == ["国保年金課", "税務課"]
     assert sections_of(dxbot, YAMADA) == ["国保年金課"]
+    shown = json.loads(dxbot("plan", "show", "--json").output)  # 取組's 担当課・室 say the name of today
+    named = [i["sections"] for m in shown["measures"] for i in m["initiatives"]]
+    assert any("国保年金課" in n for n in named) and not any("国保医療課" in n for n in named)
     with Session(engine) as s:  # the old name still finds it (rosters and habits lag behind)
         assert find_section(s, "国保医療課").name == "国保年金課"
     listed = json.loads(dxbot("section", "list", "--json").output)["sections"]
@@ -137,3 +140,26 @@ def test_a_merged_sections_unanswered_round_is_closed_not_late_forever(city):
     assert not [s for s in after["sections"] if "旧" in s["section"] and s["state"] == "late"]
     nudged = dxbot("run-job", "nudge", "--at", "2026-11-25T10:00:00+09:00", "--json")
     assert not [w for w in json.loads(nudged.output)["what"] if "旧" in w], nudged.output
+
+
+def test_reimporting_a_plan_that_still_says_the_old_name_follows_the_rename(city):
+    """The plan file keeps 国保医療課 after the rename: the import must not bring the old section back."""
+    dxbot, engine = city
+    assert dxbot("section", "rename", "国保医療課", "国保年金課").exit_code == 0
+    linked_before = _linked_initiatives(engine, "国保年金課")
+    dry = dxbot("plan", "import", "data/plan/plan.yaml", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "国保医療課" not in dry.output
+    result = dxbot("plan", "import", "data/plan/plan.yaml")
+    assert result.exit_code == 0, result.output
+    listed = [x["name"] for x in json.loads(dxbot("section", "list", "--json").output)["sections"]]
+    assert "国保医療課" not in listed and "国保年金課" in listed
+    assert linked_before and _linked_initiatives(engine, "国保年金課") == linked_before
+    assert sections_of(dxbot, YAMADA) == ["国保年金課"]
+
+
+def _linked_initiatives(engine, name: str) -> list[str]:
+    with Session(engine) as s:
+        section = find_section(s, name)
+        links = s.exec(select(InitiativeSection).where(InitiativeSection.section_id == section.id)).all()
+        return sorted(link.initiative_id for link in links)
