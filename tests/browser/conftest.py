@@ -48,6 +48,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1100, "height": 900}
+PAGE_TIMEOUT_MS = 30_000  # a step or assertion waits this long (a first chart takes ~5 s on a busy machine)
 BROWSER_TEST_SECRET = "browser-test-channel-secret"
 
 
@@ -97,6 +98,8 @@ def expect(browser):
     """Playwright's expect(): assertions that wait for the page (up to the context's timeout)."""
     from playwright.sync_api import expect as playwright_expect
 
+    # Its own default is 5 s: too short for a job run while another test worker shares the 2 cores.
+    playwright_expect.set_options(timeout=PAGE_TIMEOUT_MS)
     return playwright_expect
 
 
@@ -104,7 +107,7 @@ def expect(browser):
 def page(browser):
     """A new page in its own context (nothing left over from another test), Japanese locale, Tokyo time."""
     context = browser.new_context(viewport=VIEWPORT, locale="ja-JP", timezone_id="Asia/Tokyo")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -72,6 +72,8 @@ class Year:
 
 
 _walked: dict[str, Year] = {}
+# The year is walked once per process: under pytest-xdist its tests stay on one worker, or each walks it.
+pytestmark = pytest.mark.xdist_group("simulated-year")
 
 
 @pytest.fixture
