@@ -286,7 +286,7 @@ def pytest_sessionfinish(session, exitstatus):
     gc.unfreeze()
 
 
-# Each runs on one worker under pytest-xdist (./scripts/test: -n 2 --dist loadgroup): one Chromium, one
+# Each runs on one worker under pytest-xdist (./scripts/test: -n 3 --dist loadgroup): one Chromium, one
 # Prism and one wheel build per run, not one per worker.
 ONE_WORKER_GROUPS = {"browser": "browser", "contract": "prism", "install": "wheel"}
 
