@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register the dashboard blueprint and its one-time-link login."""
+    from bot.dashboard import login_views  # noqa: F401  (registers the sign-in routes on the blueprint)
     from bot.dashboard.access import DashboardSessionInterface
     from bot.dashboard.views import blueprint
 

@@ -25,11 +25,8 @@ from bot.dashboard.access import (
     current_viewer,
     end_session,
     has_session,
-    session_token,
-    start_session,
 )
-from bot.dashboard.labels import LINK_PROBLEMS, REASONS
-from bot.dashboard.links import NOT_ALLOWED, UNKNOWN, check_link, open_session, redeem_link, revoke_session
+from bot.dashboard.labels import REASONS
 from bot.services import services
 from messages.builders.common import (
     projected_text,
@@ -453,63 +450,6 @@ def chart(series_id: str):
     response.headers["Cache-Control"] = "private, no-cache"
     response.set_etag(charts.cache_key(history, g.locale, font))
     return response.make_conditional(request)
-
-
-# --- signing in and out -------------------------------------------------------------------------------------
-
-
-@blueprint.get("/welcome")
-def welcome():
-    """How to get a link (where everyone without a session lands)."""
-    if g.viewer is not None:
-        return redirect(url_for("dashboard.overview"))
-    return render_template("dashboard/welcome.html")
-
-
-@blueprint.get("/login/<token>")
-def login_confirm(token: str):
-    """Opening a link shows a button: link previews and scanners that fetch URLs never use it up."""
-    found = check_link(g.db, token, now=g.now)
-    if found.problem is not None:
-        return _link_problem(found)
-    return render_template("dashboard/login.html", member=found.member, expires_at=found.link.expires_at)
-
-
-@blueprint.post("/login/<token>")
-def login(token: str):
-    """Use the link (once) and start an 8-hour session (real time: DXBOT_NOW neither extends nor ends it)."""
-    found = redeem_link(g.db, token, now=g.now)
-    if found.problem is not None:
-        g.db.rollback()
-        return _link_problem(found)
-    login = open_session(g.db, found.member, now=real_now())
-    g.db.commit()
-    start_session(login)
-    return redirect(url_for("dashboard.overview"))
-
-
-def _link_problem(found):
-    status = 404 if found.problem == UNKNOWN else 403 if found.problem == NOT_ALLOWED else 410
-    return (
-        render_template(
-            "dashboard/link_problem.html",
-            problem=found.problem,
-            message=g._(LINK_PROBLEMS[found.problem]),
-            expired_at=found.link.expires_at if found.link else None,
-        ),
-        status,
-    )
-
-
-@blueprint.post("/logout")
-def logout():
-    """Sign out on the server too: a saved copy of the cookie opens nothing afterwards."""
-    token = session_token()
-    if token is not None:
-        revoke_session(g.db, token, now=real_now())
-        g.db.commit()
-    end_session()
-    return redirect(url_for("dashboard.welcome"))
 
 
 @blueprint.errorhandler(403)
