@@ -12,6 +12,10 @@ import yaml
 from models.fiscal_year import FIRST_REIWA_YEAR, reiwa_year
 from models.plan_errors import PlanFormatError, closest
 
+# libyaml's loader where PyYAML was built with it (its wheels are): the same data, ~7× quicker than the
+# pure-Python one on the bundled plan (0.09 s → 0.012 s), which `dxbot db init` and every import read.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # data/ installs as the package models.data (setup.py). Installed packages are folders (no zip imports),
 # so the resource is a real file path: DXBOT_PLAN_FILE's sections.yaml is found beside it the same way.
 DATA_DIR = Path(str(resources.files("models.data") / "plan"))
@@ -119,7 +123,7 @@ def _choice(value, choices, where: str, optional: bool = False):
 def parse_plan_yaml(text: str, source: str = "plan") -> dict:
     """Read and check a plan YAML text; return the plan with Decimal targets."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -197,7 +201,7 @@ def check_plan(data, source: str = "plan") -> dict:
 def parse_sections_yaml(text: str, source: str = "sections") -> list[dict]:
     """Read the section→department table: a list of {name, department[, short_name]}."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise PlanFormatError(f"{source}: not valid YAML: {exc}") from exc
     rows = _need(data, "sections", list, source)
