@@ -14,8 +14,8 @@ HEADER = "職員番号,氏名,所属,役割,異動日\n"
 
 
 @pytest.fixture
-def ready(dxbot):
-    assert dxbot("db", "init").exit_code == 0
+def ready(dxbot, plan):
+    """The bundled plan as `dxbot db init` loads it (the plan fixture), and two members."""
     for user, name, section in ((YAMADA, "山田 太郎", "国保医療課"), (SATO, "佐藤 花子", "税務課")):
         assert (
             dxbot("member", "add", user, "--name", name, "--section", section, "--role", "staff").exit_code

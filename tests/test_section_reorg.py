@@ -20,9 +20,8 @@ SATO = "U" + "2" * 32
 
 
 @pytest.fixture
-def city(dxbot):
+def city(dxbot, plan):
     """Two staffed sections, each with a report on its first KPI of FY2026, and a group chat bound to one."""
-    assert dxbot("db", "init").exit_code == 0
     for user, name, section in ((YAMADA, "山田", "国保医療課"), (SATO, "佐藤", "税務課")):
         assert (
             dxbot("member", "add", user, "--name", name, "--section", section, "--role", "staff").exit_code
