@@ -14,11 +14,20 @@ from models.plan_errors import PlanFormatError, PlanWorkbookError
 from models.plan_workbook_read import read_plan_workbook
 from tests.test_plan_workbook import columns, fill_fictional_city, make_template, shown
 
+# The filled template's bytes, made by the first test that asks (`dxbot plan template` on an empty database,
+# then filled): every test edits its own copy, and making it ~30 times cost more than the tests themselves.
+_FILLED: dict[str, bytes] = {}
+
 
 @pytest.fixture
 def filled(dxbot, tmp_path) -> Path:
-    """The fictional city's hand-filled template (施策 rows 2–3, 取組み 2–4, 行動計画 2–7, KPI 2–6)."""
-    return fill_fictional_city(make_template(dxbot, tmp_path / "plan.xlsx"))
+    """The fictional city's hand-filled template (施策 rows 2–3, 取組み 2–4, 行動計画 2–7, KPI 2–6), a fresh copy."""
+    path = tmp_path / "plan.xlsx"
+    if "xlsx" not in _FILLED:
+        _FILLED["xlsx"] = fill_fictional_city(make_template(dxbot, path)).read_bytes()
+    else:
+        path.write_bytes(_FILLED["xlsx"])
+    return path
 
 
 def edit(path: Path, *changes: tuple[str, int, str, object]) -> Path:
