@@ -294,12 +294,27 @@ def pytest_sessionfinish(session, exitstatus):
 ONE_WORKER_GROUPS = {"browser": "browser", "contract": "prism", "install": "wheel"}
 
 
+# The groups that keep one worker busy longest, started first: xdist hands out work in collection order, and
+# the wheel group (two tests waiting for a clock tick, ~150 s) collected after most of the suite ran last.
+LONGEST_FIRST = ("wheel", "simulated-year", "browser", "prism")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Group the browser, contract and install tests by folder (xdist_group marks; without -n they do nothing)."""
+    """Group the browser, contract and install tests by folder (xdist_group marks; without -n they do nothing),
+    and under xdist put the long groups at the front."""
     for item in items:
         parts = item.nodeid.split("/")
         if len(parts) > 2 and parts[0] == "tests" and parts[1] in ONE_WORKER_GROUPS:
             item.add_marker(pytest.mark.xdist_group(ONE_WORKER_GROUPS[parts[1]]))
+    if config.getoption("dist", "no") == "no":
+        return
+
+    def rank(item) -> int:
+        mark = item.get_closest_marker("xdist_group")
+        name = (mark.args[0] if mark.args else mark.kwargs.get("name")) if mark else None
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each group, and the rest, keep their order
 
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
