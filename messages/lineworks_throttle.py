@@ -87,3 +87,11 @@ def reset_seconds(
         if seconds == seconds:  # not NaN
             return min(max(seconds, 0.0), limit)
     return min(default, limit)
+
+
+def round_seconds(requests: int, rate_per_minute: int) -> float:
+    """How long REQUESTS take at RATE_PER_MINUTE when nothing else sends: the last starts this many seconds
+    after the first (for `dxbot run-job`'s "this round takes about N minutes"; count bodies, not people)."""
+    if requests <= 1:
+        return 0.0
+    return (requests - 1) * 60.0 / rate_per_minute
