@@ -151,10 +151,13 @@ def test_the_checks_go_through_the_proxy_set_for_line(dxbot, db, lineworks, lw_e
     assert "s3cret" not in result.output
 
 
-def test_lineworks_asked_for_but_not_configured_fails_naming_the_variables(dxbot, db):
-    result, findings = run(dxbot, {"DXBOT_TRANSPORT": "line,lineworks"})
-    assert [(f["area"], f["level"]) for f in findings] == [("lineworks", "FAIL")]
-    assert "LINEWORKS_CLIENT_ID" in findings[0]["fix"]
+def test_lineworks_asked_for_but_not_configured_fails_naming_the_variables(db, database_url):
+    from bot.cli.doctor import diagnose
+
+    env = {"DXBOT_DATABASE_URL": database_url, "DXBOT_SENDER": "console", "DXBOT_TRANSPORT": "line,lineworks"}
+    findings = [f for f in diagnose(env) if f.area.startswith("lineworks")]
+    assert [(f.area, f.level) for f in findings] == [("lineworks", "FAIL")]
+    assert "LINEWORKS_CLIENT_ID" in (findings[0].fix or "")
 
 
 def test_without_lineworks_the_doctor_says_nothing_of_it(dxbot, db):

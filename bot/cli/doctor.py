@@ -8,7 +8,6 @@ are skipped.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -206,7 +205,8 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
                 return sum(len(r or []) for r in rows)
 
         findings += check_line(config, pending)
-        findings += check_lineworks(config, os.environ if environ is None else environ)
+        # DXBOT_TRANSPORT: Config's field once it has one; until then only from an ENVIRON passed in.
+        findings += check_lineworks(config, environ or {})
     finally:
         engine.dispose()
     return findings

@@ -25,7 +25,8 @@ CONSOLE = "LINE WORKS Developer Console (https://dev.worksmobile.com/)"
 
 
 def transports(config: Any, environ: Mapping[str, str]) -> set[str]:
-    """The transports asked for: Config's own field once it has one, else DXBOT_TRANSPORT (default line)."""
+    """The transports asked for: Config's own field once it has one, else DXBOT_TRANSPORT from ENVIRON (the
+    mapping diagnose() was given; the environment itself is read only by models/config.py)."""
     value = getattr(config, "transport", None) or getattr(config, "transports", None)
     if value is None:
         value = environ.get("DXBOT_TRANSPORT") or "line"
