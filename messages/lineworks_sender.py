@@ -11,8 +11,10 @@ What differs from LINE (docs/lineworks-api.md):
   key, so `key` is not sent: a retry of a failed send repeats the bodies already accepted, and a crash
   between a send and marking it sent repeats it all once.
 - 401, or 403 with code UNAUTHORIZED (the official sample's case): the token is renewed once and the
-  body posted again. 429: a failed result carrying the rateLimit-* headers in its details (the outbox
-  tries again later). 5xx: failed with the status; no answer, or the token not readable from the
+  body posted again. With a throttle (messages/lineworks_throttle.py, as make_lineworks_sender builds
+  it) every request waits its turn, and a 429 waits `rateLimit-reset` and posts the same body once more.
+  A 429 after that (or without a throttle): a failed result carrying the rateLimit-* headers in its
+  details (the outbox tries again later). 5xx: failed with the status; no answer, or the token not readable from the
   database: failed with status None.
 Bodies go as `lineworks_limits.wire_json` bytes: the size the renderer measured is the size sent.
 """
@@ -33,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from messages.lineworks_auth import SCOPE, TokenRequestFailed, request_token
 from messages.lineworks_limits import wire_json
 from messages.lineworks_render import render
+from messages.lineworks_throttle import Throttle
 from messages.model import Carousel, Text
 from messages.sending import (
     MessageLimitError,
@@ -107,8 +110,10 @@ class LineWorksSender:
         timeout: tuple[float, float] = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
         http: urllib3.PoolManager | None = None,
         now: Callable[[], datetime] = utcnow,
+        throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
+        self.throttle = throttle  # None: every request at once, a 429 is a failed result straight away
         self.timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
         self.http = http or urllib3.PoolManager(retries=False)  # the outbox retries, never the client
         self.tokens = TokenCache(
@@ -171,12 +176,11 @@ class LineWorksSender:
     def _post(self, path: str, data: bytes) -> SendResult:
         """Post one body; renew the token once when LINE WORKS says it is not (or no longer) valid."""
         try:
-            token = self.tokens.current()
-            status, answer, headers = self._request(token, path, data)
-            if status is not None and _token_refused(status, answer):
-                log.info("LINE WORKS refused the access token; renewing it", extra={"status": status})
-                token = self.tokens.renew(refused=token)
-                status, answer, headers = self._request(token, path, data)
+            status, answer, headers = self._post_once(path, data)
+            if status == 429 and self.throttle is not None:
+                waited = self.throttle.back_off(headers)
+                log.info("LINE WORKS rate limit reached; trying once more", extra={"waited_seconds": waited})
+                status, answer, headers = self._post_once(path, data)
         except TokenRequestFailed as exc:
             log.warning("no LINE WORKS access token", extra={"status": exc.http_status, "error": exc.message})
             return failed(exc.http_status, exc.message)
@@ -190,6 +194,23 @@ class LineWorksSender:
         message = f"{answer.get('code') or 'no error code'}: {str(answer.get('description') or '')[:300]}"
         details = [f"{name}: {headers[name]}" for name in RATE_LIMIT_HEADERS if name in headers]
         return failed(status, message.rstrip(": "), details if status == 429 else ())
+
+    def _post_once(self, path: str, data: bytes) -> tuple[int | None, JSON, dict[str, str]]:
+        """One POST with the current token, and once more with a new one if LINE WORKS refused it."""
+        self._wait_turn()  # before taking the token: a wait must not outlast it
+        token = self.tokens.current()
+        status, answer, headers = self._request(token, path, data)
+        if status is not None and _token_refused(status, answer):
+            log.info("LINE WORKS refused the access token; renewing it", extra={"status": status})
+            self._wait_turn()
+            token = self.tokens.renew(refused=token)
+            status, answer, headers = self._request(token, path, data)
+        return status, answer, headers
+
+    def _wait_turn(self) -> None:
+        """Every request counts against the rate limit: wait for this one's turn (no throttle: at once)."""
+        if self.throttle is not None:
+            self.throttle.wait()
 
     def _request(self, token: str, path: str, data: bytes) -> tuple[int | None, JSON, dict[str, str]]:
         """(status, error body, headers) of one POST; status None when LINE WORKS never answered."""

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from models.line_network import LineNetwork
+
 # The real hosts (https://developers.worksmobile.com/en/docs/api-call, .../auth-jwt).
 LINEWORKS_API = "https://www.worksapis.com/v1.0"
 LINEWORKS_AUTH = "https://auth.worksmobile.com/oauth2/v2.0"
@@ -37,6 +39,18 @@ VARIABLES = (
     "LINEWORKS_AUTH_URL",
     "LINEWORKS_RATE_PER_MINUTE",
 )
+# The network settings city IT sets for LINE (models/line_network.py); LINE WORKS' calls follow them too.
+NETWORK_VARIABLES = (
+    "DXBOT_LINE_PROXY",
+    "DXBOT_LINE_CONNECT_TIMEOUT",
+    "DXBOT_LINE_READ_TIMEOUT",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+)
 # Whose values no log line may show (added to models.config.SECRET_VARIABLES).
 SECRET_VARIABLES = ("LINEWORKS_CLIENT_SECRET", "LINEWORKS_BOT_SECRET", "LINEWORKS_PRIVATE_KEY")
 
@@ -54,6 +68,9 @@ class LineWorksConfig:
     api_base_url: str = LINEWORKS_API
     auth_url: str = LINEWORKS_AUTH  # only a mock sets it
     rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
+    # Proxy and timeouts for each host, as for LINE: NO_PROXY may cover one host and not the other.
+    api_network: LineNetwork = field(default_factory=LineNetwork)
+    auth_network: LineNetwork = field(default_factory=LineNetwork)
 
     def private_key(self) -> rsa.RSAPrivateKey:
         """The app's RSA key the token request's JWT is signed with (checked at start: it loads)."""
@@ -81,6 +98,9 @@ class LineWorksConfig:
             raise ValueError(
                 f"LINEWORKS_BOT_ID={bot_id!r} is not a bot ID (a number, as the Developer Console shows it)"
             )
+        api_base_url = _url("LINEWORKS_API_BASE_URL", get("LINEWORKS_API_BASE_URL") or LINEWORKS_API)
+        auth_url = _url("LINEWORKS_AUTH_URL", get("LINEWORKS_AUTH_URL") or LINEWORKS_AUTH)
+        network_env = {name: value for name in NETWORK_VARIABLES if (value := get(name))}
         return cls(
             client_id=_required(get, "LINEWORKS_CLIENT_ID"),
             client_secret=_required(get, "LINEWORKS_CLIENT_SECRET"),
@@ -88,9 +108,11 @@ class LineWorksConfig:
             private_key_pem=_private_key_pem(get("LINEWORKS_PRIVATE_KEY"), get("LINEWORKS_PRIVATE_KEY_FILE")),
             bot_id=bot_id,
             bot_secret=get("LINEWORKS_BOT_SECRET"),
-            api_base_url=_url("LINEWORKS_API_BASE_URL", get("LINEWORKS_API_BASE_URL") or LINEWORKS_API),
-            auth_url=_url("LINEWORKS_AUTH_URL", get("LINEWORKS_AUTH_URL") or LINEWORKS_AUTH),
+            api_base_url=api_base_url,
+            auth_url=auth_url,
             rate_per_minute=_rate(get("LINEWORKS_RATE_PER_MINUTE")),
+            api_network=LineNetwork.from_env(network_env, base_url=api_base_url),
+            auth_network=LineNetwork.from_env(network_env, base_url=auth_url),
         )
 
 

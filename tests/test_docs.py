@@ -55,7 +55,7 @@ def test_every_setting_the_code_reads_is_in_the_configuration_table():
     names = set()
     for path in CODE:
         found = re.findall(
-            r"[\"']((?:DXBOT|LINE|GUNICORN|WEB|PROMETHEUS)_[A-Z_]+)[\"']", path.read_text("utf-8")
+            r"[\"']((?:DXBOT|LINE|LINEWORKS|GUNICORN|WEB|PROMETHEUS)_[A-Z_]+)[\"']", path.read_text("utf-8")
         )
         names.update(found)
     names -= NOT_SETTINGS

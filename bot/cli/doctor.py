@@ -1,4 +1,4 @@
-"""`dxbot doctor`: check configuration, database, plan, LINE channel, clock and the webhook inbox; say how to fix problems.
+"""`dxbot doctor`: check configuration, database, plan, LINE channel (and LINE WORKS), clock and the webhook inbox.
 
 Each finding is OK, WARN, FAIL or SKIP with what is wrong and how to fix it; the exit code is 1 when
 anything FAILs. The LINE checks make real (read-only) API calls with the channel token: the bot's
@@ -29,6 +29,7 @@ from bot.cli.doctor_checks import (
     skip,
     warn,
 )
+from bot.cli.doctor_lineworks import check_lineworks
 from models.config import Config, ConfigError
 
 LINE_TIMEOUT = 10  # seconds per LINE API call
@@ -204,6 +205,8 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
                 return sum(len(r or []) for r in rows)
 
         findings += check_line(config, pending)
+        # DXBOT_TRANSPORT: Config's field once it has one; until then only from an ENVIRON passed in.
+        findings += check_lineworks(config, environ or {})
     finally:
         engine.dispose()
     return findings
