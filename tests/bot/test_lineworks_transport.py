@@ -249,3 +249,28 @@ def test_a_kpi_request_goes_to_each_member_on_their_own_transport(
     assert {sent.target for sent in lineworks.sent} == {LW_USER}
     assert len(lineworks.sent) == len(lw_rows[0].messages)
     assert all(problems(sent.body) == [] for sent in lineworks.sent)
+
+
+def test_a_lineworks_room_is_greeted_and_bound_to_a_section_by_an_invite_code(bot, db, clock, lineworks):
+    from models.invites import group_section
+
+    assert post(bot, callbacks.join_event(CHANNEL, at=clock.now())).status_code == 200
+    assert [(sent.kind, sent.target) for sent in lineworks.sent] == [("channels", CHANNEL)]
+    with Session(db) as s:
+        invite = create_invite(
+            s,
+            section=find_section(s, "国保医療課"),
+            role="staff",
+            now=clock.now(),
+            valid_for=timedelta(days=7),
+        )
+        code = invite.code
+        s.commit()
+    later = datetime.fromtimestamp(clock.now().timestamp() + 1, clock.now().tzinfo)
+    event = callbacks.text_event(LW_USER, code, channel_id=CHANNEL, at=later)
+    assert post(bot, event).status_code == 200
+    with Session(db) as s:
+        section = group_section(s, f"channel:{CHANNEL}", "lineworks")
+        assert section is not None and section.name == "国保医療課"
+        assert group_section(s, f"channel:{CHANNEL}") is None  # not a LINE group
+    assert all(sent.target == CHANNEL for sent in lineworks.sent) and len(lineworks.sent) == 2
