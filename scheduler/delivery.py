@@ -280,7 +280,11 @@ def deliver_due(
     with transaction(session_factory) as session:
         report.released = release_expired_pauses(session, now, tz=clock.tz, closures=closures)
     with transaction(session_factory) as session:
-        due = [(stored_id(row), len(row.recipients)) for row in due_rows(session, now, limit)]
+        # LINE's monthly quota counts LINE's recipients only (LINE WORKS has none).
+        due = [
+            (stored_id(row), len(row.recipients) if row.transport == "line" else 0)
+            for row in due_rows(session, now, limit)
+        ]
     needed = sum(count for _row_id, count in due)
     if needed > QUOTA_CHECK_ABOVE:
         report.quota_warning = _check_quota(session_factory, sender, needed, now)
