@@ -14,6 +14,7 @@ from bot.inbox.worker import EventWorker
 from bot.inbox.writer import InboxWriter
 from bot.line.edge import CallbackEdge
 from bot.line.handling import handle_stored
+from bot.lineworks.edge import LineWorksCallbackEdge
 from bot.services import EXTENSION, Services, services
 from messages.line_sender import make_sender
 from messages.senders import Sender
@@ -82,13 +83,16 @@ def create_app(
         )
     elif config.simulator:
         log.warning("DXBOT_SIMULATOR is ignored outside development mode: /simulator is not served")
-    if config.uses_development_secret:
+    if config.uses_development_secret and config.speaks("line"):
         log.warning(
             "LINE_CHANNEL_SECRET is not set: webhook signatures are checked with a DEVELOPMENT secret. "
             "Never run like this in production."
         )
 
-    app.wsgi_app = CallbackEdge(app, app.wsgi_app)  # POST /callback: bot/line/edge.py
+    if config.speaks("line"):
+        app.wsgi_app = CallbackEdge(app, app.wsgi_app)  # POST /callback: bot/line/edge.py
+    if config.speaks("lineworks"):
+        app.wsgi_app = LineWorksCallbackEdge(app, app.wsgi_app)  # POST /lineworks/callback
     ops.init_app(app)
     simulator.init_app(app, profiles)
     dashboard.init_app(app)

@@ -23,9 +23,11 @@ from linebot.v3.messaging import (
 
 from messages.line_limits import MAX_MULTICAST_RECIPIENTS
 from messages.line_render import line_json
+from messages.lineworks_client import make_lineworks_sender
 from messages.senders import (
     ConsoleSender,
     DeliveryError,
+    LineWorksConsoleSender,
     MessageLimitError,
     Multicaster,
     OutMessage,
@@ -36,6 +38,7 @@ from messages.senders import (
     check_request,
     failed,
 )
+from messages.sending import TransportSenders
 from messages.transcript import transcript_recorder
 from models.clock import Clock, SystemClock
 from models.db import SessionFactory
@@ -300,8 +303,22 @@ def make_sender(
 
     PROFILES (user id → display name) is the console's stand-in for LINE's profile API (the simulator's).
     """
+    transports = tuple(getattr(config, "transports", ("line",)))
     if config.sender == "console":
-        return ConsoleSender(clock=clock, record=transcript_recorder(session_factory), profiles=profiles)
-    if config.sender == "line":
+        console = ConsoleSender(clock=clock, record=transcript_recorder(session_factory), profiles=profiles)
+        if "lineworks" not in transports:
+            return console
+        lineworks_console = LineWorksConsoleSender(clock=clock, record=transcript_recorder(session_factory))
+        return TransportSenders({"line": console, "lineworks": lineworks_console})
+    if config.sender != "line":
+        raise ValueError(f"unknown sender {config.sender!r}; expected console or line")
+    if transports == ("line",):
         return LineSender(MessagingApi(line_api_client(config)), clock, timeout=config.line_network.timeout)
-    raise ValueError(f"unknown sender {config.sender!r}; expected console or line")
+    senders: dict[str, Sender] = {}
+    if "line" in transports:
+        senders["line"] = LineSender(
+            MessagingApi(line_api_client(config)), clock, timeout=config.line_network.timeout
+        )
+    if config.lineworks is not None:  # with the proxy, timeouts and LINEWORKS_RATE_PER_MINUTE throttle
+        senders["lineworks"] = make_lineworks_sender(config, session_factory)
+    return TransportSenders(senders)

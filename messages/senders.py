@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS, MAX_TEXT_UTF16, utf16_length
 from messages.line_render import is_message, line_json
+from messages.lineworks_checks import body_problems
+from messages.lineworks_sender import send_bodies
 from messages.model import Carousel, Text
 from messages.sending import (
     ACCEPTED,
@@ -83,6 +85,7 @@ class SentRequest:
     messages: tuple[dict, ...]
     retry_key: str | None
     at: datetime
+    transport: str = "line"  # line: LINE's message JSON; lineworks: LINE WORKS send bodies
 
     def texts(self) -> list[str]:
         """What a reader sees first in each message: the text, or the alt text of a Flex message."""
@@ -184,6 +187,8 @@ def build_request(
 
 def message_text(message: dict) -> str | None:
     """The words a message shows (text, or a Flex alt text), None for stickers, images and the like."""
+    if isinstance(message.get("content"), dict):  # a LINE WORKS body: its content is shaped like LINE's
+        message = message["content"]
     if message.get("type") in TEXT_TYPES:
         return message.get("text")
     if message.get("type") == "flex":
@@ -192,7 +197,9 @@ def message_text(message: dict) -> str | None:
 
 
 def render_text(message: dict) -> str:
-    """Show one message (LINE JSON) as plain lines, for the console, the simulator and the CLI."""
+    """Show one message (LINE JSON, or a LINE WORKS body) as plain lines, for the console, the simulator and the CLI."""
+    if isinstance(message.get("content"), dict):
+        message = message["content"]
     kind = message.get("type", "?")
     if kind in TEXT_TYPES:
         lines = [message.get("text", "")]
@@ -221,6 +228,8 @@ def render_request(request: SentRequest) -> str:
     else:
         count = len(request.to)
         header = f"→ multicast to {count} recipient{'' if count == 1 else 's'}"
+    if request.transport != "line":
+        header += f" (on {TRANSPORT_NAMES.get(request.transport, request.transport)})"
     return "\n".join([header, *(render_text(m) for m in request.messages)])
 
 
@@ -322,6 +331,55 @@ class ConsoleSender(_CheckingSender):
         _write(self.stream or sys.stdout, render_request(request) + "\n")
         if self.record is not None:
             self.record(request)
+
+
+TRANSPORT_NAMES = {"line": "LINE", "lineworks": "LINE WORKS"}
+
+
+class LineWorksConsoleSender:
+    """Prints what the bot would send to LINE WORKS (its rendered bodies, checked against LINE WORKS' limits)
+    and records it like ConsoleSender, marked transport lineworks. No reply tokens, no multicast, no names."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        clock: Clock | None = None,
+        record: Callable[[SentRequest], None] | None = None,
+    ):
+        self.stream = stream
+        self.clock: Clock = clock or SystemClock(ZoneInfo("UTC"))
+        self.record = record
+
+    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        if not origin.chat_id:
+            raise MessageLimitError("an answer on LINE WORKS needs a chat to send to")
+        return self.send(origin.chat_id, messages, key=key)
+
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        if not to:
+            raise MessageLimitError("a send needs a user or channel id")
+        bodies = send_bodies(messages)
+        for number, body in enumerate(bodies, start=1):
+            problems = body_problems(body)
+            if problems:
+                raise MessageLimitError(f"LINE WORKS body {number}: {'; '.join(problems)}")
+        request = SentRequest(
+            "push", (to,), None, tuple(bodies), key, self.clock.now(), transport="lineworks"
+        )
+        _write(self.stream or sys.stdout, render_request(request) + "\n")
+        if self.record is not None:
+            self.record(request)
+        return ACCEPTED
+
+    def profile(self, user_id: str, group_id: str | None = None) -> Profile | None:
+        return Profile(user_id, None)
+
+    def quota_left(self) -> int | None:
+        return None
+
+    @property
+    def multicaster(self) -> Multicaster | None:
+        return None
 
 
 def line_request_body(request: SentRequest) -> dict:

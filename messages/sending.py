@@ -9,7 +9,7 @@ call returns a SendResult. Code outside messages/ speaks only this protocol (doc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -197,3 +197,45 @@ class ReplyThenSend:
         if not origin.chat_id:
             raise MessageLimitError("an answer needs a fresh reply token or a chat to send to")
         return self.send(origin.chat_id, messages, key=key)
+
+
+class TransportSenders:
+    """A sender per chat platform (DXBOT_TRANSPORT): itself a Sender that speaks for the first one, and
+    `for_transport()` hands out the one a member, event or outbox row belongs to."""
+
+    def __init__(self, senders: Mapping[str, Sender]):
+        if not senders:
+            raise ValueError("TransportSenders needs at least one sender")
+        self.senders = dict(senders)
+        self.default = next(iter(self.senders.values()))
+
+    def for_transport(self, transport: str) -> Sender:
+        """The sender of TRANSPORT; MessageLimitError when the bot does not speak it (refused, not retried)."""
+        try:
+            return self.senders[transport]
+        except KeyError:
+            raise MessageLimitError(f"no sender for transport {transport!r} (DXBOT_TRANSPORT)") from None
+
+    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        return self.default.answer(origin, messages, key=key)
+
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        return self.default.send(to, messages, key=key)
+
+    def profile(self, user_id: str, group_id: str | None = None) -> Profile | None:
+        return self.default.profile(user_id, group_id)
+
+    def quota_left(self) -> int | None:
+        return self.default.quota_left()
+
+    @property
+    def multicaster(self) -> Multicaster | None:
+        return self.default.multicaster
+
+
+def sender_for(sender: Sender, transport: str) -> Sender:
+    """The sender that speaks TRANSPORT: picked from a TransportSenders; any other sender speaks for all
+    (the console, a test's recorder)."""
+    if isinstance(sender, TransportSenders):
+        return sender.for_transport(transport)
+    return sender

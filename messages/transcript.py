@@ -18,6 +18,7 @@ def transcript_recorder(factory: SessionFactory) -> Callable[[SentRequest], None
                 TranscriptEntry(
                     at=request.at,
                     kind=request.kind,
+                    transport=request.transport,
                     recipients=list(request.to),
                     reply_token=request.reply_token,
                     messages=list(request.messages),

@@ -32,6 +32,8 @@ ENVIRONMENTS = ("production", "development")
 # worker: /callback only stores them and a separate `dxbot events` process handles them (the web process
 # then spends its CPU on answering LINE alone).
 WEBHOOK_HANDLING = ("background", "inline", "worker")
+# DXBOT_TRANSPORT: the chat platforms the bot speaks, comma-separated (line, lineworks or both).
+TRANSPORTS = ("line", "lineworks")
 
 
 class ConfigError(ValueError):
@@ -115,6 +117,8 @@ class Config:
     live_since: date | None = None
     # LINEWORKS_*: the LINE WORKS app, service account and bot (models/lineworks_config.py); None: not set
     lineworks: LineWorksConfig | None = None
+    # DXBOT_TRANSPORT: which chat platforms the processes speak (each member on the one they registered through)
+    transports: tuple[str, ...] = ("line",)
     testing: bool = False
 
     @classmethod
@@ -168,6 +172,7 @@ class Config:
             grade_scale=grade_scale,
             live_since=live_since_date(get("DXBOT_LIVE_SINCE")),
             lineworks=lineworks,
+            transports=parse_transports(get("DXBOT_TRANSPORT")),
         )
         config = replace(config, **overrides)
         config.validate()
@@ -208,23 +213,37 @@ class Config:
         return self.development or self.testing
 
     def require_sender(self) -> None:
-        """Stop a process that sends (web, clock, events) when its sender cannot: LINE's needs the token."""
-        if self.sender == "line" and not self.channel_access_token:
+        """Stop a process that sends (web, clock, events) when its sender cannot: LINE's needs the token,
+        LINE WORKS' its LINEWORKS_* app, service account and bot."""
+        if self.sender == "line" and self.speaks("line") and not self.channel_access_token:
             raise ConfigError(
                 "LINE_CHANNEL_ACCESS_TOKEN is not set: the LINE sender cannot send "
                 "(set it; or DXBOT_ENV=development for a local bot that prints instead)"
             )
+        if self.sender == "line" and self.speaks("lineworks") and self.lineworks is None:
+            raise ConfigError(
+                "DXBOT_TRANSPORT includes lineworks but LINEWORKS_CLIENT_ID and the other LINEWORKS_* "
+                "variables are not set: the LINE WORKS sender cannot send "
+                "(set them; or DXBOT_ENV=development for a local bot that prints instead)"
+            )
+
+    def speaks(self, transport: str) -> bool:
+        """True when DXBOT_TRANSPORT names TRANSPORT (line | lineworks)."""
+        return transport in self.transports
+
+    @property
+    def lineworks_bot_secret(self) -> str | None:
+        """The Bot Secret LINE WORKS signs its callbacks with (None: not configured)."""
+        return self.lineworks.bot_secret if self.lineworks is not None else None
 
     def require_web(self) -> None:
         """Stop the web process without its secrets: forged webhooks and sessions must find nothing to use."""
-        missing = [
-            name
-            for name, value in (
-                ("LINE_CHANNEL_SECRET", self.channel_secret),
-                ("DXBOT_SECRET_KEY", self.secret_key),
-            )
-            if not value and not self.secrets_optional
-        ]
+        needed = [("DXBOT_SECRET_KEY", self.secret_key)]
+        if self.speaks("line"):
+            needed.insert(0, ("LINE_CHANNEL_SECRET", self.channel_secret))
+        if self.speaks("lineworks"):
+            needed.append(("LINEWORKS_BOT_SECRET", self.lineworks_bot_secret))
+        missing = [name for name, value in needed if not value and not self.secrets_optional]
         if missing:
             raise ConfigError(
                 f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: the web process does not "
@@ -254,6 +273,18 @@ class Config:
     def clock(self) -> Clock:
         """The clock every process uses: frozen at DXBOT_NOW when it is set."""
         return make_clock(self.now, self.timezone)
+
+
+def parse_transports(value: str | None) -> tuple[str, ...]:
+    """DXBOT_TRANSPORT: `line` (unset), `lineworks` or `line,lineworks`; a ConfigError naming it otherwise."""
+    if value is None:
+        return ("line",)
+    names = [name.strip().lower() for name in value.split(",")]
+    if not names or any(name not in TRANSPORTS for name in names) or len(set(names)) < len(names):
+        raise ConfigError(
+            f"DXBOT_TRANSPORT={value!r} is not a transport; choose line, lineworks or line,lineworks"
+        )
+    return tuple(name for name in TRANSPORTS if name in names)
 
 
 MAX_RETENTION_DAYS = 36500  # a century: more would overflow date arithmetic, and means "keep"

@@ -79,12 +79,19 @@ def usable_invite(session: Session, code: str, now: datetime) -> InviteCode:
 
 
 def redeem_for_member(
-    session: Session, code: str, *, line_user_id: str, display_name: str, now: datetime
+    session: Session,
+    code: str,
+    *,
+    line_user_id: str,
+    display_name: str,
+    now: datetime,
+    transport: str = "line",
 ) -> tuple[Member, Section]:
-    """Register LINE_USER_ID with the code's section and role (adding the section if already a member)."""
+    """Register LINE_USER_ID (on TRANSPORT, the platform the code came through) with the code's section and
+    role (adding the section if already a member)."""
     invite = usable_invite(session, code, now)
     section = known(session.get(Section, invite.section_id), "the invite's section")
-    existing = get_member(session, line_user_id)
+    existing = get_member(session, line_user_id, transport)
     if existing is not None:
         sections = [*current_sections(session, existing, now), section]
         member, _ = add_member(
@@ -95,6 +102,7 @@ def redeem_for_member(
             role=max(existing.role, invite.role, key=ROLES.index),  # a code never demotes anyone
             now=now,
             update=True,
+            transport=transport,
         )
     else:
         member, _ = add_member(
@@ -104,6 +112,7 @@ def redeem_for_member(
             sections=[section],
             role=invite.role,
             now=now,
+            transport=transport,
         )
     if invite.staff_number:
         set_staff_number(session, member, invite.staff_number)
@@ -114,12 +123,20 @@ def redeem_for_member(
     return member, section
 
 
-def redeem_for_group(session: Session, code: str, *, group_id: str, now: datetime) -> Section:
-    """Bind a group chat to the code's section (the code is used up)."""
+def redeem_for_group(
+    session: Session, code: str, *, group_id: str, now: datetime, transport: str = "line"
+) -> Section:
+    """Bind a group chat (on TRANSPORT) to the code's section (the code is used up)."""
     invite = usable_invite(session, code, now)
-    binding = session.exec(select(GroupBinding).where(GroupBinding.group_id == group_id)).first()
+    binding = session.exec(
+        select(GroupBinding).where(
+            GroupBinding.group_id == group_id, col(GroupBinding.transport) == transport
+        )
+    ).first()
     if binding is None:
-        binding = GroupBinding(group_id=group_id, section_id=invite.section_id, bound_at=now)
+        binding = GroupBinding(
+            group_id=group_id, section_id=invite.section_id, bound_at=now, transport=transport
+        )
     else:
         binding.section_id, binding.bound_at, binding.active = invite.section_id, now, True
     session.add(binding)
@@ -130,9 +147,13 @@ def redeem_for_group(session: Session, code: str, *, group_id: str, now: datetim
     return known(session.get(Section, invite.section_id), "the invite's section")
 
 
-def group_section(session: Session, group_id: str) -> Section | None:
-    """The section a group chat is bound to, if any."""
+def group_section(session: Session, group_id: str, transport: str = "line") -> Section | None:
+    """The section a group chat (on TRANSPORT) is bound to, if any."""
     binding = session.exec(
-        select(GroupBinding).where(col(GroupBinding.group_id) == group_id, col(GroupBinding.active).is_(True))
+        select(GroupBinding).where(
+            col(GroupBinding.group_id) == group_id,
+            col(GroupBinding.transport) == transport,
+            col(GroupBinding.active).is_(True),
+        )
     ).first()
     return session.get(Section, binding.section_id) if binding else None

@@ -14,6 +14,26 @@ from models.tables import ROLES, DashboardSession, Member, MemberSection, Sectio
 from models.types import utcnow
 
 LINE_USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
+MAX_USER_ID = 64  # Member.line_user_id's column width (a LINE WORKS id: a UUID-like or e-mail-like string)
+
+
+# How a job names a recipient on LINE WORKS in the outbox's recipient lists: `lineworks:{id}` (a room:
+# `lineworks:channel:{id}`). A LINE id (U…, C…, R…) never holds a colon, so a bare id is LINE's, as ever.
+LINEWORKS_ADDRESS = "lineworks:"
+
+
+def address_of(member: Member) -> str:
+    """Where jobs send to MEMBER: their LINE id as it is, or `lineworks:{id}` for a LINE WORKS member."""
+    if member.transport == "lineworks":
+        return LINEWORKS_ADDRESS + member.line_user_id
+    return member.line_user_id
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """(transport, chat id) of a recipient address made by address_of (a bare id is LINE's)."""
+    if address.startswith(LINEWORKS_ADDRESS):
+        return "lineworks", address[len(LINEWORKS_ADDRESS) :]
+    return "line", address
 
 
 class MemberError(ValueError):
@@ -60,14 +80,16 @@ def set_staff_number(session: Session, member: Member, number: str) -> None:
     session.flush()
 
 
-def get_member(session: Session, line_user_id: str) -> Member | None:
-    """The member with that LINE user id, or None."""
-    return session.exec(select(Member).where(Member.line_user_id == line_user_id)).first()
+def get_member(session: Session, line_user_id: str, transport: str = "line") -> Member | None:
+    """The member with that user id on TRANSPORT (LINE unless said: the same id on LINE WORKS is someone else)."""
+    return session.exec(
+        select(Member).where(Member.line_user_id == line_user_id, col(Member.transport) == transport)
+    ).first()
 
 
 def require_member(session: Session, line_user_id: str) -> Member:
-    """The member with that LINE user id, or a MemberError."""
-    member = get_member(session, line_user_id)
+    """The member with that user id (LINE's first, else LINE WORKS'), or a MemberError."""
+    member = get_member(session, line_user_id) or get_member(session, line_user_id, "lineworks")
     if member is None:
         known = [m.line_user_id for m in session.exec(select(Member)).all()]
         raise MemberError(f"no member with LINE user id {line_user_id!r}{closest(line_user_id, known)}")
@@ -103,15 +125,19 @@ def add_member(
     now: datetime,
     update: bool = False,
     locale: str | None = None,
+    transport: str = "line",
 ) -> tuple[Member, bool]:
-    """Register a member (or, with update, change an existing one); True when newly created."""
-    check_line_user_id(line_user_id)
+    """Register a member (or, with update, change an existing one) on TRANSPORT; True when newly created."""
+    if transport == "line":
+        check_line_user_id(line_user_id)
+    elif not line_user_id.strip() or len(line_user_id) > MAX_USER_ID:
+        raise MemberError(f"a {transport} user id is 1 to {MAX_USER_ID} characters")
     check_role(role)
     if not name.strip():
         raise MemberError("a member needs a display name (--name)")
     if not sections:
         raise MemberError("a member needs at least one section (--section)")
-    member = get_member(session, line_user_id)
+    member = get_member(session, line_user_id, transport)
     created = member is None
     if member is not None and not update:
         raise MemberExistsError(
@@ -119,7 +145,12 @@ def add_member(
         )
     if member is None:
         member = Member(
-            line_user_id=line_user_id, display_name=name.strip(), role=role, created_at=now, updated_at=now
+            line_user_id=line_user_id,
+            transport=transport,
+            display_name=name.strip(),
+            role=role,
+            created_at=now,
+            updated_at=now,
         )
         session.add(member)
         session.flush()
@@ -197,6 +228,7 @@ def member_as_dict(session: Session, member: Member, now: datetime | None = None
     return {
         "id": member.id,
         "line_user_id": member.line_user_id,
+        "transport": member.transport,
         "name": member.display_name,
         "role": member.role,
         "sections": [s.name for s in current_sections(session, member, now)],

@@ -203,11 +203,26 @@ class PlanImport(SQLModel, table=True):
 # --- people -------------------------------------------------------------------------------------
 
 
+TRANSPORTS = ("line", "lineworks")  # the chat platforms a member, group, event or outbox row belongs to
+
+
+def transport_field():
+    """Which platform a row is for: `line` (the default, also for every row older than LINE WORKS) or `lineworks`."""
+    return Field(default="line", max_length=16, sa_column_kwargs={"server_default": "line"})
+
+
 class Member(SQLModel, table=True):
-    """A person the bot talks to: section staff, a manager or an admin."""
+    """A person the bot talks to: section staff, a manager or an admin.
+
+    `line_user_id` is the person's id on their platform (`transport`): unique per platform, so one id may
+    be a member on LINE and another on LINE WORKS (the name stays: it is a JSON key and a contract).
+    """
+
+    __table_args__ = (Index("ux_member_transport_user", "transport", "line_user_id", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
-    line_user_id: str = Field(unique=True, index=True, max_length=64)
+    line_user_id: str = Field(index=True, max_length=64)
+    transport: str = transport_field()
     display_name: str
     role: str = "staff"
     locale: str = "ja"
@@ -266,6 +281,7 @@ class TranscriptEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = aware(default_factory=utcnow, index=True)
     kind: str  # reply | push | multicast
+    transport: str = transport_field()  # the platform the message was for (line | lineworks)
     recipients: list[str] = json_list()
     reply_token: str | None = None
     messages: list[dict] = json_list()
@@ -297,6 +313,7 @@ class InboxEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     webhook_event_id: str = Field(unique=True, index=True, max_length=64)
+    transport: str = transport_field()  # which platform's callback stored it (its body's format)
     event_type: str
     event_timestamp: datetime = aware()
     is_redelivery: bool = False
@@ -338,10 +355,13 @@ class InviteCode(SQLModel, table=True):
 
 
 class GroupBinding(SQLModel, table=True):
-    """A LINE group chat bound to a section (by sending an invite code in it)."""
+    """A LINE group chat (or LINE WORKS room, `channel:{id}`) bound to a section (by an invite code sent in it)."""
+
+    __table_args__ = (Index("ux_groupbinding_transport_group", "transport", "group_id", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
-    group_id: str = Field(unique=True, index=True, max_length=64)
+    group_id: str = Field(index=True, max_length=64)
+    transport: str = transport_field()
     section_id: int = Field(foreign_key="section.id")
     bound_at: datetime = aware(default_factory=utcnow)
     active: bool = True
@@ -380,7 +400,9 @@ class OutboxMessage(SQLModel, table=True):
     )  # kickoff | kpi-request | final-actuals | nudge | escalation | digest | notice | answer (webhook)
     section_id: int | None = Field(default=None, foreign_key="section.id", index=True)
     recipients: list[str] = json_list()
-    messages: list[dict] = json_list()  # LINE message JSON, built when queued
+    # LINE message JSON (transport line), or LINE WORKS send bodies (lineworks: one recipient per row)
+    messages: list[dict] = json_list()
+    transport: str = transport_field()
     dedup_key: str = Field(unique=True, max_length=200)
     status: str = Field(default="pending", max_length=16)
     retry_key: str = Field(max_length=36)

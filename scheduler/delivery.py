@@ -25,7 +25,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
-from messages.sending import DeliveryError, MessageLimitError, Origin, Sender, SendResult, failed, send_to_all
+from messages.sending import (
+    DeliveryError,
+    MessageLimitError,
+    Origin,
+    Sender,
+    SendResult,
+    failed,
+    send_to_all,
+    sender_for,
+)
 from messages.validator import LineValidationError
 from models.clock import Clock
 from models.closures import ClosureRange
@@ -221,7 +230,7 @@ def _outcome(row: OutboxMessage, send: Callable[[], SendResult]) -> Outcome:
 
 def send_claimed(factory: SessionFactory, sender: Sender, row: OutboxMessage, clock: Clock) -> Outcome:
     """Send a row this process holds (claimed, or written leased by the webhook) and commit the outcome."""
-    outcome = _outcome(row, lambda: send_row(sender, row))
+    outcome = _outcome(row, lambda: send_row(sender_for(sender, row.transport), row))
     _record_outcome(factory, row, outcome, clock.now())
     return outcome
 
@@ -230,7 +239,9 @@ def answer_claimed(
     factory: SessionFactory, sender: Sender, origin: Origin, row: OutboxMessage, clock: Clock
 ) -> Outcome:
     """Answer ORIGIN with a row the webhook holds (reply while fresh, else send with the row's key); commit."""
-    outcome = _outcome(row, lambda: sender.answer(origin, list(row.messages), key=row.retry_key))
+    outcome = _outcome(
+        row, lambda: sender_for(sender, row.transport).answer(origin, list(row.messages), key=row.retry_key)
+    )
     _record_outcome(factory, row, outcome, clock.now())
     return outcome
 
@@ -269,7 +280,11 @@ def deliver_due(
     with transaction(session_factory) as session:
         report.released = release_expired_pauses(session, now, tz=clock.tz, closures=closures)
     with transaction(session_factory) as session:
-        due = [(stored_id(row), len(row.recipients)) for row in due_rows(session, now, limit)]
+        # LINE's monthly quota counts LINE's recipients only (LINE WORKS has none).
+        due = [
+            (stored_id(row), len(row.recipients) if row.transport == "line" else 0)
+            for row in due_rows(session, now, limit)
+        ]
     needed = sum(count for _row_id, count in due)
     if needed > QUOTA_CHECK_ABOVE:
         report.quota_warning = _check_quota(session_factory, sender, needed, now)

@@ -15,7 +15,7 @@ from models import follow_up_status, kpi_status, rounds, section_status
 from models.clock import Clock
 from models.fiscal_year import fiscal_year_of, short_fiscal_year
 from models.grade_scale import GradeScale
-from models.members import current_sections
+from models.members import address_of, current_sections
 from models.participation import participation
 from models.plan_queries import reporting_year
 from models.rows import row_id
@@ -144,7 +144,7 @@ def plan_weekly_digest(
             result,
             kind="digest",
             base_key=f"weekly-digest:{week}:{member.id}",
-            recipients={locale: [member.line_user_id]},
+            recipients={locale: [address_of(member)]},
             intent_for=lambda _locale: intent,
             section=None,
             not_before=not_before,

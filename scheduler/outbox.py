@@ -21,8 +21,11 @@ from sqlmodel import Session, col, select
 
 from messages.line_limits import MAX_MESSAGES, MAX_MULTICAST_RECIPIENTS
 from messages.line_render import is_message, line_json
-from messages.model import Message, Text
+from messages.lineworks_checks import body_problems
+from messages.lineworks_render import render as lineworks_render
+from messages.model import Carousel, Message, Text
 from messages.validator import LineValidationError, RequestKind, check_request_body
+from models.members import address_of, split_address
 from models.rows import known
 from models.tables import Member, OutboxMessage, Section, SectionPause
 from scheduler.calendar import ClosureRange, next_send_time
@@ -152,16 +155,21 @@ def build_rows(
         raise OutboxError("not_before and now must be timezone-aware")
     if not dedup_key or not dedup_key.strip():
         raise OutboxError("an outbox row needs a dedup key (job, period, recipient/section, kind)")
-    people = _unique_recipients(recipients)
-    bodies = [_message_dict(m, n) for n, m in enumerate(messages, start=1)]
-    if not bodies:
+    everyone = _unique_recipients(recipients)
+    people = [address for address in everyone if split_address(address)[0] == "line"]
+    elsewhere = [split_address(address)[1] for address in everyone if split_address(address)[0] != "line"]
+    bodies = [_message_dict(m, n) for n, m in enumerate(messages, start=1)] if people or not elsewhere else []
+    if not messages:
         raise OutboxError("nothing to send: no messages")
-    if not people:
+    if not everyone:
         return []
     batches = [
         (to, chunk) for to in _chunks(people, MAX_RECIPIENTS) for chunk in _chunks(bodies, MAX_MESSAGES)
     ]
-    last_key = batch_key(dedup_key, len(batches))
+    # LINE WORKS: its own bodies, one row per person (no multicast, and no retry key: a row for one person
+    # is what a retry may repeat, never anyone else's message).
+    lineworks = _lineworks_bodies(messages, kind, dedup_key, validate) if elsewhere else []
+    last_key = batch_key(dedup_key, len(batches) + len(elsewhere))
     if len(last_key) > DEDUP_KEY_MAX:
         raise OutboxError(f"dedup key too long ({len(last_key)} > {DEDUP_KEY_MAX} characters): {dedup_key!r}")
 
@@ -189,7 +197,49 @@ def build_rows(
             created_at=now,
         )
         for number, (to, chunk) in enumerate(batches, start=1)
+    ] + [
+        OutboxMessage(
+            job=job,
+            kind=kind,
+            section_id=section_id,
+            recipients=[person],
+            messages=list(lineworks),
+            transport="lineworks",
+            dedup_key=batch_key(dedup_key, number),
+            status="pending",
+            retry_key=str(uuid.uuid4()),
+            not_before=not_before,
+            created_at=now,
+        )
+        for number, person in enumerate(elsewhere, start=len(batches) + 1)
     ]
+
+
+def _lineworks_bodies(
+    messages: Sequence[Message | dict], kind: str, dedup_key: str, validate: bool
+) -> list[dict]:
+    """MESSAGES as LINE WORKS send bodies (the model rendered; stored bodies as they are), each checked
+    against LINE WORKS' limits unless VALIDATE is false (OutboxError names the problem)."""
+    bodies: list[dict] = []
+    pending: list[Message] = []
+    for number, message in enumerate(messages, start=1):
+        if isinstance(message, Text | Carousel):
+            pending.append(message)
+        elif isinstance(message, dict) and isinstance(message.get("content"), dict):
+            bodies += lineworks_render(pending) + [message]
+            pending = []
+        else:
+            raise OutboxError(
+                f"message {number} cannot go to LINE WORKS: not the bot's message nor a LINE WORKS body"
+            )
+    bodies += lineworks_render(pending)
+    for number, body in enumerate(bodies if validate else [], start=1):
+        problems = body_problems(body)
+        if problems:
+            raise OutboxError(
+                f"{kind} {dedup_key!r} LINE WORKS body {number} would be refused: {'; '.join(problems)}"
+            )
+    return bodies
 
 
 def enqueue(
@@ -336,13 +386,13 @@ def hold_if_paused(session: Session, row: OutboxMessage, now: datetime) -> bool:
 
 
 def active_admin_ids(session: Session) -> list[str]:
-    """LINE ids of the active admins (who get the outbox's notices)."""
+    """Addresses of the active admins (who get the outbox's notices): LINE ids, `lineworks:{id}` on LINE WORKS."""
     rows = session.exec(
-        select(col(Member.line_user_id))
+        select(Member)
         .where(col(Member.role) == "admin", col(Member.active).is_(True))
         .order_by(col(Member.id))
     ).all()
-    return list(rows)
+    return [address_of(member) for member in rows]
 
 
 def notify_admins(session: Session, *, topic: str, text: str, now: datetime, job: str = "deliver") -> int:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from messages.builders import build
 from messages.i18n import normalise_locale
 from models.clock import Clock
-from models.members import assigned_at
+from models.members import address_of, assigned_at
 from models.tables import Member, MemberSection, Section
 from models.types import utcnow
 from scheduler.outbox import enqueue
@@ -72,10 +72,11 @@ def section_members(session: Session, section_id: int, now: datetime | None = No
 
 
 def by_locale(members: list[Member]) -> dict[str, list[str]]:
-    """LINE ids grouped by language (ja first), so each language is one multicast."""
+    """Recipient addresses grouped by language (ja first), so each language is one multicast on LINE
+    (LINE WORKS members: `lineworks:{id}`, one row each: models.members.address_of)."""
     groups: dict[str, list[str]] = {}
     for member in sorted(members, key=lambda m: (normalise_locale(m.locale) != "ja", m.id)):
-        groups.setdefault(normalise_locale(member.locale), []).append(member.line_user_id)
+        groups.setdefault(normalise_locale(member.locale), []).append(address_of(member))
     return groups
 
 

@@ -34,8 +34,14 @@ def _round_of(session: Session, row: OutboxMessage):
     return find_round(session, int(found["sid"]), int(found["fy"]), found["period"])
 
 
-def _members(session: Session, line_ids: Iterable[str]) -> list[Member]:
-    return list(session.exec(select(Member).where(col(Member.line_user_id).in_(list(line_ids)))).all())
+def _members(session: Session, line_ids: Iterable[str], transport: str = "line") -> list[Member]:
+    return list(
+        session.exec(
+            select(Member).where(
+                col(Member.line_user_id).in_(list(line_ids)), col(Member.transport) == transport
+            )
+        ).all()
+    )
 
 
 def asked_when_released(session: Session, rows: Iterable[OutboxMessage]) -> None:
@@ -43,11 +49,11 @@ def asked_when_released(session: Session, rows: Iterable[OutboxMessage]) -> None
     for row in rows:
         request_round = _round_of(session, row)
         if request_round is not None:
-            record_asked(session, request_round, _members(session, row.recipients), [row])
+            record_asked(session, request_round, _members(session, row.recipients, row.transport), [row])
 
 
 def withdrawn_when_held(session: Session, row: OutboxMessage) -> None:
     """A queued KPI request held at delivery (its section was paused since) has asked nobody yet."""
     request_round = _round_of(session, row)
     if request_round is not None:
-        withdraw_asked(session, request_round, _members(session, row.recipients))
+        withdraw_asked(session, request_round, _members(session, row.recipients, row.transport))

@@ -96,14 +96,15 @@ def test_every_migration_can_be_undone_down_to_an_empty_database_and_redone(empt
 def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_section(empty):
     """Backfill of e1a7c3d9b5f2: 3-1 is shared by 総務室 (lead), 職員課, デジタル情報課; 5-1 by 全所属."""
     from datetime import datetime
+    from types import SimpleNamespace
 
-    from sqlalchemy import column, insert
+    from sqlalchemy import column, insert, text
     from sqlmodel import Session, col, select
 
     from models.actions import rollups
     from models.plan_format import PLAN_YAML, SECTIONS_YAML, load_plan_file, parse_sections_yaml
     from models.sections import ensure_section
-    from models.tables import ActionItem, ActionStatusChange, Member, MemberSection, Section
+    from models.tables import ActionItem, ActionStatusChange, MemberSection, Section
     from tests.conftest import TOKYO
     from tests.legacy_plan import action_id, load_plan_before_editions
 
@@ -116,10 +117,19 @@ def test_old_action_changes_go_to_the_sections_their_member_was_in_or_to_every_s
             ensure_section(s, row["name"], row.get("department"))
         load_plan_before_editions(s, load_plan_file(PLAN_YAML)[0], at(4))
         sec = {x.name: x.id for x in s.exec(select(Section)).all()}
-        moved = Member(line_user_id="U" + "1" * 32, display_name="異動", created_at=at(4), updated_at=at(4))
-        other = Member(line_user_id="U" + "2" * 32, display_name="他課", created_at=at(4), updated_at=at(4))
-        s.add_all([moved, other])
-        s.flush()
+        # The member table as it was then (no transport column yet): written without the ORM class.
+        people = table(
+            "member",
+            *map(
+                column,
+                ("line_user_id", "display_name", "role", "locale", "active", "created_at", "updated_at"),
+            ),
+        )
+        for number, name in (("1", "異動"), ("2", "他課")):
+            values = ("U" + number * 32, name, "staff", "ja", True, at(4), at(4))
+            s.execute(insert(people).values(dict(zip(people.c.keys(), values, strict=True))))
+        ids = dict(s.execute(text("SELECT display_name, id FROM member")).all())
+        moved, other = SimpleNamespace(id=ids["異動"]), SimpleNamespace(id=ids["他課"])
         s.add_all(
             [
                 MemberSection(member_id=moved.id, section_id=sec["職員課"], since=at(4), until=at(7)),

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import secrets
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
 from bot.inbox import InboxUnavailable
-from bot.line.handling import handle_payload
-from messages.senders import RecordingSender, SentRequest, message_text
+from bot.inbox.store import store
+from bot.line.handling import handle_payload, handle_stored
+from bot.lineworks.events import inbox_values
+from messages.senders import LineWorksConsoleSender, RecordingSender, SentRequest, message_text
+from messages.sending import TransportSenders
 from messages.transcript import transcript_recorder
 from models.clock import Clock, FrozenClock
 from models.db import session_factory
@@ -87,10 +91,43 @@ def simulated_event(
     return event
 
 
+def lineworks_event(
+    *, user_id: str, at: datetime, text: str | None, postback_data: str | None, channel_id: str | None
+) -> dict:
+    """One callback event shaped like LINE WORKS': a text message, or a postback (a button's tap)."""
+    source: dict = {"userId": user_id, "domainId": 0}
+    if channel_id:
+        source["channelId"] = channel_id
+    stamp = at.astimezone(UTC)
+    issued = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+    if postback_data is not None:
+        return {"type": "postback", "source": source, "issuedTime": issued, "data": postback_data}
+    return {
+        "type": "message",
+        "source": source,
+        "issuedTime": issued,
+        "content": {"type": "text", "text": text or ""},
+    }
+
+
+def _handle_lineworks(event: dict, *, factory, sender, clock: Clock, config) -> list:
+    """Store EVENT in the inbox as LINE WORKS' callback would, and handle it (as inline mode does)."""
+    stored = store([inbox_values(event, clock)], session_factory=factory, clock=clock)
+    results = []
+    for item in stored:
+        result = handle_stored(item, session_factory=factory, sender=sender, clock=clock, config=config)
+        if result is None:
+            raise InboxUnavailable("the event could not be handled")
+        results.append(result)
+    return results
+
+
 def render_messages(messages: tuple[dict, ...]) -> list[str]:
     """A reply as an operator reads it: texts as they are, a Flex as its alt text, quick replies numbered."""
     lines: list[str] = []
     for message in messages:
+        if isinstance(message.get("content"), dict):  # a LINE WORKS body
+            message = message["content"]
         shown = message_text(message)
         lines.append(shown if shown is not None else f"[{message.get('type', '?')}]")
         items = (message.get("quickReply") or {}).get("items") or []
@@ -137,6 +174,13 @@ def _clock(runtime: Runtime, factory) -> Clock:
 @click.option(
     "--json", "as_json", is_flag=True, help='Print {"replies": [...], "pushes": [...]} as LINE JSON.'
 )
+@click.option(
+    "--transport",
+    type=click.Choice(["line", "lineworks"]),
+    default="line",
+    show_default=True,
+    help="Say it on LINE, or on LINE WORKS (a LINE WORKS callback event; --group is then a channel id).",
+)
 @click.argument("text", required=False)
 @pass_runtime
 def say(
@@ -147,6 +191,7 @@ def say(
     mention: bool,
     postback_data: str | None,
     as_json: bool,
+    transport: str,
     text: str | None,
 ) -> None:
     """Send TEXT (or a --postback) as LINE_USER_ID and print what the bot answers; nothing goes to LINE."""
@@ -169,12 +214,33 @@ def say(
         mention=mention,
     )
     payload = {"destination": SIMULATED_BOT_ID, "events": [event]}
+    sent: list[SentRequest] = sender.sent
     try:
         # Whatever the handling code prints goes to stderr: stdout carries only the answer (and --json).
         with contextlib.redirect_stdout(sys.stderr):
-            results = handle_payload(
-                payload, session_factory=factory, sender=sender, clock=clock, config=runtime.config
-            )
+            if transport == "lineworks":
+                record = transcript_recorder(factory)
+                sent = []
+                lineworks = LineWorksConsoleSender(
+                    io.StringIO(), clock, lambda request: (sent.append(request), record(request))
+                )
+                results = _handle_lineworks(
+                    lineworks_event(
+                        user_id=user_id.strip(),
+                        at=clock.now(),
+                        text=text,
+                        postback_data=postback_data,
+                        channel_id=group_id,
+                    ),
+                    factory=factory,
+                    sender=TransportSenders({"lineworks": lineworks}),
+                    clock=clock,
+                    config=runtime.config,
+                )
+            else:
+                results = handle_payload(
+                    payload, session_factory=factory, sender=sender, clock=clock, config=runtime.config
+                )
     except InboxUnavailable as exc:
         raise CliError(f"the event could not be stored: {exc}") from exc
     outcome = results[0].outcome if results else "error"  # no result: an unexpected failure, logged
@@ -182,17 +248,17 @@ def say(
     if as_json:
         echo_json(
             {
-                "replies": [list(r.messages) for r in sender.sent if r.kind == "reply"],
-                "pushes": [list(r.messages) for r in sender.sent if r.kind != "reply"],
+                "replies": [list(r.messages) for r in sent if r.kind == "reply"],
+                "pushes": [list(r.messages) for r in sent if r.kind != "reply"],
                 "outcome": outcome,
             }
         )
     else:
-        for request in sender.sent:
+        for request in sent:
             if request.kind != "reply":
                 click.echo(f"(pushed to {request.to[0] if request.to else '?'})")
             click.echo("\n".join(render_messages(request.messages)))
-        if not sender.sent:
+        if not sent:
             click.echo(f"(no reply; outcome: {outcome})")
     if outcome == "error":
         raise CliError("handling this message failed; see the log above")

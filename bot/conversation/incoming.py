@@ -27,6 +27,7 @@ class Incoming:
     message_id: str | None = None  # LINE message id / webhookEventId, kept with what it caused
     display_name: str | None = None  # the sender's LINE display name, when known (used at registration)
     name_lookup: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)  # asks LINE
+    transport: str = "line"  # the platform it came through (line | lineworks): members are per platform
 
     def sender_name(self) -> str | None:
         """The display name, asking LINE for the profile only when needed (registration)."""

@@ -22,14 +22,24 @@ from models.members import get_member
 from models.tables import GroupBinding, KpiTarget
 
 MENTION_RE = re.compile(r"^\s*@\S+\s*")
+# A new member's name when neither the invite (the roster) nor the platform gives one: LINE WORKS' `bot`
+# scope reads no profiles, so there it is the invite's name or this (an admin renames with `dxbot member`).
+UNNAMED = {"line": "LINE user", "lineworks": "LINE WORKS user"}
 
 
 def respond(session: Session, incoming: Incoming, *, clock: Clock, config: Config) -> Response:
     """Decide what to say (and record) for one event; the caller commits and delivers.
 
     CONFIG is the process's own, read once: the base URL of dashboard links, the calendar, the grades."""
-    member = get_member(session, incoming.user_id) if incoming.user_id else None
-    bound = group_section(session, incoming.group_id) if incoming.group_id else None
+    transport = incoming.transport
+    member = None
+    if incoming.user_id:  # LINE's lookup keeps its two-argument form (tests stand in for it)
+        member = (
+            get_member(session, incoming.user_id)
+            if transport == "line"
+            else get_member(session, incoming.user_id, transport)
+        )
+    bound = group_section(session, incoming.group_id, transport) if incoming.group_id else None
     ctx = load_context(session, incoming, clock, member, bound, config)
     response = HANDLERS[incoming.kind](ctx)
     if response.member is None:
@@ -70,7 +80,9 @@ def on_join(ctx: Context) -> Response:
 def on_leave(ctx: Context) -> Response:
     """The bot was removed from a group: unbind it."""
     binding = ctx.session.exec(
-        select(GroupBinding).where(GroupBinding.group_id == ctx.incoming.group_id)
+        select(GroupBinding).where(
+            GroupBinding.group_id == ctx.incoming.group_id, GroupBinding.transport == ctx.incoming.transport
+        )
     ).first()
     if binding is not None:
         binding.active = False
@@ -144,7 +156,13 @@ def register(ctx: Context, code: str) -> Response:
     """Use an invite code: join its section (a person), or bind the group chat to it."""
     try:
         if ctx.in_group and (ctx.group_section is None):
-            section = redeem_for_group(ctx.session, code, group_id=ctx.incoming.group_id, now=ctx.now)
+            section = redeem_for_group(
+                ctx.session,
+                code,
+                group_id=ctx.incoming.group_id,
+                now=ctx.now,
+                transport=ctx.incoming.transport,
+            )
             return Response(
                 intents=[Notice("group_bound", {"section": section.name})], outcome="registered", plain=True
             )
@@ -152,8 +170,9 @@ def register(ctx: Context, code: str) -> Response:
             ctx.session,
             code,
             line_user_id=ctx.incoming.user_id,
-            display_name=ctx.incoming.sender_name() or "LINE user",
+            display_name=ctx.incoming.sender_name() or UNNAMED[ctx.incoming.transport],
             now=ctx.now,
+            transport=ctx.incoming.transport,
         )
     except InviteError:
         return Response(intents=[Notice("bad_code")], locale=ctx.locale, outcome="refused")

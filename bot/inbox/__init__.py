@@ -48,6 +48,7 @@ class StoredEvent:
     webhook_event_id: str
     event_type: str
     attempt: int = 0  # the row's attempts as a sweep's take counted them; 0: not counted (from /callback)
+    transport: str = "line"  # whose callback stored it: line | lineworks (the format of raw)
 
 
 def claim(session: Session, row_id: int, values: dict[str, Any]) -> bool:

@@ -127,7 +127,9 @@ def _stored_events(
             continue
         seen.add(event_id)
         if event_id in inserted:
-            stored.append(StoredEvent(inserted[event_id], raw, event_id, event_type))
+            stored.append(
+                StoredEvent(inserted[event_id], raw, event_id, event_type, transport=values["transport"])
+            )
             continue
         if row is None:  # a database without ON CONFLICT … RETURNING: the ORM writes it
             row = InboxEvent(**values)
@@ -141,5 +143,7 @@ def _stored_events(
             row.outcome = None
         session.add(row)
         session.flush()
-        stored.append(StoredEvent(stored_id(row), raw, row.webhook_event_id, row.event_type))
+        stored.append(
+            StoredEvent(stored_id(row), raw, row.webhook_event_id, row.event_type, transport=row.transport)
+        )
     return stored

@@ -191,7 +191,14 @@ class EventWorker:
                 )
                 session.commit()
             found = [
-                StoredEvent(row.id, row.body, row.webhook_event_id, row.event_type, attempt=taken[row_id])
+                StoredEvent(
+                    row.id,
+                    row.body,
+                    row.webhook_event_id,
+                    row.event_type,
+                    attempt=taken[row_id],
+                    transport=row.transport,
+                )
                 for row_id, row in candidates.items()
                 if row_id in taken
             ]

@@ -75,6 +75,7 @@ def inbox_values(raw: dict, clock: Clock) -> dict[str, Any]:
     source_type = _source(raw).get("type")
     return {
         "webhook_event_id": event_id_of(raw),
+        "transport": "line",
         "event_type": _event_type(raw),
         "event_timestamp": event_time(raw, clock),
         "is_redelivery": is_redelivery(raw),
@@ -283,7 +284,7 @@ def parsed_incoming(raw: dict, event_id: str, clock: Clock) -> Incoming:
             group_id = event.source.group_id
         elif isinstance(event.source, RoomSource):
             group_id = event.source.room_id
-    base = {"user_id": user_id, "at": at, "group_id": group_id, "message_id": event_id}
+    base: dict[str, Any] = {"user_id": user_id, "at": at, "group_id": group_id, "message_id": event_id}
     if event is None or getattr(event, "mode", None) == "standby":
         return Incoming(kind="ignored", **base)  # standby: another channel answers this chat
     if isinstance(event, MessageEvent) and event.message is not None:

@@ -8,7 +8,7 @@ that commit (bot/line/delivery.py). One event's failure never stops the rest of 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,12 +21,15 @@ from bot.inbox.writer import InboxWriter
 from bot.line.delivery import Answer, deliver_safely, send_answer
 from bot.line.events import events_of, inbox_values, to_incoming
 from bot.line.render import render
+from bot.lineworks.events import to_incoming as lineworks_incoming
+from messages.builders import build
 from messages.intents import Notice
-from messages.sending import Sender
+from messages.lineworks_render import render as lineworks_render
+from messages.sending import Sender, sender_for
 from models.clock import Clock
 from models.config import Config
 from models.db import SessionFactory, transaction
-from models.members import get_member
+from models.members import LINEWORKS_ADDRESS, get_member
 from models.privacy import pseudonym
 from models.tables import ANSWER_KIND, OutboxMessage
 from scheduler.delivery import LEASE
@@ -127,8 +130,10 @@ def handle_event(
     raw, event_id, event_type = stored.raw, stored.webhook_event_id, stored.event_type
     fields = {"webhook_event_id": event_id, "event_type": event_type}
     incoming: Incoming | None = None
+    transport = stored.transport
+    sender = sender_for(sender, transport)  # answered on the platform the event came from
     try:
-        incoming = to_incoming(raw, event_id, clock)
+        incoming = INCOMING[transport](raw, event_id, clock)
         if incoming.user_id and incoming.kind == "text":
             incoming = replace(
                 incoming, name_lookup=_name_lookup(sender, incoming.user_id, incoming.group_id)
@@ -162,7 +167,9 @@ def handle_event(
         )
         messages: list[dict] = []
         if set_aside and incoming is not None:
-            messages = _error_notice(incoming, _locale_of(session_factory, incoming.user_id))
+            messages = _error_notice(
+                incoming, _locale_of(session_factory, incoming.user_id, incoming.transport)
+            )
         delivered = deliver_safely(
             raw, incoming, messages, event_id, sender=sender, clock=clock, fields=fields
         )
@@ -226,7 +233,7 @@ def respond_and_mark(
     try:
         with transaction(session_factory) as session:
             response = respond(session, incoming, clock=clock, config=config)
-            messages = render(response.intents, response.locale, plain=response.plain)
+            messages = RENDER[incoming.transport](response.intents, response.locale, plain=response.plain)
             rows = _answer_rows(incoming, messages, row_id, clock)
             member = response.member
             values: dict[str, Any] = {"handled_at": clock.now(), "outcome": response.outcome}
@@ -245,6 +252,8 @@ def _answer_rows(incoming: Incoming, messages: list[dict], row_id: int, clock: C
     chat_id = incoming.group_id or incoming.user_id
     if not messages or not isinstance(chat_id, str) or not chat_id.strip():
         return []
+    if incoming.transport == "lineworks":
+        chat_id = LINEWORKS_ADDRESS + chat_id  # rows of LINE WORKS bodies, one per chat (scheduler/outbox.py)
     now = clock.now()
     try:
         rows = build_rows(
@@ -266,17 +275,30 @@ def _answer_rows(incoming: Incoming, messages: list[dict], row_id: int, clock: C
     return rows
 
 
+def render_lineworks(intents: Iterable[object], locale: str | None, *, plain: bool = False) -> list[dict]:
+    """Every intent's messages as LINE WORKS send bodies, in order (what a LINE WORKS outbox row holds)."""
+    return lineworks_render([m for intent in intents for m in build(intent, locale, plain=plain)])
+
+
+# Per transport: its events → Incoming, and the bot's messages → what its outbox rows and sender take.
+INCOMING: dict[str, Callable[[dict, str, Clock], Incoming]] = {
+    "line": to_incoming,
+    "lineworks": lineworks_incoming,
+}
+RENDER: dict[str, Callable[..., list[dict]]] = {"line": render, "lineworks": render_lineworks}
+
+
 class _HandledElsewhere(Exception):
     """Another delivery of the same event committed first: this one's writes are rolled back."""
 
 
-def _locale_of(session_factory: SessionFactory, user_id: str | None) -> str:
+def _locale_of(session_factory: SessionFactory, user_id: str | None, transport: str = "line") -> str:
     """The member's language for a notice; Japanese when they are not a member or cannot be looked up."""
     if not user_id:
         return "ja"
     try:
         with session_factory() as session:
-            member = get_member(session, user_id)
+            member = get_member(session, user_id, transport)
             return member.locale if member is not None else "ja"
     except Exception as exc:
         log.warning("member's language could not be looked up", extra={"error": type(exc).__name__})
@@ -288,7 +310,7 @@ def _error_notice(incoming: Incoming, locale: str) -> list[dict]:
     if incoming.group_id is not None or incoming.kind not in ("text", "postback"):
         return []
     try:
-        return render([Notice("error")], locale)
+        return RENDER[incoming.transport]([Notice("error")], locale)
     except Exception:
         log.exception("error notice could not be built")
         return []

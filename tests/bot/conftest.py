@@ -18,6 +18,7 @@ from bot.app import close_app
 from bot.services import services
 from messages.validator import validate_webhook_body
 from tests.app_services import swap_services
+from tests.lineworks.conftest import lineworks, lineworks_keys  # noqa: F401 (fixtures: LINE WORKS tests)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = PROJECT_ROOT.parent / "shared" / "line-webhook-samples"

@@ -157,3 +157,35 @@ def test_say_name_is_used_at_registration(dxbot, plan):
     assert "山田 太郎さん" in result.output
     members = __import__("json").loads(dxbot("member", "list", "--json").output)["members"]
     assert [m["name"] for m in members if m["line_user_id"] == user] == ["山田 太郎"]
+
+
+LW_USER = "userf7da-f82c-4284-13e7-030f3b4c756x"
+
+
+def test_say_on_lineworks_feeds_a_lineworks_event_and_records_a_lineworks_answer(say, db, plan, clock):
+    from models.members import add_member
+    from models.sections import find_section
+
+    with Session(db) as s:
+        add_member(
+            s,
+            line_user_id=LW_USER,
+            name="高橋",
+            sections=[find_section(s, "国保医療課")],
+            role="staff",
+            now=clock.now(),
+            transport="lineworks",
+        )
+        s.commit()
+    result = say("--as", LW_USER, "--transport", "lineworks", "オンライン申請率 41%")
+    assert result.exit_code == 0, result.output
+    assert f"(pushed to {LW_USER})" in result.output and "41" in result.output
+    [row] = inbox(db)
+    assert row.transport == "lineworks" and row.webhook_event_id.startswith("lw-")
+    assert row.outcome == "recorded"
+    with Session(db) as s:
+        entries = s.exec(select(TranscriptEntry)).all()
+    assert entries and {(e.transport, tuple(e.recipients)) for e in entries} == {("lineworks", (LW_USER,))}
+    # The same id on LINE is nobody: a stranger there.
+    stranger = say("--as", LW_USER, "オンライン申請率 41%")
+    assert "登録" in stranger.output
