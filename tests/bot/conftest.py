@@ -18,6 +18,7 @@ from bot.app import close_app
 from bot.services import services
 from messages.validator import validate_webhook_body
 from tests.app_services import swap_services
+from tests.bot.chat import TRANSPORTS, Platform
 from tests.lineworks.conftest import lineworks, lineworks_keys  # noqa: F401 (fixtures: LINE WORKS tests)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +131,20 @@ class Line:
     def text(self, user: str, text: str, **kwargs) -> dict:
         """A text message event."""
         return self.event("message", user, text=text, **kwargs)
+
+
+def pytest_generate_tests(metafunc):
+    """A test using `platform` (the conversation suite's chats and members) runs once per transport, LINE
+    and LINE WORKS (issue 27); one marked line_only runs on LINE alone (the mark gives the reason)."""
+    if "platform" in metafunc.fixturenames:
+        only_line = metafunc.definition.get_closest_marker("line_only") is not None
+        metafunc.parametrize("platform", ["line"] if only_line else list(TRANSPORTS), indirect=True)
+
+
+@pytest.fixture
+def platform(request) -> Platform:
+    """The platform the test's people are on (parametrised by pytest_generate_tests)."""
+    return Platform(request.param)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ TITLE = "■ 情報セキュリティ研修の実施"
 
 
 @pytest.fixture
-def chat(db, plan, clock, sender):
+def chat(db, plan, clock, sender, platform):
     from models.members import add_member
     from models.sections import find_section
 
@@ -25,7 +25,7 @@ def chat(db, plan, clock, sender):
         for user, section in ((SOUMU, "総務室"), (SHOKUIN, "職員課"), (DIGITAL, "デジタル情報課")):
             add_member(
                 s,
-                line_user_id=user,
+                **platform.who(user),
                 name="山田",
                 sections=[find_section(s, section)],
                 role="staff",
@@ -33,14 +33,14 @@ def chat(db, plan, clock, sender):
             )
         add_member(
             s,
-            line_user_id=ADMIN,
+            **platform.who(ADMIN),
             name="森",
             sections=[find_section(s, "秘書広報課")],
             role="admin",
             now=clock.now(),
         )
         s.commit()
-    return Chat(db, clock, sender)
+    return Chat(db, clock, sender, platform=platform)
 
 
 def shared_line(said: list[dict]) -> tuple[int, str]:
@@ -80,15 +80,15 @@ def test_a_shared_item_done_by_one_section_stays_open_for_the_other_two(chat, db
     assert action["done"] == {"sections": 1, "of": 3}
 
 
-def test_numbers_run_across_every_list_shown_and_change_that_lists_section(db, plan, clock, sender):
+def test_numbers_run_across_every_list_shown_and_change_that_lists_section(db, plan, clock, sender, platform):
     from models.members import add_member
     from models.sections import find_section
 
     with Session(db) as s:
         sections = [find_section(s, "総務室"), find_section(s, "職員課")]  # both share 3-1 and 5-1
-        add_member(s, line_user_id=SOUMU, name="山田", sections=sections, role="staff", now=clock.now())
+        add_member(s, **platform.who(SOUMU), name="山田", sections=sections, role="staff", now=clock.now())
         s.commit()
-    chat = Chat(db, clock, sender)
+    chat = Chat(db, clock, sender, platform=platform)
     _, said = chat.say(SOUMU, "今年度の行動計画")
     numbers = [int(m) for m in re.findall(r"^(\d+)\. ", texts(said), re.M)]
     assert numbers == list(range(1, len(numbers) + 1))  # one run across both lists, no restart

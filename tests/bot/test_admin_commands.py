@@ -31,7 +31,8 @@ from models.tables import (
     OutboxMessage,
 )
 from scheduler import jobs
-from tests.bot.chat import Chat, quick_replies, texts
+from scheduler.outbox import batch_key
+from tests.bot.chat import LINE, Chat, Platform, quick_replies, texts
 from tests.conftest import NOW, TOKYO
 
 ADMIN = "U" + "ad" * 16
@@ -43,15 +44,15 @@ NEWCOMER = "U" + "c3" * 16
 
 
 @pytest.fixture
-def chat(db, plan, clock, sender):
-    return Chat(db, clock, sender)
+def chat(db, plan, clock, sender, platform):
+    return Chat(db, clock, sender, platform=platform)
 
 
-def add(db, user, section, role="staff", name="山田", locale=None, when=NOW):
+def add(db, user, section, role="staff", name="山田", locale=None, when=NOW, platform: Platform = LINE):
     with Session(db) as s:
         add_member(
             s,
-            line_user_id=user,
+            **platform.who(user),
             name=name,
             sections=[find_section(s, section)],
             role=role,
@@ -63,13 +64,23 @@ def add(db, user, section, role="staff", name="山田", locale=None, when=NOW):
 
 
 @pytest.fixture
-def people(db, plan):
+def people(db, plan, platform):
     # everyone was there before October's request round: an assignment counts from its since onwards
-    add(db, ADMIN, "デジタル情報課", "admin", "森", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO))
-    add(db, MANAGER, "職員課", "manager", "佐藤", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO))
-    add(db, STAFF, "職員課", "staff", "山田", when=datetime(2026, 4, 2, 9, tzinfo=TOKYO))
-    add(db, STAFF_EN, "職員課", "staff", "Smith", locale="en", when=datetime(2026, 4, 3, 9, tzinfo=TOKYO))
-    add(db, KOKUHO, "国保医療課", "staff", "田中", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO))
+    on = {"platform": platform}
+    add(db, ADMIN, "デジタル情報課", "admin", "森", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO), **on)
+    add(db, MANAGER, "職員課", "manager", "佐藤", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO), **on)
+    add(db, STAFF, "職員課", "staff", "山田", when=datetime(2026, 4, 2, 9, tzinfo=TOKYO), **on)
+    add(
+        db,
+        STAFF_EN,
+        "職員課",
+        "staff",
+        "Smith",
+        locale="en",
+        when=datetime(2026, 4, 3, 9, tzinfo=TOKYO),
+        **on,
+    )
+    add(db, KOKUHO, "国保医療課", "staff", "田中", when=datetime(2026, 4, 1, 9, tzinfo=TOKYO), **on)
     return db
 
 
@@ -259,7 +270,20 @@ def outbox_rows(db) -> list[OutboxMessage]:
         return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
 
 
-def test_send_request_queues_the_sections_kpi_request_for_its_members(chat, people, db):
+def batches(platform: Platform, key: str, people: list[str]) -> list[tuple[str, str, list[str]]]:
+    """(transport, dedup key, recipients) of the rows a job queues for PEOPLE under KEY: one multicast row
+    on LINE, one row per person, by their LINE WORKS id, on LINE WORKS (scheduler/outbox.py: no multicast)."""
+    if not platform.lineworks:
+        return [("line", key, list(people))]
+    return [("lineworks", batch_key(key, n), [platform.user(p)]) for n, p in enumerate(people, start=1)]
+
+
+def text_of(body: dict) -> str:
+    """A queued text message's text: LINE's message JSON, or a LINE WORKS send body."""
+    return body["content"]["text"] if "content" in body else body["text"]
+
+
+def test_send_request_queues_the_sections_kpi_request_for_its_members(chat, people, db, platform):
     response, shown, _ = say(chat, ADMIN, "送信 依頼 職員課")
     assert response.outcome == "command"
     assert shown.splitlines()[:3] == [
@@ -269,12 +293,12 @@ def test_send_request_queues_the_sections_kpi_request_for_its_members(chat, peop
     ]
     assert "・テレワーク勤務利用率（利用者数／対象者数）（目標 15%）" in shown
     rows = outbox_rows(db)
-    assert [(r.kind, r.dedup_key) for r in rows] == [
-        ("kpi-request", f"kpi-request:2026:Q2:{rows[0].section_id}"),
-        ("kpi-request", f"kpi-request:2026:Q2:{rows[0].section_id}:en"),
+    key = f"kpi-request:2026:Q2:{rows[0].section_id}"
+    assert [(r.kind, r.transport, r.dedup_key, r.recipients) for r in rows] == [
+        ("kpi-request", *row)
+        for row in batches(platform, key, [MANAGER, STAFF]) + batches(platform, f"{key}:en", [STAFF_EN])
     ]
-    assert rows[0].recipients == [MANAGER, STAFF] and rows[1].recipients == [STAFF_EN]
-    assert "職員課" in rows[0].messages[0]["text"] and "12月8日" in rows[0].messages[0]["text"]
+    assert "職員課" in text_of(rows[0].messages[0]) and "12月8日" in text_of(rows[0].messages[0])
     with Session(db) as s:
         (round_,) = s.exec(select(KpiRequestRound)).all()
         assert round_.section_id == find_section(s, "職員課").id and round_.period == "Q2"
@@ -282,7 +306,7 @@ def test_send_request_queues_the_sections_kpi_request_for_its_members(chat, peop
     from models.clock import FrozenClock
 
     jobs.kpi_request(session_factory(db), FrozenClock(datetime(2026, 11, 24, 11, tzinfo=TOKYO), TOKYO))
-    assert len([r for r in outbox_rows(db) if r.section_id == rows[0].section_id]) == 2
+    assert len([r for r in outbox_rows(db) if r.section_id == rows[0].section_id]) == len(rows)
     # Sent again: what is still missing, with the round's due date.
     report(db, "職員課", "研修実施回数", "2")
     chat.later(hours=1)
@@ -290,7 +314,7 @@ def test_send_request_queues_the_sections_kpi_request_for_its_members(chat, peop
     assert "R8年度 Q2、期限 12月8日(火)。" in again and "11月24日(火)に依頼済みです" in again
     assert "・研修実施回数" not in again and "・研修受講人数（目標 300人）" in again
     mine = [r for r in outbox_rows(db) if r.section_id == rows[0].section_id]
-    assert len(mine) == 4 and mine[2].dedup_key.startswith(f"{rows[0].dedup_key}:chat:")
+    assert len(mine) == 2 * len(rows) and mine[len(rows)].dedup_key.startswith(f"{rows[0].dedup_key}:chat:")
     # Nothing missing: nothing is sent.
     report(db, "職員課", "研修受講人数", "120")
     report(db, "職員課", "テレワーク勤務利用率", "12")
@@ -300,15 +324,19 @@ def test_send_request_queues_the_sections_kpi_request_for_its_members(chat, peop
     assert counts(db) == before
 
 
-def test_send_request_after_the_due_date_is_a_reminder_of_what_is_missing(chat, people, db):
+def test_send_request_after_the_due_date_is_a_reminder_of_what_is_missing(chat, people, db, platform):
     request_round(db)
     report(db, "職員課", "研修実施回数", "2", when=datetime(2026, 10, 5, 10, tzinfo=TOKYO))
     _, shown, _ = say(chat, ADMIN, "送信 依頼 職員課")
     assert "R8年度 Q2、期限 10月15日(木)（40日遅れ）。" in shown and "10月1日(木)に依頼済みです" in shown
-    row, english = [r for r in outbox_rows(db) if r.kind == "nudge"]
-    assert row.recipients == [MANAGER, STAFF] and english.recipients == [STAFF_EN]
-    assert row.messages[0]["text"].startswith("お知らせ：職員課のR8年度のKPIがまだ2件未報告です。")
-    assert english.messages[0]["text"].startswith("Reminder: 2 KPIs of 職員課 for FY2026 are still missing.")
+    *japanese, english = [r for r in outbox_rows(db) if r.kind == "nudge"]
+    assert [(r.transport, r.recipients) for r in (*japanese, english)] == [
+        (transport, to)
+        for transport, _, to in batches(platform, "", [MANAGER, STAFF]) + batches(platform, "", [STAFF_EN])
+    ]
+    for row in japanese:
+        assert text_of(row.messages[0]).startswith("お知らせ：職員課のR8年度のKPIがまだ2件未報告です。")
+    assert text_of(english.messages[0]).startswith("Reminder: 2 KPIs of 職員課 for FY2026 are still missing.")
 
 
 def test_send_request_is_refused_politely_without_kpis_or_people(chat, people, db):
@@ -342,21 +370,22 @@ def test_send_request_in_april_asks_for_the_closed_years_final_figures_and_not_i
 # --- 招待 / メンバー --------------------------------------------------------------------------------
 
 
-def test_invite_code_from_chat_registers_a_new_person(chat, people, db):
+def test_invite_code_from_chat_registers_a_new_person(chat, people, db, platform):
     response, shown, _ = say(chat, ADMIN, "招待 職員課 管理職")
     assert response.outcome == "command"
     code = re.search(r"招待コード ([A-Z]{4}-\d{4})", shown).group(1)
     assert "職員課・管理職用。有効期限 2026年12月1日(火) 10:00（1回限り）。" in shown
     assert f"「登録 {code}」" in shown
     _, registered = chat.say(NEWCOMER, f"登録 {code}", name="鈴木")
-    assert "登録しました：鈴木さん、職員課（管理職）" in texts(registered)
+    name = platform.named("鈴木")  # LINE WORKS reads no profile: the invite has no roster name either
+    assert f"登録しました：{name}さん、職員課（管理職）" in texts(registered)
     _, listed, _ = say(chat, ADMIN, "メンバー 職員課")
     assert listed.splitlines() == [
         "職員課のメンバー：4人",
         "・佐藤（管理職）2026年4月1日(水)から",
         "・山田（担当者）2026年4月2日(木)から",
         "・Smith（担当者）2026年4月3日(金)から",
-        "・鈴木（管理職）2026年11月24日(火)から",
+        f"・{name}（管理職）2026年11月24日(火)から",
     ]
     _, staff_code, _ = say(chat, ADMIN, "招待 国保医療課 staff 14日")
     assert "国保医療課・担当者用。有効期限 2026年12月8日(火) 10:00" in staff_code
@@ -440,8 +469,8 @@ def test_the_list_shows_each_role_what_it_may_run(chat, people):
     assert unknown.startswith("「送信 ぜんぶ」というコマンドはありません。\n管理コマンド")
 
 
-def test_english_reader_gets_english(chat, people, db):
-    add(db, "U" + "f0" * 16, "デジタル情報課", "admin", "Jones", locale="en")
+def test_english_reader_gets_english(chat, people, db, platform):
+    add(db, "U" + "f0" * 16, "デジタル情報課", "admin", "Jones", locale="en", platform=platform)
     _, shown, said = say(chat, "U" + "f0" * 16, "課 職員課")
     assert shown.startswith("Status of 職員課, FY2026")
     assert "Grade −" in shown

@@ -21,18 +21,18 @@ SAME = "前回と同じ値です。記録しますか？"
 
 
 @pytest.fixture
-def chat(db, plan, clock, sender):
-    return Chat(db, clock, sender)
+def chat(db, plan, clock, sender, platform):
+    return Chat(db, clock, sender, platform=platform)
 
 
 @pytest.fixture
-def member(db, plan, clock):
+def member(db, plan, clock, platform):
     def make(section="職員課", user=STAFF, role="staff", when=None):
         """Register USER (at WHEN, default the clock's now: a member belongs to a section from then on)."""
         with Session(db) as s:
             add_member(
                 s,
-                line_user_id=user,
+                **platform.who(user),
                 name="山田",
                 sections=[find_section(s, section)],
                 role=role,

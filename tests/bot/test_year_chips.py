@@ -10,14 +10,14 @@ from tests.bot.chat import Chat, quick_replies
 STAFF = "U" + "e5" * 16
 
 
-def test_year_chips_follow_the_years_the_plan_covers(db, plan, clock, sender):
+def test_year_chips_follow_the_years_the_plan_covers(db, plan, clock, sender, platform):
     from models.members import add_member
     from models.sections import find_section
 
     with Session(db) as s:
         add_member(
             s,
-            line_user_id=STAFF,
+            **platform.who(STAFF),
             name="山田",
             sections=[find_section(s, "職員課")],
             role="staff",
@@ -38,6 +38,6 @@ def test_year_chips_follow_the_years_the_plan_covers(db, plan, clock, sender):
             for row in s.exec(select(table).where(table.fiscal_year == 2023)).all():
                 row.removed_at = clock.now()
         s.commit()
-    chat = Chat(db, clock, sender)
+    chat = Chat(db, clock, sender, platform=platform)
     _, said = chat.say(STAFF, "今年度の行動計画")
     assert [action["label"] for action in quick_replies(said)] == ["R6年度", "R7年度", "R9年度"]
