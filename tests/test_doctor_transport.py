@@ -123,3 +123,30 @@ def test_line_s_quota_counts_only_line_recipients_waiting(dxbot, healthy, line, 
     assert quota["what"] == (
         "4990 of 5000 messages used this month, 10 left; 5 recipient(s) waiting in the outbox (under 10%)"
     )
+
+
+def test_failed_deliveries_name_the_platform_that_refused_them(dxbot, db, plan, clock):
+    def add_failed(n: int, transport: str) -> None:
+        with Session(db) as s:
+            s.add(
+                OutboxMessage(
+                    job="kpi-request",
+                    kind="kpi-request",
+                    recipients=["someone"],
+                    messages=[],
+                    dedup_key=f"f-{n}",
+                    retry_key=f"00000000-0000-0000-0000-0000000000f{n}",
+                    not_before=clock.now(),
+                    transport=transport,
+                    status="failed",
+                )
+            )
+            s.commit()
+
+    def outbox() -> str:
+        return finding(run(dxbot, {"DXBOT_TRANSPORT": "line,lineworks"})[1], "outbox")["what"]
+
+    add_failed(1, "lineworks")
+    assert outbox() == "1 outbox message(s) failed (LINE WORKS refused them)"
+    add_failed(2, "line")
+    assert outbox() == "2 outbox message(s) failed (LINE and LINE WORKS refused them)"

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.config import Config
+from models.members import platform_name
 
 LEVELS = ("OK", "WARN", "FAIL", "SKIP")
 MIN_SECRET_KEY_LENGTH = 16
@@ -246,13 +247,19 @@ def check_contents(session: Session, config: Config) -> Iterator[Finding]:
     else:
         yield ok("members", f"{members} active member(s), {admins} admin(s)")
 
-    failed = session.exec(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed")
-    ).one()
+    by_transport = dict(
+        session.exec(
+            select(col(OutboxMessage.transport), func.count())
+            .where(OutboxMessage.status == "failed")
+            .group_by(col(OutboxMessage.transport))
+        ).all()
+    )
+    failed = sum(by_transport.values())
     if failed:
+        who = " and ".join(platform_name(t) for t in ("line", "lineworks") if by_transport.get(t))
         yield warn(
             "outbox",
-            f"{failed} outbox message(s) failed (LINE refused them)",
+            f"{failed} outbox message(s) failed ({who or 'LINE'} refused them)",
             "see why with `dxbot outbox list --status failed`, then `dxbot outbox retry ID…`",
         )
     else:
