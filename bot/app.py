@@ -17,6 +17,7 @@ from bot.line.handling import handle_stored
 from bot.lineworks.edge import LineWorksCallbackEdge
 from bot.services import EXTENSION, Services, services
 from messages.line_sender import make_sender
+from messages.lineworks_throttle import ANSWER_MAX_WAIT
 from messages.senders import Sender
 from models.clock import Clock
 from models.config import Config
@@ -64,7 +65,9 @@ def create_app(
         config=config,
         engine=engine,
         session_factory=factory,
-        sender=sender or make_sender(config, factory, clock, profiles=profiles),
+        # Answers wait seconds, not a minute, after a LINE WORKS 429 (the outbox retries the rest).
+        sender=sender
+        or make_sender(config, factory, clock, profiles=profiles, lineworks_max_wait=ANSWER_MAX_WAIT),
         clock=clock,
         inbox_writer=InboxWriter.for_database(config.database_url),
         events=events,

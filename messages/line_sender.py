@@ -24,6 +24,7 @@ from linebot.v3.messaging import (
 from messages.line_limits import MAX_MULTICAST_RECIPIENTS
 from messages.line_render import line_json
 from messages.lineworks_client import make_lineworks_sender
+from messages.lineworks_throttle import MAX_WAIT
 from messages.senders import (
     ConsoleSender,
     DeliveryError,
@@ -297,11 +298,18 @@ QUOTA_ERRORS = (ApiException, OSError, urllib3.exceptions.HTTPError)
 
 
 def make_sender(
-    config, session_factory: SessionFactory, clock: Clock, *, profiles: Mapping[str, str] | None = None
+    config,
+    session_factory: SessionFactory,
+    clock: Clock,
+    *,
+    profiles: Mapping[str, str] | None = None,
+    lineworks_max_wait: float = MAX_WAIT,
 ) -> Sender:
     """The sender the configuration asks for: the console (with a database transcript) or LINE itself.
 
     PROFILES (user id → display name) is the console's stand-in for LINE's profile API (the simulator's).
+    LINEWORKS_MAX_WAIT bounds the LINE WORKS sender's wait after a 429 (the processes that answer people
+    pass ANSWER_MAX_WAIT; the clock's rounds keep the minute).
     """
     transports = tuple(getattr(config, "transports", ("line",)))
     if config.sender == "console":
@@ -320,5 +328,5 @@ def make_sender(
             MessagingApi(line_api_client(config)), clock, timeout=config.line_network.timeout
         )
     if config.lineworks is not None:  # with the proxy, timeouts and LINEWORKS_RATE_PER_MINUTE throttle
-        senders["lineworks"] = make_lineworks_sender(config, session_factory)
+        senders["lineworks"] = make_lineworks_sender(config, session_factory, max_wait=lineworks_max_wait)
     return TransportSenders(senders)

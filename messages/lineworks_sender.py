@@ -56,6 +56,7 @@ from models.types import utcnow
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "channel:"
+PLATFORM = "LINE WORKS"  # who a failed result says answered ("LINE WORKS answered 429: …")
 # The rate-limit headers of https://developers.worksmobile.com/en/docs/rate-limits (reset: seconds left).
 RATE_LIMIT_HEADERS = ("rateLimit-reset", "rateLimit-remaining", "rateLimit-limit", "Retry-After")
 
@@ -183,17 +184,19 @@ class LineWorksSender:
                 status, answer, headers = self._post_once(path, data)
         except TokenRequestFailed as exc:
             log.warning("no LINE WORKS access token", extra={"status": exc.http_status, "error": exc.message})
-            return failed(exc.http_status, exc.message)
+            return failed(exc.http_status, exc.message, platform=PLATFORM)
         except SQLAlchemyError as exc:  # the shared token could not be read or stored: nothing was sent
             log.warning("the LINE WORKS access token is not in reach", extra={"error": type(exc).__name__})
-            return failed(None, f"the access token could not be read or stored: {type(exc).__name__}")
+            return failed(
+                None, f"the access token could not be read or stored: {type(exc).__name__}", platform=PLATFORM
+            )
         if status is None:
-            return failed(None, str(answer.get("error", "no answer")))
+            return failed(None, str(answer.get("error", "no answer")), platform=PLATFORM)
         if 200 <= status < 300:
             return SendResult("accepted", status)
         message = f"{answer.get('code') or 'no error code'}: {str(answer.get('description') or '')[:300]}"
         details = [f"{name}: {headers[name]}" for name in RATE_LIMIT_HEADERS if name in headers]
-        return failed(status, message.rstrip(": "), details if status == 429 else ())
+        return failed(status, message.rstrip(": "), details if status == 429 else (), platform=PLATFORM)
 
     def _post_once(self, path: str, data: bytes) -> tuple[int | None, JSON, dict[str, str]]:
         """One POST with the current token, and once more with a new one if LINE WORKS refused it."""

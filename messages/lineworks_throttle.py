@@ -24,6 +24,9 @@ from collections.abc import Callable, Mapping
 
 DEFAULT_RESET = 10.0  # seconds to wait after a 429 that says nothing of when to try again
 MAX_WAIT = 60.0  # seconds at most after one 429 (the limit counts per minute)
+# The processes that answer people (web, events) wait less: an answer held longer goes to the outbox,
+# which the clock retries, rather than keep a burst of answers waiting for a minute.
+ANSWER_MAX_WAIT = 5.0
 
 
 class Throttle:

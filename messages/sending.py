@@ -21,18 +21,32 @@ Status = Literal["accepted", "accepted-before", "failed"]
 OutMessage = Message | dict
 
 
+def answered(platform: str, status: int | None) -> str:
+    """'LINE answered 500' / 'LINE WORKS could not be reached': whose answer an operator is reading."""
+    return f"{platform} answered {status}" if status is not None else f"{platform} could not be reached"
+
+
 class DeliveryError(RuntimeError):
-    """LINE refused or never answered a request: the HTTP status (None: no answer) and LINE's own message.
+    """LINE (or PLATFORM) refused or never answered a request: the HTTP status (None: no answer) and the
+    platform's own message.
 
     LineSender returns a failed SendResult instead; a sender of another kind that raises this is read
     the same way by the webhook and the outbox delivery.
     """
 
-    def __init__(self, kind: str, status: int | None, message: str, details: Sequence[str] = ()):
+    def __init__(
+        self,
+        kind: str,
+        status: int | None,
+        message: str,
+        details: Sequence[str] = (),
+        *,
+        platform: str = "LINE",
+    ):
         self.kind, self.status, self.message, self.details = kind, status, message, tuple(details)
-        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
+        self.platform = platform
         extra = f" ({'; '.join(self.details)})" if self.details else ""
-        super().__init__(f"{kind} failed: {where}: {message}{extra}")
+        super().__init__(f"{kind} failed: {answered(platform, status)}: {message}{extra}")
 
 
 class MessageLimitError(ValueError):
@@ -53,6 +67,8 @@ class SendResult:
     details: tuple[str, ...] = ()
     # answer(): the reply's own result when it tried one (None: no fresh token); not part of equality.
     reply: SendResult | None = field(default=None, compare=False)
+    # Who answered, for the texts operators read ("LINE WORKS answered 429"); not part of equality.
+    platform: str = field(default="LINE", compare=False)
 
     @property
     def replied(self) -> bool:
@@ -67,22 +83,19 @@ class SendResult:
     def __str__(self) -> str:
         if self.ok:
             return self.status
-        where = (
-            f"LINE answered {self.http_status}"
-            if self.http_status is not None
-            else "LINE could not be reached"
-        )
         extra = f" ({'; '.join(self.details)})" if self.details else ""
-        return f"{where}: {self.message}{extra}"
+        return f"{answered(self.platform, self.http_status)}: {self.message}{extra}"
 
 
 ACCEPTED = SendResult("accepted", 200)
 ACCEPTED_BEFORE = SendResult("accepted-before", 409, "The retry key is already accepted")
 
 
-def failed(http_status: int | None, message: str, details: Sequence[str] = ()) -> SendResult:
-    """A failed result (HTTP_STATUS None: LINE never answered)."""
-    return SendResult("failed", http_status, message, tuple(details))
+def failed(
+    http_status: int | None, message: str, details: Sequence[str] = (), *, platform: str = "LINE"
+) -> SendResult:
+    """A failed result (HTTP_STATUS None: PLATFORM never answered)."""
+    return SendResult("failed", http_status, message, tuple(details), platform=platform)
 
 
 # Keys of the sends a request to several people becomes on a platform without multicast.

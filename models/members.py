@@ -15,6 +15,11 @@ from models.types import utcnow
 
 LINE_USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
 MAX_USER_ID = 64  # Member.line_user_id's column width (a LINE WORKS id: a UUID-like or e-mail-like string)
+# A LINE WORKS user id: what callbacks carry (`source.userId`, a UUID in LINE WORKS' examples, e.g.
+# c72af563-0f21-4736-11e4-045237113344) or a login id (`name@domain`, which the send API also takes).
+LINEWORKS_USER_ID_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]*(@[0-9A-Za-z][0-9A-Za-z.-]*)?$")
+TRANSPORTS = ("line", "lineworks")
+PLATFORM_NAMES = {"line": "LINE", "lineworks": "LINE WORKS"}
 
 
 # How a job names a recipient on LINE WORKS in the outbox's recipient lists: `lineworks:{id}` (a room:
@@ -60,6 +65,38 @@ def check_line_user_id(user_id: str) -> str:
     return user_id
 
 
+def check_lineworks_user_id(user_id: str) -> str:
+    """A LINE WORKS user id: a UUID-like id or a login id `name@domain`, at most MAX_USER_ID characters.
+
+    The ids are opaque (no checksum, no fixed length), so only what cannot be one is refused: spaces, a
+    room (`channel:…`), a LINE user id given without meaning LINE WORKS, a second `@`."""
+    if LINE_USER_ID_RE.match(user_id):
+        raise MemberError(
+            f"{user_id!r} is a LINE user id, not a LINE WORKS one; for a LINE member leave out --transport"
+        )
+    if not user_id or len(user_id) > MAX_USER_ID or not LINEWORKS_USER_ID_RE.match(user_id):
+        raise MemberError(
+            f"{user_id!r} is not a LINE WORKS user id (its user ID as callbacks carry it, e.g. "
+            f"c72af563-0f21-4736-11e4-045237113344, or a login id name@domain; at most {MAX_USER_ID} characters)"
+        )
+    return user_id
+
+
+def check_user_id(user_id: str, transport: str) -> str:
+    """USER_ID as an admin typed it, checked against TRANSPORT's id shape (LINE: U + 32 hex digits; LINE WORKS:
+    see above). Registration takes the id LINE WORKS itself sends and checks only its length (add_member)."""
+    if transport == "line":
+        return check_line_user_id(user_id)
+    if transport == "lineworks":
+        return check_lineworks_user_id(user_id)
+    raise MemberError(f"unknown transport {transport!r}; choose one of: {', '.join(TRANSPORTS)}")
+
+
+def platform_name(transport: str) -> str:
+    """How operators read TRANSPORT: LINE, LINE WORKS."""
+    return PLATFORM_NAMES.get(transport, transport)
+
+
 def staff_member(session: Session, number: str) -> Member | None:
     """The member with 職員番号 NUMBER, or None."""
     found = session.exec(select(StaffNumber).where(StaffNumber.number == number)).first()
@@ -87,13 +124,27 @@ def get_member(session: Session, line_user_id: str, transport: str = "line") -> 
     ).first()
 
 
-def require_member(session: Session, line_user_id: str) -> Member:
-    """The member with that user id (LINE's first, else LINE WORKS'), or a MemberError."""
-    member = get_member(session, line_user_id) or get_member(session, line_user_id, "lineworks")
-    if member is None:
-        known = [m.line_user_id for m in session.exec(select(Member)).all()]
-        raise MemberError(f"no member with LINE user id {line_user_id!r}{closest(line_user_id, known)}")
-    return member
+def require_member(session: Session, line_user_id: str, transport: str | None = None) -> Member:
+    """The member with that user id on TRANSPORT, or on either platform when TRANSPORT is None; a MemberError
+    when there is none, or when a LINE and a LINE WORKS member share the id (which one is not guessed)."""
+    if transport is not None and transport not in TRANSPORTS:
+        raise MemberError(f"unknown transport {transport!r}; choose one of: {', '.join(TRANSPORTS)}")
+    wanted = (transport,) if transport else TRANSPORTS
+    found = [m for m in (get_member(session, line_user_id, t) for t in wanted) if m is not None]
+    if len(found) > 1:
+        raise MemberError(
+            f"{line_user_id!r} is two members, one on LINE ({found[0].display_name}, member {found[0].id}) and "
+            f"one on LINE WORKS ({found[1].display_name}, member {found[1].id}): say which with "
+            "--transport line or --transport lineworks (or give the member id)"
+        )
+    if not found:
+        query = (
+            select(Member) if transport is None else select(Member).where(col(Member.transport) == transport)
+        )
+        known = [m.line_user_id for m in session.exec(query).all()]
+        where = "LINE" if transport in (None, "line") else platform_name(transport)
+        raise MemberError(f"no member with {where} user id {line_user_id!r}{closest(line_user_id, known)}")
+    return found[0]
 
 
 def assigned_at(moment: datetime) -> ColumnElement[bool]:
@@ -130,8 +181,8 @@ def add_member(
     """Register a member (or, with update, change an existing one) on TRANSPORT; True when newly created."""
     if transport == "line":
         check_line_user_id(line_user_id)
-    elif not line_user_id.strip() or len(line_user_id) > MAX_USER_ID:
-        raise MemberError(f"a {transport} user id is 1 to {MAX_USER_ID} characters")
+    elif not line_user_id.strip() or len(line_user_id) > MAX_USER_ID:  # the platform's own id (registration)
+        raise MemberError(f"a {platform_name(transport)} user id is 1 to {MAX_USER_ID} characters")
     check_role(role)
     if not name.strip():
         raise MemberError("a member needs a display name (--name)")
@@ -165,9 +216,16 @@ def add_member(
     return member, created
 
 
-def move_member(session: Session, *, line_user_id: str, sections: list[Section], now: datetime) -> Member:
+def move_member(
+    session: Session,
+    *,
+    line_user_id: str,
+    sections: list[Section],
+    now: datetime,
+    transport: str | None = None,
+) -> Member:
     """人事異動: end the member's current sections and start the new ones; history stays."""
-    member = require_member(session, line_user_id)
+    member = require_member(session, line_user_id, transport)
     if not sections:
         raise MemberError("name the new section with --section")
     _set_sections(session, member, sections, now)
@@ -180,9 +238,11 @@ def schedule_move(session: Session, member: Member, sections: list[Section], *, 
     _set_sections(session, member, sections, effective)
 
 
-def deactivate_member(session: Session, *, line_user_id: str, now: datetime) -> Member:
+def deactivate_member(
+    session: Session, *, line_user_id: str, now: datetime, transport: str | None = None
+) -> Member:
     """Stop talking to a member; their reports and history stay."""
-    member = require_member(session, line_user_id)
+    member = require_member(session, line_user_id, transport)
     member.active = False
     member.inactive_reason = "removed"
     member.updated_at = now

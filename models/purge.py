@@ -98,15 +98,16 @@ class PurgeSummary:
     name_searched: bool = True  # False when the name was too short to look for in texts
 
 
-def find_member(session: Session, reference: str) -> Member:
-    """The member REFERENCE names: their id (`member list --json`) or LINE user id; MemberError if none."""
+def find_member(session: Session, reference: str, transport: str | None = None) -> Member:
+    """The member REFERENCE names: their id (`member list --json`) or platform user id (on TRANSPORT, or on
+    either when None: two members with that id is a MemberError asking which); MemberError if none."""
     reference = reference.strip()
     if reference.isdigit():
         member = session.get(Member, int(reference)) if int(reference) <= MAX_MEMBER_ID else None
         if member is None:
             raise MemberError(f"no member with id {reference}; `dxbot member list --json` shows the ids")
         return member
-    return require_member(session, reference)
+    return require_member(session, reference, transport)
 
 
 def purge_member(session: Session, member: Member, *, now: datetime) -> PurgeSummary:

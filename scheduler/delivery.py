@@ -31,6 +31,7 @@ from messages.sending import (
     Origin,
     Sender,
     SendResult,
+    answered,
     failed,
     send_to_all,
     sender_for,
@@ -39,6 +40,7 @@ from messages.validator import LineValidationError
 from models.clock import Clock
 from models.closures import ClosureRange
 from models.db import SessionFactory, transaction
+from models.members import platform_name
 from models.rows import row_id as stored_id
 from models.tables import OutboxMessage
 from scheduler.outbox import active_pause, due_rows, notify_admins, release_expired_pauses
@@ -63,18 +65,23 @@ def backoff(attempts: int) -> timedelta:
 
 
 class SendFailure(Exception):
-    """A request LINE did not accept: its HTTP status (None: no answer), LINE's message and details."""
+    """A request LINE (or PLATFORM) did not accept: its HTTP status (None: no answer), its message and details."""
 
-    def __init__(self, status: int | None, message: str, details: Sequence[str] = ()):
-        self.status, self.message, self.details = status, message, tuple(details)
+    def __init__(
+        self, status: int | None, message: str, details: Sequence[str] = (), *, platform: str = "LINE"
+    ):
+        self.status, self.message, self.details, self.platform = status, message, tuple(details), platform
         extra = f" ({'; '.join(self.details)})" if self.details else ""
-        where = f"LINE answered {status}" if status is not None else "LINE could not be reached"
-        super().__init__(f"{where}: {message}{extra}")
+        super().__init__(f"{answered(platform, status)}: {message}{extra}")
 
     @property
     def monthly_limit(self) -> bool:
-        """LINE's 429 for the channel's monthly message quota (waiting does not help)."""
-        return self.status == 429 and any(w in self.message.lower() for w in MONTHLY_LIMIT_WORDS)
+        """LINE's 429 for the channel's monthly message quota (waiting does not help); LINE WORKS has none."""
+        return (
+            self.platform == "LINE"
+            and self.status == 429
+            and any(w in self.message.lower() for w in MONTHLY_LIMIT_WORDS)
+        )
 
     @property
     def retryable(self) -> bool:
@@ -94,7 +101,7 @@ def _result(send: Callable[[], SendResult]) -> SendResult:
     try:
         return send()
     except DeliveryError as exc:  # a sender that raises instead of answering with a result
-        return failed(exc.status, exc.message, exc.details)
+        return failed(exc.status, exc.message, exc.details, platform=exc.platform)
     except (MessageLimitError, LineValidationError) as exc:
         return failed(400, str(exc))
 
@@ -218,7 +225,10 @@ def _outcome(row: OutboxMessage, send: Callable[[], SendResult]) -> Outcome:
         return Outcome("failed", f"could not build the request: {exc}"[:500])
     if result.ok:
         return Outcome("sent", already_accepted=result.status == "accepted-before", reply=result.reply)
-    failure = SendFailure(result.http_status, result.message, result.details)
+    # The row's platform names who answered (also for a request refused before it left, LINE's "400").
+    failure = SendFailure(
+        result.http_status, result.message, result.details, platform=platform_name(row.transport)
+    )
     if failure.monthly_limit:
         return Outcome("failed", f"monthly limit: {failure}", monthly_limit=True, reply=result.reply)
     if failure.retryable and row.attempts < MAX_ATTEMPTS:

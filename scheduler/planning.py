@@ -29,6 +29,9 @@ class JobResult:
     notes: list[str] = field(default_factory=list)  # decisions worth knowing (skips, reasons)
     held: str | None = None  # why the pushes wait for a later day; always in the summary
     dry_run: bool = False
+    # LINE WORKS requests queued to go (pending rows' bodies: one request each, no multicast), for
+    # `dxbot run-job`'s "this takes about N minutes at LINEWORKS_RATE_PER_MINUTE".
+    lineworks_requests: int = 0
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -49,6 +52,7 @@ class JobResult:
             "what": list(self.what),
             "notes": list(self.notes),
             "dry_run": self.dry_run,
+            "lineworks_requests": self.lineworks_requests,
         }
 
 
@@ -137,6 +141,8 @@ def queue_intent(
         if queued_rows is not None:
             queued_rows.extend(rows)
         for row in rows:
+            if row.transport == "lineworks" and row.status == "pending":
+                result.lineworks_requests += len(row.messages)
             where = section.name if section else "-"
             result.what.append(
                 f"{kind} → {where} ({len(row.recipients)} recipient{'s' if len(row.recipients) != 1 else ''}, "

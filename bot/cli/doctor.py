@@ -54,6 +54,13 @@ def _line_problem(exc: Exception) -> tuple[int | None, str]:
 
 def check_line(config: Config, pending_recipients: Callable[[], int | None]) -> Iterator[Finding]:
     """Real API calls: the token works (bot info), the webhook URL on record, the message quota left."""
+    if not config.speaks("line"):
+        yield skip(
+            "line",
+            f"DXBOT_TRANSPORT={','.join(config.transports)}: LINE is not used; "
+            "the LINE checks (token, webhook URL, quota) are skipped",
+        )
+        return
     if config.sender != "line":
         yield skip("line", "console sender: the LINE checks (token, webhook URL, quota) are skipped")
         return
@@ -197,9 +204,10 @@ def diagnose(environ=None, wall: Callable[[], datetime] | None = None) -> list[F
             from models.tables import OutboxMessage
 
             with Session(engine) as session:
-                rows = session.exec(
+                rows = session.exec(  # LINE's quota counts LINE's recipients only (LINE WORKS has none)
                     select(col(OutboxMessage.recipients)).where(
-                        col(OutboxMessage.status).in_(("pending", "held"))
+                        col(OutboxMessage.status).in_(("pending", "held")),
+                        col(OutboxMessage.transport) == "line",
                     )
                 ).all()
                 return sum(len(r or []) for r in rows)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.config import Config
+from models.members import platform_name
 
 LEVELS = ("OK", "WARN", "FAIL", "SKIP")
 MIN_SECRET_KEY_LENGTH = 16
@@ -48,8 +49,12 @@ def skip(area: str, what: str) -> Finding:
 
 
 def check_config(config: Config) -> Iterator[Finding]:
-    """The variables the sender in use needs, the web secret key, the public URL, a frozen clock."""
-    line = config.sender == "line"
+    """The variables the sender in use needs, the web secret key, the public URL, a frozen clock.
+
+    LINE's token and secret are asked for only when DXBOT_TRANSPORT names line (LINE WORKS' settings are
+    checked by bot.cli.doctor_lineworks)."""
+    sender = config.sender == "line"
+    line = sender and config.speaks("line")
     if line and not config.channel_access_token:
         yield fail(
             "config",
@@ -58,6 +63,12 @@ def check_config(config: Config) -> Iterator[Finding]:
         )
     elif line:
         yield ok("config", "sender: line (LINE_CHANNEL_ACCESS_TOKEN is set)")
+    elif sender:
+        yield ok(
+            "config",
+            f"sender: line; DXBOT_TRANSPORT={','.join(config.transports)}: LINE is not used "
+            "(no LINE_CHANNEL_ACCESS_TOKEN or LINE_CHANNEL_SECRET needed)",
+        )
     else:
         yield warn(
             "config",
@@ -74,7 +85,7 @@ def check_config(config: Config) -> Iterator[Finding]:
     if config.channel_secret:
         if line:
             yield ok("config", "LINE_CHANNEL_SECRET is set")
-    elif not config.development:
+    elif not config.development and config.speaks("line"):
         yield fail(
             "config",
             "LINE_CHANNEL_SECRET is not set: the web process refuses to start",
@@ -101,20 +112,22 @@ def check_config(config: Config) -> Iterator[Finding]:
         yield ok("config", "DXBOT_SECRET_KEY is set")
 
     base = config.base_url
+    # LINE's texts when LINE is spoken; LINE WORKS' (its callback path) when only LINE WORKS is.
+    platform, path = ("LINE", "/callback") if config.speaks("line") else ("LINE WORKS", "/lineworks/callback")
     if not base:
-        finding = fail if line else warn
+        finding = fail if sender else warn
         yield finding(
             "config",
-            "DXBOT_BASE_URL is not set: LINE needs the app's public https address (…/callback)",
+            f"DXBOT_BASE_URL is not set: {platform} needs the app's public https address (…{path})",
             "set DXBOT_BASE_URL to the web app's public URL, e.g. https://dxbot.example.jp",
         )
     else:
         parts = urlsplit(base)
         if parts.scheme != "https" or not parts.netloc:
-            finding = fail if line else warn
+            finding = fail if sender else warn
             yield finding(
                 "config",
-                f"DXBOT_BASE_URL={base} is not an https URL: LINE only calls https webhooks",
+                f"DXBOT_BASE_URL={base} is not an https URL: {platform} only calls https webhooks",
                 "set DXBOT_BASE_URL to https://<the app's public host>",
             )
         else:
@@ -234,13 +247,19 @@ def check_contents(session: Session, config: Config) -> Iterator[Finding]:
     else:
         yield ok("members", f"{members} active member(s), {admins} admin(s)")
 
-    failed = session.exec(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed")
-    ).one()
+    by_transport = dict(
+        session.exec(
+            select(col(OutboxMessage.transport), func.count())
+            .where(OutboxMessage.status == "failed")
+            .group_by(col(OutboxMessage.transport))
+        ).all()
+    )
+    failed = sum(by_transport.values())
     if failed:
+        who = " and ".join(platform_name(t) for t in ("line", "lineworks") if by_transport.get(t))
         yield warn(
             "outbox",
-            f"{failed} outbox message(s) failed (LINE refused them)",
+            f"{failed} outbox message(s) failed ({who or 'LINE'} refused them)",
             "see why with `dxbot outbox list --status failed`, then `dxbot outbox retry ID…`",
         )
     else:

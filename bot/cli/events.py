@@ -57,6 +57,7 @@ def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) ->
     from bot.line.handling import handle_stored
     from bot.logging_setup import configure
     from messages.line_sender import make_sender
+    from messages.lineworks_throttle import ANSWER_MAX_WAIT
     from models.db import session_factory
     from scheduler.clock import RENEW_EVERY, Lease
 
@@ -73,7 +74,9 @@ def events(runtime: Runtime, poll: float, niceness: int, standby_poll: float) ->
         os.nice(niceness)
     factory = session_factory(runtime.engine)
     clock = runtime.clock
-    sender = make_sender(config, factory, clock)
+    sender = make_sender(
+        config, factory, clock, lineworks_max_wait=ANSWER_MAX_WAIT
+    )  # answers: seconds, not a minute
     backoff = Backoff()
 
     def handle(stored) -> None:

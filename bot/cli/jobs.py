@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import click
 
 from bot.cli.common import CliError, Runtime, echo_json, local_time, pass_runtime
+from messages.lineworks_throttle import round_seconds
 from models.clock import FrozenClock, parse_moment, parse_timezone
 from models.db import session_factory
 from scheduler.schedule import JOB_NAMES, ScheduleError, check_job_name, load_schedule
@@ -64,6 +66,9 @@ def run_job(runtime: Runtime, name: str, at: str | None, dry_run: bool, as_json:
     runtime.require_schema()
     settings = job_settings(name, runtime.config)
     result = JOBS[name](session_factory(runtime.engine), job_clock, dry_run=dry_run, **settings)
+    estimate = lineworks_estimate(result.lineworks_requests, runtime.config)
+    if estimate:
+        result.note(estimate)
     if as_json:
         echo_json(result.as_dict())
         return
@@ -72,6 +77,23 @@ def run_job(runtime: Runtime, name: str, at: str | None, dry_run: bool, as_json:
         click.echo(f"  {line}")
     for note in dict.fromkeys(result.notes):
         click.echo(f"  note: {note}")
+
+
+def lineworks_estimate(requests: int, config) -> str | None:
+    """How long REQUESTS LINE WORKS requests take at LINEWORKS_RATE_PER_MINUTE, when that is a minute or more
+    (None below, and without LINE WORKS settings: the console sender does not pace itself)."""
+    settings = getattr(config, "lineworks", None)
+    if settings is None:
+        return None
+    rate = settings.rate_per_minute
+    seconds = round_seconds(requests, rate)
+    if seconds < 60:
+        return None
+    minutes = math.ceil(seconds / 60)
+    return (
+        f"LINE WORKS: delivering {requests} messages at {rate} a minute takes about {minutes} minute{'s' if minutes > 1 else ''} "
+        "(LINEWORKS_RATE_PER_MINUTE)"
+    )
 
 
 @click.group("jobs")
