@@ -130,3 +130,19 @@ def test_one_member_with_the_id_is_found_without_transport(ready):
     assert [m["active"] for m in listed(ready, "--all")] == [False]
     unknown = ready("member", "remove", "d72af563-0f21-4736-11e4-045237113344", "--transport", "lineworks")
     assert unknown.exit_code == 2 and "no member with LINE WORKS user id" in unknown.output
+
+
+@pytest.mark.parametrize(
+    ("transport", "said"),
+    [
+        ("line", "to the LINE bot."),
+        ("lineworks", "to the LINE WORKS bot."),
+        ("line,lineworks", "to the bot on LINE or LINE WORKS."),
+    ],
+)
+def test_invite_create_names_the_platform_the_code_is_sent_on(dxbot, plan, transport, said):
+    result = dxbot(
+        "invite", "create", "--section", "国保医療課", "--role", "staff", env={"DXBOT_TRANSPORT": transport}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(said), result.output

@@ -65,7 +65,18 @@ def create(runtime: Runtime, section: str, role: str, expires: str, as_json: boo
         echo_json(data)
     else:
         click.echo(f"{data['code']}  ({data['section']}, {data['role']}, valid until {data['expires_at']})")
-        click.echo(f"Send this to the person: 「登録 {data['code']}」 to the LINE bot.")
+        click.echo(
+            f"Send this to the person: 「登録 {data['code']}」 {_to_the_bot(runtime.config.transports)}"
+        )
+
+
+def _to_the_bot(transports: tuple[str, ...]) -> str:
+    """Where the person sends the code: the platforms the bot speaks (DXBOT_TRANSPORT)."""
+    if transports == ("lineworks",):
+        return "to the LINE WORKS bot."
+    if "lineworks" in transports:
+        return "to the bot on LINE or LINE WORKS."
+    return "to the LINE bot."
 
 
 @group.command("list")
