@@ -37,24 +37,24 @@ from models.tables import KpiReport, KpiRequestRound, KpiRoundAsk, KpiTarget, Me
 
 
 def record_asked(session: Session, request_round: KpiRequestRound, members: Sequence[Member], rows) -> int:
-    """Record the MEMBERS whose LINE id is among the queued ROWS' recipients as asked by REQUEST_ROUND.
+    """Record the MEMBERS among the queued ROWS' recipients (on the row's platform) as asked by REQUEST_ROUND.
 
     Only rows this run created count (a re-run queues none), and only rows that will go out (a paused
     section's held rows ask nobody until released); a member already recorded is not added again, so
     re-sends and nudges never double count. Returns how many were added."""
-    when = {r: row.not_before for row in rows if row.status != "held" for r in row.recipients}
+    # (platform, id): a LINE member and a LINE WORKS member may share an id string, and a row goes to one.
+    when = {
+        (row.transport, r): row.not_before for row in rows if row.status != "held" for r in row.recipients
+    }
     already = set(
         session.exec(select(KpiRoundAsk.member_id).where(KpiRoundAsk.round_id == request_round.id)).all()
     )
     added = 0
     for member in members:
-        if member.line_user_id in when and member.id not in already:
+        key = (member.transport, member.line_user_id)
+        if key in when and member.id not in already:
             session.add(
-                KpiRoundAsk(
-                    round_id=row_id(request_round),
-                    member_id=row_id(member),
-                    asked_at=when[member.line_user_id],
-                )
+                KpiRoundAsk(round_id=row_id(request_round), member_id=row_id(member), asked_at=when[key])
             )
             already.add(row_id(member))
             added += 1

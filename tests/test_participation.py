@@ -282,3 +282,46 @@ def test_a_request_held_at_delivery_is_not_counted_as_asked(db, plan, sender):
         s.commit()
     jobs.deliver(session_factory(db), FrozenClock(Q1_SENT, TOKYO), sender=sender)
     assert {name for name, _at in _asked(db)} == {"佐藤", "鈴木", "伊藤"}
+
+
+def test_a_request_counts_as_asked_only_on_the_platform_it_went_to(plan, db):
+    """A LINE member and a LINE WORKS member may share an id string: a LINE request asks only the LINE one."""
+    from models.participation import record_asked
+    from models.tables import KpiRequestRound, OutboxMessage
+
+    shared = "U" + "5" * 32
+    now = datetime(2026, 7, 1, 9, tzinfo=TOKYO)
+    with Session(db) as s:
+        section = find_section(s, "国保医療課")
+        on_line, _ = add_member(
+            s, line_user_id=shared, name="山田", sections=[section], role="staff", now=now
+        )
+        on_works, _ = add_member(
+            s,
+            line_user_id=shared,
+            name="山田（WORKS）",
+            sections=[section],
+            role="staff",
+            now=now,
+            transport="lineworks",
+        )
+        request_round = KpiRequestRound(
+            section_id=section.id, fiscal_year=2026, period="Q1", requested_at=now, due_at=now
+        )
+        s.add(request_round)
+        s.flush()
+        row = OutboxMessage(
+            job="kpi-request",
+            kind="kpi-request",
+            recipients=[shared],
+            messages=[],
+            dedup_key="t",
+            retry_key="r",
+            not_before=now,
+            transport="line",
+        )
+        assert record_asked(s, request_round, [on_line, on_works], [row]) == 1
+        assert s.exec(select(KpiRoundAsk.member_id)).all() == [on_line.id]
+        row.transport = "lineworks"  # the same request to the LINE WORKS member now
+        assert record_asked(s, request_round, [on_line, on_works], [row]) == 1
+        assert sorted(s.exec(select(KpiRoundAsk.member_id)).all()) == sorted([on_line.id, on_works.id])
