@@ -13,21 +13,12 @@ import base64
 import hashlib
 import hmac
 import logging
-import time
-import uuid
-from collections.abc import Callable, Iterable
 
-from flask import Flask
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_content_length, get_input_stream
-
-from bot import logging_setup, metrics
+from bot.callback_edge import TOO_LARGE, SignedCallbackEdge, parse_body
 from bot.inbox import InboxUnavailable
 from bot.inbox.store import store
-from bot.line.edge import MAX_BODY_BYTES, _json_answer, parse_body
 from bot.line.handling import handle_stored
 from bot.lineworks.events import events_of, inbox_values
-from bot.ops import REQUEST_ID, REQUEST_ID_HEADER
 from bot.services import Services, services
 from models.config import DEVELOPMENT_CHANNEL_SECRET
 
@@ -42,52 +33,26 @@ def signature_is_valid(bot_secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(digest, signature.encode("utf-8"))
 
 
-class LineWorksCallbackEdge:
-    """POST /lineworks/callback in front of Flask (a WSGI layer like bot/line/edge.py's CallbackEdge).
+class LineWorksCallbackEdge(SignedCallbackEdge):
+    """POST /lineworks/callback in front of Flask (bot/callback_edge.py's WSGI layer, as LINE's).
 
     400 wrong bot or signature, 413 oversize, 503 unstored (the event is lost: LINE WORKS does not resend),
     otherwise 200 once stored. The DXBOT_WEBHOOK_HANDLING modes are LINE's: background (the process's
     event thread handles it after the answer), inline (before the answer), worker (`dxbot events`).
     """
 
-    def __init__(self, app: Flask, wsgi_app: Callable):
-        self.app, self.wsgi_app = app, wsgi_app
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != PATH:
-            return self.wsgi_app(environ, start_response)
-        started = time.perf_counter()
-        given = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        token = logging_setup.request_id.set(request_id)
-        status, answer, headers = 500, {"error": "internal error"}, [("Content-Type", "application/json")]
-        try:
-            if environ.get("REQUEST_METHOD") == "POST":
-                status, answer = self.answer(environ)
-            else:
-                status, answer = 405, {"error": "method not allowed: LINE WORKS POSTs its callback"}
-                headers.append(("Allow", "POST"))
-        except Exception:
-            log.exception("LINE WORKS callback failed", extra={"outcome": "error"})
-        finally:
-            metrics.observe_webhook(status, time.perf_counter() - started)
-            logging_setup.request_id.reset(token)
-        body = _json_answer(answer)
-        headers += [("Content-Length", str(len(body))), (REQUEST_ID_HEADER, request_id)]
-        start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
-        return [body]
+    PATH = PATH
+    NOT_ALLOWED = "method not allowed: LINE WORKS POSTs its callback"
+    LOG = log
+    FAILED = "LINE WORKS callback failed"
+    TOO_BIG = "LINE WORKS callback too large"
 
     def answer(self, environ: dict) -> tuple[int, dict[str, str]]:
         """Read, check and store one callback; its status and JSON answer."""
         found = services(self.app)
-        length = get_content_length(environ)
-        if length is not None and length > MAX_BODY_BYTES:
-            log.warning("LINE WORKS callback too large", extra={"reason": "too_large", "bytes": length})
-            return 413, {"error": "request body too large"}
-        body = get_input_stream(environ, max_content_length=MAX_BODY_BYTES + 1).read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
-            log.warning("LINE WORKS callback too large", extra={"reason": "too_large", "bytes": len(body)})
-            return 413, {"error": "request body too large"}
+        body = self.read_body(environ)
+        if body is None:
+            return TOO_LARGE
 
         config = found.config
         settings = config.lineworks
