@@ -40,9 +40,9 @@ from messages.model import Carousel, Text
 from messages.sending import (
     MessageLimitError,
     Multicaster,
-    Origin,
     OutMessage,
     Profile,
+    SendAnswers,
     SendResult,
     failed,
 )
@@ -100,7 +100,7 @@ def send_bodies(messages: Sequence[OutMessage]) -> list[JSON]:
     return bodies + render(pending)
 
 
-class LineWorksSender:
+class LineWorksSender(SendAnswers):
     """Deliver through LINE WORKS' Bot API 2.0 with a database-shared access token (see the module's notes)."""
 
     def __init__(
@@ -125,12 +125,6 @@ class LineWorksSender:
         )
 
     # -- the Sender protocol ----------------------------------------------------------------------------
-
-    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
-        """Send to ORIGIN's chat: LINE WORKS has no reply tokens, so every answer is a send."""
-        if not origin.chat_id:
-            raise MessageLimitError("an answer on LINE WORKS needs a chat to send to")
-        return self.send(origin.chat_id, messages, key=key)
 
     def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
         """Post every body to TO in order, stopping at the first refusal (KEY: not sent, LINE WORKS has none)."""

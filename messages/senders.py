@@ -32,6 +32,7 @@ from messages.sending import (
     OutMessage,
     Profile,
     ReplyThenSend,
+    SendAnswers,
     Sender,
     SendResult,
     Status,
@@ -336,7 +337,7 @@ class ConsoleSender(_CheckingSender):
 TRANSPORT_NAMES = {"line": "LINE", "lineworks": "LINE WORKS"}
 
 
-class LineWorksConsoleSender:
+class LineWorksConsoleSender(SendAnswers):
     """Prints what the bot would send to LINE WORKS (its rendered bodies, checked against LINE WORKS' limits)
     and records it like ConsoleSender, marked transport lineworks. No reply tokens, no multicast, no names."""
 
@@ -349,11 +350,6 @@ class LineWorksConsoleSender:
         self.stream = stream
         self.clock: Clock = clock or SystemClock(ZoneInfo("UTC"))
         self.record = record
-
-    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
-        if not origin.chat_id:
-            raise MessageLimitError("an answer on LINE WORKS needs a chat to send to")
-        return self.send(origin.chat_id, messages, key=key)
 
     def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
         if not to:

@@ -252,3 +252,16 @@ def sender_for(sender: Sender, transport: str) -> Sender:
     if isinstance(sender, TransportSenders):
         return sender.for_transport(transport)
     return sender
+
+
+class SendAnswers:
+    """answer() on a platform without reply tokens (LINE WORKS): every answer is a send to the event's chat."""
+
+    def send(self, to: str, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        raise NotImplementedError
+
+    def answer(self, origin: Origin, messages: Sequence[OutMessage], *, key: str | None = None) -> SendResult:
+        """Send to ORIGIN's chat (a reply token, if any, is of no use)."""
+        if not origin.chat_id:
+            raise MessageLimitError("an answer on LINE WORKS needs a chat to send to")
+        return self.send(origin.chat_id, messages, key=key)
