@@ -476,11 +476,20 @@ def test_a_lineworks_person_registers_reports_and_voids_with_lineworks_bodies(lw
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["issuedTime"]) for e in events)
 
 
-def test_with_lineworks_alone_every_new_person_is_on_lineworks(config, plan, db):
+def test_with_lineworks_alone_every_person_is_on_lineworks(config, plan, db, clock):
+    with Session(db) as session:
+        ensure_demo_members(session, clock.now(), transport="lineworks")
+        session.commit()
     app = create_app(replace(config, environment="development", transports=("lineworks",)))
     client = app.test_client()
     state = client.get("/simulator/api/state").get_json()
     assert state["transports"] == ["lineworks"]
+    people = {p["name"]: p for p in state["people"]}
+    assert {p["platform"] for p in people.values()} == {"lineworks"}
+    sato = people["佐藤 花子"]["user_id"]
+    answer = client.post("/simulator/api/send", json={"user": sato, "text": "研修実施回数 2回"}).get_json()
+    assert [e["transport"] for e in answer["entries"]] == ["lineworks"]
+    assert contents(answer["entries"])[0]["altText"].startswith("記録しました：研修実施回数 2回")
     made = client.post("/simulator/api/users", json={"name": "中村 陽子"}).get_json()["user"]
     assert made["platform"] == "lineworks"
     assert client.post("/simulator/api/users", json={"name": "x", "platform": "line"}).status_code == 400
