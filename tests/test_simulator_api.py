@@ -494,3 +494,23 @@ def test_with_lineworks_alone_every_person_is_on_lineworks(config, plan, db, clo
     assert made["platform"] == "lineworks"
     assert client.post("/simulator/api/users", json={"name": "x", "platform": "line"}).status_code == 400
     close_app(app)
+
+
+def test_a_lineworks_message_action_carries_its_postback_in_the_message(lw_api, lw_posted):
+    """On LINE WORKS a message action sends its text with content.postback; the bot takes the postback."""
+    user_id = lw_api.post("/simulator/api/users", json={"name": "x", "platform": "lineworks"}).get_json()[
+        "user"
+    ]["user_id"]
+    code = lw_api.post("/simulator/api/invites", json={"section": "職員課", "role": "staff"}).get_json()[
+        "code"
+    ]
+    lw_api.post("/simulator/api/send", json={"user": user_id, "text": f"登録 {code}"})
+    answer = lw_api.post(
+        "/simulator/api/send", json={"user": user_id, "text": "報告", "postback": "v1|menu|report"}
+    )
+    assert answer.status_code == 200
+    event = json.loads(lw_posted[-1])
+    assert event["type"] == "message"
+    assert event["content"] == {"type": "text", "text": "報告", "postback": "v1|menu|report"}
+    items = contents(answer.get_json()["entries"])[-1]["quickReply"]["items"]
+    assert [i["action"]["label"] for i in items] == ["研修実施回数", "研修受講人数", "テレワーク勤務利用率"]
