@@ -89,3 +89,19 @@ def test_dashboard_links_follow_the_served_port_unless_dxbot_base_url_says_other
     finally:
         close_app(on_port)
         close_app(configured)
+
+
+def test_with_lineworks_alone_the_demo_members_are_on_lineworks(dxbot):
+    """A LINE WORKS-only bot could never hear a LINE member: the demo members are added on LINE WORKS."""
+    result = dxbot("demo", "--no-serve", env={"DXBOT_TRANSPORT": "lineworks"})
+    assert result.exit_code == 0, result.output
+    assert "demo members (4 added, 0 already there):" in result.output
+    assert "佐藤 花子\tstaff\t職員課\tdddddddd-dddd-4ddd-8ddd-dddddddd0002" in result.output
+    members = json.loads(dxbot("member", "list", "--json").output)["members"]
+    assert {m["line_user_id"]: m.get("transport") for m in members} == {
+        f"dddddddd-dddd-4ddd-8ddd-dddddddd000{n}": "lineworks" for n in range(1, 5)
+    }
+    said = dxbot(
+        "say", "--transport", "lineworks", "--as", "dddddddd-dddd-4ddd-8ddd-dddddddd0002", "研修実施回数 2回"
+    )
+    assert "\n記録しました：研修実施回数 2回" in said.output, said.output

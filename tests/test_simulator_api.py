@@ -367,3 +367,150 @@ def test_a_simulator_started_on_dxbot_now_lends_that_date_to_dxbot_say(config, p
     # Given its own DXBOT_NOW, dxbot say keeps it: the explicit clock wins.
     said = dxbot("say", "--as", SUZUKI, "ダッシュボード", env={"DXBOT_NOW": "2026-11-24T10:00:00+09:00"})
     assert "2027" not in said.output
+
+
+# --- LINE WORKS -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lw_api(config, plan, db, clock):
+    """The development app speaking LINE and LINE WORKS (console senders, simulator on), demo members added."""
+    with Session(db) as session:
+        ensure_demo_members(session, clock.now())
+        session.commit()
+    app = create_app(replace(config, environment="development", transports=("line", "lineworks")))
+    yield app.test_client()
+    close_app(app)
+
+
+@pytest.fixture
+def lw_posted(monkeypatch):
+    """Every LINE WORKS callback body the simulator posts (the real post still happens)."""
+    bodies: list[bytes] = []
+    real = views.post_to_lineworks_callback
+
+    def spy(app, body):
+        bodies.append(body)
+        return real(app, body)
+
+    monkeypatch.setattr(views, "post_to_lineworks_callback", spy)
+    return bodies
+
+
+def contents(entries) -> list[dict]:
+    """The LINE WORKS bodies' contents, in order (every body is {"content": {...}})."""
+    out = []
+    for entry in entries:
+        for body in entry["messages"]:
+            assert set(body) == {"content"}, body
+            out.append(body["content"])
+    return out
+
+
+def test_line_alone_offers_no_platform_choice(api):
+    state = api.get("/simulator/api/state").get_json()
+    assert state["transports"] == ["line"]
+    assert {p["platform"] for p in state["people"]} == {"line"}
+    made = api.post("/simulator/api/users", json={"name": "中村 陽子", "platform": "lineworks"})
+    assert made.status_code == 400
+
+
+def test_a_lineworks_person_registers_reports_and_voids_with_lineworks_bodies(lw_api, lw_posted, posted, db):
+    state = lw_api.get("/simulator/api/state").get_json()
+    assert state["transports"] == ["line", "lineworks"]
+    assert {p["platform"] for p in state["people"]} == {"line"}  # the demo members keep LINE
+    # No LINE WORKS persistent menu is defined: the rich menu's entries stand in for it.
+    assert [a["label"] for a in state["persistentmenus"]["staff"]["actions"]] == [
+        "報告する",
+        "今年度の行動計画",
+        "状況",
+        "ヘルプ",
+    ]
+
+    made = lw_api.post("/simulator/api/users", json={"name": "中村 陽子", "platform": "lineworks"})
+    assert made.status_code == 200
+    user = made.get_json()["user"]
+    assert user["platform"] == "lineworks"
+    user_id = user["user_id"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", user_id)
+    code = lw_api.post("/simulator/api/invites", json={"section": "国保医療課", "role": "staff"}).get_json()[
+        "code"
+    ]
+
+    registered = lw_api.post("/simulator/api/send", json={"user": user_id, "text": f"登録 {code}"})
+    assert registered.status_code == 200, registered.get_json()
+    entries = registered.get_json()["entries"]
+    assert [e["transport"] for e in entries] == ["lineworks"]
+    # LINE WORKS reads no profiles: the name is the bot's stand-in, as on a real LINE WORKS registration.
+    assert contents(entries)[0]["text"].startswith("登録しました：LINE WORKS userさん、国保医療課（担当者）")
+    people = {p["user_id"]: p for p in lw_api.get("/simulator/api/state").get_json()["people"]}
+    assert people[user_id]["registered"] is True and people[user_id]["platform"] == "lineworks"
+
+    reported = lw_api.post("/simulator/api/send", json={"user": user_id, "text": "オンライン申請率 41%"})
+    assert reported.status_code == 200
+    shown = contents(reported.get_json()["entries"])
+    flex = next(c for c in shown if c["type"] == "flex")
+    assert flex["altText"].startswith("記録しました：オンライン申請率 41%")
+    assert flex["contents"]["type"] == "bubble"
+    items = shown[-1]["quickReply"]["items"]
+    undo = next(i["action"] for i in items if i["action"]["label"] == "取り消す")
+    assert undo["type"] == "postback" and undo["displayText"] == "取り消す"
+    assert "type" not in items[0]  # LINE WORKS' quick reply items have no type, unlike LINE's
+
+    tapped = lw_api.post("/simulator/api/send", json={"user": user_id, "postback": undo["data"]})
+    assert tapped.status_code == 200
+    assert any("取り消しました" in (c.get("text") or "") for c in contents(tapped.get_json()["entries"]))
+    with Session(db) as session:
+        (report,) = session.exec(select(KpiReport)).all()
+        assert report.voided_at is not None
+        inbox = session.exec(select(InboxEvent).order_by(InboxEvent.id)).all()
+        assert [row.transport for row in inbox] == ["lineworks"] * 3
+
+    # What went in were LINE WORKS callback bodies, through LINE WORKS' callback (none to LINE's /callback).
+    assert posted == []
+    events = [json.loads(body) for body in lw_posted]
+    assert [e["type"] for e in events] == ["message", "message", "postback"]
+    assert events[1]["content"] == {"type": "text", "text": "オンライン申請率 41%"}
+    assert events[2]["data"] == undo["data"]
+    assert all(e["source"] == {"userId": user_id, "domainId": 0} for e in events)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["issuedTime"]) for e in events)
+
+
+def test_with_lineworks_alone_every_person_is_on_lineworks(config, plan, db, clock):
+    with Session(db) as session:
+        ensure_demo_members(session, clock.now(), transport="lineworks")
+        session.commit()
+    app = create_app(replace(config, environment="development", transports=("lineworks",)))
+    client = app.test_client()
+    state = client.get("/simulator/api/state").get_json()
+    assert state["transports"] == ["lineworks"]
+    people = {p["name"]: p for p in state["people"]}
+    assert {p["platform"] for p in people.values()} == {"lineworks"}
+    sato = people["佐藤 花子"]["user_id"]
+    answer = client.post("/simulator/api/send", json={"user": sato, "text": "研修実施回数 2回"}).get_json()
+    assert [e["transport"] for e in answer["entries"]] == ["lineworks"]
+    assert contents(answer["entries"])[0]["altText"].startswith("記録しました：研修実施回数 2回")
+    made = client.post("/simulator/api/users", json={"name": "中村 陽子"}).get_json()["user"]
+    assert made["platform"] == "lineworks"
+    assert client.post("/simulator/api/users", json={"name": "x", "platform": "line"}).status_code == 400
+    close_app(app)
+
+
+def test_a_lineworks_message_action_carries_its_postback_in_the_message(lw_api, lw_posted):
+    """On LINE WORKS a message action sends its text with content.postback; the bot takes the postback."""
+    user_id = lw_api.post("/simulator/api/users", json={"name": "x", "platform": "lineworks"}).get_json()[
+        "user"
+    ]["user_id"]
+    code = lw_api.post("/simulator/api/invites", json={"section": "職員課", "role": "staff"}).get_json()[
+        "code"
+    ]
+    lw_api.post("/simulator/api/send", json={"user": user_id, "text": f"登録 {code}"})
+    answer = lw_api.post(
+        "/simulator/api/send", json={"user": user_id, "text": "報告", "postback": "v1|menu|report"}
+    )
+    assert answer.status_code == 200
+    event = json.loads(lw_posted[-1])
+    assert event["type"] == "message"
+    assert event["content"] == {"type": "text", "text": "報告", "postback": "v1|menu|report"}
+    items = contents(answer.get_json()["entries"])[-1]["quickReply"]["items"]
+    assert [i["action"]["label"] for i in items] == ["研修実施回数", "研修受講人数", "テレワーク勤務利用率"]

@@ -32,11 +32,13 @@ def demo(runtime: Runtime, ctx: click.Context, host: str, port: int, no_serve: b
     where = runtime.engine.url.render_as_string(hide_password=True)
     click.echo(f"database: at revision {migrate.current_revision(runtime.engine)} ({where})")
     click.echo(load_bundled_plan(runtime))
+    # A bot that speaks only LINE WORKS could never hear a LINE member: the demo members are on LINE WORKS then.
+    demo_transport = "line" if runtime.config.speaks("line") else "lineworks"
     try:
         with runtime.write() as session:
             rows = [
                 (describe(session, m), added)
-                for m, added in ensure_demo_members(session, runtime.clock.now())
+                for m, added in ensure_demo_members(session, runtime.clock.now(), transport=demo_transport)
             ]
     except (UnknownSectionError, MemberError) as exc:
         raise CliError(f"demo members: {exc}") from exc

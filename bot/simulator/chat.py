@@ -20,8 +20,10 @@ def last_entry_id(session: Session) -> int:
     return row or 0
 
 
-def entries_for(session: Session, user_id: str, *, after: int = 0) -> list[TranscriptEntry]:
-    """Replies, pushes and multicasts that reached USER_ID after row AFTER, oldest first.
+def entries_for(
+    session: Session, user_id: str, *, after: int = 0, transport: str = "line"
+) -> list[TranscriptEntry]:
+    """Replies, pushes and multicasts that reached USER_ID on TRANSPORT after row AFTER, oldest first.
 
     Recipients are a JSON list, so the filtering happens here rather than in SQL (portable and small).
     """
@@ -31,16 +33,20 @@ def entries_for(session: Session, user_id: str, *, after: int = 0) -> list[Trans
         .order_by(col(TranscriptEntry.id).desc())
         .limit(WINDOW)
     ).all()
-    mine = [row for row in rows if user_id in (row.recipients or [])]
+    mine = [
+        row for row in rows if user_id in (row.recipients or []) and (row.transport or "line") == transport
+    ]
     return list(reversed(mine[:LIMIT]))
 
 
 def entry_json(entry: TranscriptEntry, clock: Clock, locale: str) -> dict:
-    """One transcript row for the page: its id, reply or push, when (day and time) and the LINE messages."""
+    """One transcript row for the page: its id, reply or push, its platform, when (day and time) and the
+    messages as sent (LINE's message objects, or LINE WORKS' bodies `{"content": …}`)."""
     at = entry.at.astimezone(clock.tz)
     return {
         "id": entry.id,
         "kind": entry.kind,
+        "transport": entry.transport or "line",
         "at": at.isoformat(),
         "day": format_short_day(at, locale),
         "time": at.strftime("%H:%M"),

@@ -28,6 +28,11 @@ def demo_id(number: int) -> str:
     return f"U{'d' * 28}{number:04d}"
 
 
+def lineworks_demo_id(line_id: str) -> str:
+    """The demo member's id on LINE WORKS, UUID-shaped as LINE WORKS' user ids: dddddddd-dddd-4ddd-8ddd-dddddddd0001."""
+    return f"dddddddd-dddd-4ddd-8ddd-dddddddd{line_id[-4:]}"
+
+
 DEMO_MEMBERS: tuple[DemoMember, ...] = (
     DemoMember(demo_id(1), "山田 太郎", ("国保医療課",), "staff"),
     DemoMember(demo_id(2), "佐藤 花子", ("職員課",), "staff"),
@@ -59,23 +64,30 @@ def demo_sections(session: Session) -> dict[str, Section]:
     return found
 
 
-def ensure_demo_members(session: Session, now: datetime) -> list[tuple[Member, bool]]:
-    """Add the demo members that are missing (existing ones are left as they are); (member, added) each."""
+def ensure_demo_members(
+    session: Session, now: datetime, transport: str = "line"
+) -> list[tuple[Member, bool]]:
+    """Add the demo members that are missing (existing ones are left as they are); (member, added) each.
+
+    On TRANSPORT: LINE (their U… ids), or LINE WORKS for a bot that speaks only LINE WORKS (lineworks_demo_id).
+    """
     out = []
     stand_ins = demo_sections(session)
     for demo in DEMO_MEMBERS:
-        member = get_member(session, demo.line_user_id)
+        user_id = demo.line_user_id if transport == "line" else lineworks_demo_id(demo.line_user_id)
+        member = get_member(session, user_id, transport)
         if member is not None:
             out.append((member, False))
             continue
         sections = list({stand_ins[name].id: stand_ins[name] for name in demo.sections}.values())
         member, _created = add_member(
             session,
-            line_user_id=demo.line_user_id,
+            line_user_id=user_id,
             name=demo.name,
             sections=sections,
             role=demo.role,
             now=now,
+            transport=transport,
         )
         out.append((member, True))
     session.flush()

@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,10 +24,11 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli.say import SIMULATED_BOT_ID, simulated_event
+from bot.cli.say import SIMULATED_BOT_ID, lineworks_event, simulated_event
 from bot.services import services
 from messages import line_limits
 from models.clock import Clock, FrozenClock
+from models.config import DEVELOPMENT_CHANNEL_SECRET
 from models.db import SessionFactory
 from models.simulator_clock import save_simulator_clock
 
@@ -73,9 +75,18 @@ class Platform:
 
     profiles: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # People on LINE WORKS the page made up: their names label them on the page only (LINE WORKS' `bot`
+    # scope reads no profiles, so the bot never learns them; it names a new member as on LINE WORKS).
+    lineworks_people: dict[str, str] = field(default_factory=dict)
 
-    def new_user(self, name: str) -> str:
-        """A fresh LINE-shaped user id (U + 32 hex digits) whose profile says NAME."""
+    def new_user(self, name: str, platform: str = "line") -> str:
+        """A fresh user id whose profile says NAME: LINE-shaped (U + 32 hex digits), or on LINE WORKS a
+        UUID, the shape of LINE WORKS' user ids (e.g. c72af563-0f21-4736-11e4-045237113344)."""
+        if platform == "lineworks":
+            user_id = str(uuid.uuid4())
+            with self.lock:
+                self.lineworks_people[user_id] = name
+            return user_id
         user_id = "U" + secrets.token_hex(16)
         with self.lock:
             self.profiles[user_id] = name
@@ -139,5 +150,44 @@ def post_to_callback(app: Flask, body: bytes) -> tuple[int, dict]:
         },
     )
     # The app answers LINE first and handles the event after: the simulator shows the answer, so wait.
+    services(app).events.drain(timeout=30)
+    return response.status_code, response.get_json(silent=True) or {}
+
+
+def lineworks_secret(app: Flask) -> str:
+    """What LINE WORKS signs callbacks with: LINEWORKS_BOT_SECRET, else (development) the edge's stand-in."""
+    config = services(app).config
+    return config.lineworks_bot_secret or DEVELOPMENT_CHANNEL_SECRET
+
+
+def lineworks_callback_body(
+    *,
+    user_id: str,
+    at: datetime,
+    text: str | None = None,
+    postback: str | None = None,
+    message_postback: str | None = None,
+) -> bytes:
+    """One LINE WORKS callback body, the event `dxbot say --transport lineworks` makes: a text message, a
+    `postback` event (a button or quick reply), or with MESSAGE_POSTBACK a text message carrying
+    `content.postback` (what a message action sends)."""
+    event = lineworks_event(user_id=user_id, at=at, text=text, postback_data=postback, channel_id=None)
+    if message_postback is not None:
+        event["content"]["postback"] = message_postback
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def post_to_lineworks_callback(app: Flask, body: bytes) -> tuple[int, dict]:
+    """POST a signed BODY to the app's /lineworks/callback as LINE WORKS would; the answer's status and JSON."""
+    settings = services(app).config.lineworks
+    response = app.test_client().post(
+        "/lineworks/callback",
+        data=body,
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "X-WORKS-Signature": sign(body, lineworks_secret(app)),
+            "X-WORKS-BotId": str(settings.bot_id) if settings is not None else "",
+        },
+    )
     services(app).events.drain(timeout=30)
     return response.status_code, response.get_json(silent=True) or {}

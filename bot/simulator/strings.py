@@ -24,6 +24,15 @@ UI = {
         "A new person is not registered: ask for an invite code below, then send 「登録 CODE」 in the chat."
     ),
     "unregistered": N_("not registered"),
+    "platform": N_("Platform"),
+    "lineworks_name_hint": N_(
+        "LINE WORKS gives the bot no names: this name only labels the person on this page, and the bot "
+        "registers them as LINE WORKS does (the roster's name, else 「LINE WORKS user」)."
+    ),
+    "lineworks_menu": N_(
+        "The bot defines no LINE WORKS persistent menu: these are the rich menu's entries, as LINE WORKS' "
+        "menu buttons."
+    ),
     "invite": N_("Invite code (what an admin makes with dxbot invite create)"),
     "invite_section": N_("Section"),
     "invite_role": N_("Role"),
@@ -78,6 +87,7 @@ ERRORS = {
     "bad_postback": N_("Postback data is at most 300 characters."),
     "both": N_("Send either a text or a postback, not both."),
     "bad_name": N_("Give the new person's LINE display name (1 to 20 characters)."),
+    "bad_platform": N_("Choose a platform the bot speaks (DXBOT_TRANSPORT)."),
     "unknown_job": N_("Choose one of the jobs in the list."),
     "bad_time": N_("Give the date and time as 2027-01-04T09:00."),
     "unknown_section": N_("Choose a section from the list."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 from sqlmodel import col, select
 
 from bot.cli.richmenu import MANAGER_ROLES
@@ -13,8 +13,10 @@ from bot.simulator import chat
 from bot.simulator.platform import (
     MAX_DISPLAY_NAME,
     SimulatedClock,
+    lineworks_callback_body,
     platform_of,
     post_to_callback,
+    post_to_lineworks_callback,
     simulated_clock,
     webhook_body,
 )
@@ -61,6 +63,11 @@ def _services() -> Services:
     return services(current_app)
 
 
+def _app() -> Flask:
+    """The app itself behind current_app (the callbacks are posted to it through its own test client)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's proxy
+
+
 def _locale(body: dict | None = None) -> str:
     """?lang=en (or "lang" in a JSON body); Japanese by default."""
     return normalise_locale(request.args.get("lang") or (body or {}).get("lang"))
@@ -90,6 +97,11 @@ def _clock_json(locale: str) -> dict:
         "day": format_short_day(now, locale),
         "time": now.strftime("%H:%M"),
     }
+
+
+def _transports() -> list[str]:
+    """The platforms the bot speaks (DXBOT_TRANSPORT), LINE first: the platforms a person can be on."""
+    return [t for t in ("line", "lineworks") if _services().config.speaks(t)]
 
 
 def _menu_kind(role: str | None) -> str:
@@ -166,6 +178,18 @@ def _richmenus(locale: str, menu_label: str) -> dict:
     return menus
 
 
+def _persistent_menus() -> dict:
+    """LINE WORKS' persistent menu per kind. The bot defines none for LINE WORKS (only LINE's rich menus in
+    messages/richmenus/), so the rich menu's entries stand in for it, as LINE WORKS' menu buttons."""
+    return {
+        kind: {
+            "source": "richmenu",
+            "actions": [area["action"] for area in load_definition(kind).data["areas"]],
+        }
+        for kind in MENU_KINDS
+    }
+
+
 # --- who can speak ----------------------------------------------------------------------------------
 
 
@@ -179,6 +203,7 @@ def _member_json(session, member: Member, locale: str) -> dict:
         "sections": [s.name for s in current_sections(session, member, _services().clock.now())],
         "registered": True,
         "menu": _menu_kind(member.role),
+        "platform": member.transport or "line",
     }
 
 
@@ -186,25 +211,34 @@ def _people(locale: str) -> list[dict]:
     """Active members (demo members and whoever registered), then made-up people who have not registered."""
     factory = _services().session_factory
     with factory() as session:
+        # Members on a platform the bot does not speak now cannot be spoken as: they are left out.
         members = session.exec(
-            select(Member).where(col(Member.active).is_(True)).order_by(col(Member.id))
+            select(Member)
+            .where(col(Member.active).is_(True), col(Member.transport).in_(_transports()))
+            .order_by(col(Member.id))
         ).all()
         people = [_member_json(session, m, locale) for m in members]
-        known = {m.line_user_id for m in session.exec(select(Member)).all()}
-    for user_id, name in list(platform_of(current_app).profiles.items()):
-        if user_id not in known:
-            people.append(
-                {
-                    "user_id": user_id,
-                    "name": name,
-                    "role": None,
-                    "role_label": None,
-                    "sections": [],
-                    "registered": False,
-                    "menu": None,
-                }
-            )
+        known = {(m.transport or "line", m.line_user_id) for m in session.exec(select(Member)).all()}
+    simulated = platform_of(current_app)
+    made_up = [("line", simulated.profiles), ("lineworks", simulated.lineworks_people)]
+    for transport, names in made_up:
+        for user_id, name in list(names.items()):
+            if (transport, user_id) not in known and transport in _transports():
+                people.append(_unregistered(user_id, name, transport))
     return people
+
+
+def _unregistered(user_id: str, name: str, platform: str) -> dict:
+    return {
+        "user_id": user_id,
+        "name": name,
+        "role": None,
+        "role_label": None,
+        "sections": [],
+        "registered": False,
+        "menu": None,
+        "platform": platform,
+    }
 
 
 def _sections() -> list[str]:
@@ -228,12 +262,15 @@ def state():
         roles=[{"value": r, "label": _(ROLE_NAMES[r])} for r in ROLES],
         jobs=[{"name": name, "label": labels.get(f"job_{name.replace('-', '_')}", name)} for name in JOBS],
         richmenus=_richmenus(locale, labels["menu"]),
+        transports=_transports(),
+        persistentmenus=_persistent_menus(),
     )
 
 
 @blueprint.post("/api/users")
 def new_user():
-    """Make up a person who is not registered yet (their LINE profile says NAME)."""
+    """Make up a person who is not registered yet (their LINE profile says NAME), on PLATFORM (line or
+    lineworks; by default the first platform the bot speaks)."""
     body = _body()
     locale = _locale(body)
     if body is None:
@@ -241,31 +278,45 @@ def new_user():
     name = str(body.get("name") or "").strip()
     if not 1 <= len(name) <= MAX_DISPLAY_NAME:
         return _error("bad_name", locale)
-    user_id = platform_of(current_app).new_user(name)
-    return jsonify(user={"user_id": user_id, "name": name, "registered": False, "sections": [], "menu": None})
+    platform = str(body.get("platform") or _transports()[0])
+    if platform not in _transports():
+        return _error("bad_platform", locale)
+    user_id = platform_of(current_app).new_user(name, platform)
+    return jsonify(user=_unregistered(user_id, name, platform))
 
 
-def _known(user_id: str) -> bool:
-    if not LINE_USER_ID_RE.match(user_id):
-        return False
-    if user_id in platform_of(current_app).profiles:
-        return True
+def _platform(user_id: str) -> str | None:
+    """The platform USER_ID speaks on in the simulator (line | lineworks), None when nobody is known by it."""
+    simulated = platform_of(current_app)
+    if "lineworks" in _transports():
+        if user_id in simulated.lineworks_people:
+            return "lineworks"
+        with _services().session_factory() as session:
+            if get_member(session, user_id, "lineworks") is not None:
+                return "lineworks"
+    if "line" not in _transports() or not LINE_USER_ID_RE.match(user_id):
+        return None
+    if user_id in simulated.profiles:
+        return "line"
     with _services().session_factory() as session:
-        return get_member(session, user_id) is not None
+        return "line" if get_member(session, user_id) is not None else None
 
 
 # --- talking ---------------------------------------------------------------------------------------
 
 
-def _entries(user_id: str, after: int, locale: str) -> list[dict]:
+def _entries(user_id: str, after: int, locale: str, transport: str) -> list[dict]:
     clock = _services().clock
     with _services().session_factory() as session:
-        return [chat.entry_json(e, clock, locale) for e in chat.entries_for(session, user_id, after=after)]
+        rows = chat.entries_for(session, user_id, after=after, transport=transport)
+        return [chat.entry_json(e, clock, locale) for e in rows]
 
 
 @blueprint.post("/api/send")
 def send():
-    """Say TEXT (or tap a button carrying POSTBACK data) as USER: a signed webhook body goes to /callback."""
+    """Say TEXT (or tap a button carrying POSTBACK data) as USER: a signed webhook body goes to /callback, or
+    for a person on LINE WORKS a signed callback body to /lineworks/callback. On LINE WORKS a message action
+    sends TEXT and POSTBACK together (a text message with content.postback)."""
     body = _body()
     locale = _locale(body)
     if body is None:
@@ -273,8 +324,11 @@ def send():
     user_id = str(body.get("user") or "").strip()
     text = body.get("text")
     postback = body.get("postback")
-    if not _known(user_id):
+    platform = _platform(user_id)
+    if platform is None:
         return _error("unknown_user", locale)
+    if platform == "lineworks" and text is not None and postback is not None:
+        return _send_lineworks(user_id, locale, text=str(text), message_postback=str(postback))
     if text is not None and postback is not None:
         return _error("both", locale)
     if postback is not None:
@@ -287,13 +341,43 @@ def send():
             return _error("empty", locale)
         if len(text) > MAX_TEXT:
             return _error("too_long", locale)
+    if platform == "lineworks":
+        return _send_lineworks(user_id, locale, text=text, postback=postback)
     with _services().session_factory() as session:
         before = chat.last_entry_id(session)
     payload = webhook_body(user_id=user_id, at=_services().clock.now(), text=text, postback=postback)
-    status, answer = post_to_callback(current_app._get_current_object(), payload)
+    status, answer = post_to_callback(_app(), payload)
     if status != 200:
         return _error("callback_failed", locale, http=502, status=status, error=answer.get("error", "?"))
-    return jsonify(entries=_entries(user_id, before, locale), clock=_clock_json(locale))
+    return jsonify(entries=_entries(user_id, before, locale, "line"), clock=_clock_json(locale))
+
+
+def _send_lineworks(
+    user_id: str,
+    locale: str,
+    *,
+    text: str | None = None,
+    postback: str | None = None,
+    message_postback: str | None = None,
+):
+    """What a LINE WORKS person said or tapped, as LINE WORKS' callback body, signed, to /lineworks/callback."""
+    if message_postback is not None and (not message_postback or len(message_postback) > MAX_POSTBACK):
+        return _error("bad_postback", locale)
+    if message_postback is not None and (not (text or "").strip() or len(text or "") > MAX_TEXT):
+        return _error("empty", locale)
+    with _services().session_factory() as session:
+        before = chat.last_entry_id(session)
+    payload = lineworks_callback_body(
+        user_id=user_id,
+        at=_services().clock.now(),
+        text=text,
+        postback=postback,
+        message_postback=message_postback,
+    )
+    status, answer = post_to_lineworks_callback(_app(), payload)
+    if status != 200:
+        return _error("callback_failed", locale, http=502, status=status, error=answer.get("error", "?"))
+    return jsonify(entries=_entries(user_id, before, locale, "lineworks"), clock=_clock_json(locale))
 
 
 @blueprint.get("/api/messages")
@@ -301,13 +385,14 @@ def messages():
     """What the bot sent USER after transcript row AFTER (replies and pushes), for the page's polling."""
     locale = _locale()
     user_id = (request.args.get("user") or "").strip()
-    if not _known(user_id):
+    platform = _platform(user_id)
+    if platform is None:
         return _error("unknown_user", locale)
     try:
         after = max(int(request.args.get("after") or 0), 0)
     except ValueError:
         after = 0
-    return jsonify(entries=_entries(user_id, after, locale), clock=_clock_json(locale))
+    return jsonify(entries=_entries(user_id, after, locale, platform), clock=_clock_json(locale))
 
 
 # --- the admin's side: invite codes, jobs, the clock ---------------------------------------------------

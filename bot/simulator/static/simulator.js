@@ -1,5 +1,6 @@
 /* The simulator page: pick who you are, talk to the bot through /simulator/api (which signs a LINE webhook
-   body and posts it to /callback), and show what the bot said (replies and pushes) as LINE would. */
+   body and posts it to /callback, or for a person on LINE WORKS a LINE WORKS callback body to
+   /lineworks/callback), and show what the bot said (replies and pushes) as LINE or LINE WORKS would. */
 (function () {
   "use strict";
 
@@ -17,12 +18,17 @@
   var quick = $("quick");
   var input = $("text");
   var richmenu = $("richmenu");
+  var lwmenu = $("lwmenu");
+  var phone = $("phone");
+  var PLATFORM_NAMES = { line: "LINE", lineworks: "LINE WORKS" };
   var chatbar = $("chatbar");
   var userSelect = $("user-select");
 
   var state = {
     people: [],
     richmenus: {},
+    persistentmenus: {},
+    transports: ["line"],
     controls: false,
     user: null,
     lastId: 0,
@@ -135,7 +141,13 @@
     scrollDown();
   }
 
+  // A LINE WORKS send body is {"content": {...}}; its content reads like a LINE message (text, flex, quickReply).
+  function contentOf(message) {
+    return message && message.content && typeof message.content === "object" ? message.content : message;
+  }
+
   function renderMessage(message) {
+    message = contentOf(message);
     if (message.type === "text" || message.type === "textV2") {
       return linkify(el("div", "bubble bot"), message.text || "");
     }
@@ -154,14 +166,15 @@
     state.seen[entry.id] = true;
     state.lastId = Math.max(state.lastId, entry.id);
     dayChip(entry.day);
-    var messages = entry.messages || [];
+    var messages = (entry.messages || []).map(contentOf);
     messages.forEach(function (message, index) {
       var row = el("div", "row bot " + entry.kind);
       row.setAttribute("data-entry", String(entry.id));
       row.appendChild(renderMessage(message));
       if (index === messages.length - 1) {
         var meta = el("span", "time", entry.time);
-        if (entry.kind !== "reply") meta.appendChild(el("span", "kind", t.push));
+        // LINE WORKS has no replies: every answer is a send, so 「プッシュ」 would tell nothing there.
+        if (entry.kind !== "reply" && entry.transport !== "lineworks") meta.appendChild(el("span", "kind", t.push));
         row.appendChild(meta);
       }
       chat.appendChild(row);
@@ -209,6 +222,8 @@
       } else if (action.inputOption === "openRichMenu") {
         toggleMenu(true);
       }
+    } else if (action.type === "message" && action.postback && platform() === "lineworks") {
+      send({ text: action.text, postback: action.postback }, action.text);  // LINE WORKS: content.postback
     } else if (action.type === "message") {
       send({ text: action.text }, action.text);
     } else if (action.type === "uri") {
@@ -264,9 +279,37 @@
 
   /* --- the rich menu ------------------------------------------------------------------------------------ */
 
+  function platform() {
+    if (state.user) return state.user.platform || "line";
+    return state.transports.indexOf("line") >= 0 ? "line" : "lineworks";
+  }
+
+  // LINE WORKS has a persistent menu rather than a rich menu: buttons, always shown under the message box.
+  function drawLineWorksMenu(kind) {
+    lwmenu.textContent = "";
+    var menu = kind && state.persistentmenus[kind];
+    lwmenu.hidden = !menu;
+    if (!menu) return;
+    menu.actions.forEach(function (action) {
+      var button = el("button", "lw-menu-button", action.label || "");
+      button.type = "button";
+      button.addEventListener("click", function () { onAction(action); });
+      lwmenu.appendChild(button);
+    });
+  }
+
   function drawMenu() {
     richmenu.textContent = "";
     var kind = state.user ? state.user.menu || "staff" : null;
+    phone.setAttribute("data-platform", platform());
+    if (platform() === "lineworks") {
+      chatbar.hidden = true;
+      toggleMenu(false);
+      drawLineWorksMenu(kind);
+      return;
+    }
+    lwmenu.hidden = true;
+    lwmenu.textContent = "";
     var menu = kind && state.richmenus[kind];
     chatbar.hidden = !menu;
     if (!menu) { toggleMenu(false); return; }
@@ -304,9 +347,34 @@
   /* --- who you are -------------------------------------------------------------------------------------- */
 
   function personLabel(person) {
-    if (!person.registered) return person.name + " (" + t.unregistered + ")";
-    return person.name + " — " + person.sections.join("、") + " (" + person.role_label + ")";
+    var label = person.registered
+      ? person.name + " — " + person.sections.join("、") + " (" + person.role_label + ")"
+      : person.name + " (" + t.unregistered + ")";
+    // Only when the bot speaks both does a person's platform need saying.
+    if (state.transports.length > 1) label += " [" + PLATFORM_NAMES[person.platform || "line"] + "]";
+    return label;
   }
+
+  function fillPlatforms() {
+    var select = $("new-platform");
+    var current = select.value;
+    select.textContent = "";
+    state.transports.forEach(function (name) {
+      var option = el("option", null, PLATFORM_NAMES[name] || name);
+      option.value = name;
+      select.appendChild(option);
+    });
+    if (current && state.transports.indexOf(current) >= 0) select.value = current;
+    $("new-platform-row").hidden = state.transports.length < 2;
+    showNameHint();
+  }
+
+  function showNameHint() {
+    var chosen = $("new-platform").value || state.transports[0];
+    $("lineworks-name-hint").hidden = chosen !== "lineworks";
+  }
+
+  $("new-platform").addEventListener("change", showNameHint);
 
   function fillPeople(selected) {
     userSelect.textContent = "";
@@ -328,6 +396,9 @@
     return request("GET", api.state + query({ lang: lang })).then(function (data) {
       state.people = data.people;
       state.richmenus = data.richmenus;
+      state.persistentmenus = data.persistentmenus || {};
+      state.transports = data.transports || ["line"];
+      fillPlatforms();
       state.controls = data.controls;
       setClock(data.clock);
       fillPeople(keep || (state.user && state.user.user_id));
@@ -357,6 +428,7 @@
       card.appendChild(el("div", "meta", t.unregistered));
     }
     card.appendChild(el("div", "id", user.user_id));
+    if (state.transports.length > 1) card.appendChild(el("div", "meta", PLATFORM_NAMES[user.platform || "line"]));
   }
 
   function selectUser(userId) {
@@ -398,7 +470,7 @@
   });
 
   $("new-user-create").addEventListener("click", function () {
-    request("POST", api.users, { name: $("new-name").value, lang: lang }).then(function (data) {
+    request("POST", api.users, { name: $("new-name").value, platform: $("new-platform").value || undefined, lang: lang }).then(function (data) {
       $("new-name").value = "";
       return loadPeople(data.user.user_id).then(function () { return selectUser(data.user.user_id); });
     }).catch(function (error) { note(error.message, true); });
