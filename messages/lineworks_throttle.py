@@ -18,6 +18,7 @@ Time is injectable (`monotonic`, `sleep`) so tests run a round of minutes in no 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -98,3 +99,22 @@ def round_seconds(requests: int, rate_per_minute: int) -> float:
     if requests <= 1:
         return 0.0
     return (requests - 1) * 60.0 / rate_per_minute
+
+
+def round_minutes(requests: int, rate_per_minute: int) -> int | None:
+    """Whole minutes (rounded up) that REQUESTS take at RATE_PER_MINUTE, when that is a minute or more; None
+    below (a round within a minute is not worth a word)."""
+    seconds = round_seconds(requests, rate_per_minute)
+    return math.ceil(seconds / 60) if seconds >= 60 else None
+
+
+def round_note(requests: int, rate_per_minute: int) -> str | None:
+    """What `dxbot run-job` notes and the clock logs when a round of REQUESTS takes a minute or more at
+    RATE_PER_MINUTE (counts only: no ids, no names); None when it does not."""
+    minutes = round_minutes(requests, rate_per_minute)
+    if minutes is None:
+        return None
+    return (
+        f"LINE WORKS: delivering {requests} messages at {rate_per_minute} a minute takes about {minutes} "
+        f"minute{'s' if minutes > 1 else ''} (LINEWORKS_RATE_PER_MINUTE)"
+    )

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col
 
+from messages.lineworks_throttle import round_minutes, round_note
 from models.clock import Clock, parse_timezone
 from models.db import SessionFactory, make_engine, session_factory
 from models.retention import RetentionPolicy
@@ -260,6 +261,28 @@ def run_job(name: str) -> None:
             "queued": result.queued,
             "seconds": round((wall_clock() - started).total_seconds(), 3),
             "summary": result.summary(),
+        },
+    )
+    log_lineworks_round(name, result.lineworks_requests, runtime.config)
+
+
+def log_lineworks_round(name: str, requests: int, config) -> None:
+    """One INFO line when the LINE WORKS rows job NAME queued take a minute or more to deliver at
+    LINEWORKS_RATE_PER_MINUTE (as `dxbot run-job` notes it): counts only, never who. Nothing without LINE
+    WORKS settings (the console sender does not pace itself) or for a round within a minute."""
+    settings = getattr(config, "lineworks", None)
+    if settings is None:
+        return
+    note = round_note(requests, settings.rate_per_minute)
+    if note is None:
+        return
+    log.info(
+        note,
+        extra={
+            "job": name,
+            "lineworks_requests": requests,
+            "rate_per_minute": settings.rate_per_minute,
+            "minutes": round_minutes(requests, settings.rate_per_minute),
         },
     )
 

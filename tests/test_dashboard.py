@@ -432,6 +432,49 @@ def test_the_audit_trail_shows_who_reported_what_from_which_message(scenario, ap
     assert "3,500枚" in page(admin, "/dashboard/audit")
 
 
+WORKS_ID = "c72af563-0f21-4736-11e4-045237113344"
+
+
+@pytest.fixture
+def on_lineworks(scenario, db):
+    """山田 太郎 (staff of 国保医療課, who reported, voided and moved an item) is on LINE WORKS."""
+    with Session(db) as s:
+        member = get_member(s, STAFF)
+        member.transport, member.line_user_id = "lineworks", WORKS_ID
+        s.add(member)
+        s.commit()
+
+
+def test_a_lineworks_member_is_marked_wherever_the_dashboard_names_them(on_lineworks, app, db):
+    manager = sign_in(app, db, MANAGER)
+    tables = Tables(page(manager, "/dashboard/audit"))
+    valid = next(r for r in tables.rows if r and "「訂正 18%」" in " ".join(r))
+    assert valid[4] == "山田 太郎（LINE WORKS）"
+    voided = next(r for r in tables.rows if r and "「オンライン申請率 15%」" in " ".join(r))
+    assert "2026年8月2日(日) 9:00 に 山田 太郎（LINE WORKS） が取り消し" in voided[6]
+    moved = next(r for r in tables.rows if r and "1-2" in r[1:2])
+    assert moved[4] == "山田 太郎（LINE WORKS）"
+    change = next(r for r in tables.rows if r and "m-act" in " ".join(r))
+    assert change[4] == "鈴木 一郎"  # on LINE: as before
+    history = "未着手 → 進行中（山田 太郎（LINE WORKS）、2026年9月1日(火) 9:00）"
+    assert history in page(manager, "/dashboard/initiative/1-2")
+    with Session(db) as s:
+        kokuho = find_section(s, "国保医療課").id
+    assert history in page(manager, f"/dashboard/section/{kokuho}")
+    english = page(manager, "/dashboard/audit?lang=en")
+    assert "山田 太郎 (LINE WORKS)" in english and "（LINE WORKS）" not in english
+    assert WORKS_ID not in english  # the platform, never the id
+
+
+def test_a_line_only_dashboard_names_no_platform(scenario, app, db):
+    manager = sign_in(app, db, MANAGER)
+    with Session(db) as s:
+        kokuho = find_section(s, "国保医療課").id
+    for path in ("/dashboard/audit", "/dashboard/initiative/1-2", f"/dashboard/section/{kokuho}"):
+        html = page(manager, path)
+        assert "山田 太郎" in html and "LINE WORKS" not in html, path
+
+
 def test_the_audit_trail_pages_through_many_reports(scenario, app, db, clock):
     bulk_reports(db, 230, seed=2, fiscal_years=(2026,))
     admin = sign_in(app, db, ADMIN)

@@ -52,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "member": ("bot.cli.members:group", "People the bot talks to."),
     "outbox": (
         "bot.cli.outbox:group",
-        "Messages queued for LINE (the outbox): list them, deliver what is due.",
+        "Messages queued for LINE and LINE WORKS (the outbox): list them, deliver what is due.",
     ),
     "pause": (
         "bot.cli.pause:pause",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import click
 
 from bot.cli.common import CliError, Runtime, echo_json, local_time, pass_runtime
-from messages.lineworks_throttle import round_seconds
+from messages.lineworks_throttle import round_note
 from models.clock import FrozenClock, parse_moment, parse_timezone
 from models.db import session_factory
 from scheduler.schedule import JOB_NAMES, ScheduleError, check_job_name, load_schedule
@@ -85,15 +84,7 @@ def lineworks_estimate(requests: int, config) -> str | None:
     settings = getattr(config, "lineworks", None)
     if settings is None:
         return None
-    rate = settings.rate_per_minute
-    seconds = round_seconds(requests, rate)
-    if seconds < 60:
-        return None
-    minutes = math.ceil(seconds / 60)
-    return (
-        f"LINE WORKS: delivering {requests} messages at {rate} a minute takes about {minutes} minute{'s' if minutes > 1 else ''} "
-        "(LINEWORKS_RATE_PER_MINUTE)"
-    )
+    return round_note(requests, settings.rate_per_minute)
 
 
 @click.group("jobs")

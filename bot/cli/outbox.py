@@ -1,4 +1,4 @@
-"""`dxbot outbox`: see what the bot has queued for LINE, and deliver what is due now."""
+"""`dxbot outbox`: see what the bot has queued for LINE and LINE WORKS, and deliver what is due now."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from sqlmodel import col, select
 
 from bot.cli.common import CliError, Runtime, echo_json, pass_runtime
 from models.db import session_factory
+from models.members import platform_name
 from models.tables import OUTBOX_STATUSES, OutboxMessage
 from scheduler.outbox import section_names
 
 
 @click.group("outbox")
 def group() -> None:
-    """Messages queued for LINE (the outbox): list them, deliver what is due."""
+    """Messages queued for LINE and LINE WORKS (the outbox): list them, deliver what is due."""
 
 
 def _iso(moment: datetime | None, tz: ZoneInfo) -> str | None:
@@ -42,6 +43,7 @@ def row_as_dict(row: OutboxMessage, sections: dict[int, str], tz: ZoneInfo) -> d
         "attempts": row.attempts,
         "next_attempt_at": _iso(row.next_attempt_at, tz),
         "messages": len(row.messages),
+        "transport": row.transport,  # line | lineworks: the platform the row goes to
     }
 
 
@@ -50,7 +52,7 @@ def row_as_dict(row: OutboxMessage, sections: dict[int, str], tz: ZoneInfo) -> d
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_runtime
 def list_rows(runtime: Runtime, status: str | None, as_json: bool) -> None:
-    """List queued, sent, failed and held LINE requests, oldest first."""
+    """List queued, sent, failed and held requests, oldest first (with their platform once LINE WORKS is used)."""
     tz = runtime.clock.tz
     with runtime.read() as session:
         query = select(OutboxMessage).order_by(col(OutboxMessage.id))
@@ -59,6 +61,8 @@ def list_rows(runtime: Runtime, status: str | None, as_json: bool) -> None:
         rows = list(session.exec(query).all())
         sections = section_names(session, {r.section_id for r in rows if r.section_id is not None})
     items = [row_as_dict(row, sections, tz) for row in rows]
+    # A LINE-only bot lists as it always did; once LINE WORKS is configured or queued, every row names its platform.
+    platforms = runtime.config.speaks("lineworks") or any(i["transport"] != "line" for i in items)
     if as_json:
         echo_json({"messages": items})
         return
@@ -69,7 +73,9 @@ def list_rows(runtime: Runtime, status: str | None, as_json: bool) -> None:
         count = len(item["recipients"])
         line = (
             f"{item['id']}\t{item['status']}\t{item['job']}/{item['kind']}\t{who}\t"
-            f"{count} recipient{'' if count == 1 else 's'}\tnot before {item['not_before']}"
+            f"{count} recipient{'' if count == 1 else 's'}\t"
+            + (f"{platform_name(item['transport'])}\t" if platforms else "")
+            + f"not before {item['not_before']}"
         )
         if item["sent_at"]:
             line += f"\tsent {item['sent_at']}"

@@ -219,6 +219,23 @@ def participation_rows(
     return rows
 
 
+# --- who did it -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Who:
+    """A member as the dashboard names them: the display name and the platform they are on (line | lineworks:
+    a LINE WORKS member is marked as such; their platform id is never shown)."""
+
+    name: str
+    transport: str = "line"
+
+
+def who(name: str | None, transport: str | None) -> Who | None:
+    """Who from an outer join's (display name, transport): None when there was no member."""
+    return None if name is None else Who(name, transport or "line")
+
+
 # --- one initiative ---------------------------------------------------------------------------------------
 
 
@@ -227,7 +244,7 @@ class ActionHistory:
     """An action item of the year with who moved it to which status, when (oldest first)."""
 
     item: ActionItem
-    changes: list[tuple[ActionStatusChange, str | None]]  # (change, who)
+    changes: list[tuple[ActionStatusChange, Who | None]]  # (change, who)
     rollup: RollUp | None = None  # each section's status, lead first (a shared item has one per section)
     section_names: dict[int, str] = field(default_factory=dict)
     own_status: str | None = None  # the status of the section whose page this is
@@ -271,13 +288,13 @@ def action_histories(
     ).all()
     changes: dict[int, list] = defaultdict(list)
     if items:
-        for change, name in session.exec(
-            select(ActionStatusChange, Member.display_name)
+        for change, name, transport in session.exec(
+            select(ActionStatusChange, Member.display_name, Member.transport)
             .outerjoin(Member, col(Member.id) == ActionStatusChange.changed_by_member_id)
             .where(col(ActionStatusChange.action_item_id).in_([i.id for i in items]))
             .order_by(col(ActionStatusChange.changed_at), col(ActionStatusChange.id))
         ).all():
-            changes[change.action_item_id].append((change, name))
+            changes[change.action_item_id].append((change, who(name, transport)))
     rolled = rollups(session, items, by_id.values(), links)
     names = {s.id: s.name for s in by_id.values()}
     if section is not None:
@@ -407,8 +424,8 @@ class AuditRow:
     target: KpiTarget
     initiative: Initiative
     section: str
-    reporter: str | None
-    voided_by: str | None
+    reporter: Who | None
+    voided_by: Who | None
 
 
 def audit_rows(
@@ -423,7 +440,16 @@ def audit_rows(
     reporter = aliased(Member, name="reporter")
     voider = aliased(Member, name="voider")
     query = (
-        select(KpiReport, KpiTarget, Initiative, Section.name, reporter.display_name, voider.display_name)
+        select(
+            KpiReport,
+            KpiTarget,
+            Initiative,
+            Section.name,
+            reporter.display_name,
+            reporter.transport,
+            voider.display_name,
+            voider.transport,
+        )
         .join(KpiTarget, KpiTarget.id == KpiReport.kpi_target_id)
         .join(Initiative, in_edition(KpiTarget))
         .join(Section, Section.id == KpiReport.section_id)
@@ -438,18 +464,25 @@ def audit_rows(
     if fiscal_year is not None:
         query = query.where(KpiTarget.fiscal_year == fiscal_year)
     rows = [
-        AuditRow(report=r, target=t, initiative=i, section=s, reporter=who, voided_by=by)
-        for r, t, i, s, who, by in session.exec(query).all()
+        AuditRow(
+            report=r,
+            target=t,
+            initiative=i,
+            section=s,
+            reporter=who(name, transport),
+            voided_by=who(by, by_transport),
+        )
+        for r, t, i, s, name, transport, by, by_transport in session.exec(query).all()
     ]
     return rows[:per_page], len(rows) > per_page
 
 
 def status_changes(
     session: Session, *, initiative_ids: set[str] | None, fiscal_year: int | None, limit: int = 100
-) -> list[tuple[ActionStatusChange, ActionItem, Initiative, str | None]]:
+) -> list[tuple[ActionStatusChange, ActionItem, Initiative, Who | None]]:
     """The newest action item status changes (who, when, from which message)."""
     query = (
-        select(ActionStatusChange, ActionItem, Initiative, Member.display_name)
+        select(ActionStatusChange, ActionItem, Initiative, Member)
         .join(ActionItem, col(ActionItem.id) == ActionStatusChange.action_item_id)
         .join(Initiative, in_edition(ActionItem))
         .outerjoin(Member, col(Member.id) == ActionStatusChange.changed_by_member_id)
@@ -460,4 +493,7 @@ def status_changes(
         query = query.where(col(ActionItem.initiative_id).in_(list(initiative_ids) or [""]))
     if fiscal_year is not None:
         query = query.where(ActionItem.fiscal_year == fiscal_year)
-    return list(session.exec(query).all())
+    return [
+        (change, item, initiative, None if member is None else who(member.display_name, member.transport))
+        for change, item, initiative, member in session.exec(query).all()
+    ]

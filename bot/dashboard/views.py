@@ -181,7 +181,18 @@ def template_helpers() -> dict:
         "answer_round": lambda r: "−" if r is None else round_label(r, _),
         "answer_hours": lambda r: hours_text(r, _),
         "grade_counts": grades_text,
+        "person": lambda who: person_text(who, _),
     }
+
+
+def person_text(who: data.Who | None, _) -> str:
+    """A member's name as the dashboard shows it: a LINE WORKS member marked 「山田 太郎（LINE WORKS）」, a LINE
+    member as before (so a LINE-only bot shows no change), nobody as −."""
+    if who is None:
+        return "−"
+    if who.transport == "lineworks":
+        return _("%(name)s (LINE WORKS)", name=who.name)
+    return who.name
 
 
 def grade_legend_items(_) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from messages.lineworks_client import make_lineworks_sender
-from messages.lineworks_throttle import Throttle, reset_seconds, round_seconds
+from messages.lineworks_throttle import Throttle, reset_seconds, round_minutes, round_note, round_seconds
 from messages.model import Text
 from models.config import Config
 from models.db import session_factory
@@ -90,6 +90,14 @@ def test_requests_are_spaced_evenly_at_the_rate_and_a_pause_in_between_costs_not
 def test_a_round_to_200_staff_at_60_a_minute_is_foretold_as_over_3_minutes():
     assert round_seconds(200, 60) == 199 and round_seconds(200, 240) == 49.75
     assert round_seconds(1, 60) == round_seconds(0, 60) == 0
+    assert round_minutes(200, 60) == 4 and round_minutes(61, 60) == 1
+    assert round_minutes(60, 60) is None and round_minutes(200, 240) is None  # within a minute: no word
+    assert round_note(200, 60) == (
+        "LINE WORKS: delivering 200 messages at 60 a minute takes about 4 minutes (LINEWORKS_RATE_PER_MINUTE)"
+    )
+    assert round_note(61, 60) is not None and round_note(61, 60).endswith(
+        "about 1 minute (LINEWORKS_RATE_PER_MINUTE)"
+    )
 
 
 def test_a_429_holds_the_next_requests_until_the_reset():

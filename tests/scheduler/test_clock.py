@@ -41,7 +41,10 @@ from scheduler.schedule import (
     load_schedule,
     parse_crontab,
 )
+from tests.lineworks import conftest as lineworks_fixtures
 from tests.scheduler.test_jobs import add_people
+
+lineworks_keys = lineworks_fixtures.lineworks_keys  # the LINE WORKS app's test key pair, a fixture here too
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -365,6 +368,102 @@ def test_run_job_does_nothing_without_the_lease(plan, db, database_url, monkeypa
     assert "no longer holds the lease" in caplog.text
     with Session(db) as s:
         assert s.exec(select(OutboxMessage)).all() == []
+
+
+WORKS_STAFF = 70  # LINE WORKS staff in 国保医療課: at least 70 requests, over a minute at 60 a minute
+
+
+def add_lineworks_staff(engine) -> None:
+    from models.members import add_member
+    from models.sections import find_section
+
+    with Session(engine) as s:
+        section = find_section(s, "国保医療課")
+        for n in range(WORKS_STAFF):
+            add_member(
+                s,
+                line_user_id=f"{n:08x}-0f21-4736-11e4-045237113344",
+                name=f"職員{n}",
+                sections=[section],
+                role="staff",
+                now=datetime(2026, 3, 1, tzinfo=UTC),
+                transport="lineworks",
+            )
+        s.commit()
+
+
+@pytest.fixture
+def lineworks_clock_env(plan, db, database_url, monkeypatch, lineworks_keys):
+    """The clock's environment with LINE WORKS configured (kickoff day); returns a setter for the rate."""
+    from tests.lineworks.conftest import BOT_ID, CLIENT_ID, CLIENT_SECRET, SERVICE_ACCOUNT
+
+    for name, value in {
+        "DXBOT_DATABASE_URL": database_url,
+        "DXBOT_NOW": "2026-04-01T09:00:00+09:00",
+        "DXBOT_SENDER": "console",
+        "DXBOT_TRANSPORT": "line,lineworks",
+        "LINEWORKS_CLIENT_ID": CLIENT_ID,
+        "LINEWORKS_CLIENT_SECRET": CLIENT_SECRET,
+        "LINEWORKS_SERVICE_ACCOUNT": SERVICE_ACCOUNT,
+        "LINEWORKS_BOT_ID": BOT_ID,
+        "LINEWORKS_PRIVATE_KEY": lineworks_keys.private_pem,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LINE_CHANNEL_ACCESS_TOKEN", raising=False)
+    return lambda rate: monkeypatch.setenv("LINEWORKS_RATE_PER_MINUTE", str(rate))
+
+
+def round_lines(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "scheduler.clock" and "LINE WORKS" in r.getMessage()]
+
+
+def test_the_clock_logs_how_long_a_lineworks_round_takes(lineworks_clock_env, db, caplog):
+    add_people(db)
+    add_lineworks_staff(db)
+    lineworks_clock_env(60)
+    with caplog.at_level(logging.INFO, logger="scheduler.clock"):
+        run_job("kickoff")
+    with Session(db) as s:
+        works = s.exec(select(OutboxMessage).where(OutboxMessage.transport == "lineworks")).all()
+    bodies = sum(len(row.messages) for row in works)
+    assert len(works) == WORKS_STAFF and bodies >= WORKS_STAFF
+    minutes = -(-(bodies - 1) // 60)  # one request a second: the last starts (N-1) s after the first
+    (record,) = round_lines(caplog)
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == (
+        f"LINE WORKS: delivering {bodies} messages at 60 a minute takes about {minutes} minutes "
+        "(LINEWORKS_RATE_PER_MINUTE)"
+    )
+    assert (record.job, record.lineworks_requests, record.rate_per_minute, record.minutes) == (
+        "kickoff",
+        bodies,
+        60,
+        minutes,
+    )
+    logged = caplog.text + repr(record.__dict__)
+    assert "0f21-4736" not in logged and "職員" not in logged  # no ids, no names
+
+
+def test_the_clock_says_nothing_of_a_round_within_a_minute_or_on_line_only(
+    lineworks_clock_env, db, monkeypatch, caplog
+):
+    add_people(db)
+    add_lineworks_staff(db)
+    lineworks_clock_env(1000)
+    with caplog.at_level(logging.INFO, logger="scheduler.clock"):
+        run_job("kickoff")
+    assert round_lines(caplog) == []
+    assert any(r.getMessage() == "job finished" for r in caplog.records)
+
+
+def test_a_line_only_clock_logs_no_lineworks_line(plan, db, database_url, monkeypatch, caplog):
+    add_people(db)
+    monkeypatch.setenv("DXBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("DXBOT_NOW", "2026-04-01T09:00:00+09:00")
+    monkeypatch.setenv("DXBOT_SENDER", "console")
+    with caplog.at_level(logging.INFO, logger="scheduler.clock"):
+        run_job("kickoff")
+    assert round_lines(caplog) == []
 
 
 def test_the_web_app_never_starts_a_scheduler():

@@ -68,8 +68,8 @@ def queue(
         return rows
 
 
-def listed(dxbot, *args) -> list[dict]:
-    result = dxbot("outbox", "list", "--json", *args)
+def listed(dxbot, *args, env: dict | None = None) -> list[dict]:
+    result = dxbot("outbox", "list", "--json", *args, env=env)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)["messages"]
 
@@ -211,3 +211,36 @@ def test_retry_requeues_a_failed_message(dxbot, db, sections):
     refused = dxbot("outbox", "retry", str(queued.id))
     assert refused.exit_code == 2 and "only failed messages" in refused.output
     assert dxbot("outbox", "retry", "999").exit_code == 2
+
+
+# --- the platform of each row (LINE or LINE WORKS) -------------------------------------------------------
+
+WORKS_ID = "c72af563-0f21-4736-11e4-045237113344"
+
+
+def test_list_json_says_each_rows_platform(dxbot, db, sections):
+    queue(db, "kpi-request:2026Q3:kokuho", recipients=[user(1), f"lineworks:{WORKS_ID}"])
+    messages = listed(dxbot, env={"DXBOT_TRANSPORT": "line,lineworks"})
+    assert [(m["transport"], m["recipients"]) for m in messages] == [
+        ("line", [user(1)]),
+        ("lineworks", [WORKS_ID]),
+    ]
+    assert all(set(m) >= KEYS | {"messages", "attempts"} for m in messages)  # every older key stays
+
+
+def test_list_text_names_the_platform_of_each_row_once_lineworks_is_there(dxbot, db, sections):
+    queue(db, "kpi-request:2026Q3:kokuho", recipients=[user(1), user(2), f"lineworks:{WORKS_ID}"])
+    lines = dxbot("outbox", "list", env={"DXBOT_TRANSPORT": "line,lineworks"}).output.splitlines()
+    assert len(lines) == 2
+    assert "\t2 recipients\tLINE\tnot before" in lines[0]
+    assert "\t1 recipient\tLINE WORKS\tnot before" in lines[1]
+    # A LINE WORKS row left over after DXBOT_TRANSPORT went back to line is still named.
+    again = dxbot("outbox", "list", env={"DXBOT_TRANSPORT": "line"}).output.splitlines()
+    assert again == lines
+
+
+def test_a_line_only_outbox_lists_as_before(dxbot, db, sections):
+    queue(db, "kpi-request:2026Q3:kokuho")
+    (line,) = dxbot("outbox", "list").output.splitlines()
+    assert "LINE" not in line
+    assert "\t2 recipients\tnot before 2026-11-24T10:00:00+09:00" in line
