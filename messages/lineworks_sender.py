@@ -166,6 +166,19 @@ class LineWorksSender(SendAnswers):
         """None: LINE WORKS has no multicast; a round is one send per person."""
         return None
 
+    # -- other Bot API calls (the persistent menu) ------------------------------------------------------
+
+    def call(self, method: str, path: str, body: JSON | None = None) -> tuple[int | None, JSON]:
+        """One Bot API call at API_BASE_URL + PATH, as a send is made: the shared token (renewed once when
+        refused), the throttle's turn, one more try after a 429. (status, the answer's JSON object); status
+        None when LINE WORKS never answered. TokenRequestFailed when no token could be had."""
+        data = None if body is None else wire_json(body)
+        status, answer, headers = self._call_once(method, path, data)
+        if status == 429 and self.throttle is not None:
+            self.throttle.back_off(headers)
+            status, answer, headers = self._call_once(method, path, data)
+        return status, answer
+
     # -- HTTP -----------------------------------------------------------------------------------------
 
     def _post(self, path: str, data: bytes) -> SendResult:
@@ -194,14 +207,20 @@ class LineWorksSender(SendAnswers):
 
     def _post_once(self, path: str, data: bytes) -> tuple[int | None, JSON, dict[str, str]]:
         """One POST with the current token, and once more with a new one if LINE WORKS refused it."""
+        return self._call_once("POST", path, data)
+
+    def _call_once(
+        self, method: str, path: str, data: bytes | None
+    ) -> tuple[int | None, JSON, dict[str, str]]:
+        """One request with the current token, and once more with a new one if LINE WORKS refused it."""
         self._wait_turn()  # before taking the token: a wait must not outlast it
         token = self.tokens.current()
-        status, answer, headers = self._request(token, path, data)
+        status, answer, headers = self._request(token, path, data, method)
         if status is not None and _token_refused(status, answer):
             log.info("LINE WORKS refused the access token; renewing it", extra={"status": status})
             self._wait_turn()
             token = self.tokens.renew(refused=token)
-            status, answer, headers = self._request(token, path, data)
+            status, answer, headers = self._request(token, path, data, method)
         return status, answer, headers
 
     def _wait_turn(self) -> None:
@@ -209,14 +228,19 @@ class LineWorksSender(SendAnswers):
         if self.throttle is not None:
             self.throttle.wait()
 
-    def _request(self, token: str, path: str, data: bytes) -> tuple[int | None, JSON, dict[str, str]]:
-        """(status, error body, headers) of one POST; status None when LINE WORKS never answered."""
+    def _request(
+        self, token: str, path: str, data: bytes | None, method: str = "POST"
+    ) -> tuple[int | None, JSON, dict[str, str]]:
+        """(status, answer body, headers) of one request; status None when LINE WORKS never answered."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         try:
             response = self.http.request(
-                "POST",
+                method,
                 self.settings.api_base_url + path,
                 body=data,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                headers=headers,
                 timeout=self.timeout,
                 retries=False,
             )

@@ -4,6 +4,10 @@
 menu the default and link the manager menu to every active manager and admin; older menus of the same
 name are deleted afterwards (unless --keep-old), so deploys do not pile up. LINE_API_BASE_URL sends every
 call, the image upload included, to a mock server instead of LINE.
+
+`--transport lineworks` registers the bot's LINE WORKS persistent menu instead (messages/lineworks_menu.py):
+the staff menu's four entries as buttons, one menu for every member (LINE WORKS has no per-member menus),
+through the LINE WORKS client (proxy, shared token, throttle); `list --transport lineworks` reads it back.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from bot.cli.common import CliError, Runtime, pass_runtime
 from messages.fonts import FontNotFoundError, find_font
 from messages.line_limits import MAX_BULK_LINK_USERS
 from messages.line_sender import line_api_client
+from messages.lineworks_auth import TokenRequestFailed
+from messages.lineworks_client import make_lineworks_sender
+from messages.lineworks_menu import PersistentMenuError, persistent_menu_body, read_menu, register_menu
+from messages.lineworks_sender import LineWorksSender
 from messages.richmenu import (
     DEFINITIONS_DIR,
     KINDS,
@@ -35,11 +43,24 @@ from messages.richmenu import (
     load_definition,
     render_image,
 )
+from models.db import session_factory
+from models.lineworks_config import REQUIRED as LINEWORKS_REQUIRED
 from models.tables import Member
 
 LINK_BATCH = MAX_BULK_LINK_USERS  # LINE: at most 500 user ids per bulk link request
 MANAGER_ROLES = ("manager", "admin")
 KIND_CHOICES = click.Choice([*KINDS, "all"])
+TRANSPORT_OPTION = click.option(
+    "--transport",
+    type=click.Choice(("line", "lineworks")),
+    default="line",
+    show_default=True,
+    help="line: LINE's rich menus; lineworks: the LINE WORKS bot's persistent menu (one for everyone).",
+)
+ONE_MENU_NOTE = (
+    "lineworks: LINE WORKS has one persistent menu per bot, so managers and admins get the staff menu there "
+    "and type their own commands (「ダッシュボード」, 「管理」; 「ヘルプ」 lists them for their role)"
+)
 
 
 @click.group("richmenu")
@@ -218,12 +239,94 @@ def deploy_menu(
     return done
 
 
+# --- LINE WORKS ---------------------------------------------------------------------------------
+
+
+def _lineworks_sender(runtime: Runtime, what: str) -> LineWorksSender:
+    """The LINE WORKS client of the configuration, or a CliError naming the variables to set."""
+    if runtime.config.lineworks is None:
+        raise CliError(
+            f"LINE WORKS is not configured, so the bot cannot {what}: set {', '.join(LINEWORKS_REQUIRED)} "
+            "and LINEWORKS_PRIVATE_KEY (or LINEWORKS_PRIVATE_KEY_FILE) (docs/lineworks.md)"
+        )
+    return make_lineworks_sender(runtime.config, session_factory(runtime.engine))
+
+
+def _menu_lines(menu: dict) -> list[str]:
+    out = []
+    for number, action in enumerate(menu.get("content", {}).get("actions") or [], start=1):
+        target = action.get("postback") or action.get("uri") or action.get("text") or ""
+        out.append(f"  {number}. {action.get('label')}\t{action.get('type')}\t{target}")
+    return out
+
+
+def _lineworks_call(what: str, call):
+    try:
+        return call()
+    except TokenRequestFailed as exc:
+        raise CliError(
+            f"no LINE WORKS access token to {what}: {exc.message} (run `dxbot doctor`: it names what to fix)"
+        ) from exc
+    except PersistentMenuError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def deploy_lineworks(runtime: Runtime, kind: str, keep_old: bool) -> None:
+    """Register the staff menu as the LINE WORKS bot's persistent menu, then read it back."""
+    if kind == "manager":
+        raise CliError(
+            "LINE WORKS has one persistent menu per bot (for every member): deploy the staff menu "
+            "(--kind staff or all); managers and admins type their commands there"
+        )
+    sender = _lineworks_sender(runtime, "register its persistent menu")
+    try:
+        body = persistent_menu_body(_definition("staff"))
+    except PersistentMenuError as exc:
+        raise CliError(str(exc)) from exc
+    bot_id = sender.settings.bot_id
+    _lineworks_call("register the persistent menu", lambda: register_menu(sender, body))
+    click.echo(f"lineworks: registered the persistent menu of bot {bot_id} from the staff menu")
+    menu = _lineworks_call("read the persistent menu", lambda: read_menu(sender))
+    if menu is None:
+        raise CliError(
+            f"LINE WORKS took the persistent menu of bot {bot_id} but shows none: run `dxbot doctor`"
+        )
+    click.echo(f"lineworks: bot {bot_id} now offers {len(menu['content']['actions'])} button(s):")
+    for line in _menu_lines(menu):
+        click.echo(line)
+    click.echo(ONE_MENU_NOTE)
+    if keep_old:
+        click.echo("lineworks: --keep-old has no effect (the new persistent menu replaces the old one)")
+
+
+def list_lineworks(runtime: Runtime) -> None:
+    sender = _lineworks_sender(runtime, "read its persistent menu")
+    menu = _lineworks_call("read the persistent menu", lambda: read_menu(sender))
+    bot_id = sender.settings.bot_id
+    if not menu or not menu.get("content", {}).get("actions"):
+        click.echo(
+            f"LINE WORKS has no persistent menu for bot {bot_id}; "
+            "register it with `dxbot richmenu deploy --transport lineworks`"
+        )
+        return
+    click.echo(f"LINE WORKS persistent menu of bot {bot_id} (the same for every member):")
+    for line in _menu_lines(menu):
+        click.echo(line)
+
+
 @group.command("deploy")
 @click.option("--kind", type=KIND_CHOICES, default="all", show_default=True)
 @click.option("--keep-old", is_flag=True, help="Keep earlier menus of the same name (default: delete them).")
+@TRANSPORT_OPTION
 @pass_runtime
-def deploy(runtime: Runtime, kind: str, keep_old: bool) -> None:
-    """Create the menus on LINE: staff as everyone's default, manager linked to managers and admins."""
+def deploy(runtime: Runtime, kind: str, keep_old: bool, transport: str) -> None:
+    """Create the menus on LINE: staff as everyone's default, manager linked to managers and admins.
+
+    With --transport lineworks: register the staff menu's entries as the LINE WORKS bot's persistent menu,
+    one for every member (managers and admins type their commands there)."""
+    if transport == "lineworks":
+        deploy_lineworks(runtime, kind, keep_old)
+        return
     _require_token(runtime, "deploy rich menus")
     kinds = _kinds(kind)
     definitions = [_definition(name) for name in kinds]
@@ -250,9 +353,14 @@ def deploy(runtime: Runtime, kind: str, keep_old: bool) -> None:
 
 
 @group.command("list")
+@TRANSPORT_OPTION
 @pass_runtime
-def list_menus(runtime: Runtime) -> None:
-    """Show the rich menus LINE has for the channel (* marks the default)."""
+def list_menus(runtime: Runtime, transport: str) -> None:
+    """Show the rich menus LINE has for the channel (* marks the default), or with --transport lineworks
+    the LINE WORKS bot's persistent menu."""
+    if transport == "lineworks":
+        list_lineworks(runtime)
+        return
     with line_clients(runtime, "list rich menus") as (api, _):
         try:
             menus = api.get_rich_menu_list().richmenus

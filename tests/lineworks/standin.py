@@ -8,6 +8,9 @@ What it answers, and where each answer comes from, is listed in docs/lineworks-a
   issued here and not expired (else 401 UNAUTHORIZED), a body valid under schemas/ (else 400
   INVALID_PARAMETER); 201 and the request recorded in `sent`.
 - GET /v1.0/bots/{botId} and GET /v1.0/bots: the read-only calls `dxbot doctor` can make.
+- POST, GET, DELETE /v1.0/bots/{botId}/persistentmenu: the bot's one persistent menu. POST checks the body
+  against schemas/persistent_menu.json (400 INVALID_PARAMETER naming the field) and keeps it in
+  `persistent_menu`, which GET returns (404 while there is none) and DELETE removes.
 - `fail_next(n, status)`: the next n API calls answer 429 (with the rate-limit headers) or a 5xx.
 """
 
@@ -26,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.lineworks.signing import verify_jwt
-from tests.lineworks.validation import problems
+from tests.lineworks.validation import menu_problems, problems
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # https://developers.worksmobile.com/en/docs/rate-limits: 240 requests/min per API on Standard/Advanced.
@@ -35,6 +38,7 @@ DEFAULT_RATE_LIMIT = 240
 CLOCK_SKEW = 60
 SEND_PATH = re.compile(r"^/v1\.0/bots/(?P<bot>[^/]+)/(?P<kind>users|channels)/(?P<target>[^/]+)/messages$")
 BOT_PATH = re.compile(r"^/v1\.0/bots/(?P<bot>[^/]+)$")
+MENU_PATH = re.compile(r"^/v1\.0/bots/(?P<bot>[^/]+)/persistentmenu$")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class LineWorksStandin:
     tokens: dict[str, float] = field(default_factory=dict)  # access token -> expiry (epoch seconds)
     refresh_tokens: set[str] = field(default_factory=set)
     faults: list[Fault] = field(default_factory=list)
+    persistent_menu: dict | None = None  # the body of the last accepted POST .../persistentmenu
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -127,6 +132,9 @@ class LineWorksStandin:
 
             def do_GET(self) -> None:  # noqa: N802
                 standin._answer(self, "GET")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                standin._answer(self, "DELETE")
 
             def log_message(self, *args) -> None:
                 pass
@@ -246,7 +254,9 @@ class LineWorksStandin:
         limited = self._rate_limit()
         if limited:
             return limited
-        send, bot = SEND_PATH.match(path), BOT_PATH.match(path)
+        send, bot, menu = SEND_PATH.match(path), BOT_PATH.match(path), MENU_PATH.match(path)
+        if menu:
+            return self._menu(method, menu, headers.get("Content-Type", ""), raw)
         if method == "POST" and send:
             return self._send(send, headers.get("Content-Type", ""), raw)
         if method == "GET" and bot:
@@ -272,6 +282,32 @@ class LineWorksStandin:
             self.refused.append((match["target"], body, found))
             return 400, _error("INVALID_PARAMETER", "; ".join(found[:5])), self._limit_headers()
         self.sent.append(Sent(match["bot"], match["kind"], match["target"], body))
+        return 201, None, self._limit_headers()
+
+    def _menu(self, method: str, match: re.Match, content_type: str, raw: bytes):
+        """https://developers.worksmobile.com/en/docs/bot-persistentmenu-create, -get, -delete. Not read: the
+        success statuses of 2.0 (API 1.0's page: 200 with no body) and GET's answer when there is no menu;
+        the stand-in answers POST 201 and DELETE 204 with no body, GET 404 NOT_FOUND when none is set."""
+        if match["bot"] != self.bot_id:
+            return 404, _error("NOT_FOUND", "no such bot"), self._limit_headers()
+        if method == "GET":
+            if self.persistent_menu is None:
+                return 404, _error("NOT_FOUND", "no persistent menu is set"), self._limit_headers()
+            return 200, self.persistent_menu, self._limit_headers()
+        if method == "DELETE":
+            self.persistent_menu = None
+            return 204, None, self._limit_headers()
+        if not content_type.startswith("application/json"):
+            return 400, _error("BAD_REQUEST", "Content-Type must be application/json"), self._limit_headers()
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return 400, _error("BAD_REQUEST", f"the body is not JSON: {error}"), self._limit_headers()
+        found = menu_problems(body)
+        if found:
+            self.refused.append(("persistentmenu", body, found))
+            return 400, _error("INVALID_PARAMETER", "; ".join(found[:5])), self._limit_headers()
+        self.persistent_menu = body
         return 201, None, self._limit_headers()
 
     def _bot_info(self) -> dict:

@@ -34,23 +34,43 @@ def json_bytes(value) -> int:
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _registry() -> Registry:
     resources = []
     for path in sorted(SCHEMAS.glob("*.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
         resources.append((schema["$id"], Resource.from_contents(schema)))
-    registry = Registry().with_resources(resources)
+    return Registry().with_resources(resources)
+
+
+@cache
+def _validator() -> Draft202012Validator:
     message = json.loads((SCHEMAS / "message.json").read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(message)
-    return Draft202012Validator(message, registry=registry)
+    return Draft202012Validator(message, registry=_registry())
+
+
+@cache
+def _menu_validator() -> Draft202012Validator:
+    menu = json.loads((SCHEMAS / "persistent_menu.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(menu)
+    return Draft202012Validator(menu, registry=_registry())
+
+
+def menu_problems(body) -> list[str]:
+    """Return what is wrong with a persistent menu body (POST /bots/{botId}/persistentmenu); [] when valid."""
+    return _found(_menu_validator(), body)
+
+
+def _found(validator: Draft202012Validator, body) -> list[str]:
+    errors = sorted(
+        (_deepest(e) for e in validator.iter_errors(body)), key=lambda e: [str(p) for p in e.absolute_path]
+    )
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(body)'}: {_describe(e)}" for e in errors]
 
 
 def problems(body) -> list[str]:
     """Return what is wrong with a send-message body (`{"content": {...}}`); an empty list means valid."""
-    errors = sorted(
-        (_deepest(e) for e in _validator().iter_errors(body)), key=lambda e: [str(p) for p in e.absolute_path]
-    )
-    found = [f"{'/'.join(str(p) for p in e.absolute_path) or '(body)'}: {_describe(e)}" for e in errors]
+    found = _found(_validator(), body)
     if found:
         return found
     return _beyond_schema(body["content"])
