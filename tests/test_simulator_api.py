@@ -14,6 +14,8 @@ import bot.simulator.views as views
 from bot.app import close_app, create_app
 from bot.services import services
 from bot.simulator.demo_data import DEMO_MEMBERS, ensure_demo_members
+from messages.lineworks_menu import persistent_menu_body
+from messages.richmenu import load_definition
 from messages.validator import validate_webhook_body
 from models.config import Config
 from models.tables import InboxEvent, KpiReport
@@ -419,13 +421,14 @@ def test_a_lineworks_person_registers_reports_and_voids_with_lineworks_bodies(lw
     state = lw_api.get("/simulator/api/state").get_json()
     assert state["transports"] == ["line", "lineworks"]
     assert {p["platform"] for p in state["people"]} == {"line"}  # the demo members keep LINE
-    # No LINE WORKS persistent menu is defined: the rich menu's entries stand in for it.
-    assert [a["label"] for a in state["persistentmenus"]["staff"]["actions"]] == [
-        "報告する",
-        "今年度の行動計画",
-        "状況",
-        "ヘルプ",
-    ]
+    # LINE WORKS' one persistent menu, as `dxbot richmenu deploy --transport lineworks` registers it: every
+    # person sees it (managers and admins too: LINE WORKS has no per-person menu), each button a message
+    # action carrying the rich menu's postback.
+    deployed = persistent_menu_body(load_definition("staff"))["content"]["actions"]
+    assert [a["label"] for a in deployed] == ["報告する", "今年度の行動計画", "状況", "ヘルプ"]
+    for kind in ("staff", "manager"):  # the menus people see (admins see the manager's on LINE)
+        assert state["persistentmenus"][kind]["actions"] == deployed
+    assert {a["type"] for a in deployed} == {"message"} and all(a.get("postback") for a in deployed)
 
     made = lw_api.post("/simulator/api/users", json={"name": "中村 陽子", "platform": "lineworks"})
     assert made.status_code == 200

@@ -25,6 +25,7 @@ from messages.builders.text import ROLE_NAMES
 from messages.formatting import format_moment, format_short_day
 from messages.i18n import Translator, normalise_locale
 from messages.line_limits import MAX_POSTBACK_DATA, MAX_TEXT_UTF16
+from messages.lineworks_menu import persistent_menu_body
 from messages.richmenu import KINDS as MENU_KINDS
 from messages.richmenu import image_path, load_definition
 from models.clock import FrozenClock
@@ -179,15 +180,10 @@ def _richmenus(locale: str, menu_label: str) -> dict:
 
 
 def _persistent_menus() -> dict:
-    """LINE WORKS' persistent menu per kind. The bot defines none for LINE WORKS (only LINE's rich menus in
-    messages/richmenus/), so the rich menu's entries stand in for it, as LINE WORKS' menu buttons."""
-    return {
-        kind: {
-            "source": "richmenu",
-            "actions": [area["action"] for area in load_definition(kind).data["areas"]],
-        }
-        for kind in MENU_KINDS
-    }
+    """LINE WORKS' persistent menu, as `dxbot richmenu deploy --transport lineworks` registers it: one menu
+    for the bot (the staff rich menu's entries as message buttons), so every person sees the same one."""
+    actions = persistent_menu_body(load_definition("staff"))["content"]["actions"]
+    return {kind: {"source": "persistentmenu", "actions": actions} for kind in MENU_KINDS}
 
 
 # --- who can speak ----------------------------------------------------------------------------------
