@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from messages.layout import shorten
+from messages.line_render import row, text  # the components both platforms' flex share
 from messages.lineworks_limits import MAX_BUBBLE_JSON_BYTES, MAX_DISPLAY_TEXT, MAX_LABEL, json_bytes
-from messages.model import GREY, TRACK, Button, Card, Fact, Line, Progress, Row, Separator
+from messages.model import GREY, Button, Card, Line
 
 JSON = dict[str, Any]
 
@@ -54,63 +55,6 @@ def _trim(out: JSON, contents: list[JSON]) -> None:
     while contents and excess > 0:
         excess -= json_bytes(contents.pop()) + (1 if contents else 0)
     contents.append(ellipsis)
-
-
-def row(item: Row) -> JSON:
-    """One row of a card as a component."""
-    if isinstance(item, Line):
-        return text(item)
-    if isinstance(item, Separator):
-        return {"type": "separator", "margin": "md"}
-    if isinstance(item, Progress):
-        return progress_bar(item)
-    if isinstance(item, Fact):
-        value = text(Line(item.value, size="sm", bold=True, colour=item.colour, align="end"))
-        label = text(Line(item.label, size="sm", colour=GREY))
-        return {"type": "box", "layout": "horizontal", "contents": [label, value]}
-    raise TypeError(f"not a card row: {type(item).__name__}")
-
-
-def text(line: Line) -> JSON:
-    """A text component with only the properties the line sets."""
-    out: JSON = {"type": "text", "text": line.text}
-    if line.align:
-        out["align"] = line.align
-    if line.wrap:
-        out["wrap"] = True
-    if line.size:
-        out["size"] = line.size
-    if line.bold:
-        out["weight"] = "bold"
-    if line.colour:
-        out["color"] = line.colour
-    if line.margin:
-        out["margin"] = line.margin
-    return out
-
-
-def progress_bar(bar: Progress) -> JSON:
-    """A grey track with a part filled in the bar's colour (a filler when nothing is filled yet)."""
-    filled = max(0, min(100, bar.percent))
-    inner: JSON = {"type": "filler"}
-    if filled:
-        inner = {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [],
-            "height": "6px",
-            "width": f"{filled}%",
-            "backgroundColor": bar.colour,
-            "cornerRadius": "3px",
-        }
-    return {
-        "type": "box",
-        "layout": "vertical",
-        "contents": [inner],
-        "height": "6px",
-        "backgroundColor": TRACK,
-        "cornerRadius": "3px",
-    }
 
 
 def button(item: Button) -> JSON:
