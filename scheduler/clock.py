@@ -47,6 +47,7 @@ from scheduler.schedule import Entry, load_schedule
 log = logging.getLogger(__name__)
 
 ENTRY_POINT = "scheduler.clock:run_job"  # what the job store keeps: a textual reference, never an object
+DELIVER = "deliver"  # the every-minute job that sends what is due in the outbox
 JOBSTORE_TABLE = "apscheduler_jobs"
 LEASE_NAME = "clock"
 LEASE_TTL = timedelta(seconds=60)
@@ -451,11 +452,16 @@ class ClockProcess:
         """A scheduler configured with the persistent job store; the schedule is synced when it starts."""
         scheduler = self.scheduler_class()
         self.executor = configure(scheduler, self.runtime.engine, self.runtime.config_timezone())
-        scheduler.add_listener(
-            lambda _event: sync_jobs(scheduler, self.schedule, self.runtime.config_timezone()),
-            EVENT_SCHEDULER_START,
-        )
+        scheduler.add_listener(lambda _event: self._on_start(scheduler), EVENT_SCHEDULER_START)
         return scheduler
+
+    def _on_start(self, scheduler: BaseScheduler) -> None:
+        """Sync the schedule into the job store, then deliver at once: after a deploy or a takeover what
+        is due in the outbox goes out now, not at the next whole minute (the other jobs keep their times)."""
+        timezone = self.runtime.config_timezone()
+        sync_jobs(scheduler, self.schedule, timezone)
+        if scheduler.get_job(DELIVER, jobstore="default") is not None:
+            scheduler.modify_job(DELIVER, jobstore="default", next_run_time=datetime.now(timezone))
 
     def _run_active(self) -> None:
         """Run the scheduler (blocking) with a keeper thread renewing the lease; return when either stops."""

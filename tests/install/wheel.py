@@ -107,7 +107,7 @@ def check_web(port: int, process: subprocess.Popen) -> None:
 
 
 def wait_for_a_tick(log: Path, process: subprocess.Popen) -> None:
-    """Until the clock has run a job (`deliver` runs every minute; a busy machine starts it slowly), at most 2 min."""
+    """Until the clock has run a job (`deliver`, as it starts; a busy machine starts it slowly), at most 2 min."""
     deadline = time.monotonic() + 120
     while '"job finished"' not in (text := log.read_text()):
         assert process.poll() is None and time.monotonic() < deadline, f"no job ran:\n{text[-3000:]}"

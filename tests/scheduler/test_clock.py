@@ -542,3 +542,17 @@ def test_sync_jobs_reports_what_changed(jobstore, runtime):
         }
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_clock_that_takes_the_lease_delivers_at_once_not_at_the_next_minute(jobstore, runtime):
+    """After a deploy or a takeover, what is due in the outbox goes out when the clock starts, not up to a
+    minute later; every other job keeps its own schedule."""
+    before = datetime.now(TOKYO)
+    _, scheduler = started(runtime, load_schedule({}))
+    try:
+        deliver = scheduler.get_job("deliver").next_run_time
+        nudge = scheduler.get_job("nudge").next_run_time
+    finally:
+        scheduler.shutdown(wait=False)
+    assert deliver <= datetime.now(TOKYO) and deliver >= before - timedelta(seconds=1)
+    assert nudge > datetime.now(TOKYO)  # its cron time, not now
