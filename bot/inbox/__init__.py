@@ -18,8 +18,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, select
 
+from models.clock import Clock
 from models.db import SessionFactory, transaction
 from models.tables import InboxEvent
+from models.types import utcnow
 
 # Inbox lines have always been the webhook's (operators' log queries and alerts use the name).
 log = logging.getLogger("bot.webhook")
@@ -120,3 +122,36 @@ def failed_count(session: Session) -> int:
     return session.exec(
         select(func.count()).select_from(InboxEvent).where(col(InboxEvent.failed_at).is_not(None))
     ).one()
+
+
+def new_row(
+    raw: dict,
+    clock: Clock,
+    *,
+    event_id: str,
+    transport: str,
+    event_type: str,
+    event_timestamp: datetime,
+    is_redelivery: bool,
+    source_type: str | None,
+) -> dict[str, Any]:
+    """The columns of a newly received event's inbox row, whichever platform sent it (its JSON kept until
+    it is handled); each edge says what its own wire format makes of the first seven."""
+    return {
+        "webhook_event_id": event_id,
+        "transport": transport,
+        "event_type": event_type,
+        "event_timestamp": event_timestamp,
+        "is_redelivery": is_redelivery,
+        "source_type": source_type,
+        "received_at": clock.now(),
+        "stored_at": utcnow(),
+        "handled_at": None,
+        "swept_at": None,
+        "swept_by": None,
+        "body": raw,
+        "outcome": None,
+        "attempts": 0,
+        "failed_at": None,
+        "error_class": None,
+    }

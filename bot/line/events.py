@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.conversation.incoming import Incoming
-from bot.inbox import MAX_EVENT_ID
+from bot.inbox import MAX_EVENT_ID, new_row
 from models.clock import Clock
-from models.types import utcnow
 
 if TYPE_CHECKING:
     from linebot.v3.webhooks import Event, TextMessageContent
@@ -73,24 +72,16 @@ def events_of(payload: dict) -> list[dict]:
 def inbox_values(raw: dict, clock: Clock) -> dict[str, Any]:
     """An inbox row's columns for a newly received event (its JSON kept until it is handled)."""
     source_type = _source(raw).get("type")
-    return {
-        "webhook_event_id": event_id_of(raw),
-        "transport": "line",
-        "event_type": _event_type(raw),
-        "event_timestamp": event_time(raw, clock),
-        "is_redelivery": is_redelivery(raw),
-        "source_type": str(source_type)[:16] if source_type else None,
-        "received_at": clock.now(),
-        "stored_at": utcnow(),
-        "handled_at": None,
-        "swept_at": None,
-        "swept_by": None,
-        "body": raw,
-        "outcome": None,
-        "attempts": 0,
-        "failed_at": None,
-        "error_class": None,
-    }
+    return new_row(
+        raw,
+        clock,
+        event_id=event_id_of(raw),
+        transport="line",
+        event_type=_event_type(raw),
+        event_timestamp=event_time(raw, clock),
+        is_redelivery=is_redelivery(raw),
+        source_type=str(source_type)[:16] if source_type else None,
+    )
 
 
 def _event_type(raw: dict) -> str:

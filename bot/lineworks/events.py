@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.conversation.incoming import Incoming
+from bot.inbox import new_row
 from messages.lineworks_sender import channel_chat
 from models.clock import Clock
-from models.types import utcnow
 
 log = logging.getLogger("bot.lineworks")
 
@@ -55,24 +55,16 @@ def event_id_of(raw: dict) -> str:
 
 def inbox_values(raw: dict, clock: Clock) -> dict[str, Any]:
     """An inbox row's columns for a newly received LINE WORKS event (the same columns as LINE's)."""
-    return {
-        "webhook_event_id": event_id_of(raw),
-        "transport": TRANSPORT,
-        "event_type": str(raw.get("type") or "unknown")[:64],
-        "event_timestamp": event_time(raw, clock),
-        "is_redelivery": False,  # LINE WORKS never resends a callback
-        "source_type": "channel" if _channel_id(raw) else "user",
-        "received_at": clock.now(),
-        "stored_at": utcnow(),
-        "handled_at": None,
-        "swept_at": None,
-        "swept_by": None,
-        "body": raw,
-        "outcome": None,
-        "attempts": 0,
-        "failed_at": None,
-        "error_class": None,
-    }
+    return new_row(
+        raw,
+        clock,
+        event_id=event_id_of(raw),
+        transport=TRANSPORT,
+        event_type=str(raw.get("type") or "unknown")[:64],
+        event_timestamp=event_time(raw, clock),
+        is_redelivery=False,  # LINE WORKS never resends a callback
+        source_type="channel" if _channel_id(raw) else "user",
+    )
 
 
 def event_time(raw: dict, clock: Clock) -> datetime:
