@@ -148,17 +148,19 @@ def screenshot(page, request, artifacts_dir):
 @pytest.fixture
 def live_config(database_url, clock) -> Config:
     """The live app's configuration: test database, console sender, simulator on, frozen clock."""
-    return Config.from_env(
-        {
-            "DXBOT_DATABASE_URL": database_url,
-            "DXBOT_NOW": clock.now().isoformat(),
-            "LINE_CHANNEL_SECRET": BROWSER_TEST_SECRET,
-            "DXBOT_SENDER": "console",
-            "DXBOT_ENV": "development",
-            "DXBOT_SIMULATOR": "1",
-        },
-        testing=True,
-    )
+    return Config.from_env(live_env(database_url, clock), testing=True)
+
+
+def live_env(database_url: str, clock) -> dict[str, str]:
+    """The live app's environment (a test module adds to it for its own live_config)."""
+    return {
+        "DXBOT_DATABASE_URL": database_url,
+        "DXBOT_NOW": clock.now().isoformat(),
+        "LINE_CHANNEL_SECRET": BROWSER_TEST_SECRET,
+        "DXBOT_SENDER": "console",
+        "DXBOT_ENV": "development",
+        "DXBOT_SIMULATOR": "1",
+    }
 
 
 @pytest.fixture

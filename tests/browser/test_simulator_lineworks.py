@@ -14,7 +14,7 @@ from bot.simulator.demo_data import DEMO_MEMBERS
 from models.config import Config
 from models.invites import create_invite
 from models.sections import find_section
-from tests.browser.conftest import BROWSER_TEST_SECRET
+from tests.browser.conftest import live_env
 
 SATO = next(m for m in DEMO_MEMBERS if m.name == "佐藤 花子")
 LINE_WORKS_GREEN = "rgb(0, 199, 60)"  # #00C73C, simulator.css --lw-green
@@ -24,16 +24,7 @@ LINE_WORKS_GREEN = "rgb(0, 199, 60)"  # #00C73C, simulator.css --lw-green
 def live_config(database_url, clock) -> Config:
     """As the shared one, and the bot speaks LINE WORKS too (no LINEWORKS_* settings: console senders)."""
     return Config.from_env(
-        {
-            "DXBOT_DATABASE_URL": database_url,
-            "DXBOT_NOW": clock.now().isoformat(),
-            "LINE_CHANNEL_SECRET": BROWSER_TEST_SECRET,
-            "DXBOT_SENDER": "console",
-            "DXBOT_ENV": "development",
-            "DXBOT_SIMULATOR": "1",
-            "DXBOT_TRANSPORT": "line,lineworks",
-        },
-        testing=True,
+        {**live_env(database_url, clock), "DXBOT_TRANSPORT": "line,lineworks"}, testing=True
     )
 
 
